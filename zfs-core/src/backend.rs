@@ -1,0 +1,304 @@
+//! The backend trait every ZFS side effect goes through, and its request types.
+//!
+//! Two implementations exist: `Cli` (argv vectors for `zfs`/`zpool` through a
+//! command runner, local or remote) and the `Lzc` backend (libzfs_core via FFI, local only), which
+//! delegates what libzfs_core cannot do (listing, properties, `receive -A`, `-o`/`-x` on receive, `send -p`)
+//! to an inner `Cli`.
+
+use crate::error::ZfsError;
+use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::version::{Listing, VersionName};
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+
+/// How deep a listing goes below its root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Depth {
+    /// The root dataset only (plus its versions when requested).
+    Zero,
+    /// The whole tree (`-r`).
+    #[default]
+    Recursive,
+    /// At most this many levels of children (`-d N`); versions count one level deeper, as in `zfs list`.
+    Levels(u32),
+}
+
+/// What a listing returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOptions {
+    /// How deep to go.
+    pub depth: Depth,
+    /// Include snapshots and bookmarks.
+    pub versions: bool,
+    /// User properties (`module:name`) to fetch for every dataset and version.
+    pub user_props: Vec<String>,
+}
+
+impl Default for ListOptions {
+    /// Whole tree, with versions, no user properties.
+    fn default() -> Self {
+        ListOptions {
+            depth: Depth::Recursive,
+            versions: true,
+            user_props: Vec::new(),
+        }
+    }
+}
+
+/// What to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateKind {
+    /// A filesystem (`zfs create`).
+    Filesystem,
+    /// A volume of `size` bytes (`zfs create -V size`, `-s` when `sparse`).
+    Volume {
+        /// Volume size in bytes (a multiple of the volume block size).
+        size: u64,
+        /// No reservation (`-s`).
+        sparse: bool,
+    },
+}
+
+/// Flags of a send stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SendFlags {
+    /// Allow blocks larger than 128 KiB (`-L`, `LZC_SEND_FLAG_LARGE_BLOCK`).
+    pub large_block: bool,
+    /// Embedded data blocks (`-e`, `LZC_SEND_FLAG_EMBED_DATA`).
+    pub embed: bool,
+    /// Keep on-disk compression (`-c`, `LZC_SEND_FLAG_COMPRESS`).
+    pub compressed: bool,
+    /// Raw (encrypted as on disk) stream (`-w`, `LZC_SEND_FLAG_RAW`).
+    pub raw: bool,
+    /// Include dataset properties (`-p`; Cli only, Lzc delegates).
+    pub props: bool,
+    /// Send the saved partial state of an interrupted receive (`-S`, `LZC_SEND_FLAG_SAVED`).
+    pub saved: bool,
+}
+
+/// Where to resume an interrupted send.
+///
+/// The caller decodes the token (zfs-stream does that; zfs-core does not depend on it) and fills the
+/// request's `to`, `from` and `flags` from it too: Cli uses only `token` (`zfs send -t`), Lzc uses
+/// `object`/`offset` with `lzc_send_resume`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// The `receive_resume_token` of the target dataset.
+    pub token: String,
+    /// Decoded `object` field.
+    pub object: u64,
+    /// Decoded `offset` field.
+    pub offset: u64,
+}
+
+/// A send: full (`from == None`) or incremental from a snapshot or bookmark (a single `-i`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    /// The snapshot to send.
+    pub to: SnapshotName,
+    /// Incremental source (snapshot or bookmark of the same dataset or its origin).
+    pub from: Option<VersionName>,
+    /// Stream flags.
+    pub flags: SendFlags,
+    /// Resume an interrupted send instead of starting over.
+    pub resume: Option<ResumePoint>,
+}
+
+impl SendRequest {
+    /// A full send of `to` with default flags.
+    pub fn full(to: SnapshotName) -> Self {
+        SendRequest {
+            to,
+            from: None,
+            flags: SendFlags::default(),
+            resume: None,
+        }
+    }
+    /// An incremental send `from` → `to` with default flags.
+    pub fn incremental(from: VersionName, to: SnapshotName) -> Self {
+        SendRequest {
+            to,
+            from: Some(from),
+            flags: SendFlags::default(),
+            resume: None,
+        }
+    }
+}
+
+/// A receive into the snapshot `target` (its dataset is created by a full stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecvRequest {
+    /// The snapshot the stream becomes; the caller knows its short name from the plan (or the token).
+    pub target: SnapshotName,
+    /// Roll back / destroy what is in the way (`-F`). Destroys data on the target: only with an explicit
+    /// user flag.
+    pub force: bool,
+    /// Keep partial state when interrupted (`-s`).
+    pub resumable: bool,
+    /// The stream is raw (Lzc needs to know; Cli detects it).
+    pub raw: bool,
+    /// Receive as a clone of this snapshot (`-o origin=`).
+    pub origin: Option<SnapshotName>,
+    /// Properties to set on the received dataset (`-o k=v`).
+    pub props: Vec<(String, String)>,
+    /// Properties to exclude from the stream (`-x k`).
+    pub exclude_props: Vec<String>,
+    /// Do not mount the received filesystem (`-u`).
+    pub no_mount: bool,
+}
+
+impl RecvRequest {
+    /// A plain receive into `target`: not forced, not resumable, mounted as usual.
+    pub fn new(target: SnapshotName) -> Self {
+        RecvRequest {
+            target,
+            force: false,
+            resumable: false,
+            raw: false,
+            origin: None,
+            props: Vec::new(),
+            exclude_props: Vec::new(),
+            no_mount: false,
+        }
+    }
+}
+
+/// A running send.
+///
+/// Take the read end with [`SendStream::take_stream`], read it to EOF (or close it to give up), then call
+/// [`SendStream::finish`] for the result. Dropping it without `finish` stops the send (kills the process or
+/// closes the pipe) and reaps it.
+pub trait SendStream: Send {
+    /// The read end of the stream; `None` once taken.
+    fn take_stream(&mut self) -> Option<OwnedFd>;
+    /// Waits for the send to end and maps its outcome to a typed error.
+    fn finish(self: Box<Self>) -> Result<(), ZfsError>;
+}
+
+/// A running receive.
+///
+/// Take the write end with [`RecvSink::take_input`], write the stream into it and close it (drop), then call
+/// [`RecvSink::finish`]. `finish` closes the input if it was not taken. Dropping without `finish` aborts
+/// the receive and reaps it.
+pub trait RecvSink: Send {
+    /// The write end the stream goes into; `None` once taken.
+    fn take_input(&mut self) -> Option<OwnedFd>;
+    /// Closes the input if still held, waits for the receive to end, maps its outcome.
+    fn finish(self: Box<Self>) -> Result<(), ZfsError>;
+}
+
+/// User holds that the kernel releases when the cleanup descriptor is closed — on drop, or when the process
+/// dies (even by SIGKILL). Created by [`Backend::hold_temporary`] (Lzc only).
+#[derive(Debug)]
+pub struct TemporaryHolds {
+    cleanup_fd: OwnedFd,
+    holds: Vec<(SnapshotName, String)>,
+}
+
+impl TemporaryHolds {
+    /// Wraps the `/dev/zfs` cleanup descriptor passed to `lzc_hold` and the holds made with it.
+    pub fn new(cleanup_fd: OwnedFd, holds: Vec<(SnapshotName, String)>) -> Self {
+        TemporaryHolds { cleanup_fd, holds }
+    }
+    /// The holds (snapshot, tag) this guard keeps.
+    pub fn holds(&self) -> &[(SnapshotName, String)] {
+        &self.holds
+    }
+    /// The cleanup descriptor (for passing to further `lzc_hold` calls).
+    pub fn cleanup_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.cleanup_fd.as_fd()
+    }
+    /// Releases the holds now (same as dropping).
+    pub fn release(self) {
+        drop(self)
+    }
+}
+
+/// Every ZFS operation zsync performs. Implementations validate nothing twice: names arrive validated as
+/// types; free-form strings (`exists`, `set_user_props`, property names) are validated before anything runs.
+pub trait Backend: Send + Sync {
+    /// `"cli"` or `"lzc"`.
+    fn name(&self) -> &'static str;
+
+    /// Host label used in errors (`localhost` for local backends).
+    fn host(&self) -> &str {
+        crate::error::LOCALHOST
+    }
+
+    /// Lists `root` and (per `opts`) its descendants and their snapshots and bookmarks in ONE process spawn.
+    /// A missing root is [`ZfsError::NotFound`] naming it.
+    fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError>;
+
+    /// Whether a dataset, snapshot or bookmark exists. `name` is validated first.
+    fn exists(&self, name: &str) -> Result<bool, ZfsError>;
+
+    /// Creates a filesystem or volume with properties (the parent must exist).
+    fn create(
+        &self,
+        ds: &DatasetName,
+        kind: CreateKind,
+        props: &[(String, String)],
+    ) -> Result<(), ZfsError>;
+
+    /// Takes the snapshots atomically (one txg; all must be in one pool), with user properties.
+    fn snapshot(
+        &self,
+        snaps: &[SnapshotName],
+        user_props: &[(String, String)],
+    ) -> Result<(), ZfsError>;
+
+    /// Snapshots a dataset and all its descendants with the same short name (`zfs snapshot -r`).
+    fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError>;
+
+    /// Destroys snapshots in batches (`-d` when `defer`: destroy once holds/clones are gone).
+    fn destroy_snapshots(&self, snaps: &[SnapshotName], defer: bool) -> Result<(), ZfsError>;
+
+    /// Destroys a filesystem or volume (`-r`: with its snapshots and children). Data loss: callers must have
+    /// an explicit user flag.
+    fn destroy_dataset(&self, ds: &DatasetName, recursive: bool) -> Result<(), ZfsError>;
+
+    /// Places user holds (snapshot, tag).
+    fn hold(&self, holds: &[(SnapshotName, String)]) -> Result<(), ZfsError>;
+
+    /// Places holds that disappear when the returned guard is dropped or the process dies.
+    /// Cli: [`ZfsError::Unsupported`].
+    fn hold_temporary(&self, holds: &[(SnapshotName, String)]) -> Result<TemporaryHolds, ZfsError>;
+
+    /// Releases user holds (snapshot, tag).
+    fn release(&self, holds: &[(SnapshotName, String)]) -> Result<(), ZfsError>;
+
+    /// The holds on a snapshot: tag → creation time (seconds since the epoch).
+    fn holds(&self, snap: &SnapshotName) -> Result<BTreeMap<String, i64>, ZfsError>;
+
+    /// Creates bookmarks, each from a snapshot or an existing bookmark.
+    fn bookmark(&self, pairs: &[(BookmarkName, VersionName)]) -> Result<(), ZfsError>;
+
+    /// Destroys bookmarks.
+    fn destroy_bookmarks(&self, bms: &[BookmarkName]) -> Result<(), ZfsError>;
+
+    /// Starts a send; see [`SendStream`].
+    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream>, ZfsError>;
+
+    /// Estimated stream size in bytes.
+    fn send_space(
+        &self,
+        to: &SnapshotName,
+        from: Option<&VersionName>,
+        flags: &SendFlags,
+    ) -> Result<u64, ZfsError>;
+
+    /// Starts a receive; see [`RecvSink`].
+    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink>, ZfsError>;
+
+    /// Discards the partial state of an interrupted resumable receive (`zfs receive -A`).
+    fn receive_abort(&self, ds: &DatasetName) -> Result<(), ZfsError>;
+
+    /// Rolls the dataset back to `snap`. With `destroy_newer`, newer snapshots and bookmarks are destroyed
+    /// (`-r`); without it, a rollback past newer snapshots fails. Loses data written since `snap`: callers
+    /// must have an explicit user flag.
+    fn rollback_to(&self, snap: &SnapshotName, destroy_newer: bool) -> Result<(), ZfsError>;
+
+    /// Sets user properties (`module:name`) on a dataset or snapshot. Names and properties are validated.
+    fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError>;
+}

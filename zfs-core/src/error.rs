@@ -1,0 +1,447 @@
+//! Typed errors for every ZFS operation.
+//!
+//! Every variant names the dataset (or other ZFS name) it is about and the host it happened on, and carries
+//! the underlying cause: an errno (libzfs_core) or an exit status plus stderr (CLI). Classification prefers
+//! errno values and exit codes; where the CLI only reports text, the text is read from a `LC_ALL=C` run.
+
+use crate::name::NameError;
+use std::fmt;
+
+/// The host label used for operations on the local machine.
+pub const LOCALHOST: &str = "localhost";
+
+/// What the operating system or the `zfs` command reported underneath a typed error.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cause {
+    /// An errno value returned by libzfs_core or a system call.
+    Errno(i32),
+    /// A command that exited unsuccessfully.
+    Exit {
+        /// The command line, for display only (never executed as a string).
+        argv: String,
+        /// Exit code; `None` when killed by a signal.
+        status: Option<i32>,
+        /// Last meaningful stderr text (trimmed, possibly shortened).
+        stderr: String,
+    },
+    /// No further detail.
+    #[default]
+    None,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Errno(e) => {
+                write!(f, "errno {e} ({})", std::io::Error::from_raw_os_error(*e))
+            }
+            Cause::Exit {
+                argv,
+                status,
+                stderr,
+            } => {
+                match status {
+                    Some(s) => write!(f, "`{argv}` exited with status {s}")?,
+                    None => write!(f, "`{argv}` was killed by a signal")?,
+                }
+                if !stderr.is_empty() {
+                    write!(f, ": {stderr}")?;
+                }
+                Ok(())
+            }
+            Cause::None => f.write_str("no detail"),
+        }
+    }
+}
+
+/// Any failure of a zfs-core operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ZfsError {
+    /// The named dataset, snapshot, bookmark or pool does not exist.
+    #[error("{host}: {name}: does not exist ({cause})")]
+    NotFound {
+        /// The missing name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// Something with that name already exists.
+    #[error("{host}: {name}: already exists ({cause})")]
+    AlreadyExists {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// The object is busy (mounted and in use, being received into, ...).
+    #[error("{host}: {name}: busy ({cause})")]
+    Busy {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// A snapshot cannot be destroyed because it has user holds.
+    #[error("{host}: {name}: has holds ({cause})")]
+    HasHolds {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// A snapshot cannot be destroyed (or rolled past) because it has clones.
+    #[error("{host}: {name}: has dependent clones ({cause})")]
+    HasClones {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// Out of space or over quota.
+    #[error("{host}: {name}: out of space ({cause})")]
+    NoSpace {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// Not permitted (not root, missing `zfs allow` delegation).
+    #[error("{host}: {name}: permission denied ({cause})")]
+    Permission {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// A resume token no longer matches the dataset (it changed since the interrupted receive).
+    #[error("{host}: {name}: stale resume token ({cause})")]
+    StaleResumeToken {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// The target holds an interrupted resumable receive; resume it or abort it (`zfs receive -A`) first.
+    #[error(
+        "{host}: {name}: partially received state present, resume or abort it first ({cause})"
+    )]
+    PartialReceive {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// A receive target was modified since the last snapshot (needs `-F` or a rollback).
+    #[error(
+        "{host}: {name}: destination has been modified since the most recent snapshot ({cause})"
+    )]
+    TargetModified {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
+    /// The operation is not available with this backend or this OpenZFS version.
+    #[error("{op}: not supported by the {backend} backend: {why}")]
+    Unsupported {
+        /// Operation name (e.g. `hold_temporary`).
+        op: &'static str,
+        /// Backend name (`cli`, `lzc`).
+        backend: &'static str,
+        /// Why, in words.
+        why: String,
+    },
+    /// Output of a ZFS command could not be parsed.
+    #[error("{host}: {what}: cannot parse line {line}: {detail}")]
+    Parse {
+        /// What was being parsed (e.g. `zfs list -Hp ... tank`).
+        what: String,
+        /// Host label.
+        host: String,
+        /// 1-based line number (0 when not line oriented).
+        line: usize,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A name (or property name) failed validation; nothing was run.
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
+    /// An argument other than a name is invalid; nothing was run.
+    #[error("invalid argument for {op}: {detail}")]
+    InvalidArgument {
+        /// Operation name.
+        op: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An I/O error while spawning or talking to a process, or on a file descriptor.
+    #[error("{host}: {name}: {op}: {source}")]
+    Io {
+        /// What was being done (e.g. `spawn zfs`).
+        op: String,
+        /// The ZFS name concerned (or the program).
+        name: String,
+        /// Host label.
+        host: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command failed in a way no typed variant covers.
+    #[error("{host}: {name}: {cause}")]
+    Command {
+        /// The ZFS name concerned.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Exit status and stderr.
+        cause: Cause,
+    },
+    /// A libzfs_core call failed with an errno no typed variant covers.
+    #[error("{host}: {name}: {op}: {}", Cause::Errno(*errno))]
+    Errno {
+        /// The libzfs_core function (e.g. `lzc_send`).
+        op: &'static str,
+        /// The ZFS name concerned.
+        name: String,
+        /// Host label.
+        host: String,
+        /// The errno value.
+        errno: i32,
+    },
+}
+
+/// ZFS-specific errno values from OpenZFS `sys/fs/zfs.h` (`zfs_errno_t`, starting at 1024).
+pub mod zfs_errno {
+    /// `ZFS_ERR_CHECKPOINT_EXISTS`
+    pub const CHECKPOINT_EXISTS: i32 = 1024;
+    /// `ZFS_ERR_DISCARDING_CHECKPOINT`
+    pub const DISCARDING_CHECKPOINT: i32 = 1025;
+    /// `ZFS_ERR_NO_CHECKPOINT`
+    pub const NO_CHECKPOINT: i32 = 1026;
+    /// `ZFS_ERR_DEVRM_IN_PROGRESS`
+    pub const DEVRM_IN_PROGRESS: i32 = 1027;
+    /// `ZFS_ERR_VDEV_TOO_BIG`
+    pub const VDEV_TOO_BIG: i32 = 1028;
+    /// `ZFS_ERR_IOC_CMD_UNAVAIL`
+    pub const IOC_CMD_UNAVAIL: i32 = 1029;
+    /// `ZFS_ERR_IOC_ARG_UNAVAIL`
+    pub const IOC_ARG_UNAVAIL: i32 = 1030;
+    /// `ZFS_ERR_IOC_ARG_REQUIRED`
+    pub const IOC_ARG_REQUIRED: i32 = 1031;
+    /// `ZFS_ERR_IOC_ARG_BADTYPE`
+    pub const IOC_ARG_BADTYPE: i32 = 1032;
+    /// `ZFS_ERR_WRONG_PARENT`
+    pub const WRONG_PARENT: i32 = 1033;
+    /// `ZFS_ERR_FROM_IVSET_GUID_MISSING`
+    pub const FROM_IVSET_GUID_MISSING: i32 = 1034;
+    /// `ZFS_ERR_FROM_IVSET_GUID_MISMATCH`
+    pub const FROM_IVSET_GUID_MISMATCH: i32 = 1035;
+    /// `ZFS_ERR_SPILL_BLOCK_FLAG_MISSING`
+    pub const SPILL_BLOCK_FLAG_MISSING: i32 = 1036;
+    /// `ZFS_ERR_UNKNOWN_SEND_STREAM_FEATURE`
+    pub const UNKNOWN_SEND_STREAM_FEATURE: i32 = 1037;
+    /// `ZFS_ERR_EXPORT_IN_PROGRESS`
+    pub const EXPORT_IN_PROGRESS: i32 = 1038;
+    /// `ZFS_ERR_BOOKMARK_SOURCE_NOT_ANCESTOR`
+    pub const BOOKMARK_SOURCE_NOT_ANCESTOR: i32 = 1039;
+    /// `ZFS_ERR_STREAM_TRUNCATED`
+    pub const STREAM_TRUNCATED: i32 = 1040;
+    /// `ZFS_ERR_STREAM_LARGE_BLOCK_MISMATCH`
+    pub const STREAM_LARGE_BLOCK_MISMATCH: i32 = 1041;
+    /// `ZFS_ERR_RESILVER_IN_PROGRESS`
+    pub const RESILVER_IN_PROGRESS: i32 = 1042;
+    /// `ZFS_ERR_REBUILD_IN_PROGRESS`
+    pub const REBUILD_IN_PROGRESS: i32 = 1043;
+    /// `ZFS_ERR_BADPROP`
+    pub const BADPROP: i32 = 1044;
+    /// `ZFS_ERR_VDEV_NOTSUP`
+    pub const VDEV_NOTSUP: i32 = 1045;
+    /// `ZFS_ERR_NOT_USER_NAMESPACE`
+    pub const NOT_USER_NAMESPACE: i32 = 1046;
+    /// `ZFS_ERR_RESUME_EXISTS`
+    pub const RESUME_EXISTS: i32 = 1047;
+    /// `ZFS_ERR_CRYPTO_NOTSUP`
+    pub const CRYPTO_NOTSUP: i32 = 1048;
+}
+
+impl ZfsError {
+    /// Classifies an errno returned by a libzfs_core call (or ioctl) on `name`.
+    ///
+    /// `op` is the function name for the fallback [`ZfsError::Errno`] variant.
+    pub fn from_errno(op: &'static str, name: &str, host: &str, errno: i32) -> ZfsError {
+        let n = name.to_owned();
+        let h = host.to_owned();
+        let cause = Cause::Errno(errno);
+        match errno {
+            libc::ENOENT => ZfsError::NotFound {
+                name: n,
+                host: h,
+                cause,
+            },
+            libc::EEXIST | zfs_errno::RESUME_EXISTS => {
+                if errno == zfs_errno::RESUME_EXISTS {
+                    ZfsError::PartialReceive {
+                        name: n,
+                        host: h,
+                        cause,
+                    }
+                } else {
+                    ZfsError::AlreadyExists {
+                        name: n,
+                        host: h,
+                        cause,
+                    }
+                }
+            }
+            libc::EBUSY => ZfsError::Busy {
+                name: n,
+                host: h,
+                cause,
+            },
+            libc::ENOSPC | libc::EDQUOT => ZfsError::NoSpace {
+                name: n,
+                host: h,
+                cause,
+            },
+            libc::EPERM | libc::EACCES => ZfsError::Permission {
+                name: n,
+                host: h,
+                cause,
+            },
+            libc::ETXTBSY => ZfsError::TargetModified {
+                name: n,
+                host: h,
+                cause,
+            },
+            _ => ZfsError::Errno {
+                op,
+                name: n,
+                host: h,
+                errno,
+            },
+        }
+    }
+
+    /// The ZFS name this error is about, when it has one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            ZfsError::NotFound { name, .. }
+            | ZfsError::AlreadyExists { name, .. }
+            | ZfsError::Busy { name, .. }
+            | ZfsError::HasHolds { name, .. }
+            | ZfsError::HasClones { name, .. }
+            | ZfsError::NoSpace { name, .. }
+            | ZfsError::Permission { name, .. }
+            | ZfsError::StaleResumeToken { name, .. }
+            | ZfsError::PartialReceive { name, .. }
+            | ZfsError::TargetModified { name, .. }
+            | ZfsError::Io { name, .. }
+            | ZfsError::Command { name, .. }
+            | ZfsError::Errno { name, .. } => Some(name),
+            ZfsError::InvalidName(e) => Some(&e.name),
+            ZfsError::Unsupported { .. }
+            | ZfsError::Parse { .. }
+            | ZfsError::InvalidArgument { .. } => None,
+        }
+    }
+
+    /// The host label this error happened on, when known.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            ZfsError::NotFound { host, .. }
+            | ZfsError::AlreadyExists { host, .. }
+            | ZfsError::Busy { host, .. }
+            | ZfsError::HasHolds { host, .. }
+            | ZfsError::HasClones { host, .. }
+            | ZfsError::NoSpace { host, .. }
+            | ZfsError::Permission { host, .. }
+            | ZfsError::StaleResumeToken { host, .. }
+            | ZfsError::PartialReceive { host, .. }
+            | ZfsError::TargetModified { host, .. }
+            | ZfsError::Io { host, .. }
+            | ZfsError::Command { host, .. }
+            | ZfsError::Errno { host, .. }
+            | ZfsError::Parse { host, .. } => Some(host),
+            _ => None,
+        }
+    }
+
+    /// Whether this is [`ZfsError::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ZfsError::NotFound { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_classification() {
+        assert!(
+            ZfsError::from_errno("lzc_exists", "tank/a", LOCALHOST, libc::ENOENT).is_not_found()
+        );
+        assert!(matches!(
+            ZfsError::from_errno("lzc_snapshot", "tank/a@s", LOCALHOST, libc::EEXIST),
+            ZfsError::AlreadyExists { .. }
+        ));
+        assert!(matches!(
+            ZfsError::from_errno(
+                "lzc_receive",
+                "tank/a@s",
+                LOCALHOST,
+                zfs_errno::RESUME_EXISTS
+            ),
+            ZfsError::PartialReceive { .. }
+        ));
+        let e = ZfsError::from_errno("lzc_send", "tank/a@s", "host1", libc::EIO);
+        assert!(matches!(e, ZfsError::Errno { errno, .. } if errno == libc::EIO));
+        let text = e.to_string();
+        assert!(
+            text.contains("host1") && text.contains("tank/a@s") && text.contains("lzc_send"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn display_names_dataset_and_host() {
+        let e = ZfsError::NotFound {
+            name: "tank/my data".into(),
+            host: "backup1".into(),
+            cause: Cause::Exit {
+                argv: "zfs list tank/my data".into(),
+                status: Some(1),
+                stderr: "x".into(),
+            },
+        };
+        let s = e.to_string();
+        assert!(
+            s.starts_with("backup1: tank/my data: does not exist"),
+            "{s}"
+        );
+        assert_eq!(e.name(), Some("tank/my data"));
+        assert_eq!(e.host(), Some("backup1"));
+    }
+}
