@@ -1,1 +1,156 @@
-fn main() {}
+//! `cargo xtask ...`: project automation for zsync.
+//!
+//! * `lab setup`            install the real-ZFS lab (OpenZFS 2.3 from bookworm-backports, qemu, virtme-ng)
+//! * `lab run -- CMD...`    boot the lab VM, load zfs, run CMD as root, return its exit status
+//! * `lab test [FILTER...]` run every `lab_*` integration test binary with `--ignored` in one VM
+//! * `lab demo`             the "main job" demo: pools, datasets, a zvol, zsync snapshot + replication
+//! * `fuzz [--seconds N]`   run every cargo-fuzz target for N seconds
+//! * `ci`                   the whole test command (setup, fmt, clippy, tests, fuzz, lab tests)
+//!
+//! Everything runs as argv vectors through `std::process::Command`. The only shell line we build is
+//! the one virtme-ng's `--exec` needs, quoted by [`vm::sh_quote`].
+
+mod ci;
+mod demo;
+mod fuzz;
+mod lab;
+mod util;
+mod vm;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  lab setup                      install the lab (root; Debian bookworm); fast no-op when done
+  lab run [VM OPTS] -- CMD...    boot the lab VM, modprobe zfs, run CMD as root, return its status
+  lab test [VM OPTS] [FILTER...] run all lab_* test binaries (--ignored) in one VM
+  lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
+  fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
+  ci [--fuzz-seconds N]          setup, fmt, clippy, cargo test, fuzz, lab test; fails fast
+
+VM OPTS:
+  --timeout SECS   whole VM run timeout (default 1800, or $ZSYNC_LAB_TIMEOUT)
+  --memory SIZE    VM memory (default 3G)
+  --cpus N         VM cpus (default 2)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["help"] | ["--help"] | ["-h"] => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        ["lab", "setup"] => {
+            lab::setup()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ["lab", "run", rest @ ..] => {
+            let (opts, rest) = parse_vm_opts(rest)?;
+            let cmd = match rest.split_first() {
+                Some((&"--", cmd)) => cmd,
+                _ => rest,
+            };
+            if cmd.is_empty() {
+                bail!("lab run: missing command (usage: cargo xtask lab run -- CMD...)");
+            }
+            let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+            let status = lab::run_command(&opts, &cmd)?;
+            Ok(exit_code(status))
+        }
+        ["lab", "test", rest @ ..] => {
+            let (opts, filters) = parse_vm_opts(rest)?;
+            let filters: Vec<String> = filters
+                .iter()
+                .filter(|s| **s != "--")
+                .map(|s| s.to_string())
+                .collect();
+            lab::test(&opts, &filters)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ["lab", "demo", rest @ ..] => {
+            let (opts, rest) = parse_vm_opts(rest)?;
+            if !rest.is_empty() {
+                bail!("lab demo: unexpected argument {:?}", rest[0]);
+            }
+            demo::run(&opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        // Hidden: the driver that runs *inside* the VM (the xtask binary is copied into the run dir).
+        ["lab", "inside", "test", spec] => Ok(exit_code(lab::inside_test(spec.as_ref())?)),
+        ["lab", "inside", "demo"] => Ok(exit_code(demo::inside()?)),
+        ["fuzz", rest @ ..] => {
+            let seconds = match rest {
+                [] => fuzz::DEFAULT_SECONDS,
+                ["--seconds", n] => parse_num(n, "--seconds")?,
+                _ => bail!("fuzz: usage: cargo xtask fuzz [--seconds N]"),
+            };
+            fuzz::run(seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ["ci", rest @ ..] => {
+            let fuzz_seconds = match rest {
+                [] => fuzz::DEFAULT_SECONDS,
+                ["--fuzz-seconds", n] => parse_num(n, "--fuzz-seconds")?,
+                _ => bail!("ci: usage: cargo xtask ci [--fuzz-seconds N]"),
+            };
+            ci::run(fuzz_seconds)
+        }
+        _ => {
+            eprint!("{USAGE}");
+            bail!("unknown command: {}", args.join(" "))
+        }
+    }
+}
+
+/// Parses the leading VM options; returns them and the remaining words.
+fn parse_vm_opts<'a>(mut rest: &'a [&'a str]) -> Result<(vm::VmOptions, &'a [&'a str])> {
+    let mut opts = vm::VmOptions::from_env()?;
+    loop {
+        match rest {
+            ["--timeout", v, tail @ ..] => {
+                opts.timeout = Duration::from_secs(parse_num(v, "--timeout")?);
+                rest = tail;
+            }
+            ["--memory", v, tail @ ..] => {
+                opts.memory = v.to_string();
+                rest = tail;
+            }
+            ["--cpus", v, tail @ ..] => {
+                opts.cpus = parse_num(v, "--cpus")? as u32;
+                rest = tail;
+            }
+            _ => return Ok((opts, rest)),
+        }
+    }
+}
+
+fn parse_num(s: &str, what: &str) -> Result<u64> {
+    s.parse()
+        .with_context(|| format!("{what}: expected a whole number, got {s:?}"))
+}
+
+/// Maps a child's exit status (None = killed by a signal) onto ours.
+fn exit_code(status: Option<i32>) -> ExitCode {
+    match status {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1).max(1)),
+        None => ExitCode::FAILURE,
+    }
+}

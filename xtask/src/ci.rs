@@ -1,0 +1,109 @@
+//! `cargo xtask ci`: the whole test command. Steps run in order and stop at the first failure.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use crate::lab;
+use crate::util::{self, Stopwatch};
+use crate::vm::VmOptions;
+use crate::{fuzz, lab::parse_test_result};
+
+type StepFn<'a> = Box<dyn FnOnce() -> Result<String> + 'a>;
+
+/// Runs every CI step; prints a summary; non-zero exit at the first failure.
+pub fn run(fuzz_seconds: u64) -> Result<ExitCode> {
+    let total = Stopwatch::start();
+    let steps: Vec<(&str, StepFn)> = vec![
+        (
+            "lab setup",
+            Box::new(|| lab::setup().map(|l| format!("kernel {}", l.kernel_version))),
+        ),
+        (
+            "cargo fmt --all --check",
+            Box::new(|| cargo(&["fmt", "--all", "--check"])),
+        ),
+        (
+            "cargo clippy --workspace --all-targets -- -D warnings",
+            Box::new(|| {
+                cargo(&[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
+            }),
+        ),
+        ("cargo test --workspace", Box::new(cargo_test)),
+        (
+            "fuzz",
+            Box::new(move || {
+                fuzz::run(fuzz_seconds).map(|()| format!("{fuzz_seconds}s per target"))
+            }),
+        ),
+        (
+            "lab test",
+            Box::new(|| lab::test(&VmOptions::from_env()?, &[]).map(|()| String::new())),
+        ),
+    ];
+    let count = steps.len();
+    let mut summary: Vec<String> = Vec::new();
+    for (i, (name, step)) in steps.into_iter().enumerate() {
+        println!("\nci: ===== [{}/{count}] {name} =====", i + 1);
+        let clock = Stopwatch::start();
+        match step() {
+            Ok(note) => {
+                let note = if note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({note})")
+                };
+                summary.push(format!("  ok      {name} [{}]{note}", clock.show()));
+            }
+            Err(err) => {
+                summary.push(format!("  FAILED  {name} [{}]: {err:#}", clock.show()));
+                print_summary(&summary, &total);
+                println!("ci: FAILED at step {}/{count}: {name}", i + 1);
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    print_summary(&summary, &total);
+    println!("ci: all {count} steps passed");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(lines: &[String], total: &Stopwatch) {
+    println!("\nci: summary (total {}):", total.show());
+    for line in lines {
+        println!("{line}");
+    }
+}
+
+fn cargo(args: &[&str]) -> Result<String> {
+    util::run(util::cargo().args(args))?;
+    Ok(String::new())
+}
+
+/// `cargo test --workspace`, adding up libtest's summary lines.
+fn cargo_test() -> Result<String> {
+    let (mut passed, mut failed, mut binaries) = (0u64, 0u64, 0u64);
+    let mut cmd = util::cargo();
+    cmd.args(["test", "--workspace"]);
+    let status = util::tee(&mut cmd, None, |line| {
+        if let Some((p, f)) = parse_test_result(line) {
+            passed += p;
+            failed += f;
+            binaries += 1;
+        }
+    })?;
+    let counts =
+        format!("{passed} passed, {failed} failed in {binaries} test binaries/doc-test runs");
+    println!("ci: cargo test: {counts}");
+    if !status.success() {
+        bail!("cargo test failed ({status}): {counts}");
+    }
+    Ok(counts)
+}

@@ -1,0 +1,324 @@
+//! Booting the lab VM: virtme-ng (`vng`) on the backports kernel, TCG, host root read-only,
+//! one writable per-run directory, one VM at a time on this machine.
+
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+
+use crate::lab::LabEnv;
+use crate::util::{self, Stopwatch};
+
+/// The machine-wide lock file: only one lab VM runs at a time.
+pub const LOCK_PATH: &str = "/tmp/zsync-lab.lock";
+
+/// PATH inside the VM (root's usual PATH; zfs tools live in /usr/sbin and /sbin).
+const VM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Exit status the exec line uses when `modprobe zfs` fails inside the VM.
+pub const MODPROBE_FAILED: i32 = 125;
+
+/// How the VM is sized and how long it may run.
+#[derive(Debug, Clone)]
+pub struct VmOptions {
+    pub timeout: Duration,
+    pub memory: String,
+    pub cpus: u32,
+}
+
+impl VmOptions {
+    /// Defaults: 30 min (or `$ZSYNC_LAB_TIMEOUT` seconds), 3G, 2 cpus.
+    pub fn from_env() -> Result<Self> {
+        let timeout = match std::env::var("ZSYNC_LAB_TIMEOUT") {
+            Ok(v) if !v.is_empty() => v
+                .parse()
+                .with_context(|| format!("ZSYNC_LAB_TIMEOUT: expected seconds, got {v:?}"))?,
+            _ => 30 * 60,
+        };
+        Ok(VmOptions {
+            timeout: Duration::from_secs(timeout),
+            memory: "3G".into(),
+            cpus: 2,
+        })
+    }
+}
+
+/// Quotes one word for a POSIX shell. Words made only of safe characters stay as they are;
+/// everything else is wrapped in single quotes, with each `'` written as `'\''`.
+pub fn sh_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The one shell line handed to `vng --exec`: cd into the run dir, export the lab environment,
+/// load zfs, then run `argv`.
+pub fn exec_line(rwdir: &Path, env: &[(String, String)], argv: &[String]) -> String {
+    let dir = sh_quote(&rwdir.to_string_lossy());
+    let mut exports = vec![
+        format!("PATH={VM_PATH}"),
+        "ZSYNC_LAB=1".to_string(),
+        format!("ZSYNC_LAB_DIR={dir}"),
+    ];
+    exports.extend(env.iter().map(|(k, v)| format!("{k}={}", sh_quote(v))));
+    let cmd: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+    format!(
+        "cd {dir} && export {} && {{ modprobe zfs || {{ echo 'lab: modprobe zfs failed' >&2; exit {MODPROBE_FAILED}; }}; }} && {}",
+        exports.join(" "),
+        cmd.join(" ")
+    )
+}
+
+/// Holds the machine-wide lab lock until dropped.
+pub struct LabLock {
+    _file: File,
+}
+
+impl LabLock {
+    /// Takes the lock, waiting (and saying so) while another VM runs.
+    pub fn acquire() -> Result<Self> {
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(LOCK_PATH)
+            .with_context(|| format!("cannot open lock file {LOCK_PATH}"))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                eprintln!(
+                    "lab: another lab VM is running ({}); waiting for lock {LOCK_PATH} ...",
+                    if holder.is_empty() {
+                        "holder unknown"
+                    } else {
+                        holder
+                    }
+                );
+                let waited = Stopwatch::start();
+                file.lock()
+                    .with_context(|| format!("cannot lock {LOCK_PATH}"))?;
+                eprintln!("lab: got the lock after {}", waited.show());
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {LOCK_PATH}"))
+            }
+        }
+        // Leave a note for whoever waits next (best effort).
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "pid {}", std::process::id());
+        Ok(LabLock { _file: file })
+    }
+}
+
+/// A fresh per-run writable directory under `<target>/lab/`.
+pub fn new_run_dir(kind: &str) -> Result<PathBuf> {
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let dir = util::target_dir()
+        .join("lab")
+        .join(format!("{kind}-{stamp}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create run dir {}", dir.display()))?;
+    Ok(dir)
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn catch_interrupts() {
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+        libc::signal(libc::SIGHUP, handler);
+    }
+}
+
+/// Boots the VM, runs `argv` (as root, cwd = `rwdir`, `extra_env` exported) and returns its exit
+/// status (`None` if the VM died without one). Takes the lab lock for the whole run. The VM is
+/// killed when `opts.timeout` passes or we get SIGINT/SIGTERM.
+pub fn run(
+    lab: &LabEnv,
+    opts: &VmOptions,
+    rwdir: &Path,
+    extra_env: &[(String, String)],
+    argv: &[String],
+) -> Result<Option<i32>> {
+    let _lock = LabLock::acquire()?;
+    catch_interrupts();
+
+    let line = exec_line(rwdir, extra_env, argv);
+    let mut cmd = Command::new(lab.vng());
+    cmd.arg("--run")
+        .arg(&lab.kernel_image)
+        .args(["--disable-kvm", "--force-9p"])
+        .args(["--memory", &opts.memory])
+        .args(["--cpus", &opts.cpus.to_string()])
+        .arg("--rwdir")
+        .arg(rwdir)
+        .args(["--exec", &line]);
+    cmd.env("PATH", lab.path_with_venv())
+        .current_dir(rwdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    // Own process group, so a timeout can take down vng *and* qemu.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+
+    eprintln!(
+        "lab: booting {} (TCG, {} cpus, {}, timeout {}), run dir {}",
+        lab.kernel_version,
+        opts.cpus,
+        opts.memory,
+        util::fmt_duration(opts.timeout),
+        rwdir.display()
+    );
+    eprintln!("lab: exec: {line}");
+    let clock = Stopwatch::start();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", lab.vng().display()))?;
+    let pgid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + opts.timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the VM")? {
+            break status;
+        }
+        let timed_out = Instant::now() >= deadline;
+        if timed_out || INTERRUPTED.load(Ordering::SeqCst) {
+            kill_group(pgid, &mut child);
+            if timed_out {
+                bail!(
+                    "lab VM timed out after {} and was killed (raise --timeout or ZSYNC_LAB_TIMEOUT)",
+                    util::fmt_duration(opts.timeout)
+                );
+            }
+            bail!("interrupted; lab VM killed");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let code = status.code();
+    eprintln!(
+        "lab: VM finished in {} ({})",
+        clock.show(),
+        match code {
+            Some(MODPROBE_FAILED) => "modprobe zfs failed".to_string(),
+            Some(c) => format!("exit status {c}"),
+            None => format!("{status}"),
+        }
+    );
+    Ok(code)
+}
+
+/// SIGTERM to the whole process group, then SIGKILL if it lingers.
+fn kill_group(pgid: libc::pid_t, child: &mut std::process::Child) {
+    // SAFETY: plain kill(2) on the process group we created.
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let grace = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < grace {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SAFETY: as above; the group may already be gone, which is fine.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_leaves_safe_words_alone() {
+        assert_eq!(sh_quote("zfs"), "zfs");
+        assert_eq!(
+            sh_quote("/dev/zvol/tank/vm-100-disk-0"),
+            "/dev/zvol/tank/vm-100-disk-0"
+        );
+        assert_eq!(sh_quote("name,used"), "name,used");
+    }
+
+    #[test]
+    fn quoting_wraps_everything_else() {
+        assert_eq!(sh_quote(""), "''");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("$(reboot)"), "'$(reboot)'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote("''"), r"''\'''\'''");
+        assert_eq!(sh_quote("a\nb"), "'a\nb'");
+    }
+
+    #[test]
+    fn quoted_words_survive_a_real_shell() {
+        let words = [
+            "plain",
+            "two words",
+            "it's",
+            "$HOME",
+            "`x`",
+            "\\",
+            "*",
+            "",
+            "a\nb",
+            "'",
+        ];
+        let argv: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        let line = format!(
+            "printf '%s\\0' {}",
+            argv.iter()
+                .map(|w| sh_quote(w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let out = Command::new("sh").args(["-c", &line]).output().unwrap();
+        assert!(out.status.success());
+        let got: Vec<&[u8]> = out.stdout.split(|b| *b == 0).collect();
+        let want: Vec<&[u8]> = words
+            .iter()
+            .map(|w| w.as_bytes())
+            .chain([&b""[..]])
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn exec_line_exports_lab_env_and_quotes_argv() {
+        let line = exec_line(
+            Path::new("/x/run dir"),
+            &[("ZSYNC_BIN".into(), "/x/bin/zsync".into())],
+            &[
+                "zfs".into(),
+                "list".into(),
+                "-o".into(),
+                "name, used".into(),
+            ],
+        );
+        assert!(
+            line.starts_with("cd '/x/run dir' && export PATH="),
+            "{line}"
+        );
+        assert!(line.contains("ZSYNC_LAB=1 ZSYNC_LAB_DIR='/x/run dir' ZSYNC_BIN=/x/bin/zsync"));
+        assert!(line.contains("modprobe zfs ||"));
+        assert!(line.ends_with("&& zfs list -o 'name, used'"), "{line}");
+    }
+}
