@@ -135,11 +135,15 @@ pub struct Dataset {
 impl Dataset {
     /// Snapshots only, oldest first.
     pub fn snapshots(&self) -> impl Iterator<Item = &Version> {
-        self.versions.iter().filter(|v| v.name.kind() == VersionKind::Snapshot)
+        self.versions
+            .iter()
+            .filter(|v| v.name.kind() == VersionKind::Snapshot)
     }
     /// Bookmarks only, oldest first.
     pub fn bookmarks(&self) -> impl Iterator<Item = &Version> {
-        self.versions.iter().filter(|v| v.name.kind() == VersionKind::Bookmark)
+        self.versions
+            .iter()
+            .filter(|v| v.name.kind() == VersionKind::Bookmark)
     }
 }
 
