@@ -39,7 +39,7 @@ const PACKAGES: &[&str] = &[
 /// Where virtme-ng is installed (a venv, so the system Python stays untouched).
 const VENV: &str = "/opt/zsync-lab/venv";
 /// The virtme-ng release the lab is tested with.
-const VIRTME_NG: &str = "virtme-ng==1.38";
+const VIRTME_NG: &str = "virtme-ng==1.42";
 
 /// What a VM run needs: the kernel with a zfs module, and virtme-ng.
 #[derive(Debug, Clone)]
