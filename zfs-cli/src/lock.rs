@@ -1,0 +1,164 @@
+//! The run lock: an exclusive `flock(2)` on a file, so two overlapping `zsync cron` runs (or a
+//! `zsync cron` and a `sanoid --cron` symlink run) never decide from the same state and never
+//! duplicate snapshots. The kernel drops the lock when the process dies, so a crash leaves no
+//! stale lock behind (unlike sanoid's pid files).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Default lock file.
+pub const DEFAULT_LOCK_FILE: &str = "/run/zsync/zsync.lock";
+/// Default time to wait for a busy lock.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+/// Exit code when the lock stays busy (EX_TEMPFAIL from sysexits.h).
+pub const EXIT_LOCKED: u8 = 75;
+
+/// A held lock; released on drop (or when the process exits).
+#[derive(Debug)]
+pub struct RunLock {
+    file: File,
+    path: PathBuf,
+}
+
+/// Why the lock was not taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process held it for the whole wait.
+    Busy {
+        /// Lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited: Duration,
+        /// What the holder wrote into the file (its pid and command), if readable.
+        holder: Option<String>,
+    },
+    /// The file could not be created or locked.
+    Io {
+        /// Lock file.
+        path: PathBuf,
+        /// Cause.
+        source: io::Error,
+    },
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Busy {
+                path,
+                waited,
+                holder,
+            } => {
+                write!(
+                    f,
+                    "another zsync run holds the lock {} (gave up after {:.1} s",
+                    path.display(),
+                    waited.as_secs_f64()
+                )?;
+                if let Some(h) = holder {
+                    write!(f, "; holder: {h}")?;
+                }
+                write!(f, ")")
+            }
+            LockError::Io { path, source } => {
+                write!(f, "cannot use lock file {}: {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+impl RunLock {
+    /// Takes the lock at `path`, creating the file (and its directory) if needed; retries until
+    /// `wait` has passed.
+    pub fn acquire(path: &Path, wait: Duration) -> Result<RunLock, LockError> {
+        let io_err = |source| LockError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir).map_err(io_err)?;
+            }
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io_err)?;
+        let start = Instant::now();
+        loop {
+            // SAFETY: flock on a descriptor we own.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                let mut lock = RunLock {
+                    file,
+                    path: path.to_path_buf(),
+                };
+                lock.record_holder();
+                return Ok(lock);
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => {}
+                _ => return Err(io_err(err)),
+            }
+            let waited = start.elapsed();
+            if waited >= wait {
+                let holder = std::fs::read_to_string(path)
+                    .ok()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty());
+                return Err(LockError::Busy {
+                    path: path.to_path_buf(),
+                    waited,
+                    holder,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50).min(wait - waited));
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes "pid N: argv" into the file, for the message a waiting run prints.
+    fn record_holder(&mut self) {
+        let args: Vec<String> = std::env::args().collect();
+        let text = format!("pid {}: {}\n", std::process::id(), args.join(" "));
+        let _ = self.file.set_len(0);
+        let _ = (&self.file).write_all(text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_acquire_in_same_process_times_out() {
+        let dir = std::env::temp_dir().join(format!("zsync-lock-unit-{}", std::process::id()));
+        let path = dir.join("sub/zsync.lock");
+        let first = RunLock::acquire(&path, Duration::ZERO).unwrap();
+        // flock locks belong to the open file description: a second open conflicts.
+        match RunLock::acquire(&path, Duration::from_millis(100)) {
+            Err(LockError::Busy { holder, .. }) => {
+                assert!(holder
+                    .unwrap()
+                    .contains(&format!("pid {}", std::process::id())))
+            }
+            other => panic!("expected Busy, got {other:?}"),
+        }
+        drop(first);
+        RunLock::acquire(&path, Duration::ZERO).unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
