@@ -4,6 +4,8 @@
 pub mod backend;
 pub mod error;
 pub mod name;
+pub mod quote;
+pub mod runner;
 pub mod version;
 
 pub use backend::{
