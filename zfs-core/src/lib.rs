@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod lzc;
 pub mod name;
 pub mod quote;
 pub mod runner;
