@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod list;
 pub mod lzc;
 pub mod name;
 pub mod quote;

@@ -1,0 +1,582 @@
+//! One-spawn listing: build the `zfs list -Hp` argv and parse its output (nom) into a [`Listing`].
+//!
+//! The command is
+//! `zfs list -Hp -o name,type,guid,createtxg,creation,origin,receive_resume_token,encryption,encryptionroot,keystatus,userrefs[,USERPROPS] -t filesystem,volume[,snapshot,bookmark] {-r | -d N} ROOT`,
+//! valid for OpenZFS 2.1 and later. One process lists a whole tree with all snapshots and bookmarks.
+//!
+//! Output format: one line per object, fields separated by one tab (`-H`), `-` for "none"/"not
+//! applicable". `-p` prints numbers exactly: `creation` becomes seconds since the Unix epoch instead of a
+//! locale-formatted date, sizes become bytes. Names never contain tabs or newlines (OpenZFS forbids them),
+//! so splitting on tabs is exact for every fixed column.
+//!
+//! User properties come last. Known limits: a user property value of `-` cannot be told from "unset"
+//! (both read as unset), and a value containing a tab or newline makes its line unparsable (a
+//! [`ListParseError`] naming the line) — such values cannot be represented in `-H` output at all.
+
+use crate::backend::{Depth, ListOptions};
+use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::version::{
+    Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName,
+};
+use nom::bytes::complete::take_till;
+use nom::character::complete::{char as ch, u64 as dec_u64};
+use nom::combinator::{all_consuming, map_res};
+use nom::{IResult, Parser};
+use std::collections::{BTreeMap, HashMap};
+
+/// The fixed columns requested, in order.
+pub const COLUMNS: [&str; 11] = [
+    "name",
+    "type",
+    "guid",
+    "createtxg",
+    "creation",
+    "origin",
+    "receive_resume_token",
+    "encryption",
+    "encryptionroot",
+    "keystatus",
+    "userrefs",
+];
+
+/// Why `zfs list` output could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {detail}")]
+pub struct ListParseError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What was wrong.
+    pub detail: String,
+}
+
+/// The argv (after the program name) for listing `root` with `opts`.
+pub fn list_args(root: &DatasetName, opts: &ListOptions) -> Vec<String> {
+    let mut cols = COLUMNS.join(",");
+    for p in &opts.user_props {
+        cols.push(',');
+        cols.push_str(p);
+    }
+    let types = if opts.versions {
+        "filesystem,volume,snapshot,bookmark"
+    } else {
+        "filesystem,volume"
+    };
+    let mut args: Vec<String> = vec![
+        "list".into(),
+        "-Hp".into(),
+        "-o".into(),
+        cols,
+        "-t".into(),
+        types.into(),
+    ];
+    // Versions sit one level below their dataset in `zfs list -d` terms, so ask one level deeper and
+    // drop the extra datasets while parsing (see `parse_listing`).
+    let extra = u32::from(opts.versions);
+    match opts.depth {
+        Depth::Recursive => args.push("-r".into()),
+        Depth::Zero => {
+            if opts.versions {
+                args.push("-d".into());
+                args.push("1".into());
+            }
+        }
+        Depth::Levels(n) => {
+            args.push("-d".into());
+            args.push(n.saturating_add(extra).to_string());
+        }
+    }
+    args.push(root.as_str().to_owned());
+    args
+}
+
+/// One parsed line.
+enum Row<'a> {
+    Dataset(Dataset),
+    Version(DatasetName, Version, &'a str),
+}
+
+fn field(i: &str) -> IResult<&str, &str> {
+    take_till(|c| c == '\t')(i)
+}
+
+fn tab(i: &str) -> IResult<&str, char> {
+    ch('\t')(i)
+}
+
+fn num_field(i: &str) -> IResult<&str, u64> {
+    dec_u64(i)
+}
+
+fn int_field(i: &str) -> IResult<&str, i64> {
+    map_res(dec_u64, i64::try_from).parse(i)
+}
+
+/// `-` or a number (userrefs is `-` for filesystems and bookmarks).
+fn opt_num_field(i: &str) -> IResult<&str, u64> {
+    if let Some(rest) = i.strip_prefix('-') {
+        if rest.is_empty() || rest.starts_with('\t') {
+            return Ok((rest, 0));
+        }
+    }
+    dec_u64(i)
+}
+
+struct Fixed<'a> {
+    name: &'a str,
+    kind: &'a str,
+    guid: u64,
+    createtxg: u64,
+    creation: i64,
+    origin: &'a str,
+    token: &'a str,
+    encryption: &'a str,
+    encroot: &'a str,
+    keystatus: &'a str,
+    userrefs: u64,
+}
+
+fn fixed(i: &str) -> IResult<&str, Fixed<'_>> {
+    let (i, (name, _, kind, _, guid, _, createtxg, _, creation, _)) = (
+        field, tab, field, tab, num_field, tab, num_field, tab, int_field, tab,
+    )
+        .parse(i)?;
+    let (i, (origin, _, token, _, encryption, _, encroot, _, keystatus, _, userrefs)) = (
+        field,
+        tab,
+        field,
+        tab,
+        field,
+        tab,
+        field,
+        tab,
+        field,
+        tab,
+        opt_num_field,
+    )
+        .parse(i)?;
+    Ok((
+        i,
+        Fixed {
+            name,
+            kind,
+            guid,
+            createtxg,
+            creation,
+            origin,
+            token,
+            encryption,
+            encroot,
+            keystatus,
+            userrefs,
+        },
+    ))
+}
+
+fn dash(s: &str) -> Option<&str> {
+    if s == "-" {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+fn parse_row<'a>(line: &'a str, user_props: &[String]) -> Result<Row<'a>, String> {
+    let (rest, f) = fixed(line).map_err(|e| match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => {
+            let col = line[..line.len() - e.input.len()].matches('\t').count();
+            if e.input.is_empty() {
+                let next = COLUMNS.get(col + 1).copied().unwrap_or("?");
+                format!("too few fields (no {next} field) in {line:?}")
+            } else {
+                format!(
+                    "bad {} field in {line:?}",
+                    COLUMNS.get(col).copied().unwrap_or("?")
+                )
+            }
+        }
+        nom::Err::Incomplete(_) => format!("truncated line {line:?}"),
+    })?;
+    let mut props = BTreeMap::new();
+    let mut rest = rest;
+    for p in user_props {
+        let (r, (_, v)) =
+            (tab, field)
+                .parse(rest)
+                .map_err(|_: nom::Err<nom::error::Error<&str>>| {
+                    format!("missing user property {p} in {line:?}")
+                })?;
+        rest = r;
+        if let Some(v) = dash(v) {
+            props.insert(p.clone(), v.to_owned());
+        }
+    }
+    all_consuming(nom::combinator::success(()))
+        .parse(rest)
+        .map_err(|_: nom::Err<nom::error::Error<&str>>| {
+            format!("unexpected extra fields in {line:?} (a tab inside a property value?)")
+        })?;
+
+    let kind = match f.kind {
+        "filesystem" => Some(DatasetKind::Filesystem),
+        "volume" => Some(DatasetKind::Volume),
+        "snapshot" | "bookmark" => None,
+        other => return Err(format!("unknown type {other:?} for {:?}", f.name)),
+    };
+    match kind {
+        Some(kind) => {
+            let name = DatasetName::parse(f.name).map_err(|e| e.to_string())?;
+            let origin = match dash(f.origin) {
+                Some(o) => {
+                    Some(SnapshotName::parse(o).map_err(|e| format!("origin of {}: {e}", f.name))?)
+                }
+                None => None,
+            };
+            let root = match dash(f.encroot) {
+                Some(r) => Some(
+                    DatasetName::parse(r)
+                        .map_err(|e| format!("encryptionroot of {}: {e}", f.name))?,
+                ),
+                None => None,
+            };
+            Ok(Row::Dataset(Dataset {
+                name,
+                kind,
+                guid: f.guid,
+                createtxg: f.createtxg,
+                origin,
+                receive_resume_token: dash(f.token).map(str::to_owned),
+                encryption: Encryption {
+                    algorithm: f.encryption.to_owned(),
+                    root,
+                    key_status: dash(f.keystatus).map(str::to_owned),
+                },
+                user_props: props,
+                versions: Vec::new(),
+            }))
+        }
+        None => {
+            let (vname, ds_part) = if f.kind == "snapshot" {
+                let s = SnapshotName::parse(f.name).map_err(|e| e.to_string())?;
+                let ds = s.dataset();
+                (VersionName::Snapshot(s), ds)
+            } else {
+                let b = BookmarkName::parse(f.name).map_err(|e| e.to_string())?;
+                let ds = b.dataset();
+                (VersionName::Bookmark(b), ds)
+            };
+            let sep = f.name.len() - vname.short().len() - 1;
+            Ok(Row::Version(
+                ds_part,
+                Version {
+                    name: vname,
+                    guid: f.guid,
+                    createtxg: f.createtxg,
+                    creation: f.creation,
+                    userrefs: f.userrefs,
+                    user_props: props,
+                },
+                &f.name[..sep],
+            ))
+        }
+    }
+}
+
+fn depth_below(root: &DatasetName, ds: &DatasetName) -> usize {
+    ds.as_str()[root.as_str().len()..].matches('/').count()
+}
+
+/// Parses `zfs list` output produced by [`list_args`] for `root` and `opts`.
+///
+/// Datasets keep `zfs list` order (parents first); each dataset's versions are sorted by createtxg,
+/// bookmarks before snapshots of the same txg, then by name. Datasets deeper than `opts.depth` (listed only
+/// to get versions) are dropped. Never panics; any malformed line is an error naming the line.
+pub fn parse_listing(
+    text: &str,
+    root: &DatasetName,
+    opts: &ListOptions,
+) -> Result<Listing, ListParseError> {
+    let max_depth = match opts.depth {
+        Depth::Zero => Some(0usize),
+        Depth::Levels(n) => Some(n as usize),
+        Depth::Recursive => None,
+    };
+    let mut datasets: Vec<Dataset> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut orphans: Vec<(usize, DatasetName, Version)> = Vec::new();
+    for (n, line) in text.split('\n').enumerate() {
+        let line_no = n + 1;
+        if line.is_empty() {
+            continue;
+        }
+        let err = |detail: String| ListParseError {
+            line: line_no,
+            detail,
+        };
+        match parse_row(line, &opts.user_props).map_err(err)? {
+            Row::Dataset(d) => {
+                if !d.name.is_within(root) {
+                    return Err(err(format!(
+                        "{} is not below the listed root {root}",
+                        d.name
+                    )));
+                }
+                if index
+                    .insert(d.name.as_str().to_owned(), datasets.len())
+                    .is_some()
+                {
+                    return Err(err(format!("{} listed twice", d.name)));
+                }
+                datasets.push(d);
+            }
+            Row::Version(ds, v, ds_str) => match index.get(ds_str) {
+                Some(&i) => datasets[i].versions.push(v),
+                None => orphans.push((line_no, ds, v)),
+            },
+        }
+    }
+    for (line, ds, v) in orphans {
+        match index.get(ds.as_str()) {
+            Some(&i) => datasets[i].versions.push(v),
+            None => {
+                return Err(ListParseError {
+                    line,
+                    detail: format!("{} belongs to {ds}, which is not in the listing", v.name),
+                })
+            }
+        }
+    }
+    if let Some(max) = max_depth {
+        datasets.retain(|d| depth_below(root, &d.name) <= max);
+    }
+    for d in &mut datasets {
+        d.versions.sort_by(|a, b| {
+            (
+                a.createtxg,
+                a.name.kind() == VersionKind::Snapshot,
+                a.name.as_str(),
+            )
+                .cmp(&(
+                    b.createtxg,
+                    b.name.kind() == VersionKind::Snapshot,
+                    b.name.as_str(),
+                ))
+        });
+        let mut seen = std::collections::HashSet::new();
+        for v in &d.versions {
+            if !seen.insert(v.name.as_str()) {
+                return Err(ListParseError {
+                    line: 0,
+                    detail: format!("{} listed twice", v.name),
+                });
+            }
+        }
+    }
+    Ok(Listing { datasets })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(s: &str) -> DatasetName {
+        DatasetName::parse(s).unwrap()
+    }
+
+    const SAMPLE: &str = "pool\tfilesystem\t111\t1\t1700000000\t-\t-\toff\t-\t-\t-
+pool/my data\tfilesystem\t222\t10\t1700000100\t-\t-\taes-256-gcm\tpool/my data\tavailable\t-
+pool/my data@s 2\tsnapshot\t334\t30\t1700000300\t-\t-\taes-256-gcm\tpool/my data\t-\t0
+pool/my data@s 1\tsnapshot\t333\t20\t1700000200\t-\t-\taes-256-gcm\tpool/my data\t-\t2
+pool/my data#s 1\tbookmark\t333\t20\t1700000200\t-\t-\t-\t-\t-\t-
+pool/-x\tvolume\t444\t40\t1700000400\tpool/my data@s 1\t1-abc-def\toff\t-\t-\t-
+pool/-x@-s\tsnapshot\t555\t50\t1700000500\t-\t-\toff\t-\t-\t0
+";
+
+    #[test]
+    fn parses_sample() {
+        let l = parse_listing(SAMPLE, &root("pool"), &ListOptions::default()).unwrap();
+        assert_eq!(l.datasets.len(), 3);
+        let d = l.get(&root("pool/my data")).unwrap();
+        assert_eq!(d.kind, DatasetKind::Filesystem);
+        assert_eq!(d.guid, 222);
+        assert!(d.encryption.is_encrypted());
+        assert_eq!(d.encryption.root, Some(root("pool/my data")));
+        assert_eq!(d.encryption.key_status.as_deref(), Some("available"));
+        let names: Vec<&str> = d.versions.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["pool/my data#s 1", "pool/my data@s 1", "pool/my data@s 2"]
+        );
+        assert_eq!(d.versions[1].userrefs, 2);
+        assert_eq!(d.versions[1].creation, 1700000200);
+        let v = l.get(&root("pool/-x")).unwrap();
+        assert_eq!(v.kind, DatasetKind::Volume);
+        assert_eq!(v.origin.as_ref().unwrap().as_str(), "pool/my data@s 1");
+        assert_eq!(v.receive_resume_token.as_deref(), Some("1-abc-def"));
+        assert_eq!(v.versions.len(), 1);
+        let p = l.get(&root("pool")).unwrap();
+        assert!(!p.encryption.is_encrypted() && p.origin.is_none() && p.versions.is_empty());
+    }
+
+    #[test]
+    fn user_props() {
+        let opts = ListOptions {
+            user_props: vec!["zsync:job".into(), "com.x:y".into()],
+            ..Default::default()
+        };
+        let text = "pool\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\tnightly job\t-\n\
+                    pool@a\tsnapshot\t2\t2\t2\t-\t-\toff\t-\t-\t0\t-\tv\n";
+        let l = parse_listing(text, &root("pool"), &opts).unwrap();
+        assert_eq!(
+            l.datasets[0]
+                .user_props
+                .get("zsync:job")
+                .map(String::as_str),
+            Some("nightly job")
+        );
+        assert!(!l.datasets[0].user_props.contains_key("com.x:y"));
+        assert_eq!(
+            l.datasets[0].versions[0]
+                .user_props
+                .get("com.x:y")
+                .map(String::as_str),
+            Some("v")
+        );
+        // A tab inside a value gives too many fields.
+        let bad = "pool\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\ta\tb\tc\n";
+        assert!(parse_listing(bad, &root("pool"), &opts)
+            .unwrap_err()
+            .detail
+            .contains("extra fields"));
+    }
+
+    #[test]
+    fn depth_filtering() {
+        let text = "pool/a\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\n\
+                    pool/a@s\tsnapshot\t2\t2\t2\t-\t-\toff\t-\t-\t0\n\
+                    pool/a/b\tfilesystem\t3\t3\t3\t-\t-\toff\t-\t-\t-\n";
+        let zero = ListOptions {
+            depth: Depth::Zero,
+            ..Default::default()
+        };
+        let l = parse_listing(text, &root("pool/a"), &zero).unwrap();
+        assert_eq!(l.datasets.len(), 1);
+        assert_eq!(l.datasets[0].versions.len(), 1);
+        assert_eq!(
+            list_args(&root("pool/a"), &zero)[6..],
+            ["-d", "1", "pool/a"]
+        );
+        let one = ListOptions {
+            depth: Depth::Levels(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_listing(text, &root("pool/a"), &one)
+                .unwrap()
+                .datasets
+                .len(),
+            2
+        );
+        assert_eq!(list_args(&root("pool/a"), &one)[6..], ["-d", "2", "pool/a"]);
+        let nov = ListOptions {
+            depth: Depth::Zero,
+            versions: false,
+            user_props: vec![],
+        };
+        assert_eq!(
+            list_args(&root("pool/a"), &nov),
+            [
+                "list",
+                "-Hp",
+                "-o",
+                &COLUMNS.join(","),
+                "-t",
+                "filesystem,volume",
+                "pool/a"
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let cases = [
+            ("pool\tfilesystem\tx\t1\t1\t-\t-\toff\t-\t-\t-\n", "guid"),
+            ("pool\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\n", "userrefs"),
+            ("pool\tpool\t1\t1\t1\t-\t-\toff\t-\t-\t-\n", "unknown type"),
+            ("po'ol\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\n", "not allowed"),
+            ("pool\tfilesystem\t1\t1\t99999999999999999999\t-\t-\toff\t-\t-\t-\n", "creation"),
+            ("pool@s\tsnapshot\t1\t1\t1\t-\t-\toff\t-\t-\t0\n", "not in the listing"),
+            ("other\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\n", "not below"),
+            (
+                "pool\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\npool\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\n",
+                "twice",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse_listing(text, &root("pool"), &ListOptions::default()).unwrap_err();
+            assert!(e.detail.contains(want), "{text:?}: {e}");
+            assert!(e.line >= 1);
+        }
+        assert!(parse_listing("", &root("pool"), &ListOptions::default())
+            .unwrap()
+            .datasets
+            .is_empty());
+    }
+
+    #[test]
+    fn versions_before_their_dataset_are_attached() {
+        let text = "pool@s\tsnapshot\t2\t2\t2\t-\t-\toff\t-\t-\t0\npool\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\n";
+        let l = parse_listing(text, &root("pool"), &ListOptions::default()).unwrap();
+        assert_eq!(l.datasets[0].versions.len(), 1);
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "(?s).{0,400}", props in 0usize..3) {
+            let opts = ListOptions {
+                user_props: (0..props).map(|i| format!("a:{i}")).collect(),
+                ..Default::default()
+            };
+            let _ = parse_listing(&text, &root("pool"), &opts);
+        }
+
+        #[test]
+        fn tab_soup_never_panics(fields in proptest::collection::vec("[-0-9a-z@#/ ]{0,6}", 0..40)) {
+            let text = fields.join("\t").replace("z", "\n");
+            let _ = parse_listing(&text, &root("pool"), &ListOptions::default());
+        }
+
+        #[test]
+        fn generated_listing_round_trips(
+            children in proptest::collection::vec("[A-Za-z0-9 _:.-]{1,8}", 0..4),
+            snaps in proptest::collection::vec(("[A-Za-z0-9 _:.-]{1,8}", 1u64..1000, any::<bool>()), 0..6),
+        ) {
+            let mut text = String::from("pool\tfilesystem\t1\t1\t1\t-\t-\toff\t-\t-\t-\n");
+            let mut want_children = std::collections::BTreeSet::new();
+            for c in &children {
+                if c == "." || c == ".." || !want_children.insert(c.clone()) { continue; }
+                text.push_str(&format!("pool/{c}\tvolume\t7\t2\t3\t-\t-\toff\t-\t-\t-\n"));
+            }
+            let mut want = std::collections::BTreeSet::new();
+            for (name, txg, bm) in &snaps {
+                if name == "." || name == ".." { continue; }
+                let sep = if *bm { '#' } else { '@' };
+                if !want.insert(format!("pool{sep}{name}")) { continue; }
+                text.push_str(&format!("pool{sep}{name}\t{}\t{txg}\t{txg}\t5\t-\t-\toff\t-\t-\t{}\n",
+                    if *bm { "bookmark" } else { "snapshot" }, if *bm { "-" } else { "0" }));
+            }
+            let l = parse_listing(&text, &root("pool"), &ListOptions::default()).unwrap();
+            prop_assert_eq!(l.datasets.len(), 1 + want_children.len());
+            let p = &l.datasets[0];
+            let got: std::collections::BTreeSet<String> = p.versions.iter().map(|v| v.name.to_string()).collect();
+            prop_assert_eq!(got, want);
+            for w in p.versions.windows(2) {
+                prop_assert!(w[0].createtxg <= w[1].createtxg);
+                if w[0].createtxg == w[1].createtxg && w[0].name.kind() != w[1].name.kind() {
+                    prop_assert_eq!(w[0].name.kind(), VersionKind::Bookmark);
+                }
+            }
+        }
+    }
+}
