@@ -1,0 +1,428 @@
+//! The plan's data types: versions as the plan refers to them, steps, conflicts and the whole-tree plan.
+//!
+//! Everything here serializes with serde to a stable JSON schema (see the crate README, "Plan JSON").
+//! GUIDs are written as decimal strings because they use all 64 bits and JSON readers commonly hold
+//! numbers as doubles.
+
+use serde::{Deserialize, Serialize};
+use zfs_core::{DatasetKind, DatasetName, SnapshotName, Version, VersionName};
+
+/// Version of the JSON schema written by [`Plan`]; bumped on incompatible changes.
+pub const PLAN_SCHEMA: u32 = 1;
+
+/// Serde helpers writing `u64` GUIDs as decimal strings (and reading strings or numbers back).
+pub mod guid_str {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    /// Writes the GUID as a decimal string.
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum StrOrNum {
+        S(String),
+        N(u64),
+    }
+
+    /// Reads a decimal string or a JSON number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match StrOrNum::deserialize(d)? {
+            StrOrNum::S(s) => s.parse().map_err(de::Error::custom),
+            StrOrNum::N(n) => Ok(n),
+        }
+    }
+
+    /// The same for `Option<u64>`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes `Some` as a decimal string, `None` as null.
+        pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(g) => s.collect_str(g),
+                None => s.serialize_none(),
+            }
+        }
+
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(with = "super")] u64);
+
+        /// Reads null, a decimal string or a number.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+            Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+        }
+    }
+}
+
+/// A snapshot or bookmark as a plan refers to it: the facts a user needs to recognise it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRef {
+    /// Full name on the side it lives on (source names for things sent, target names for things lost).
+    pub name: VersionName,
+    /// `guid` (decimal string in JSON).
+    #[serde(with = "guid_str")]
+    pub guid: u64,
+    /// `createtxg` on that side.
+    pub createtxg: u64,
+    /// `creation`, seconds since the Unix epoch.
+    pub creation: i64,
+}
+
+impl From<&Version> for VersionRef {
+    fn from(v: &Version) -> Self {
+        VersionRef {
+            name: v.name.clone(),
+            guid: v.guid,
+            createtxg: v.createtxg,
+            creation: v.creation,
+        }
+    }
+}
+
+impl VersionRef {
+    /// The snapshot name, when this is a snapshot.
+    pub fn snapshot(&self) -> Option<&SnapshotName> {
+        match &self.name {
+            VersionName::Snapshot(s) => Some(s),
+            VersionName::Bookmark(_) => None,
+        }
+    }
+}
+
+/// Why a partial receive state is discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbortReason {
+    /// The snapshot the token points at (or its base) no longer exists on the source.
+    Stale,
+    /// Resuming is switched off, and a new receive cannot start while partial state exists.
+    ResumeDisabled,
+}
+
+/// One action of a dataset's plan, in execution order.
+///
+/// Steps that discard data on the target (`rollback`, `destroy_target`, `destroy_target_snapshots`) only appear
+/// when the matching option allows them, and always list what they discard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Discard the target's partial receive state (`zfs receive -A`). Loses only the partial transfer.
+    AbortResume {
+        /// Why.
+        reason: AbortReason,
+        /// What the token pointed at.
+        token: crate::ResumeToken,
+    },
+    /// Continue an interrupted receive (`zfs send -t TOKEN | zfs receive -s`); reaches `to`.
+    Resume {
+        /// The decoded token (its `token` field is the string passed to `zfs send -t`).
+        token: crate::ResumeToken,
+        /// The source snapshot the resumed stream ends at.
+        to: VersionRef,
+        /// The source version the resumed stream starts from (`None`: a full stream).
+        from: Option<VersionRef>,
+    },
+    /// Roll the target back to the common base, destroying the target-only snapshots listed (`--rollback`).
+    Rollback {
+        /// Target snapshot rolled back to (the common base, target name).
+        to: VersionRef,
+        /// Target snapshots destroyed, oldest first (target names).
+        discards: Vec<VersionRef>,
+    },
+    /// Destroy the target dataset and everything below it before a full send (`--force-delete`).
+    DestroyTarget {
+        /// The dataset destroyed (recursively).
+        target: DatasetName,
+        /// Its snapshots that are lost, oldest first (target names).
+        snapshots: Vec<VersionRef>,
+        /// Datasets below it that are destroyed with it.
+        descendants: Vec<DatasetName>,
+    },
+    /// A full stream of one source snapshot (the target does not exist yet).
+    Full {
+        /// Source snapshot sent.
+        snapshot: VersionRef,
+    },
+    /// A clone's first snapshot sent as an incremental from its origin (`zfs send -i ORIGIN CLONE@SNAP`),
+    /// received as a clone of the origin's replica.
+    Clone {
+        /// The origin snapshot on the source (lives in another dataset).
+        origin: VersionRef,
+        /// The origin's replica on the target.
+        target_origin: SnapshotName,
+        /// Source snapshot of the clone sent.
+        to: VersionRef,
+    },
+    /// An incremental stream (`-i` or, with `intermediates`, `-I`).
+    Incremental {
+        /// Source snapshot or bookmark the stream starts from (present on the target by GUID).
+        from: VersionRef,
+        /// Source snapshot the stream ends at.
+        to: VersionRef,
+        /// `-I`: every snapshot between `from` and `to` is received too.
+        intermediates: bool,
+        /// The snapshots the target receives, oldest first (ends with `to`).
+        receives: Vec<VersionRef>,
+    },
+    /// Destroy target snapshots whose GUID no longer exists on the source (`--delete-target-snapshots`).
+    DestroyTargetSnapshots {
+        /// Target snapshots destroyed, oldest first (target names).
+        snapshots: Vec<VersionRef>,
+    },
+}
+
+impl Step {
+    /// Whether this step moves data (a send/receive).
+    pub fn is_transfer(&self) -> bool {
+        matches!(
+            self,
+            Step::Resume { .. } | Step::Full { .. } | Step::Clone { .. } | Step::Incremental { .. }
+        )
+    }
+
+    /// Whether this step discards anything on the target beyond partial receive state.
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            Step::Rollback { .. }
+                | Step::DestroyTarget { .. }
+                | Step::DestroyTargetSnapshots { .. }
+        )
+    }
+
+    /// Short name of the step kind, as in the JSON `step` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::AbortResume { .. } => "abort_resume",
+            Step::Resume { .. } => "resume",
+            Step::Rollback { .. } => "rollback",
+            Step::DestroyTarget { .. } => "destroy_target",
+            Step::Full { .. } => "full",
+            Step::Clone { .. } => "clone",
+            Step::Incremental { .. } => "incremental",
+            Step::DestroyTargetSnapshots { .. } => "destroy_target_snapshots",
+        }
+    }
+}
+
+/// Why a dataset is not replicated as asked; each variant carries what a user needs to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "conflict", rename_all = "snake_case")]
+pub enum Conflict {
+    /// The target already has the newest selected source snapshot (or nothing newer is selected).
+    UpToDate {
+        /// The newest common version (source name).
+        newest: VersionRef,
+    },
+    /// The source has no snapshot to send (none at all, or none passing the snapshot filters).
+    NoSourceSnapshots {
+        /// Source snapshots in total.
+        total: usize,
+        /// Of those, how many the include/exclude filters select.
+        selected: usize,
+    },
+    /// The target exists but shares no snapshot (by GUID) with the source's snapshots or bookmarks.
+    /// `--force-delete` would destroy the target and send it in full.
+    NoCommonBase {
+        /// Target snapshots that would be lost, oldest first.
+        target_snapshots: Vec<VersionRef>,
+        /// Datasets below the target that would be destroyed with it.
+        target_descendants: Vec<DatasetName>,
+        /// Oldest source snapshot.
+        source_oldest: VersionRef,
+        /// Newest source snapshot.
+        source_newest: VersionRef,
+    },
+    /// The target has snapshots newer than the common base that the source does not have.
+    /// `--rollback` would destroy `target_only_newer`.
+    Diverged {
+        /// Newest common version (source name; may be a source bookmark).
+        common: VersionRef,
+        /// Target snapshots newer than the common base, oldest first (would be lost).
+        target_only_newer: Vec<VersionRef>,
+        /// Selected source snapshots newer than the common base, oldest first (would be sent).
+        source_newer: Vec<VersionRef>,
+    },
+    /// The target holds a resume token whose snapshot (or base) no longer exists on the source, and
+    /// aborting stale tokens is switched off.
+    StaleResumeToken {
+        /// The token.
+        token: crate::ResumeToken,
+        /// Which part is missing.
+        missing: String,
+    },
+    /// The target's `receive_resume_token` could not be decoded.
+    UnreadableResumeToken {
+        /// The raw token.
+        token: String,
+        /// The decoder's message.
+        error: String,
+    },
+    /// The target's parent does not exist and is not created by this plan (it is excluded or failed to plan).
+    TargetParentMissing {
+        /// The missing parent on the target.
+        parent: DatasetName,
+    },
+}
+
+impl Conflict {
+    /// Short name, as in the JSON `conflict` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Conflict::UpToDate { .. } => "up_to_date",
+            Conflict::NoSourceSnapshots { .. } => "no_source_snapshots",
+            Conflict::NoCommonBase { .. } => "no_common_base",
+            Conflict::Diverged { .. } => "diverged",
+            Conflict::StaleResumeToken { .. } => "stale_resume_token",
+            Conflict::UnreadableResumeToken { .. } => "unreadable_resume_token",
+            Conflict::TargetParentMissing { .. } => "target_parent_missing",
+        }
+    }
+
+    /// Whether the conflict only means "nothing to do" rather than a refusal.
+    pub fn is_benign(&self) -> bool {
+        matches!(self, Conflict::UpToDate { .. })
+    }
+
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        fn names(v: &[VersionRef]) -> String {
+            v.iter()
+                .map(|x| x.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        match self {
+            Conflict::UpToDate { newest } => format!("up to date at {}", newest.name),
+            Conflict::NoSourceSnapshots { total, selected } => {
+                format!(
+                    "no source snapshot to send ({selected} of {total} selected by the filters)"
+                )
+            }
+            Conflict::NoCommonBase {
+                target_snapshots,
+                target_descendants,
+                ..
+            } => {
+                let mut s = "target exists but shares no snapshot with the source; --force-delete would destroy it"
+                    .to_string();
+                if !target_snapshots.is_empty() {
+                    s += &format!(" and its snapshots {}", names(target_snapshots));
+                }
+                if !target_descendants.is_empty() {
+                    let d: Vec<_> = target_descendants.iter().map(|d| d.as_str()).collect();
+                    s += &format!(" and the datasets {}", d.join(", "));
+                }
+                s
+            }
+            Conflict::Diverged {
+                common,
+                target_only_newer,
+                ..
+            } => format!(
+                "target diverged after {}: --rollback would destroy {}",
+                common.name,
+                names(target_only_newer)
+            ),
+            Conflict::StaleResumeToken { token, missing } => format!(
+                "resume token for {} is stale ({missing} gone on the source)",
+                token.toname
+            ),
+            Conflict::UnreadableResumeToken { error, .. } => {
+                format!("cannot decode receive_resume_token: {error}")
+            }
+            Conflict::TargetParentMissing { parent } => {
+                format!("target parent {parent} does not exist and is not replicated")
+            }
+        }
+    }
+}
+
+/// What to do with one dataset: steps, or a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Decision {
+    /// Run these steps in order.
+    Replicate {
+        /// The steps.
+        steps: Vec<Step>,
+    },
+    /// Do nothing, for this reason.
+    Conflict {
+        /// The reason.
+        conflict: Conflict,
+    },
+}
+
+impl Decision {
+    /// The steps (empty for a conflict).
+    pub fn steps(&self) -> &[Step] {
+        match self {
+            Decision::Replicate { steps } => steps,
+            Decision::Conflict { .. } => &[],
+        }
+    }
+    /// The conflict, if any.
+    pub fn conflict(&self) -> Option<&Conflict> {
+        match self {
+            Decision::Replicate { .. } => None,
+            Decision::Conflict { conflict } => Some(conflict),
+        }
+    }
+}
+
+/// The plan for one dataset of a tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetPlan {
+    /// Source dataset.
+    pub source: DatasetName,
+    /// Target dataset (the source path mapped below the target root).
+    pub target: DatasetName,
+    /// Filesystem or volume.
+    pub kind: DatasetKind,
+    /// Whether the source is encrypted.
+    pub encrypted: bool,
+    /// Send raw (`-w`): the source is encrypted and the target is absent or encrypted too.
+    pub raw: bool,
+    /// Source datasets of this plan that must finish first (parent, clone origin).
+    pub after: Vec<DatasetName>,
+    /// Steps or conflict.
+    pub decision: Decision,
+}
+
+/// A whole-tree plan: datasets in a valid execution order (parents before children, origins before clones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_SCHEMA`].
+    pub schema: u32,
+    /// Source root as given.
+    pub source_root: DatasetName,
+    /// Target root as given.
+    pub target_root: DatasetName,
+    /// One entry per selected dataset, in execution order.
+    pub datasets: Vec<DatasetPlan>,
+    /// Source datasets left out by `exclude_datasets` or `skip_parent`.
+    pub excluded: Vec<DatasetName>,
+}
+
+impl Plan {
+    /// Stable pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data structures cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Looks a dataset's plan up by source name.
+    pub fn get(&self, source: &DatasetName) -> Option<&DatasetPlan> {
+        self.datasets.iter().find(|d| &d.source == source)
+    }
+
+    /// Whether any step would discard data on the target.
+    pub fn is_destructive(&self) -> bool {
+        self.datasets
+            .iter()
+            .any(|d| d.decision.steps().iter().any(Step::is_destructive))
+    }
+}

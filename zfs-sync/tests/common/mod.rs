@@ -1,0 +1,54 @@
+//! Fixture builders shared by the host tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use zfs_core::{Dataset, DatasetKind, DatasetName, Encryption, Version, VersionName};
+
+pub fn ds(name: &str) -> DatasetName {
+    DatasetName::parse(name).unwrap()
+}
+
+pub fn snap(ds: &str, short: &str, guid: u64, txg: u64) -> Version {
+    Version {
+        name: VersionName::Snapshot(
+            zfs_core::SnapshotName::parse(&format!("{ds}@{short}")).unwrap(),
+        ),
+        guid,
+        createtxg: txg,
+        creation: 1_700_000_000 + txg as i64,
+        userrefs: 0,
+        user_props: BTreeMap::new(),
+    }
+}
+
+pub fn bm(ds: &str, short: &str, guid: u64, txg: u64) -> Version {
+    Version {
+        name: VersionName::Bookmark(
+            zfs_core::BookmarkName::parse(&format!("{ds}#{short}")).unwrap(),
+        ),
+        guid,
+        createtxg: txg,
+        creation: 1_700_000_000 + txg as i64,
+        userrefs: 0,
+        user_props: BTreeMap::new(),
+    }
+}
+
+/// Snapshots `ds@<short>` with the given (short, guid, txg).
+pub fn snaps(ds: &str, list: &[(&str, u64, u64)]) -> Vec<Version> {
+    list.iter().map(|(s, g, t)| snap(ds, s, *g, *t)).collect()
+}
+
+pub fn dataset(name: &str, versions: Vec<Version>) -> Dataset {
+    Dataset {
+        name: ds(name),
+        kind: DatasetKind::Filesystem,
+        guid: name.len() as u64 * 7919,
+        createtxg: 1,
+        origin: None,
+        receive_resume_token: None,
+        encryption: Encryption::default(),
+        user_props: BTreeMap::new(),
+        versions,
+    }
+}
