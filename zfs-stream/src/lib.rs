@@ -1,1 +1,5 @@
 //! See README.md.
+pub mod error;
+pub mod fletcher;
+pub mod nvlist;
+pub mod record;
