@@ -1,1 +1,19 @@
-//! See README.md.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod grid;
+pub mod monitor;
+pub mod name;
+pub mod resolve;
+pub mod retention;
+pub mod schedule;
+pub mod types;
+
+pub use config::{Config, ConfigError, ConfigErrorKind, ConfigWarning, Policy, Recursive};
+pub use grid::Grid;
+pub use name::{snapshot_name, snapshot_names};
+pub use resolve::{DatasetPolicy, Origin, Resolution, TakeMode};
+pub use retention::{plan, Protect, PrunePlan};
+pub use types::{Dataset, DatasetKind, Snapshot, SnapshotType};

@@ -1,0 +1,308 @@
+//! Monitoring (pure): snapshot freshness and pool capacity, like sanoid's `--monitor-snapshots` and
+//! `--monitor-capacity`, returned as a structured report with a Nagios-style one-line rendering.
+//!
+//! Snapshot checks: for each monitored dataset (`monitor = yes`, not `process_children_only`) and each
+//! type with a count above 0 and a non-zero `<type>_warn` or `<type>_crit`:
+//! no autosnap snapshot of the type is CRIT; otherwise the age of the newest (now − `creation`) at or
+//! above `<type>_crit` is CRIT, at or above `<type>_warn` is WARN. `monitor_dont_warn` /
+//! `monitor_dont_crit` keep the message but report it as OK. Unlike sanoid, one call can run both checks
+//! and the caller decides how to combine them ([`MonitorReport::merge`]).
+
+use std::fmt;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::config::Policy;
+use crate::resolve::DatasetPolicy;
+use crate::schedule::newest_by_type;
+use crate::types::{Snapshot, SnapshotType};
+
+/// A Nagios status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "UPPERCASE"))]
+pub enum Level {
+    /// All good.
+    #[default]
+    Ok,
+    /// Warning.
+    Warn,
+    /// Critical.
+    Crit,
+}
+
+impl Level {
+    /// Nagios exit code: 0, 1, 2.
+    pub fn exit_code(self) -> i32 {
+        self as i32
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Ok => "OK",
+            Level::Warn => "WARN",
+            Level::Crit => "CRIT",
+        })
+    }
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Finding {
+    /// Dataset (or pool, for capacity).
+    pub dataset: String,
+    /// Snapshot type, for snapshot checks.
+    pub kind: Option<SnapshotType>,
+    /// The severity of the problem itself.
+    pub severity: Level,
+    /// The status it counts as (`Ok` when suppressed by `monitor_dont_warn`/`monitor_dont_crit`).
+    pub status: Level,
+    /// Human-readable message, e.g. `tank newest hourly snapshot is 2h 5m old (should be < 1h 30m)`.
+    pub message: String,
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MonitorReport {
+    /// Worst status.
+    pub status: Level,
+    /// Problems (also suppressed ones), worst first.
+    pub findings: Vec<Finding>,
+    /// What was checked (datasets or pools).
+    pub checked: Vec<String>,
+}
+
+impl MonitorReport {
+    fn finish(mut self) -> Self {
+        self.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.dataset.cmp(&b.dataset))
+        });
+        self.status = self
+            .findings
+            .iter()
+            .map(|f| f.status)
+            .max()
+            .unwrap_or(Level::Ok);
+        self
+    }
+
+    /// Combines two reports (e.g. snapshots and capacity).
+    pub fn merge(mut self, other: MonitorReport) -> Self {
+        self.findings.extend(other.findings);
+        self.checked.extend(other.checked);
+        self.finish()
+    }
+}
+
+impl fmt::Display for MonitorReport {
+    /// `OK: all monitored datasets (a, b) have fresh snapshots`, or the findings, worst first, each
+    /// prefixed with its severity and joined with `, `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.findings.is_empty() {
+            return write!(
+                f,
+                "OK: all monitored datasets ({}) are fine",
+                self.checked.join(", ")
+            );
+        }
+        let parts: Vec<String> = self
+            .findings
+            .iter()
+            .map(|x| format!("{}: {}", x.severity, x.message))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Formats seconds like sanoid: `1d 2h 3m 4s` (zero parts omitted, `0s` for zero).
+pub fn display_age(secs: u64) -> String {
+    let parts = [
+        (secs / 86_400, "d"),
+        (secs / 3600 % 24, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    let s: Vec<String> = parts
+        .iter()
+        .filter(|(v, _)| *v > 0)
+        .map(|(v, u)| format!("{v}{u}"))
+        .collect();
+    if s.is_empty() {
+        "0s".to_string()
+    } else {
+        s.join(" ")
+    }
+}
+
+fn finding(
+    p: &Policy,
+    dataset: &str,
+    kind: Option<SnapshotType>,
+    severity: Level,
+    message: String,
+) -> Finding {
+    let suppressed = match severity {
+        Level::Warn => p.monitor_dont_warn,
+        Level::Crit => p.monitor_dont_crit,
+        Level::Ok => false,
+    };
+    Finding {
+        dataset: dataset.to_string(),
+        kind,
+        severity,
+        status: if suppressed { Level::Ok } else { severity },
+        message,
+    }
+}
+
+/// Checks snapshot freshness. `snapshots_of` returns the snapshots of a dataset (empty when none).
+pub fn check_snapshots<'s, Tz: TimeZone>(
+    policies: &[DatasetPolicy],
+    mut snapshots_of: impl FnMut(&str) -> &'s [Snapshot],
+    now: &DateTime<Tz>,
+) -> MonitorReport {
+    let now = now.with_timezone(&Utc);
+    let mut report = MonitorReport::default();
+    for policy in policies {
+        let p = &policy.settings;
+        if !p.monitor || policy.process_children_only {
+            continue;
+        }
+        report.checked.push(policy.dataset.clone());
+        let newest = newest_by_type(snapshots_of(&policy.dataset));
+        for kind in SnapshotType::TAKE_ORDER {
+            let (warn, crit) = p.monitor_ages(kind);
+            if p.count(kind) == 0 || (warn == 0 && crit == 0) {
+                continue;
+            }
+            let ds = &policy.dataset;
+            let Some(newest) = newest[kind.index()] else {
+                let msg = format!("{ds} has no {kind} snapshots at all!");
+                report
+                    .findings
+                    .push(finding(p, ds, Some(kind), Level::Crit, msg));
+                continue;
+            };
+            let age = u64::try_from((now - newest).num_seconds()).unwrap_or(0);
+            let (severity, limit) = if crit > 0 && age >= crit {
+                (Level::Crit, crit)
+            } else if warn > 0 && age >= warn {
+                (Level::Warn, warn)
+            } else {
+                continue;
+            };
+            let msg = format!(
+                "{ds} newest {kind} snapshot is {} old (should be < {})",
+                display_age(age),
+                display_age(limit)
+            );
+            report
+                .findings
+                .push(finding(p, ds, Some(kind), severity, msg));
+        }
+    }
+    report.finish()
+}
+
+/// Checks pool capacities (`pools`: pool name and used capacity in percent). The limits come from the
+/// pool's root dataset policy (`[tank]`), else sanoid's defaults (80 / 95); 0 switches a limit off.
+pub fn check_capacity(policies: &[DatasetPolicy], pools: &[(&str, u8)]) -> MonitorReport {
+    let defaults = Policy::default();
+    let mut report = MonitorReport::default();
+    for &(pool, capacity) in pools {
+        let p = policies
+            .iter()
+            .find(|x| x.dataset == pool)
+            .map_or(&defaults, |x| &x.settings);
+        report.checked.push(pool.to_string());
+        let (severity, limit) = if p.capacity_crit > 0 && capacity >= p.capacity_crit {
+            (Level::Crit, p.capacity_crit)
+        } else if p.capacity_warn > 0 && capacity >= p.capacity_warn {
+            (Level::Warn, p.capacity_warn)
+        } else {
+            continue;
+        };
+        let msg = format!("{pool} capacity is {capacity}% (should be < {limit}%)");
+        report.findings.push(finding(p, pool, None, severity, msg));
+    }
+    report.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::types::Dataset;
+    use chrono::Duration;
+
+    #[test]
+    fn freshness_levels_and_suppression() {
+        let c = Config::parse(
+            "[tank]\nhourly = 24\ndaily = 7\nmonthly = 0\n[tank/b]\nhourly = 1\ndaily = 0\nmonthly = 0\nmonitor_dont_warn = yes\n[tank/c]\nmonitor = no\n",
+            "x",
+        )
+        .unwrap();
+        let r = c.resolve(&[
+            Dataset::filesystem("tank"),
+            Dataset::filesystem("tank/b"),
+            Dataset::filesystem("tank/c"),
+        ]);
+        let now = Utc.with_ymd_and_hms(2026, 5, 2, 12, 0, 0).unwrap();
+        let tank = [Snapshot::new(
+            "autosnap_x_hourly",
+            now - Duration::minutes(125),
+        )];
+        let b = [Snapshot::new(
+            "autosnap_x_hourly",
+            now - Duration::minutes(100),
+        )];
+        let none: Vec<Snapshot> = Vec::new();
+        let report = check_snapshots(
+            &r.policies,
+            |ds| match ds {
+                "tank" => &tank[..],
+                "tank/b" => &b[..],
+                _ => &none[..],
+            },
+            &now,
+        );
+        assert_eq!(
+            report.checked,
+            vec!["tank".to_string(), "tank/b".to_string()]
+        );
+        assert_eq!(report.status, Level::Crit);
+        assert_eq!(report.status.exit_code(), 2);
+        assert_eq!(
+            report.to_string(),
+            "CRIT: tank has no daily snapshots at all!, WARN: tank newest hourly snapshot is 2h 5m old (should be < 1h 30m), \
+             WARN: tank/b newest hourly snapshot is 1h 40m old (should be < 1h 30m)"
+        );
+        assert_eq!(report.findings[2].status, Level::Ok);
+        let fresh = [Snapshot::new("autosnap_x_hourly", now)];
+        let ok = check_snapshots(&r.policies[1..2], |_| &fresh[..], &now);
+        assert_eq!(ok.status, Level::Ok);
+        assert_eq!(
+            ok.to_string(),
+            "OK: all monitored datasets (tank/b) are fine"
+        );
+        assert_eq!(display_age(0), "0s");
+        assert_eq!(display_age(90061), "1d 1h 1m 1s");
+    }
+
+    #[test]
+    fn capacity_uses_root_section() {
+        let c = Config::parse("[tank]\ncapacity_warn = 50\ncapacity_crit = 0\n", "x").unwrap();
+        let r = c.resolve(&[Dataset::filesystem("tank")]);
+        let rep = check_capacity(&r.policies, &[("tank", 99), ("other", 96), ("third", 10)]);
+        assert_eq!(rep.status, Level::Crit);
+        assert_eq!(rep.to_string(), "CRIT: other capacity is 96% (should be < 95%), WARN: tank capacity is 99% (should be < 50%)");
+        let merged = rep.merge(MonitorReport::default());
+        assert_eq!(merged.findings.len(), 2);
+    }
+}

@@ -1,0 +1,193 @@
+//! Small shared value types: snapshot types, snapshots and datasets as the caller lists them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+/// One of sanoid's six snapshot types (also called periods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum SnapshotType {
+    /// Every `frequent_period` minutes.
+    Frequently,
+    /// Once an hour.
+    Hourly,
+    /// Once a day.
+    Daily,
+    /// Once a week.
+    Weekly,
+    /// Once a month.
+    Monthly,
+    /// Once a year.
+    Yearly,
+}
+
+impl SnapshotType {
+    /// All types, shortest period first.
+    pub const ALL: [SnapshotType; 6] = [
+        SnapshotType::Frequently,
+        SnapshotType::Hourly,
+        SnapshotType::Daily,
+        SnapshotType::Weekly,
+        SnapshotType::Monthly,
+        SnapshotType::Yearly,
+    ];
+
+    /// The order in which sanoid takes snapshots in one run (longest period first).
+    pub const TAKE_ORDER: [SnapshotType; 6] = [
+        SnapshotType::Yearly,
+        SnapshotType::Monthly,
+        SnapshotType::Weekly,
+        SnapshotType::Daily,
+        SnapshotType::Hourly,
+        SnapshotType::Frequently,
+    ];
+
+    /// The lowercase name used in snapshot names and config keys (`hourly`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SnapshotType::Frequently => "frequently",
+            SnapshotType::Hourly => "hourly",
+            SnapshotType::Daily => "daily",
+            SnapshotType::Weekly => "weekly",
+            SnapshotType::Monthly => "monthly",
+            SnapshotType::Yearly => "yearly",
+        }
+    }
+
+    /// Index into arrays ordered like [`SnapshotType::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for SnapshotType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for [`SnapshotType::from_str`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown snapshot type '{0}' (expected frequently, hourly, daily, weekly, monthly or yearly)"
+)]
+pub struct UnknownSnapshotType(pub String);
+
+impl FromStr for SnapshotType {
+    type Err = UnknownSnapshotType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "frequently" => Ok(SnapshotType::Frequently),
+            "hourly" => Ok(SnapshotType::Hourly),
+            "daily" => Ok(SnapshotType::Daily),
+            "weekly" => Ok(SnapshotType::Weekly),
+            "monthly" => Ok(SnapshotType::Monthly),
+            "yearly" => Ok(SnapshotType::Yearly),
+            other => Err(UnknownSnapshotType(other.to_string())),
+        }
+    }
+}
+
+/// Whether a dataset is a filesystem or a volume (zvol). Both are snapshotted alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum DatasetKind {
+    /// A ZFS filesystem.
+    #[default]
+    Filesystem,
+    /// A ZFS volume.
+    Volume,
+}
+
+/// An existing dataset, as listed by the caller (`zfs list -t filesystem,volume`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dataset {
+    /// Full dataset name, e.g. `tank/vm-100-disk-0`.
+    pub name: String,
+    /// Filesystem or volume.
+    pub kind: DatasetKind,
+}
+
+impl Dataset {
+    /// A filesystem named `name`.
+    pub fn filesystem(name: impl Into<String>) -> Self {
+        Dataset {
+            name: name.into(),
+            kind: DatasetKind::Filesystem,
+        }
+    }
+
+    /// A volume named `name`.
+    pub fn volume(name: impl Into<String>) -> Self {
+        Dataset {
+            name: name.into(),
+            kind: DatasetKind::Volume,
+        }
+    }
+}
+
+/// An existing snapshot of one dataset: its name, its `creation` property and whether it has user holds.
+///
+/// The autosnap type is recognised once, when the value is built (see [`crate::name::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    name: String,
+    creation: DateTime<Utc>,
+    held: bool,
+    autosnap: Option<SnapshotType>,
+}
+
+impl Snapshot {
+    /// A snapshot with short name `name` (the part after `@`; a full `dataset@name` is accepted and the
+    /// dataset part is dropped) created at `creation`.
+    pub fn new(name: impl Into<String>, creation: DateTime<Utc>) -> Self {
+        let mut name: String = name.into();
+        if let Some(at) = name.find('@') {
+            name.drain(..=at);
+        }
+        let autosnap = crate::name::parse(&name).map(|p| p.kind);
+        Snapshot {
+            name,
+            creation,
+            held: false,
+            autosnap,
+        }
+    }
+
+    /// Like [`Snapshot::new`] with `creation` in Unix seconds (the value of `zfs list -Hp -o creation`).
+    /// Out-of-range values are clamped to the Unix epoch.
+    pub fn from_unix(name: impl Into<String>, creation_secs: i64) -> Self {
+        let creation = DateTime::from_timestamp(creation_secs, 0).unwrap_or(DateTime::UNIX_EPOCH);
+        Snapshot::new(name, creation)
+    }
+
+    /// Marks the snapshot as having at least one user hold (`userrefs > 0`): it is never pruned.
+    pub fn with_hold(mut self, held: bool) -> Self {
+        self.held = held;
+        self
+    }
+
+    /// Short snapshot name (after `@`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The `creation` property.
+    pub fn creation(&self) -> DateTime<Utc> {
+        self.creation
+    }
+
+    /// Whether the snapshot has a user hold.
+    pub fn held(&self) -> bool {
+        self.held
+    }
+
+    /// The autosnap type when the name is a sanoid-style autosnap name, else `None` (not managed).
+    pub fn autosnap_type(&self) -> Option<SnapshotType> {
+        self.autosnap
+    }
+}
