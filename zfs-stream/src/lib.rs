@@ -3,3 +3,4 @@ pub mod error;
 pub mod fletcher;
 pub mod nvlist;
 pub mod record;
+pub mod resume;
