@@ -1,7 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod app;
 pub mod args;
+pub mod backend;
 pub mod discover;
 pub mod hooks;
 pub mod lock;
+pub mod monitor;
+pub mod output;
+pub mod snap;
+pub mod sync;

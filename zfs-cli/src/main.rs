@@ -1,4 +1,4 @@
-//! `zsync` entry point: all logic lives in the library (`zfs_cli::app`).
+//! `zsync` entry point (also `sanoid` and `syncoid` through symlinks): see `zfs_cli::app`.
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(0)
+    std::process::ExitCode::from(zfs_cli::app::main_with(std::env::args_os().collect()))
 }

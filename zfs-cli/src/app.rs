@@ -1,0 +1,268 @@
+//! Dispatch: argv → personality → command → exit code.
+//!
+//! Exit codes: 0 success; 1 partial (some dataset skipped, a hook failed, a monitor warning);
+//! 2 failure (bad usage, bad config, a ZFS error, a monitor critical); 75 the run lock stayed busy.
+
+use crate::args::{
+    self, personality, BackendArg, Cli, Command, CommonRunArgs, MonitorCheck, Personality, RunArgs,
+    SanoidArgs,
+};
+use crate::backend;
+use crate::discover;
+use crate::lock::{RunLock, DEFAULT_LOCK_FILE, DEFAULT_LOCK_WAIT, EXIT_LOCKED};
+use crate::output::{Output, Verbosity};
+use crate::snap::{self, RunOptions};
+use clap::Parser;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Exit code: everything done.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: some datasets skipped / busy, hook failures, monitor WARN.
+pub const EXIT_PARTIAL: u8 = 1;
+/// Exit code: usage or config error, ZFS failure, monitor CRIT.
+pub const EXIT_FAILURE: u8 = 2;
+
+/// An error that carries its exit code and is printed as one line.
+#[derive(Debug)]
+pub struct Fail {
+    /// Exit code.
+    pub code: u8,
+    /// Message (one line, without the program prefix).
+    pub message: String,
+}
+
+impl Fail {
+    /// Exit 2 with `message`.
+    pub fn failure(message: impl Into<String>) -> Fail {
+        Fail {
+            code: EXIT_FAILURE,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Fail {
+    fn from(e: anyhow::Error) -> Fail {
+        Fail::failure(format!("{e:#}"))
+    }
+}
+
+/// Runs the program with the full argv (argv\[0\] decides the personality); returns the exit code.
+pub fn main_with(argv: Vec<OsString>) -> u8 {
+    let argv0 = argv.first().cloned().unwrap_or_default();
+    let rest = argv.get(1..).unwrap_or(&[]).to_vec();
+    let (program, result) = match personality(&argv0) {
+        Personality::Sanoid => ("sanoid", run_sanoid(&rest, None)),
+        Personality::Syncoid => ("syncoid", run_syncoid(&rest, None)),
+        Personality::Zsync => {
+            let mut v = vec![OsString::from("zsync")];
+            v.extend(rest);
+            ("zsync", run_zsync(v))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("{program}: {}", f.message);
+            }
+            f.code
+        }
+    }
+}
+
+fn usage(err: clap::Error, program: &str) -> Result<u8, Fail> {
+    let out = args::usage_error(&err, program);
+    if out.stdout {
+        print!("{}", out.text);
+    } else {
+        eprint!("{}", out.text);
+    }
+    Ok(out.code)
+}
+
+fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => return usage(e, "zsync"),
+    };
+    match cli.command {
+        Command::Version => version(cli.backend),
+        Command::Snapshot(r) => run_config(cli.backend, &r, true, false),
+        Command::Prune(r) => run_config(cli.backend, &r, false, true),
+        Command::Cron(r) => run_config(cli.backend, &r, true, true),
+        Command::Monitor(m) => {
+            let cfg = load_config(m.config.as_deref(), &discover::default_candidates())?;
+            let now = discover::now(m.now.as_deref())?;
+            let (be, _) = backend::open(cli.backend)?;
+            Ok(crate::monitor::run(&cfg, be.as_ref(), &m.checks, now))
+        }
+        Command::Plan(s) => crate::sync::run(cli.backend, &s, true, false),
+        Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
+        Command::Sanoid { args } => run_sanoid(&args, Some(cli.backend)),
+        Command::Syncoid { args } => run_syncoid(&args, Some(cli.backend)),
+    }
+}
+
+fn version(choice: BackendArg) -> Result<u8, Fail> {
+    println!("zsync {}", env!("CARGO_PKG_VERSION"));
+    match backend::open(choice) {
+        Ok((be, why)) => {
+            println!("backend: {} ({why})", be.name());
+            Ok(EXIT_OK)
+        }
+        Err(e) => Err(Fail::failure(format!("backend: none usable: {e:#}"))),
+    }
+}
+
+/// A parsed config and the file it came from.
+pub struct LoadedConfig {
+    /// The file.
+    pub path: PathBuf,
+    /// The parsed config.
+    pub config: zfs_policy::Config,
+}
+
+/// Finds, reads and parses the config. Any problem is ONE line with `file:line:col`, exit 2.
+pub fn load_config(explicit: Option<&Path>, candidates: &[PathBuf]) -> Result<LoadedConfig, Fail> {
+    let path = discover::find_config(explicit, candidates)?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Fail::failure(format!("cannot read config {}: {e}", path.display())))?;
+    let label = path.display().to_string();
+    let config = zfs_policy::Config::parse_bytes(&bytes, &label)
+        .map_err(|e| Fail::failure(format!("bad config: {e}")))?;
+    Ok(LoadedConfig { path, config })
+}
+
+fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {
+    let path = common
+        .lock_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_LOCK_FILE));
+    let wait = match common.lock_wait {
+        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
+        Some(s) => {
+            return Err(Fail::failure(format!(
+                "--lock-wait {s}: must be >= 0 seconds"
+            )))
+        }
+        None => DEFAULT_LOCK_WAIT,
+    };
+    RunLock::acquire(&path, wait).map_err(|e| match e {
+        crate::lock::LockError::Busy { .. } => Fail {
+            code: EXIT_LOCKED,
+            message: e.to_string(),
+        },
+        other => Fail::failure(other.to_string()),
+    })
+}
+
+/// `snapshot`, `prune`, `cron`.
+fn run_config(choice: BackendArg, r: &RunArgs, take: bool, prune: bool) -> Result<u8, Fail> {
+    let verbosity = Verbosity::from_flags(r.quiet, r.verbose, false);
+    let loaded = load_config(r.config.as_deref(), &discover::default_candidates())?;
+    execute(
+        choice,
+        &loaded,
+        &r.common,
+        RunOptions {
+            take,
+            prune,
+            dry_run: r.dry_run,
+            now: discover::now(r.common.now.as_deref())?,
+        },
+        Output::new(verbosity, r.json),
+    )
+}
+
+fn execute(
+    choice: BackendArg,
+    loaded: &LoadedConfig,
+    common: &CommonRunArgs,
+    opts: RunOptions,
+    mut out: Output,
+) -> Result<u8, Fail> {
+    for w in &loaded.config.warnings {
+        out.warn(&w.to_string());
+    }
+    // A dry run changes nothing, so it needs no lock (and works unprivileged).
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(take_lock(common)?)
+    };
+    let (be, why) = backend::open(choice)?;
+    out.debug(&format!("backend: {} ({why})", be.name()));
+    let report = snap::run(&loaded.config, be.as_ref(), &opts, &mut out);
+    Ok(out.finish(&report))
+}
+
+fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8, Fail> {
+    let a: SanoidArgs = match args::parse_sanoid(rest) {
+        Ok(a) => a,
+        Err(e) => return usage(e, "sanoid"),
+    };
+    if a.version {
+        println!(
+            "zsync {} in sanoid mode (sanoid-compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return Ok(EXIT_OK);
+    }
+    let choice = backend_flag.unwrap_or(a.backend);
+    let act = a.actions();
+    let verbosity = Verbosity::from_flags(a.quiet, act.verbose, a.debug);
+    let loaded = load_config(Some(&a.config_file()), &[])?;
+    let monitors: Vec<MonitorCheck> = [
+        (act.monitor_snapshots, MonitorCheck::Snapshots),
+        (act.monitor_health, MonitorCheck::Health),
+        (act.monitor_capacity, MonitorCheck::Capacity),
+    ]
+    .into_iter()
+    .filter_map(|(on, c)| on.then_some(c))
+    .collect();
+    let mut code = EXIT_OK;
+    if act.take || act.prune {
+        code = execute(
+            choice,
+            &loaded,
+            &a.common,
+            RunOptions {
+                take: act.take,
+                prune: act.prune,
+                dry_run: a.readonly,
+                now: discover::now(a.common.now.as_deref())?,
+            },
+            Output::new(verbosity, false),
+        )?;
+    }
+    if !monitors.is_empty() {
+        let now = discover::now(a.common.now.as_deref())?;
+        let (be, _) = backend::open(choice)?;
+        code = code.max(crate::monitor::run(&loaded, be.as_ref(), &monitors, now));
+    }
+    Ok(code)
+}
+
+fn run_syncoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8, Fail> {
+    let a = match args::parse_syncoid(rest) {
+        Ok(a) => a,
+        Err(e) => return usage(e, "syncoid"),
+    };
+    if a.version {
+        println!(
+            "zsync {} in syncoid mode (syncoid-compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return Ok(EXIT_OK);
+    }
+    if a.insecure_direct_connection.is_some() {
+        return Err(Fail::failure(
+            "--insecure-direct-connection is not supported (zsync moves the stream itself)",
+        ));
+    }
+    let choice = backend_flag.unwrap_or(a.backend);
+    crate::sync::run(choice, &a.to_sync_args(), false, true)
+}

@@ -1,0 +1,242 @@
+//! The `zsync` binary on the host (no ZFS): usage errors, argv[0] dispatch, config errors, the lock.
+//! Nothing here reaches ZFS: every case stops before the backend is opened.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use zfs_cli::lock::RunLock;
+
+const BIN: &str = env!("CARGO_BIN_EXE_zsync");
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("zsync-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(bin: &Path, args: &[&str]) -> Output {
+    Command::new(bin)
+        .args(args)
+        .env_remove("ZSYNC_BACKEND")
+        .env_remove("ZSYNC_CONFIG")
+        .env_remove("ZSYNC_LOCK")
+        .env_remove("ZSYNC_NOW")
+        .output()
+        .expect("run zsync")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn bad_flag_is_one_line_and_exit_2() {
+    for args in [
+        &["--bogus"][..],
+        &["snapshot", "--bogus"],
+        &["cron", "--dry-run", "extra"],
+        &["--backend", "nope", "version"],
+        &["sanoid", "--bogus"],
+        &["syncoid", "onlysource"],
+        &["sync", "a"],
+    ] {
+        let o = run(Path::new(BIN), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    let o = run(Path::new(BIN), &["sanoid", "--bogus"]);
+    assert!(stderr(&o).starts_with("sanoid: "), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--bogus"), "{}", stderr(&o));
+}
+
+#[test]
+fn help_goes_to_stdout_with_exit_0() {
+    let o = run(Path::new(BIN), &["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for cmd in [
+        "snapshot", "prune", "cron", "plan", "sync", "sanoid", "syncoid", "version",
+    ] {
+        assert!(out.contains(cmd), "help lacks {cmd}: {out}");
+    }
+}
+
+#[test]
+fn argv0_symlinks_select_sanoid_and_syncoid() {
+    let d = tmpdir("argv0");
+    for name in ["sanoid", "syncoid"] {
+        std::os::unix::fs::symlink(BIN, d.join(name)).unwrap();
+        let o = run(&d.join(name), &["--version"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains(&format!("{name} mode")),
+            "{}",
+            stdout(&o)
+        );
+        // The flag sets differ: sanoid knows --take-snapshots, syncoid does not.
+        let o = run(
+            &d.join(name),
+            &["--take-snapshots", "--configdir=/nonexistent"],
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.starts_with(&format!("{name}: ")), "{err}");
+        if name == "sanoid" {
+            assert!(err.contains("/nonexistent/sanoid.conf"), "{err}");
+        } else {
+            assert!(err.contains("--take-snapshots"), "{err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn bad_config_names_file_line_column_and_exits_2() {
+    let d = tmpdir("badconf");
+    let conf = d.join("zsync.conf");
+    std::fs::write(&conf, "[tank]\n    hourly = 24\n    dialy = 3\n").unwrap();
+    // Even a real (non-dry) run stops at the config: no lock taken, no ZFS touched.
+    let lock = d.join("never.lock");
+    let o = run(
+        Path::new(BIN),
+        &[
+            "cron",
+            "--config",
+            conf.to_str().unwrap(),
+            "--lock-file",
+            lock.to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("{}:3:5", conf.display())), "{err}");
+    assert!(err.contains("dialy"), "{err}");
+    assert!(
+        !lock.exists(),
+        "the lock must not be taken before the config is valid"
+    );
+    // sanoid mode reads --configdir/sanoid.conf.
+    std::fs::copy(&conf, d.join("sanoid.conf")).unwrap();
+    let o = run(
+        Path::new(BIN),
+        &["sanoid", "--cron", "--configdir", d.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("sanoid.conf:3:5"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn missing_config_is_a_clear_error() {
+    let o = run(
+        Path::new(BIN),
+        &["snapshot", "--config", "/nonexistent/zsync.conf"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/zsync.conf"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn busy_lock_makes_the_second_run_give_up_with_exit_75() {
+    let d = tmpdir("lock");
+    let conf = d.join("zsync.conf");
+    std::fs::write(&conf, "[tank]\n    hourly = 24\n").unwrap();
+    let lock_path = d.join("run/zsync.lock");
+    // This test process is the first run: it holds the lock.
+    let held = RunLock::acquire(&lock_path, Duration::ZERO).unwrap();
+    let o = run(
+        Path::new(BIN),
+        &[
+            "cron",
+            "--config",
+            conf.to_str().unwrap(),
+            "--lock-file",
+            lock_path.to_str().unwrap(),
+            "--lock-wait",
+            "0.3",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(75), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("another zsync run holds the lock"), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    // ZSYNC_LOCK / ZSYNC_LOCK_WAIT do the same.
+    let o = Command::new(BIN)
+        .args(["snapshot", "--config", conf.to_str().unwrap()])
+        .env("ZSYNC_LOCK", &lock_path)
+        .env("ZSYNC_LOCK_WAIT", "0.1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    drop(held);
+    // Once released, the run gets past the lock (and then fails on the host for lack of ZFS,
+    // which is a different message and exit code 2).
+    let o = run(
+        Path::new(BIN),
+        &[
+            "cron",
+            "--config",
+            conf.to_str().unwrap(),
+            "--lock-file",
+            lock_path.to_str().unwrap(),
+            "--lock-wait",
+            "0",
+        ],
+    );
+    assert_ne!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("holds the lock"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn remote_endpoints_are_refused_by_name() {
+    for (src, dst) in [
+        ("root@host:tank/a", "backup/a"),
+        ("tank/a", "backup-host:pool/b"),
+    ] {
+        let o = run(Path::new(BIN), &["sync", src, dst]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        let remote = if src.contains(':') { src } else { dst };
+        assert!(err.contains(remote), "{err}");
+        assert!(err.contains("remote"), "{err}");
+    }
+    let o = run(
+        Path::new(BIN),
+        &["syncoid", "-r", "root@nas:tank", "backup/tank"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("root@nas:tank"), "{}", stderr(&o));
+}
+
+#[test]
+fn version_prints_the_version_first() {
+    let o = run(Path::new(BIN), &["version"]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!("zsync {}\n", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    // On a host without ZFS the backend line or a one-line reason follows.
+    if o.status.code() == Some(0) {
+        assert!(out.contains("backend: "), "{out}");
+    } else {
+        assert!(stderr(&o).contains("backend"), "{}", stderr(&o));
+    }
+}
