@@ -15,7 +15,7 @@ pub const DEFAULT_SECONDS: u64 = 20;
 fn cargo_fuzz() -> Command {
     let mut cmd = util::cargo();
     cmd.arg("fuzz")
-        .current_dir(util::repo_root().join("fuzz"))
+        .current_dir(util::repo_root())
         .env("RUSTC_BOOTSTRAP", "1");
     cmd
 }

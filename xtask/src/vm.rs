@@ -175,11 +175,14 @@ pub fn run(
         .arg("--rwdir")
         .arg(rwdir)
         .args(["--exec", &line]);
+    // The VM's console goes through a pipe that we copy to our stdout: qemu reopens a
+    // file-backed stdout at offset 0, which would clobber output redirected to a file.
+    let (reader, writer) = std::io::pipe().context("cannot create a pipe")?;
     cmd.env("PATH", lab.path_with_venv())
         .current_dir(rwdir)
         .stdin(Stdio::null())
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit());
+        .stdout(writer.try_clone().context("cannot clone a pipe")?)
+        .stderr(writer);
     // Own process group, so a timeout can take down vng *and* qemu.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
 
@@ -193,9 +196,15 @@ pub fn run(
     );
     eprintln!("lab: exec: {line}");
     let clock = Stopwatch::start();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {}", lab.vng().display()))?;
+    let spawned = cmd.spawn();
+    drop(cmd); // closes our copies of the pipe's write end
+    let mut child = spawned.with_context(|| format!("cannot start {}", lab.vng().display()))?;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = reader;
+        let _ = std::io::copy(&mut reader, &mut std::io::stdout());
+        let _ = done_tx.send(());
+    });
     let pgid = child.id() as libc::pid_t;
     let deadline = Instant::now() + opts.timeout;
     let status = loop {
@@ -215,6 +224,9 @@ pub fn run(
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    // Let the console copy drain (bounded: a stray process could keep the pipe open).
+    let _ = done_rx.recv_timeout(Duration::from_secs(5));
+    let _ = std::io::stdout().flush();
     let code = status.code();
     eprintln!(
         "lab: VM finished in {} ({})",
