@@ -110,7 +110,8 @@ fn version(choice: BackendArg) -> Result<u8, Fail> {
     println!("zsync {}", env!("CARGO_PKG_VERSION"));
     match backend::open(choice) {
         Ok((be, why)) => {
-            println!("backend: {} ({why})", be.name());
+            println!("backend: {}", be.name());
+            println!("why: {why}");
             Ok(EXIT_OK)
         }
         Err(e) => Err(Fail::failure(format!("backend: none usable: {e:#}"))),
