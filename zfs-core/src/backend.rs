@@ -14,12 +14,13 @@ use std::os::fd::OwnedFd;
 /// How deep a listing goes below its root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Depth {
-    /// The root dataset only (plus its versions when requested).
+    /// The root dataset only (with its versions when requested).
     Zero,
     /// The whole tree (`-r`).
     #[default]
     Recursive,
-    /// At most this many levels of children (`-d N`); versions count one level deeper, as in `zfs list`.
+    /// At most this many levels of children; every listed dataset comes with all its versions (the
+    /// backend asks `zfs list -d N+1` and drops the extra datasets).
     Levels(u32),
 }
 

@@ -108,6 +108,16 @@ pub enum ZfsError {
         /// Underlying cause.
         cause: Cause,
     },
+    /// A rollback would destroy newer snapshots or bookmarks and was not allowed to.
+    #[error("{host}: {name}: newer snapshots or bookmarks exist ({cause})")]
+    HasNewerVersions {
+        /// The name.
+        name: String,
+        /// Host label.
+        host: String,
+        /// Underlying cause.
+        cause: Cause,
+    },
     /// Out of space or over quota.
     #[error("{host}: {name}: out of space ({cause})")]
     NoSpace {
@@ -344,6 +354,92 @@ impl ZfsError {
         }
     }
 
+    /// Classifies a failed `zfs`/`zpool` command from its exit status and its `LC_ALL=C` stderr.
+    ///
+    /// `candidates` are the names the command was about; the one quoted in the message (`'name'`) is
+    /// reported, else the first. Exit status 2 is a usage error and is never classified further.
+    pub fn from_cli(
+        candidates: &[&str],
+        host: &str,
+        argv: String,
+        status: Option<i32>,
+        stderr: &str,
+    ) -> ZfsError {
+        let name = pick_name(candidates, stderr);
+        let host = host.to_owned();
+        let text = stderr.to_ascii_lowercase();
+        let cause = Cause::Exit {
+            argv,
+            status,
+            stderr: shorten(stderr),
+        };
+        let has = |pats: &[&str]| pats.iter().any(|p| text.contains(p));
+        if status == Some(2) || status.is_none() {
+            return ZfsError::Command { name, host, cause };
+        }
+        if has(&[
+            "cannot resume send",
+            "resume token is corrupt",
+            "invalid resume token",
+            "resume token",
+        ]) && !has(&["contains partially-complete state"])
+        {
+            return ZfsError::StaleResumeToken { name, host, cause };
+        }
+        if has(&[
+            "contains partially-complete state",
+            "partially-complete state",
+        ]) {
+            return ZfsError::PartialReceive { name, host, cause };
+        }
+        if has(&["has been modified"]) {
+            return ZfsError::TargetModified { name, host, cause };
+        }
+        if has(&["more recent snapshots", "more recent bookmarks"]) {
+            return ZfsError::HasNewerVersions { name, host, cause };
+        }
+        if has(&["dependent clones"]) {
+            return ZfsError::HasClones { name, host, cause };
+        }
+        if has(&[
+            "does not exist",
+            "no such pool",
+            "no such dataset",
+            "no such tag",
+            "could not find any snapshots",
+            "no longer exists",
+            "not found",
+        ]) {
+            return ZfsError::NotFound { name, host, cause };
+        }
+        if has(&[
+            "already exists",
+            "exists\n",
+            "' exists",
+            "tag already exists",
+        ]) || text.ends_with(" exists")
+        {
+            return ZfsError::AlreadyExists { name, host, cause };
+        }
+        if has(&["is held", "has holds", "user hold"]) {
+            return ZfsError::HasHolds { name, host, cause };
+        }
+        if has(&["busy"]) {
+            return ZfsError::Busy { name, host, cause };
+        }
+        if has(&["out of space", "quota exceeded", "no space left"]) {
+            return ZfsError::NoSpace { name, host, cause };
+        }
+        if has(&[
+            "permission denied",
+            "operation not permitted",
+            "insufficient privileges",
+        ]) {
+            return ZfsError::Permission { name, host, cause };
+        }
+        ZfsError::Command { name, host, cause }
+    }
+
     /// The ZFS name this error is about, when it has one.
     pub fn name(&self) -> Option<&str> {
         match self {
@@ -352,6 +448,7 @@ impl ZfsError {
             | ZfsError::Busy { name, .. }
             | ZfsError::HasHolds { name, .. }
             | ZfsError::HasClones { name, .. }
+            | ZfsError::HasNewerVersions { name, .. }
             | ZfsError::NoSpace { name, .. }
             | ZfsError::Permission { name, .. }
             | ZfsError::StaleResumeToken { name, .. }
@@ -375,6 +472,7 @@ impl ZfsError {
             | ZfsError::Busy { host, .. }
             | ZfsError::HasHolds { host, .. }
             | ZfsError::HasClones { host, .. }
+            | ZfsError::HasNewerVersions { host, .. }
             | ZfsError::NoSpace { host, .. }
             | ZfsError::Permission { host, .. }
             | ZfsError::StaleResumeToken { host, .. }
@@ -392,6 +490,37 @@ impl ZfsError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, ZfsError::NotFound { .. })
     }
+}
+
+/// The candidate that stderr quotes (`'name'`), else the first candidate.
+fn pick_name(candidates: &[&str], stderr: &str) -> String {
+    let mut rest = stderr;
+    while let Some(start) = rest.find('\'') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('\'') else { break };
+        let quoted = &after[..end];
+        if let Some(c) = candidates.iter().find(|c| **c == quoted) {
+            return (*c).to_owned();
+        }
+        rest = &after[end + 1..];
+    }
+    candidates
+        .first()
+        .map(|s| (*s).to_owned())
+        .unwrap_or_default()
+}
+
+/// Keeps the meaningful part of stderr: trimmed, at most 2000 bytes (the end, where the error is).
+fn shorten(stderr: &str) -> String {
+    let t = stderr.trim();
+    if t.len() <= 2000 {
+        return t.to_owned();
+    }
+    let mut start = t.len() - 2000;
+    while !t.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("...{}", &t[start..])
 }
 
 #[cfg(test)]
@@ -423,6 +552,64 @@ mod tests {
             text.contains("host1") && text.contains("tank/a@s") && text.contains("lzc_send"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn cli_classification() {
+        let c = |stderr: &str| {
+            ZfsError::from_cli(&["p/a", "p/b@s"], "h", "zfs x".into(), Some(1), stderr)
+        };
+        assert!(c("cannot open 'p/b@s': dataset does not exist\n").is_not_found());
+        assert_eq!(
+            c("cannot open 'p/b@s': dataset does not exist\n").name(),
+            Some("p/b@s")
+        );
+        assert_eq!(
+            c("cannot open 'zz': dataset does not exist\n").name(),
+            Some("p/a")
+        );
+        assert!(matches!(
+            c("cannot create snapshot 'p/a@s': dataset already exists"),
+            ZfsError::AlreadyExists { .. }
+        ));
+        assert!(matches!(c("cannot receive new filesystem stream: destination 'p/a' exists\nmust specify -F to overwrite it"), ZfsError::AlreadyExists { .. }));
+        assert!(matches!(
+            c("cannot destroy snapshot p/a@s: dataset is busy"),
+            ZfsError::Busy { .. }
+        ));
+        assert!(matches!(
+            c("cannot destroy 'p/a@s': snapshot has dependent clones"),
+            ZfsError::HasClones { .. }
+        ));
+        assert!(matches!(
+            c("cannot rollback to 'p/a@s': more recent snapshots or bookmarks exist"),
+            ZfsError::HasNewerVersions { .. }
+        ));
+        assert!(matches!(c("cannot receive incremental stream: destination p/a has been modified\nsince most recent snapshot"), ZfsError::TargetModified { .. }));
+        assert!(matches!(c("cannot receive new filesystem stream: destination p/a contains partially-complete state from \"zfs receive -s\"."), ZfsError::PartialReceive { .. }));
+        assert!(matches!(
+            c("cannot resume send: 'p/a@s' used in the initial send no longer exists"),
+            ZfsError::StaleResumeToken { .. }
+        ));
+        assert!(matches!(
+            c("cannot create 'p/a': out of space"),
+            ZfsError::NoSpace { .. }
+        ));
+        assert!(matches!(
+            c("cannot create 'p/a': permission denied"),
+            ZfsError::Permission { .. }
+        ));
+        assert!(matches!(c("something else"), ZfsError::Command { .. }));
+        let usage = ZfsError::from_cli(&["p/a"], "h", "zfs x".into(), Some(2), "does not exist");
+        assert!(matches!(usage, ZfsError::Command { .. }));
+        let long = "x".repeat(5000) + "é";
+        let Cause::Exit { stderr, .. } = (match c(&long) {
+            ZfsError::Command { cause, .. } => cause,
+            _ => unreachable!(),
+        }) else {
+            unreachable!()
+        };
+        assert!(stderr.len() <= 2004);
     }
 
     #[test]

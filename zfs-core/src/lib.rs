@@ -2,10 +2,12 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod cli;
 pub mod error;
 pub mod list;
 pub mod lzc;
 pub mod name;
+pub mod open;
 pub mod quote;
 pub mod runner;
 pub mod version;
@@ -14,6 +16,9 @@ pub use backend::{
     Backend, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, ResumePoint, SendFlags,
     SendRequest, SendStream, TemporaryHolds,
 };
+pub use cli::Cli;
 pub use error::{Cause, ZfsError};
 pub use name::{BookmarkName, DatasetName, NameError, PoolName, SnapshotName};
+pub use open::{open, BackendChoice};
+pub use runner::{LocalRunner, Runner};
 pub use version::{Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName};

@@ -1,0 +1,75 @@
+//! Runtime backend selection: `Lzc` when libzfs_core and `/dev/zfs` are usable, else `Cli`.
+
+use crate::backend::Backend;
+use crate::cli::Cli;
+use crate::error::ZfsError;
+
+/// Which backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// `Lzc` when available, else `Cli`.
+    #[default]
+    Auto,
+    /// Always the CLI (`zfs` argv).
+    Cli,
+    /// libzfs_core; an error when it cannot be used.
+    Lzc,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(BackendChoice::Auto),
+            "cli" => Ok(BackendChoice::Cli),
+            "lzc" => Ok(BackendChoice::Lzc),
+            other => Err(format!("unknown backend {other:?} (auto, cli or lzc)")),
+        }
+    }
+}
+
+/// Opens the local backend per `choice`; also returns one line saying which backend is active and why
+/// (for `zsync version`).
+pub fn open(choice: BackendChoice) -> Result<(Box<dyn Backend>, String), ZfsError> {
+    match choice {
+        BackendChoice::Cli => Ok((
+            Box::new(Cli::local()),
+            "cli: forced by configuration".into(),
+        )),
+        BackendChoice::Lzc => match crate::lzc::open_with(Box::new(Cli::local())) {
+            Ok(b) => Ok((
+                b,
+                "lzc: forced by configuration; libzfs_core loaded, /dev/zfs usable".into(),
+            )),
+            Err(why) => Err(ZfsError::Unsupported {
+                op: "open",
+                backend: "lzc",
+                why,
+            }),
+        },
+        BackendChoice::Auto => match crate::lzc::open_with(Box::new(Cli::local())) {
+            Ok(b) => Ok((b, "lzc: libzfs_core loaded and /dev/zfs usable".into())),
+            Err(why) => Ok((
+                Box::new(Cli::local()),
+                format!("cli: libzfs_core not usable ({why})"),
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choice_parses_and_cli_always_opens() {
+        assert_eq!("lzc".parse::<BackendChoice>().unwrap(), BackendChoice::Lzc);
+        assert!("zfs".parse::<BackendChoice>().is_err());
+        let (b, why) = open(BackendChoice::Cli).unwrap();
+        assert_eq!(b.name(), "cli");
+        assert!(why.starts_with("cli:"));
+        // Auto never fails: it falls back to the CLI with a reason when libzfs_core is not usable.
+        let (b, why) = open(BackendChoice::Auto).unwrap();
+        assert!(why.starts_with(b.name()), "{why}");
+    }
+}
