@@ -1,0 +1,666 @@
+//! Lab tests of the `Cli` backend on real pools: every operation is checked by reading ZFS state back with
+//! the real `zfs` CLI (guids, createtxg, holds, file data). Names are deliberately hostile but valid
+//! (spaces, components starting with `-`, `:` and `.`).
+//!
+//! Run: `cargo xtask lab test lab_cli` (all tests here are named `cli_*`).
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Read, Write};
+use zfs_core::backend::{
+    Backend, CreateKind, Depth, ListOptions, RecvRequest, ResumePoint, SendFlags, SendRequest,
+};
+use zfs_core::cli::Cli;
+use zfs_core::{BookmarkName, DatasetKind, DatasetName, VersionKind, VersionName, ZfsError};
+use zsync_lab::{LabError, TestPool};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn ds(s: &str) -> DatasetName {
+    DatasetName::parse(s).unwrap()
+}
+fn bm(s: &str) -> BookmarkName {
+    BookmarkName::parse(s).unwrap()
+}
+
+/// `zfs get -Hp -o value PROP NAME`, trimmed.
+fn get(pool: &TestPool, prop: &str, name: &str) -> Result<String, LabError> {
+    Ok(pool
+        .zfs(&["get", "-Hp", "-o", "value", prop, name])?
+        .trim()
+        .to_owned())
+}
+
+fn get_u64(pool: &TestPool, prop: &str, name: &str) -> Result<u64, Box<dyn std::error::Error>> {
+    let v = get(pool, prop, name)?;
+    Ok(v.parse().map_err(|_| format!("{prop} of {name}: {v:?}"))?)
+}
+
+fn exists_cli(name: &str) -> bool {
+    zsync_lab::zfs(&["list", "-H", "-t", "all", "-o", "name", name]).is_ok()
+}
+
+fn cli_holds(pool: &TestPool, snap: &str) -> Result<BTreeSet<String>, LabError> {
+    Ok(pool
+        .zfs(&["holds", "-H", snap])?
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
+        .collect())
+}
+
+/// Sends `req` and receives it with `recv`, all through zfs-core; returns both results.
+fn transfer(b: &dyn Backend, req: &SendRequest, recv: &RecvRequest) -> Result<(), ZfsError> {
+    let mut send = b.send(req)?;
+    let mut sink = b.receive(recv)?;
+    let mut from = File::from(send.take_stream().expect("send stream"));
+    let mut to = File::from(sink.take_input().expect("receive input"));
+    let copied = std::io::copy(&mut from, &mut to);
+    drop(to);
+    drop(from);
+    let r = sink.finish();
+    let s = send.finish();
+    copied.map_err(|source| ZfsError::Io {
+        op: "copy".into(),
+        name: req.to.to_string(),
+        host: "lab".into(),
+        source,
+    })?;
+    s?;
+    r
+}
+
+/// Reads a whole send stream into memory.
+fn capture(b: &dyn Backend, req: &SendRequest) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut send = b.send(req)?;
+    let mut bytes = Vec::new();
+    File::from(send.take_stream().expect("stream")).read_to_end(&mut bytes)?;
+    send.finish()?;
+    Ok(bytes)
+}
+
+/// Feeds `bytes` into a receive.
+fn feed(b: &dyn Backend, recv: &RecvRequest, bytes: &[u8]) -> Result<(), ZfsError> {
+    let mut sink = b.receive(recv)?;
+    let mut to = File::from(sink.take_input().expect("input"));
+    let w = to.write_all(bytes);
+    drop(to);
+    let r = sink.finish();
+    // A receive that fails early closes the pipe; its own error is the interesting one.
+    r?;
+    w.map_err(|source| ZfsError::Io {
+        op: "write".into(),
+        name: recv.target.to_string(),
+        host: "lab".into(),
+        source,
+    })
+}
+
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    // Incompressible-ish deterministic bytes (xorshift), so streams have real size.
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// The Foundation done-criterion: create a pool, snapshot a dataset, send/receive it through zfs-core
+/// code, check the received data and identity.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_foundation_snapshot_send_receive() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-found")?;
+    let b = Cli::local();
+    let src = ds(&pool.dataset("src"));
+    b.create(&src, CreateKind::Filesystem, &[])?;
+    let data = pattern(300_000, 1);
+    pool.write_file("src/hello.bin", &data)?;
+    pool.zfs(&["snapshot", "-r", &format!("{}@warmup", pool.name())])?; // unrelated, must not matter
+    let s1 = src.snapshot("s1")?;
+    b.snapshot(std::slice::from_ref(&s1), &[])?;
+    assert!(exists_cli(s1.as_str()));
+
+    let dst = ds(&pool.dataset("dst"));
+    transfer(
+        &b,
+        &SendRequest::full(s1.clone()),
+        &RecvRequest::new(dst.snapshot("s1")?),
+    )?;
+
+    assert_eq!(
+        pool.read_file("dst/hello.bin")?,
+        data,
+        "received file differs"
+    );
+    assert_eq!(
+        get(&pool, "guid", &format!("{dst}@s1"))?,
+        get(&pool, "guid", s1.as_str())?
+    );
+    let listing = b.list(&dst, &ListOptions::default())?;
+    let d = listing.get(&dst).ok_or("dst missing from listing")?;
+    assert_eq!(d.versions.len(), 1);
+    assert_eq!(d.versions[0].guid, get_u64(&pool, "guid", s1.as_str())?);
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_list_matches_zfs_get() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-list")?;
+    let b = Cli::local();
+    let root = ds(pool.name());
+    let a = ds(&pool.dataset("my data"));
+    let child = ds(&pool.dataset("my data/-x"));
+    let vol = ds(&pool.dataset("vol:1.0"));
+    b.create(&a, CreateKind::Filesystem, &[])?;
+    b.create(
+        &child,
+        CreateKind::Filesystem,
+        &[("compression".into(), "off".into())],
+    )?;
+    b.create(
+        &vol,
+        CreateKind::Volume {
+            size: 4 << 20,
+            sparse: true,
+        },
+        &[],
+    )?;
+    b.snapshot(
+        &[
+            a.snapshot("s 1")?,
+            child.snapshot("s 1")?,
+            vol.snapshot("s 1")?,
+        ],
+        &[("zsync:job".into(), "j 1".into())],
+    )?;
+    b.bookmark(&[(
+        a.bookmark("b 1")?,
+        VersionName::Snapshot(a.snapshot("s 1")?),
+    )])?;
+    b.snapshot(&[a.snapshot("-s2")?], &[])?;
+    b.set_user_props(a.as_str(), &[("zsync:note".into(), "hello world".into())])?;
+
+    let opts = ListOptions {
+        user_props: vec!["zsync:job".into(), "zsync:note".into()],
+        ..Default::default()
+    };
+    let l = b.list(&root, &opts)?;
+    let names: Vec<&str> = l.datasets.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    for d in &l.datasets {
+        assert_eq!(
+            d.guid,
+            get_u64(&pool, "guid", d.name.as_str())?,
+            "{}",
+            d.name
+        );
+        assert_eq!(
+            d.createtxg,
+            get_u64(&pool, "createtxg", d.name.as_str())?,
+            "{}",
+            d.name
+        );
+        for v in &d.versions {
+            assert_eq!(
+                v.guid,
+                get_u64(&pool, "guid", v.name.as_str())?,
+                "{}",
+                v.name
+            );
+            assert_eq!(
+                v.createtxg,
+                get_u64(&pool, "createtxg", v.name.as_str())?,
+                "{}",
+                v.name
+            );
+            assert_eq!(
+                v.creation,
+                get_u64(&pool, "creation", v.name.as_str())? as i64,
+                "{}",
+                v.name
+            );
+        }
+    }
+    let da = l.get(&a).ok_or("a missing")?;
+    let order: Vec<&str> = da.versions.iter().map(|v| v.name.short()).collect();
+    assert_eq!(order, ["b 1", "s 1", "-s2"]);
+    assert_eq!(da.versions[0].name.kind(), VersionKind::Bookmark);
+    assert_eq!(da.versions[0].guid, da.versions[1].guid);
+    assert_eq!(
+        da.user_props.get("zsync:note").map(String::as_str),
+        Some("hello world")
+    );
+    assert_eq!(
+        da.versions[1]
+            .user_props
+            .get("zsync:job")
+            .map(String::as_str),
+        Some("j 1")
+    );
+    assert_eq!(l.get(&vol).ok_or("vol missing")?.kind, DatasetKind::Volume);
+    // Multi-dataset snapshot in one call: one txg.
+    let txgs: BTreeSet<u64> = [&a, &child, &vol]
+        .iter()
+        .map(|d| get_u64(&pool, "createtxg", &format!("{d}@s 1")).unwrap())
+        .collect();
+    assert_eq!(
+        txgs.len(),
+        1,
+        "snapshots of one call must share a txg: {txgs:?}"
+    );
+
+    // Depth: root only (with its versions), and one level.
+    let zero = b.list(
+        &a,
+        &ListOptions {
+            depth: Depth::Zero,
+            ..Default::default()
+        },
+    )?;
+    assert_eq!(zero.datasets.len(), 1);
+    assert_eq!(zero.datasets[0].versions.len(), 3);
+    let one = b.list(
+        &root,
+        &ListOptions {
+            depth: Depth::Levels(1),
+            ..Default::default()
+        },
+    )?;
+    assert_eq!(one.datasets.len(), 3);
+    let nov = b.list(
+        &root,
+        &ListOptions {
+            versions: false,
+            ..Default::default()
+        },
+    )?;
+    assert!(nov.datasets.iter().all(|d| d.versions.is_empty()));
+
+    // Missing root: NotFound naming it; exists() agrees.
+    let missing = ds(&pool.dataset("nope"));
+    match b.list(&missing, &ListOptions::default()) {
+        Err(ZfsError::NotFound { name, .. }) => assert_eq!(name, missing.as_str()),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert!(!b.exists(missing.as_str())?);
+    assert!(b.exists(&format!("{a}#b 1"))?);
+    assert!(b.exists(&format!("{a}@-s2"))?);
+    assert!(b.exists(vol.as_str())?);
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_hostile_names_every_operation() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-hostile")?;
+    let b = Cli::local();
+    let d = ds(&pool.dataset("my data"));
+    let x = ds(&pool.dataset("my data/-x"));
+    b.create(&d, CreateKind::Filesystem, &[])?;
+    b.create(&x, CreateKind::Filesystem, &[])?;
+    pool.write_file("my data/-x/f", b"dash")?;
+    let s1 = x.snapshot("-s")?;
+    let s2 = x.snapshot("s 1:.")?;
+    b.snapshot(std::slice::from_ref(&s1), &[])?;
+    pool.write_file("my data/-x/g", b"second")?;
+    b.snapshot(std::slice::from_ref(&s2), &[])?;
+    assert!(exists_cli(s1.as_str()) && exists_cli(s2.as_str()));
+
+    // hold / holds / release
+    b.hold(&[(s1.clone(), "zsync keep".into())])?;
+    assert_eq!(
+        cli_holds(&pool, s1.as_str())?,
+        BTreeSet::from(["zsync keep".to_owned()])
+    );
+    assert!(b.holds(&s1)?.contains_key("zsync keep"));
+    match b.destroy_snapshots(std::slice::from_ref(&s1), false) {
+        Err(ZfsError::HasHolds { name, .. }) => assert_eq!(name, s1.as_str()),
+        other => panic!("expected HasHolds, got {other:?}"),
+    }
+    b.release(&[(s1.clone(), "zsync keep".into())])?;
+    assert!(b.holds(&s1)?.is_empty());
+
+    // bookmark from snapshot and from bookmark
+    let b1 = x.bookmark("-b .1")?;
+    let b2 = x.bookmark("copy:2")?;
+    b.bookmark(&[(b1.clone(), VersionName::Snapshot(s1.clone()))])?;
+    b.bookmark(&[(b2.clone(), VersionName::Bookmark(b1.clone()))])?;
+    assert_eq!(
+        get(&pool, "guid", b2.as_str())?,
+        get(&pool, "guid", s1.as_str())?
+    );
+
+    // send (full + incremental from a bookmark) into a hostile target
+    let t = ds(&pool.dataset("re cv/-y:.z"));
+    b.create(&ds(&pool.dataset("re cv")), CreateKind::Filesystem, &[])?;
+    transfer(
+        &b,
+        &SendRequest::full(s1.clone()),
+        &RecvRequest::new(t.snapshot("-s")?),
+    )?;
+    transfer(
+        &b,
+        &SendRequest::incremental(VersionName::Bookmark(b1.clone()), s2.clone()),
+        &RecvRequest::new(t.snapshot("s 1:.")?),
+    )?;
+    assert_eq!(pool.read_file("re cv/-y:.z/g")?, b"second");
+    assert_eq!(
+        get(&pool, "guid", &format!("{t}@s 1:."))?,
+        get(&pool, "guid", s2.as_str())?
+    );
+    let size = b.send_space(
+        &s2,
+        Some(&VersionName::Snapshot(s1.clone())),
+        &SendFlags::default(),
+    )?;
+    assert!(size > 0);
+
+    // rollback, destroy
+    pool.write_file("re cv/-y:.z/h", b"scratch")?;
+    b.rollback_to(&t.snapshot("s 1:.")?, false)?;
+    assert!(
+        pool.read_file("re cv/-y:.z/h").is_err(),
+        "rollback must drop the new file"
+    );
+    b.destroy_bookmarks(&[b1.clone(), b2.clone()])?;
+    assert!(!exists_cli(b1.as_str()) && !exists_cli(b2.as_str()));
+    b.destroy_snapshots(&[s1.clone(), s2.clone()], false)?;
+    assert!(!exists_cli(s1.as_str()) && !exists_cli(s2.as_str()));
+    b.destroy_dataset(&t, true)?;
+    assert!(!exists_cli(t.as_str()));
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_invalid_names_rejected_before_running() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-invalid")?;
+    let b = Cli::local();
+    for bad in ["a'b", "a;b", "a$b", "a\nb", "a\"b", "a\\b", "a*b", "a`b"] {
+        let name = format!("{}/{bad}", pool.name());
+        assert!(DatasetName::parse(&name).is_err(), "{name:?}");
+        assert!(
+            matches!(b.exists(&name), Err(ZfsError::InvalidName(_))),
+            "{name:?}"
+        );
+        assert!(matches!(
+            b.set_user_props(&name, &[("a:b".into(), "c".into())]),
+            Err(ZfsError::InvalidName(_))
+        ));
+    }
+    let listed = pool.zfs(&["list", "-H", "-o", "name", "-r", "-t", "all", pool.name()])?;
+    assert_eq!(listed.trim(), pool.name(), "nothing may have been created");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_resume_truncated_receive_then_abort() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-resume")?;
+    let b = Cli::local();
+    let src = ds(&pool.dataset("src"));
+    b.create(
+        &src,
+        CreateKind::Filesystem,
+        &[("compression".into(), "off".into())],
+    )?;
+    let data = pattern(2 << 20, 7);
+    pool.write_file("src/big.bin", &data)?;
+    let s = src.snapshot("s1")?;
+    b.snapshot(std::slice::from_ref(&s), &[])?;
+    let stream = capture(&b, &SendRequest::full(s.clone()))?;
+    assert!(stream.len() > 1 << 20, "stream {} bytes", stream.len());
+
+    let dst = ds(&pool.dataset("dst"));
+    let mut recv = RecvRequest::new(dst.snapshot("s1")?);
+    recv.resumable = true;
+    // Truncated: the receive fails but keeps state.
+    let cut = stream.len() * 6 / 10;
+    assert!(
+        feed(&b, &recv, &stream[..cut]).is_err(),
+        "a truncated stream must fail"
+    );
+    let l = b.list(
+        &dst,
+        &ListOptions {
+            depth: Depth::Zero,
+            ..Default::default()
+        },
+    )?;
+    let token = l.datasets[0]
+        .receive_resume_token
+        .clone()
+        .ok_or("no resume token after truncated receive")?;
+    assert_eq!(token, get(&pool, "receive_resume_token", dst.as_str())?);
+    // A new full receive into it is refused while the partial state exists.
+    match feed(&b, &RecvRequest::new(dst.snapshot("s1")?), &stream) {
+        Err(e @ (ZfsError::PartialReceive { .. } | ZfsError::AlreadyExists { .. })) => {
+            assert!(e.to_string().contains(dst.as_str()), "{e}")
+        }
+        other => panic!("expected PartialReceive, got {other:?}"),
+    }
+
+    // Resume with `zfs send -t`, finish.
+    let mut req = SendRequest::full(s.clone());
+    req.resume = Some(ResumePoint {
+        token,
+        object: 0,
+        offset: 0,
+    });
+    transfer(&b, &req, &recv)?;
+    assert_eq!(get(&pool, "receive_resume_token", dst.as_str())?, "-");
+    assert_eq!(pool.read_file("dst/big.bin")?, data);
+    assert_eq!(
+        get(&pool, "guid", &format!("{dst}@s1"))?,
+        get(&pool, "guid", s.as_str())?
+    );
+
+    // Truncate again into a second target, then abort: the partial state disappears.
+    let dst2 = ds(&pool.dataset("dst2"));
+    let mut recv2 = RecvRequest::new(dst2.snapshot("s1")?);
+    recv2.resumable = true;
+    assert!(feed(&b, &recv2, &stream[..cut]).is_err());
+    assert_ne!(get(&pool, "receive_resume_token", dst2.as_str())?, "-");
+    b.receive_abort(&dst2)?;
+    assert!(
+        !exists_cli(dst2.as_str()),
+        "aborting a new filesystem's partial receive removes it"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_rollback_and_errors() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-rollback")?;
+    let b = Cli::local();
+    let d = ds(&pool.dataset("d"));
+    b.create(&d, CreateKind::Filesystem, &[])?;
+    pool.write_file("d/a", b"1")?;
+    let a = d.snapshot("a")?;
+    let bb = d.snapshot("b")?;
+    b.snapshot(std::slice::from_ref(&a), &[])?;
+    pool.write_file("d/b", b"2")?;
+    b.snapshot(std::slice::from_ref(&bb), &[])?;
+    match b.snapshot(std::slice::from_ref(&a), &[]) {
+        Err(ZfsError::AlreadyExists { name, .. }) => assert_eq!(name, a.as_str()),
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+    match b.rollback_to(&a, false) {
+        Err(ZfsError::HasNewerVersions { name, .. }) => assert_eq!(name, a.as_str()),
+        other => panic!("expected HasNewerVersions, got {other:?}"),
+    }
+    assert!(exists_cli(bb.as_str()));
+    b.rollback_to(&a, true)?;
+    assert!(!exists_cli(bb.as_str()));
+    assert!(pool.read_file("d/b").is_err());
+    assert!(b.holds(&d.snapshot("nope")?).unwrap_err().is_not_found());
+    assert!(matches!(
+        b.create(&d, CreateKind::Filesystem, &[]),
+        Err(ZfsError::AlreadyExists { .. })
+    ));
+    // Destroying what is already gone is not an error (like lzc_destroy_snaps).
+    b.destroy_snapshots(&[d.snapshot("gone")?], false)?;
+    b.destroy_bookmarks(&[bm(&format!("{d}#gone"))])?;
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_batched_destroy_and_defer() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-batch")?;
+    let b = Cli::local();
+    let d = ds(&pool.dataset("d"));
+    let e = ds(&pool.dataset("e e"));
+    b.create(&d, CreateKind::Filesystem, &[])?;
+    b.create(&e, CreateKind::Filesystem, &[])?;
+    let mut snaps = Vec::new();
+    for i in 0..40 {
+        let pair = [
+            d.snapshot(&format!("auto_{i:03}"))?,
+            e.snapshot(&format!("auto {i:03}"))?,
+        ];
+        b.snapshot(&pair, &[])?;
+        snaps.extend(pair);
+    }
+    let keep = d.snapshot("auto_039")?;
+    b.hold(&[(keep.clone(), "keep".into())])?;
+    b.destroy_snapshots(&snaps, true)?; // deferred: the held one stays until released
+    let l = b.list(&ds(pool.name()), &ListOptions::default())?;
+    let left: Vec<&str> = l
+        .datasets
+        .iter()
+        .flat_map(|x| x.versions.iter().map(|v| v.name.as_str()))
+        .collect();
+    assert_eq!(left, [keep.as_str()]);
+    assert_eq!(get(&pool, "defer_destroy", keep.as_str())?, "on");
+    b.release(&[(keep.clone(), "keep".into())])?;
+    assert!(
+        !exists_cli(keep.as_str()),
+        "deferred destroy completes on release"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_zvol_send_receive() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-zvol")?;
+    let b = Cli::local();
+    let v = ds(&pool.dataset("vm-100-disk-0"));
+    b.create(
+        &v,
+        CreateKind::Volume {
+            size: 8 << 20,
+            sparse: true,
+        },
+        &[("volblocksize".into(), "16384".into())],
+    )?;
+    assert_eq!(get(&pool, "volsize", v.as_str())?, (8u64 << 20).to_string());
+    let s1 = v.snapshot("s1")?;
+    let s2 = v.snapshot("s2")?;
+    b.snapshot(std::slice::from_ref(&s1), &[])?;
+    b.snapshot(std::slice::from_ref(&s2), &[])?;
+    let t = ds(&pool.dataset("copy"));
+    let flags = SendFlags {
+        large_block: true,
+        embed: true,
+        compressed: true,
+        ..Default::default()
+    };
+    let mut full = SendRequest::full(s1.clone());
+    full.flags = flags;
+    transfer(&b, &full, &RecvRequest::new(t.snapshot("s1")?))?;
+    let mut inc = SendRequest::incremental(VersionName::Snapshot(s1.clone()), s2.clone());
+    inc.flags = flags;
+    transfer(&b, &inc, &RecvRequest::new(t.snapshot("s2")?))?;
+    let l = b.list(&t, &ListOptions::default())?;
+    assert_eq!(l.datasets[0].kind, DatasetKind::Volume);
+    assert_eq!(l.datasets[0].versions.len(), 2);
+    assert_eq!(
+        get(&pool, "guid", &format!("{t}@s2"))?,
+        get(&pool, "guid", s2.as_str())?
+    );
+    assert_eq!(get(&pool, "volsize", t.as_str())?, (8u64 << 20).to_string());
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_receive_errors_are_typed() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-recverr")?;
+    let b = Cli::local();
+    let d = ds(&pool.dataset("d"));
+    b.create(&d, CreateKind::Filesystem, &[])?;
+    let a = d.snapshot("a")?;
+    let c = d.snapshot("c")?;
+    b.snapshot(std::slice::from_ref(&a), &[])?;
+    b.snapshot(std::slice::from_ref(&c), &[])?;
+    let t = ds(&pool.dataset("t"));
+    transfer(
+        &b,
+        &SendRequest::full(a.clone()),
+        &RecvRequest::new(t.snapshot("a")?),
+    )?;
+    // Modify the target, then an incremental receive without -F is refused.
+    b.set_user_props(t.as_str(), &[("zsync:x".into(), "1".into())])?;
+    pool.zfs(&["set", "readonly=off", t.as_str()])?;
+    pool.write_file("t/new", b"x")?;
+    let inc = SendRequest::incremental(VersionName::Snapshot(a.clone()), c.clone());
+    match transfer(&b, &inc, &RecvRequest::new(t.snapshot("c")?)) {
+        Err(e @ ZfsError::TargetModified { .. }) => {
+            assert!(e.to_string().contains(t.as_str()), "{e}")
+        }
+        other => panic!("expected TargetModified, got {other:?}"),
+    }
+    // With force it goes through.
+    let mut forced = RecvRequest::new(t.snapshot("c")?);
+    forced.force = true;
+    transfer(&b, &inc, &forced)?;
+    assert_eq!(
+        get(&pool, "guid", &format!("{t}@c"))?,
+        get(&pool, "guid", c.as_str())?
+    );
+    // A full stream into an existing filesystem without -F: AlreadyExists naming it.
+    match transfer(
+        &b,
+        &SendRequest::full(a.clone()),
+        &RecvRequest::new(t.snapshot("again")?),
+    ) {
+        Err(ZfsError::AlreadyExists { .. }) => {}
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+    // Sending a missing snapshot: NotFound at finish.
+    assert!(transfer(
+        &b,
+        &SendRequest::full(d.snapshot("missing")?),
+        &RecvRequest::new(ds(&pool.dataset("u")).snapshot("x")?)
+    )
+    .is_err());
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_open_reports_backend() -> R {
+    zsync_lab::require_lab();
+    let (b, why) = zfs_core::open(zfs_core::BackendChoice::Auto)?;
+    assert!(why.starts_with(b.name()), "{why}");
+    let (c, _) = zfs_core::open(zfs_core::BackendChoice::Cli)?;
+    assert_eq!(c.name(), "cli");
+    Ok(())
+}
