@@ -1,12 +1,18 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod exec;
 pub mod model;
 pub mod options;
 pub mod planner;
 pub mod types;
 
+pub use exec::{
+    default_jobs, is_sync_snapshot, sync_snapshot_name, CopyMover, DatasetReport, Executor, Mover,
+    Outcome, PipelineMover, RecvOptions, Report, SendOptions, StepReport, SyncError, SyncOptions,
+};
 pub use options::{InitialReplication, PlanOptions, ResumeToken, SnapshotFilter, TreeSpec};
+pub use planner::select_datasets;
 pub use planner::{plan_dataset, plan_tree, CloneBase, PlanError, TargetState, TreeInput};
 pub use types::{
     AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,

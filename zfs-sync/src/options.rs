@@ -30,6 +30,35 @@ pub struct ResumeToken {
     /// The stream is raw (`rawok`).
     #[serde(default)]
     pub raw: bool,
+    /// The stream uses large blocks (`largeblockok`).
+    #[serde(default)]
+    pub large_block: bool,
+    /// The stream embeds small blocks (`embedok`).
+    #[serde(default)]
+    pub embed: bool,
+    /// The stream keeps on-disk compression (`compressok`).
+    #[serde(default)]
+    pub compressed: bool,
+}
+
+impl ResumeToken {
+    /// Decodes a `receive_resume_token` with zfs-stream's decoder (checksum, zlib, native nvlist).
+    pub fn decode(token: &str) -> Result<ResumeToken, String> {
+        let t = zfs_stream::resume::ResumeToken::parse(token).map_err(|e| e.to_string())?;
+        Ok(ResumeToken {
+            token: token.trim().to_string(),
+            toguid: t.toguid,
+            fromguid: t.fromguid,
+            toname: t.toname,
+            object: t.object,
+            offset: t.offset,
+            bytes: t.bytes,
+            raw: t.rawok,
+            large_block: t.largeblockok,
+            embed: t.embedok,
+            compressed: t.compressok,
+        })
+    }
 }
 
 /// Which source snapshots are sent: a snapshot (short name, after `@`) is sent when it matches an include

@@ -171,7 +171,8 @@ pub fn plan_dataset(
         return initial(&src, clone, opts, steps);
     };
 
-    let mut snap_idx: GuidMap<usize> = GuidMap::with_capacity_and_hasher(src.len(), Default::default());
+    let mut snap_idx: GuidMap<usize> =
+        GuidMap::with_capacity_and_hasher(src.len(), Default::default());
     for (i, s) in src.iter().enumerate() {
         snap_idx.insert(s.guid, i);
     }
@@ -384,27 +385,14 @@ pub struct TreeInput<'a> {
     pub decode_token: &'a dyn Fn(&str) -> Result<ResumeToken, String>,
 }
 
-/// Plans a whole tree: selection, target mapping, ordering, clones, and one [`plan_dataset`] per dataset.
-pub fn plan_tree(
-    input: &TreeInput<'_>,
+/// The source datasets a tree spec selects (listing order) and the ones it leaves out.
+pub fn select_datasets<'l>(
+    source: &'l Listing,
     spec: &TreeSpec,
-    opts: &PlanOptions,
-) -> Result<Plan, PlanError> {
-    let src_all = &input.source.datasets;
-    if !src_all.iter().any(|d| d.name == spec.source_root) {
-        return Err(PlanError::SourceNotFound(spec.source_root.clone()));
-    }
-    let tgt_by_name: HashMap<&str, &Dataset> = input
-        .target
-        .datasets
-        .iter()
-        .map(|d| (d.name.as_str(), d))
-        .collect();
-
-    // Selection.
+) -> (Vec<&'l Dataset>, Vec<DatasetName>) {
     let mut sel: Vec<&Dataset> = Vec::new();
     let mut excluded = Vec::new();
-    for d in src_all {
+    for d in &source.datasets {
         let within = if spec.recursive {
             d.name.is_within(&spec.source_root)
         } else {
@@ -424,6 +412,27 @@ pub fn plan_tree(
             sel.push(d);
         }
     }
+    (sel, excluded)
+}
+
+/// Plans a whole tree: selection, target mapping, ordering, clones, and one [`plan_dataset`] per dataset.
+pub fn plan_tree(
+    input: &TreeInput<'_>,
+    spec: &TreeSpec,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let src_all = &input.source.datasets;
+    if !src_all.iter().any(|d| d.name == spec.source_root) {
+        return Err(PlanError::SourceNotFound(spec.source_root.clone()));
+    }
+    let tgt_by_name: HashMap<&str, &Dataset> = input
+        .target
+        .datasets
+        .iter()
+        .map(|d| (d.name.as_str(), d))
+        .collect();
+
+    let (sel, excluded) = select_datasets(input.source, spec);
     let index: HashMap<&str, usize> = sel
         .iter()
         .enumerate()

@@ -340,6 +340,9 @@ fn token(toguid: u64, fromguid: Option<u64>) -> ResumeToken {
         offset: 1024,
         bytes: 4096,
         raw: false,
+        large_block: false,
+        embed: false,
+        compressed: false,
     }
 }
 
@@ -720,6 +723,9 @@ fn unreadable_and_decoded_tokens_in_trees() {
             offset: 0,
             bytes: 0,
             raw: false,
+            large_block: false,
+            embed: false,
+            compressed: false,
         })
     };
     let input = TreeInput {

@@ -1,0 +1,1030 @@
+//! The executor: lists both sides once, plans, and runs the steps through zfs-core backends.
+//!
+//! One run: (1) the sync snapshot, taken atomically for the whole selected tree; (2) one listing per host;
+//! (3) [`plan_tree`]; (4) datasets run concurrently (`jobs`), each after the datasets in its `after` list;
+//! (5) per synced dataset: holds, bookmarks, cleanup of this job's older sync snapshots.
+//! A failure is recorded in that dataset's report and the other datasets still run.
+
+use crate::options::{PlanOptions, ResumeToken, TreeSpec};
+use crate::planner::{plan_dataset, plan_tree, select_datasets, TargetState, TreeInput};
+use crate::types::{Conflict, DatasetPlan, Decision, Plan, Step, VersionRef};
+use crate::{model, PlanError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+use zfs_core::{
+    Backend, BookmarkName, Dataset, DatasetName, Depth, ListOptions, Listing, RecvRequest,
+    ResumePoint, SendFlags, SendRequest, SnapshotName, VersionKind, VersionName, ZfsError,
+};
+
+/// Prefix of sync snapshot names and hold tags.
+pub const SYNC_PREFIX: &str = "zsync_";
+
+/// Moves a send stream into a receive. The default [`CopyMover`] copies in-process; a zfs-stream pipeline
+/// (buffering, rate limit, compression across a remote hop) plugs in here.
+pub trait Mover: Send + Sync {
+    /// Copies everything from `input` (the send's read end) into `output` (the receive's write end), then
+    /// closes both; returns the bytes moved. `label` names the stream for progress output.
+    fn transfer(&self, input: OwnedFd, output: OwnedFd, label: &str) -> std::io::Result<u64>;
+}
+
+/// `std::io::copy` between the two descriptors (the standard library uses `splice` for pipes on Linux).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CopyMover;
+
+impl Mover for CopyMover {
+    fn transfer(&self, input: OwnedFd, output: OwnedFd, _label: &str) -> std::io::Result<u64> {
+        let mut i = File::from(input);
+        let mut o = File::from(output);
+        std::io::copy(&mut i, &mut o)
+    }
+}
+
+/// zfs-stream's [`zfs_stream::Pipeline`] (splice when possible; optional buffer and rate limit). The
+/// executor's default.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PipelineMover {
+    /// Bounded buffer stage of this many bytes (`--mbuffer-size`).
+    pub buffer: Option<usize>,
+    /// Bytes per second (`--source-bwlimit` / `--target-bwlimit`).
+    pub rate_limit: Option<u64>,
+}
+
+static DEFAULT_MOVER: PipelineMover = PipelineMover {
+    buffer: None,
+    rate_limit: None,
+};
+
+impl Mover for PipelineMover {
+    fn transfer(&self, input: OwnedFd, output: OwnedFd, _label: &str) -> std::io::Result<u64> {
+        let mut p = zfs_stream::Pipeline::new(input, output);
+        if let Some(b) = self.buffer {
+            p = p.buffer(b);
+        }
+        if let Some(r) = self.rate_limit {
+            p = p.rate_limit(r);
+        }
+        p.run()
+            .map(|r| r.bytes_out)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+/// Send flags passed through to every send (`--sendoptions`); `raw` is decided per dataset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// `-L`.
+    pub large_block: bool,
+    /// `-e`.
+    pub embed: bool,
+    /// `-c`.
+    pub compressed: bool,
+    /// `-w` for every dataset, not only encrypted ones.
+    pub raw: bool,
+}
+
+/// Receive options passed through to every receive (`--recvoptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecvOptions {
+    /// `-o name=value`.
+    pub props: Vec<(String, String)>,
+    /// `-x name`.
+    pub exclude_props: Vec<String>,
+    /// `-u`.
+    pub no_mount: bool,
+}
+
+/// Everything a run needs besides the endpoints and the tree spec.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Planner options (filters, `-I`, rollback, force-delete, ...).
+    pub plan: PlanOptions,
+    /// Job identifier: sync snapshots are `zsync_<identifier>_<UTC>`, holds `zsync_<identifier>`.
+    /// Letters, digits and `_ - . :` only.
+    pub identifier: String,
+    /// Take a sync snapshot of the tree before planning (`--no-sync-snap` turns it off).
+    pub sync_snapshot: bool,
+    /// Keep this job's older sync snapshots (`--keep-sync-snap`).
+    pub keep_sync_snapshots: bool,
+    /// Hold the newest replicated snapshot on both sides under `zsync_<identifier>`, moving it each run.
+    pub use_hold: bool,
+    /// Bookmark each replicated snapshot on the source (same short name).
+    pub create_bookmark: bool,
+    /// Send flags.
+    pub send: SendOptions,
+    /// Receive options.
+    pub recv: RecvOptions,
+    /// Send dataset properties with the stream (`zfs send -p`).
+    pub preserve_properties: bool,
+    /// Datasets replicated concurrently (at least 1).
+    pub jobs: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            plan: PlanOptions::default(),
+            identifier: "default".into(),
+            sync_snapshot: true,
+            keep_sync_snapshots: false,
+            use_hold: false,
+            create_bookmark: false,
+            send: SendOptions::default(),
+            recv: RecvOptions::default(),
+            preserve_properties: false,
+            jobs: default_jobs(),
+        }
+    }
+}
+
+/// The machine's cores, capped at 8.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
+/// Why a run could not start (per-dataset failures are in the [`Report`] instead).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The identifier has characters outside `[A-Za-z0-9_.:-]` or is empty.
+    #[error("invalid identifier {0:?}: use letters, digits and _ - . : only")]
+    Identifier(String),
+    /// Listing a side failed.
+    #[error("listing the {side} {root}: {source}")]
+    List {
+        /// `source` or `target`.
+        side: &'static str,
+        /// The root listed.
+        root: DatasetName,
+        /// The error.
+        source: Box<ZfsError>,
+    },
+    /// Taking the sync snapshot failed.
+    #[error("taking sync snapshot {name} on the source: {source}")]
+    SyncSnapshot {
+        /// Short name of the sync snapshot.
+        name: String,
+        /// The error.
+        source: Box<ZfsError>,
+    },
+    /// Planning failed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// What happened to one dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every step ran.
+    Synced,
+    /// Nothing to send.
+    UpToDate,
+    /// Not attempted (e.g. a dependency failed, no snapshot to send, target parent missing).
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// The plan refused (divergence, no common base, stale token): a user decision is needed.
+    Refused {
+        /// The conflict with its facts.
+        conflict: Conflict,
+    },
+    /// A step failed.
+    Failed {
+        /// The error, one line.
+        error: String,
+    },
+}
+
+/// One executed step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// The planned step.
+    pub step: Step,
+    /// Send/receive streams run for it (an `-I` step runs one `-i` stream per snapshot).
+    pub streams: u32,
+    /// Stream bytes moved.
+    pub bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// The result for one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetReport {
+    /// Source dataset.
+    pub source: DatasetName,
+    /// Target dataset.
+    pub target: DatasetName,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The steps that ran (in order; on failure the failing step is the last).
+    pub steps: Vec<StepReport>,
+    /// Bytes moved in total.
+    pub bytes: u64,
+    /// Wall time in total.
+    pub seconds: f64,
+    /// Problems after the data was safe (holds, bookmarks, sync snapshot cleanup).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The sync snapshot's short name, when one was taken.
+    pub sync_snapshot: Option<String>,
+    /// The plan that was executed.
+    pub plan: Plan,
+    /// One report per planned dataset, in plan order.
+    pub datasets: Vec<DatasetReport>,
+    /// Wall time of the whole run.
+    pub seconds: f64,
+    /// 0: all synced or up to date; 1: some skipped; 2: any failure or refusal.
+    pub exit_code: i32,
+}
+
+impl Report {
+    /// Stable pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Whether `short` is a sync snapshot of exactly this identifier: `zsync_<identifier>_<YYYYMMDDTHHMMSSZ>`.
+pub fn is_sync_snapshot(short: &str, identifier: &str) -> bool {
+    let Some(rest) = short
+        .strip_prefix(SYNC_PREFIX)
+        .and_then(|r| r.strip_prefix(identifier))
+        .and_then(|r| r.strip_prefix('_'))
+    else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    b.len() == 16
+        && b[8] == b'T'
+        && b[15] == b'Z'
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[9..15].iter().all(u8::is_ascii_digit)
+}
+
+/// The sync snapshot name for `identifier` at `now` (UTC).
+pub fn sync_snapshot_name(identifier: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{SYNC_PREFIX}{identifier}_{}", now.format("%Y%m%dT%H%M%SZ"))
+}
+
+fn check_identifier(id: &str) -> Result<(), SyncError> {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    {
+        return Err(SyncError::Identifier(id.to_string()));
+    }
+    Ok(())
+}
+
+/// Runs replication between two backends.
+pub struct Executor<'a> {
+    /// The source side.
+    pub source: &'a dyn Backend,
+    /// The target side.
+    pub target: &'a dyn Backend,
+    /// How bytes move from send to receive.
+    pub mover: &'a dyn Mover,
+    /// Called as each dataset finishes (from worker threads).
+    pub on_dataset: Option<&'a (dyn Fn(&DatasetReport) + Sync)>,
+}
+
+fn list_opts(recursive: bool, versions: bool) -> ListOptions {
+    ListOptions {
+        depth: if recursive {
+            Depth::Recursive
+        } else {
+            Depth::Zero
+        },
+        versions,
+        user_props: Vec::new(),
+    }
+}
+
+fn snap_name(ds: &DatasetName, short: &str) -> Result<SnapshotName, ZfsError> {
+    ds.snapshot(short).map_err(ZfsError::InvalidName)
+}
+
+fn as_snapshot(v: &VersionRef) -> Result<SnapshotName, ZfsError> {
+    v.snapshot()
+        .cloned()
+        .ok_or_else(|| ZfsError::InvalidArgument {
+            op: "send",
+            detail: format!("{} is not a snapshot", v.name),
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Ok,
+    Bad,
+}
+
+impl<'a> Executor<'a> {
+    /// An executor moving bytes with a default [`PipelineMover`] (splice, no buffer, no limit).
+    pub fn new(source: &'a dyn Backend, target: &'a dyn Backend) -> Self {
+        Executor {
+            source,
+            target,
+            mover: &DEFAULT_MOVER,
+            on_dataset: None,
+        }
+    }
+
+    fn list_target(&self, spec: &TreeSpec) -> Result<Listing, SyncError> {
+        match self
+            .target
+            .list(&spec.target_root, &list_opts(spec.recursive, true))
+        {
+            Ok(l) => Ok(l),
+            Err(ZfsError::NotFound { .. }) => Ok(Listing::default()),
+            Err(source) => Err(SyncError::List {
+                side: "target",
+                root: spec.target_root.clone(),
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    fn list_source(&self, spec: &TreeSpec, versions: bool) -> Result<Listing, SyncError> {
+        self.source
+            .list(&spec.source_root, &list_opts(spec.recursive, versions))
+            .map_err(|source| SyncError::List {
+                side: "source",
+                root: spec.source_root.clone(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Lists both sides and plans; changes nothing (`zsync plan`).
+    pub fn plan(&self, spec: &TreeSpec, opts: &PlanOptions) -> Result<Plan, SyncError> {
+        let src = self.list_source(spec, true)?;
+        let tgt = self.list_target(spec)?;
+        Ok(plan_tree(
+            &TreeInput {
+                source: &src,
+                target: &tgt,
+                decode_token: &ResumeToken::decode,
+            },
+            spec,
+            opts,
+        )?)
+    }
+
+    /// Takes the sync snapshot (atomically for every selected dataset) and returns the source listing.
+    fn snapshot_and_list(&self, spec: &TreeSpec, name: &str) -> Result<Listing, SyncError> {
+        let err = |source| SyncError::SyncSnapshot {
+            name: name.to_string(),
+            source: Box::new(source),
+        };
+        let root_snap = snap_name(&spec.source_root, name).map_err(err)?;
+        if !spec.recursive {
+            self.source.snapshot(&[root_snap], &[]).map_err(err)?;
+        } else if !spec.skip_parent && spec.exclude_datasets.is_empty() {
+            self.source.snapshot_recursive(&root_snap).map_err(err)?;
+        } else {
+            let pre = self.list_source(spec, false)?;
+            let (sel, _) = select_datasets(&pre, spec);
+            let snaps = sel
+                .iter()
+                .map(|d| snap_name(&d.name, name))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(err)?;
+            if !snaps.is_empty() {
+                self.source.snapshot(&snaps, &[]).map_err(err)?;
+            }
+        }
+        self.list_source(spec, true)
+    }
+
+    /// One run: sync snapshot, listings, plan, steps, cleanup. Per-dataset failures are in the report.
+    pub fn run(&self, spec: &TreeSpec, opts: &SyncOptions) -> Result<Report, SyncError> {
+        check_identifier(&opts.identifier)?;
+        let started = Instant::now();
+        let sync_name = opts
+            .sync_snapshot
+            .then(|| sync_snapshot_name(&opts.identifier, chrono::Utc::now()));
+        let src = match &sync_name {
+            Some(n) => self.snapshot_and_list(spec, n)?,
+            None => self.list_source(spec, true)?,
+        };
+        let tgt = self.list_target(spec)?;
+        let plan = plan_tree(
+            &TreeInput {
+                source: &src,
+                target: &tgt,
+                decode_token: &ResumeToken::decode,
+            },
+            spec,
+            &opts.plan,
+        )?;
+        let datasets = self.execute(&plan, &src, &tgt, opts, sync_name.as_deref());
+        let exit_code = datasets
+            .iter()
+            .map(|d| match d.outcome {
+                Outcome::Synced | Outcome::UpToDate => 0,
+                Outcome::Skipped { .. } => 1,
+                Outcome::Refused { .. } | Outcome::Failed { .. } => 2,
+            })
+            .max()
+            .unwrap_or(0);
+        Ok(Report {
+            sync_snapshot: sync_name,
+            plan,
+            datasets,
+            seconds: started.elapsed().as_secs_f64(),
+            exit_code,
+        })
+    }
+
+    /// Runs a plan's datasets with `opts.jobs` workers; dependents wait for their `after` datasets.
+    fn execute(
+        &self,
+        plan: &Plan,
+        src: &Listing,
+        tgt: &Listing,
+        opts: &SyncOptions,
+        sync_name: Option<&str>,
+    ) -> Vec<DatasetReport> {
+        let n = plan.datasets.len();
+        let idx: HashMap<&DatasetName, usize> = plan
+            .datasets
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (&d.source, i))
+            .collect();
+        let deps: Vec<Vec<usize>> = plan
+            .datasets
+            .iter()
+            .map(|d| d.after.iter().filter_map(|a| idx.get(a).copied()).collect())
+            .collect();
+        let src_by: HashMap<&str, &Dataset> =
+            src.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
+        let tgt_by: HashMap<&str, &Dataset> =
+            tgt.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
+
+        struct Sched {
+            state: Vec<State>,
+            reports: Vec<Option<DatasetReport>>,
+        }
+        let sched = Mutex::new(Sched {
+            state: vec![State::Waiting; n],
+            reports: vec![None; n],
+        });
+        let cv = Condvar::new();
+        let workers = opts.jobs.clamp(1, n.max(1));
+
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    // Pick the first waiting dataset whose dependencies are done.
+                    let (i, failed_dep) = {
+                        let mut g = sched.lock().unwrap_or_else(|e| e.into_inner());
+                        loop {
+                            if g.state.iter().all(|s| matches!(s, State::Ok | State::Bad)) {
+                                return;
+                            }
+                            let ready = (0..n).find(|&i| {
+                                g.state[i] == State::Waiting
+                                    && deps[i]
+                                        .iter()
+                                        .all(|&d| matches!(g.state[d], State::Ok | State::Bad))
+                            });
+                            if let Some(i) = ready {
+                                g.state[i] = State::Running;
+                                let failed = deps[i]
+                                    .iter()
+                                    .find(|&&d| g.state[d] == State::Bad)
+                                    .map(|&d| plan.datasets[d].source.clone());
+                                break (i, failed);
+                            }
+                            if !g.state.contains(&State::Running) {
+                                // Nothing runnable and nothing running: cannot happen with a valid order.
+                                return;
+                            }
+                            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                        }
+                    };
+                    let dp = &plan.datasets[i];
+                    let report = self.run_dataset(
+                        dp,
+                        src_by.get(dp.source.as_str()).copied(),
+                        tgt_by.get(dp.target.as_str()).copied(),
+                        opts,
+                        sync_name,
+                        failed_dep,
+                    );
+                    if let Some(cb) = self.on_dataset {
+                        cb(&report);
+                    }
+                    let ok = matches!(report.outcome, Outcome::Synced | Outcome::UpToDate);
+                    let mut g = sched.lock().unwrap_or_else(|e| e.into_inner());
+                    g.state[i] = if ok { State::Ok } else { State::Bad };
+                    g.reports[i] = Some(report);
+                    cv.notify_all();
+                });
+            }
+        });
+        let g = sched.into_inner().unwrap_or_else(|e| e.into_inner());
+        g.reports
+            .into_iter()
+            .zip(&plan.datasets)
+            .map(|(r, dp)| {
+                r.unwrap_or_else(|| DatasetReport {
+                    source: dp.source.clone(),
+                    target: dp.target.clone(),
+                    outcome: Outcome::Skipped {
+                        reason: "not scheduled".into(),
+                    },
+                    steps: Vec::new(),
+                    bytes: 0,
+                    seconds: 0.0,
+                    warnings: Vec::new(),
+                })
+            })
+            .collect()
+    }
+
+    fn run_dataset(
+        &self,
+        dp: &DatasetPlan,
+        src: Option<&Dataset>,
+        tgt: Option<&Dataset>,
+        opts: &SyncOptions,
+        sync_name: Option<&str>,
+        failed_dep: Option<DatasetName>,
+    ) -> DatasetReport {
+        let started = Instant::now();
+        let mut rep = DatasetReport {
+            source: dp.source.clone(),
+            target: dp.target.clone(),
+            outcome: Outcome::Synced,
+            steps: Vec::new(),
+            bytes: 0,
+            seconds: 0.0,
+            warnings: Vec::new(),
+        };
+        let finish = |mut rep: DatasetReport| {
+            rep.bytes = rep.steps.iter().map(|s| s.bytes).sum();
+            rep.seconds = started.elapsed().as_secs_f64();
+            rep
+        };
+        let mut decision = dp.decision.clone();
+        let creates = decision
+            .steps()
+            .iter()
+            .any(|s| matches!(s, Step::Full { .. } | Step::Clone { .. }));
+        if let (Some(dep), true) = (&failed_dep, creates) {
+            rep.outcome = Outcome::Skipped {
+                reason: format!("{dep} failed, and this dataset would be created below or from it"),
+            };
+            return finish(rep);
+        }
+        let mut tgt_versions = tgt.map(|t| t.versions.clone());
+        let mut src_versions = src.map(|s| s.versions.clone()).unwrap_or_default();
+        let mut replanned = false;
+        loop {
+            let steps = match &decision {
+                Decision::Conflict { conflict } => {
+                    rep.outcome = match conflict {
+                        Conflict::UpToDate { .. } => Outcome::UpToDate,
+                        Conflict::NoSourceSnapshots { .. }
+                        | Conflict::TargetParentMissing { .. } => Outcome::Skipped {
+                            reason: conflict.describe(),
+                        },
+                        _ => Outcome::Refused {
+                            conflict: conflict.clone(),
+                        },
+                    };
+                    break;
+                }
+                Decision::Replicate { steps } => steps.clone(),
+            };
+            let mut stale = false;
+            for step in &steps {
+                let t0 = Instant::now();
+                let r = self.run_step(dp, step, opts);
+                let (streams, bytes, err) = match r {
+                    Ok((s, b)) => (s, b, None),
+                    Err((s, b, e)) => (s, b, Some(e)),
+                };
+                rep.steps.push(StepReport {
+                    step: step.clone(),
+                    streams,
+                    bytes,
+                    seconds: t0.elapsed().as_secs_f64(),
+                });
+                if let Some(e) = err {
+                    if matches!(step, Step::Resume { .. })
+                        && matches!(&e, StepError::Zfs(z) if matches!(**z, ZfsError::StaleResumeToken { .. }))
+                        && !replanned
+                    {
+                        stale = true;
+                        break;
+                    }
+                    rep.outcome = Outcome::Failed {
+                        error: format!("{} {}: {e}", step.kind(), dp.source),
+                    };
+                    return finish(rep);
+                }
+            }
+            if !stale {
+                break;
+            }
+            // The token went stale after listing: abort it, re-list this dataset on both sides, re-plan.
+            replanned = true;
+            let fresh = self
+                .target
+                .receive_abort(&dp.target)
+                .and_then(|_| self.source.list(&dp.source, &list_opts(false, true)))
+                .and_then(|s| {
+                    let t = self.target.list(&dp.target, &list_opts(false, true))?;
+                    Ok((s, t))
+                });
+            match fresh {
+                Ok((s, t)) => {
+                    src_versions = s
+                        .datasets
+                        .first()
+                        .map(|d| d.versions.clone())
+                        .unwrap_or_default();
+                    tgt_versions = t.datasets.first().map(|d| d.versions.clone());
+                    let ts = tgt_versions.as_deref().map(|v| TargetState {
+                        name: &dp.target,
+                        versions: v,
+                        resume_token: None,
+                    });
+                    decision = plan_dataset(&src_versions, ts, None, &opts.plan);
+                }
+                Err(e) => {
+                    rep.outcome = Outcome::Failed {
+                        error: format!("aborting stale resume state on {}: {e}", dp.target),
+                    };
+                    return finish(rep);
+                }
+            }
+        }
+        if matches!(rep.outcome, Outcome::Synced | Outcome::UpToDate) {
+            self.after_success(
+                dp,
+                &decision,
+                &src_versions,
+                tgt_versions.as_deref(),
+                opts,
+                sync_name,
+                &mut rep.warnings,
+            );
+        }
+        finish(rep)
+    }
+
+    /// Runs one step; returns (streams, bytes) or the error with what was done so far.
+    fn run_step(
+        &self,
+        dp: &DatasetPlan,
+        step: &Step,
+        opts: &SyncOptions,
+    ) -> Result<(u32, u64), (u32, u64, StepError)> {
+        let e0 = |e: ZfsError| (0, 0, StepError::Zfs(Box::new(e)));
+        let flags = SendFlags {
+            large_block: opts.send.large_block,
+            embed: opts.send.embed,
+            compressed: opts.send.compressed,
+            raw: dp.raw || opts.send.raw,
+            props: opts.preserve_properties,
+            saved: false,
+        };
+        let recv = |short: &str,
+                    force: bool,
+                    origin: Option<SnapshotName>|
+         -> Result<RecvRequest, ZfsError> {
+            Ok(RecvRequest {
+                target: snap_name(&dp.target, short)?,
+                force,
+                resumable: true,
+                raw: flags.raw,
+                origin,
+                props: opts.recv.props.clone(),
+                exclude_props: opts.recv.exclude_props.clone(),
+                no_mount: opts.recv.no_mount,
+            })
+        };
+        // With --rollback the user allowed discarding target changes since the base (`receive -F`).
+        let force = opts.plan.rollback;
+        match step {
+            Step::AbortResume { .. } => self
+                .target
+                .receive_abort(&dp.target)
+                .map(|_| (0, 0))
+                .map_err(e0),
+            Step::Rollback { to, .. } => {
+                let snap = as_snapshot(to).map_err(e0)?;
+                self.target
+                    .rollback_to(&snap, true)
+                    .map(|_| (0, 0))
+                    .map_err(e0)
+            }
+            Step::DestroyTarget { target, .. } => self
+                .target
+                .destroy_dataset(target, true)
+                .map(|_| (0, 0))
+                .map_err(e0),
+            Step::DestroyTargetSnapshots { snapshots } => {
+                let s = snapshots
+                    .iter()
+                    .map(as_snapshot)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(e0)?;
+                self.target
+                    .destroy_snapshots(&s, false)
+                    .map(|_| (0, 0))
+                    .map_err(e0)
+            }
+            Step::Full { snapshot } => {
+                let to = as_snapshot(snapshot).map_err(e0)?;
+                let req = SendRequest {
+                    to: to.clone(),
+                    from: None,
+                    flags,
+                    resume: None,
+                };
+                let r = recv(to.short(), false, None).map_err(e0)?;
+                self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
+            }
+            Step::Clone {
+                origin,
+                target_origin,
+                to,
+            } => {
+                let to = as_snapshot(to).map_err(e0)?;
+                let req = SendRequest {
+                    to: to.clone(),
+                    from: Some(origin.name.clone()),
+                    flags,
+                    resume: None,
+                };
+                let r = recv(to.short(), false, Some(target_origin.clone())).map_err(e0)?;
+                self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
+            }
+            Step::Resume { token, to, from } => {
+                let to = as_snapshot(to).map_err(e0)?;
+                let req = SendRequest {
+                    to: to.clone(),
+                    from: from.as_ref().map(|f| f.name.clone()),
+                    flags: SendFlags {
+                        large_block: token.large_block,
+                        embed: token.embed,
+                        compressed: token.compressed,
+                        raw: token.raw,
+                        props: false,
+                        saved: false,
+                    },
+                    resume: Some(ResumePoint {
+                        token: token.token.clone(),
+                        object: token.object,
+                        offset: token.offset,
+                    }),
+                };
+                let mut r = recv(to.short(), force && from.is_some(), None).map_err(e0)?;
+                r.raw = token.raw;
+                self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
+            }
+            Step::Incremental {
+                from,
+                to,
+                intermediates,
+                receives,
+            } => {
+                // The backends send single `-i` streams: an `-I` step runs one stream per snapshot, which
+                // lands the same snapshots (same GUIDs) and makes each one a resumable unit.
+                let chain: Vec<&VersionRef> = if *intermediates {
+                    receives.iter().collect()
+                } else {
+                    vec![to]
+                };
+                let mut prev: VersionName = from.name.clone();
+                let (mut streams, mut bytes) = (0u32, 0u64);
+                for next in chain {
+                    let next_snap =
+                        as_snapshot(next).map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
+                    let req = SendRequest {
+                        to: next_snap.clone(),
+                        from: Some(prev.clone()),
+                        flags,
+                        resume: None,
+                    };
+                    let r = recv(next_snap.short(), force, None)
+                        .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
+                    streams += 1;
+                    bytes += self.stream(&req, &r).map_err(|e| (streams, bytes, e))?;
+                    prev = VersionName::Snapshot(next_snap);
+                }
+                Ok((streams, bytes))
+            }
+        }
+    }
+
+    /// One send piped into one receive.
+    fn stream(&self, send: &SendRequest, recv: &RecvRequest) -> Result<u64, StepError> {
+        let mut s = self.source.send(send).map_err(|e| StepError::Zfs(Box::new(e)))?;
+        let mut r = match self.target.receive(recv) {
+            Ok(r) => r,
+            Err(e) => {
+                drop(s);
+                return Err(StepError::Zfs(Box::new(e)));
+            }
+        };
+        let (Some(input), Some(output)) = (s.take_stream(), r.take_input()) else {
+            return Err(StepError::Transfer(
+                "backend gave no stream descriptor".into(),
+            ));
+        };
+        let moved = self.mover.transfer(input, output, send.to.as_str());
+        let recv_res = r.finish();
+        let send_res = s.finish();
+        match (send_res, recv_res, moved) {
+            (Ok(()), Ok(()), Ok(b)) => Ok(b),
+            // The send could not start its stream (stale token, vanished snapshot): that is the cause.
+            (Err(se @ (ZfsError::StaleResumeToken { .. } | ZfsError::NotFound { .. })), _, _) => {
+                Err(StepError::Zfs(Box::new(se)))
+            }
+            // A failing receive makes the send fail with a broken pipe: the receive's error is the cause.
+            (_, Err(re), _) => Err(StepError::Zfs(Box::new(re))),
+            (Err(se), Ok(()), _) => Err(StepError::Zfs(Box::new(se))),
+            (Ok(()), Ok(()), Err(io)) => Err(StepError::Transfer(io.to_string())),
+        }
+    }
+
+    /// Holds, bookmarks and sync snapshot cleanup after a dataset synced; problems become warnings.
+    #[allow(clippy::too_many_arguments)]
+    fn after_success(
+        &self,
+        dp: &DatasetPlan,
+        decision: &Decision,
+        src_versions: &[zfs_core::Version],
+        tgt_versions: Option<&[zfs_core::Version]>,
+        opts: &SyncOptions,
+        sync_name: Option<&str>,
+        warnings: &mut Vec<String>,
+    ) {
+        // The newest snapshot both sides now share, and everything received.
+        let mut received: Vec<&VersionRef> = Vec::new();
+        for s in decision.steps() {
+            match s {
+                Step::Full { snapshot } => received.push(snapshot),
+                Step::Clone { to, .. } | Step::Resume { to, .. } => received.push(to),
+                Step::Incremental { receives, .. } => received.extend(receives.iter()),
+                _ => {}
+            }
+        }
+        let common: Option<VersionRef> = match (received.last(), decision.conflict()) {
+            (Some(r), _) => Some((*r).clone()),
+            (None, Some(Conflict::UpToDate { newest })) => Some(newest.clone()),
+            _ => None,
+        };
+        let Some(common) = common else { return };
+        let common_short = common.name.short().to_string();
+        let mut warn = |what: &str, e: ZfsError| warnings.push(format!("{what}: {e}"));
+
+        if opts.use_hold {
+            let tag = format!("{SYNC_PREFIX}{}", opts.identifier);
+            for (be, ds, versions, side) in [
+                (self.source, &dp.source, Some(src_versions), "source"),
+                (self.target, &dp.target, tgt_versions, "target"),
+            ] {
+                if side == "source" && common.name.kind() == VersionKind::Bookmark {
+                    continue; // a bookmark cannot be held
+                }
+                let Ok(new) = snap_name(ds, &common_short) else {
+                    continue;
+                };
+                let old_refs = versions
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|v| v.name.kind() == VersionKind::Snapshot && v.userrefs > 0)
+                    .filter_map(|v| match &v.name {
+                        VersionName::Snapshot(s) => Some(s.clone()),
+                        _ => None,
+                    });
+                let mut already = false;
+                let mut release = Vec::new();
+                for s in old_refs {
+                    match be.holds(&s) {
+                        Ok(h) if h.contains_key(&tag) => {
+                            if s.short() == common_short {
+                                already = true;
+                            } else {
+                                release.push((s, tag.clone()));
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(ZfsError::NotFound { .. }) => {}
+                        Err(e) => warn(&format!("{side} holds of {s}"), e),
+                    }
+                }
+                if !already {
+                    if let Err(e) = be.hold(&[(new.clone(), tag.clone())]) {
+                        warn(&format!("{side} hold {tag} on {new}"), e);
+                        continue; // keep the old hold when the new one failed
+                    }
+                }
+                if !release.is_empty() {
+                    if let Err(e) = be.release(&release) {
+                        warn(&format!("{side} release {tag}"), e);
+                    }
+                }
+            }
+        }
+
+        if opts.create_bookmark {
+            let mut pairs: Vec<(BookmarkName, VersionName)> = Vec::new();
+            let mut wanted: Vec<&VersionRef> = received.clone();
+            if received.is_empty() && common.name.kind() == VersionKind::Snapshot {
+                wanted.push(&common);
+            }
+            for r in wanted {
+                let Some(snap) = r.snapshot() else { continue };
+                let existing = src_versions.iter().find(|v| {
+                    v.name.kind() == VersionKind::Bookmark && v.name.short() == snap.short()
+                });
+                let name = match existing {
+                    Some(b) if b.guid == r.guid => continue,
+                    Some(_) => format!("{}_{:x}", snap.short(), r.guid),
+                    None => snap.short().to_string(),
+                };
+                match dp.source.bookmark(&name) {
+                    Ok(b) => pairs.push((b, r.name.clone())),
+                    Err(e) => warn("bookmark name", ZfsError::InvalidName(e)),
+                }
+            }
+            if !pairs.is_empty() {
+                if let Err(e) = self.source.bookmark(&pairs) {
+                    warn("source bookmarks", e);
+                }
+            }
+        }
+
+        if let (Some(current), false) = (sync_name, opts.keep_sync_snapshots) {
+            // Source: this job's sync snapshots other than the current one and the common base.
+            let old_src: Vec<SnapshotName> = src_versions
+                .iter()
+                .filter_map(|v| match &v.name {
+                    VersionName::Snapshot(s) => Some(s),
+                    _ => None,
+                })
+                .filter(|s| {
+                    is_sync_snapshot(s.short(), &opts.identifier)
+                        && s.short() != current
+                        && s.short() != common_short
+                })
+                .cloned()
+                .collect();
+            if !old_src.is_empty() {
+                if let Err(e) = self.source.destroy_snapshots(&old_src, false) {
+                    warn("destroying older source sync snapshots", e);
+                }
+            }
+            // Target: from the model of the target after this plan.
+            if let Ok(Some(after)) = model::apply(tgt_versions, decision) {
+                let old_tgt: Vec<SnapshotName> = after
+                    .iter()
+                    .filter(|m| {
+                        is_sync_snapshot(&m.short, &opts.identifier)
+                            && m.short != current
+                            && m.short != common_short
+                    })
+                    .filter_map(|m| snap_name(&dp.target, &m.short).ok())
+                    .collect();
+                if !old_tgt.is_empty() {
+                    if let Err(e) = self.target.destroy_snapshots(&old_tgt, false) {
+                        warn("destroying older target sync snapshots", e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A step's failure.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("{0}")]
+    Zfs(Box<ZfsError>),
+    #[error("moving the stream: {0}")]
+    Transfer(String),
+}
