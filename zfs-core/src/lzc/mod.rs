@@ -66,6 +66,11 @@ pub fn probe() -> Result<&'static sys::LibZfsCore, String> {
     Ok(lib)
 }
 
+/// Opens the `Lzc` backend over the local `Cli` backend, or says why it is unavailable.
+pub fn open() -> Result<Box<dyn Backend>, String> {
+    open_with(Box::new(crate::cli::Cli::local()))
+}
+
 /// Opens the `Lzc` backend over `inner` (normally the local `Cli`), or says why it is unavailable.
 pub fn open_with(inner: Box<dyn Backend>) -> Result<Box<dyn Backend>, String> {
     Ok(Box::new(Lzc::new(inner)?))
@@ -219,6 +224,35 @@ fn call_error(op: &'static str, rc: i32, entries: &[(String, i32)], fallback: &s
             if rc == 0 { libc::EIO } else { rc },
         ),
     }
+}
+
+/// One atomic `lzc_snapshot` call takes snapshots of one pool, at most one per dataset.
+fn check_atomic_snapshot(snaps: &[SnapshotName]) -> Result<(), ZfsError> {
+    let Some(first) = snaps.first() else {
+        return Ok(());
+    };
+    let pool = first.dataset().pool();
+    let mut seen = std::collections::BTreeSet::new();
+    for s in snaps {
+        if s.dataset().pool() != pool {
+            return Err(ZfsError::InvalidArgument {
+                op: "snapshot",
+                detail: format!(
+                    "{s} and {first} are in different pools; an atomic snapshot needs one pool"
+                ),
+            });
+        }
+        if !seen.insert(s.dataset()) {
+            return Err(ZfsError::InvalidArgument {
+                op: "snapshot",
+                detail: format!(
+                    "two snapshots of {} in one atomic call; ZFS allows one per dataset per call",
+                    s.dataset()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), ZfsError> {
@@ -675,11 +709,9 @@ impl Backend for Lzc {
             }
             Some(p)
         };
-        // One call per pool: atomic within a pool (one txg), not across pools.
-        for (_, group) in by_pool(snaps, |s| s.dataset().pool().as_str().to_owned()) {
-            self.snapshot_pool(&group, props.as_ref())?;
-        }
-        Ok(())
+        check_atomic_snapshot(snaps)?;
+        let group: Vec<&SnapshotName> = snaps.iter().collect();
+        self.snapshot_pool(&group, props.as_ref())
     }
 
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError> {
@@ -910,11 +942,11 @@ impl Backend for Lzc {
         let rc = unsafe { (self.lib.lzc_rollback_to)(ds_c.as_ptr(), snap_c.as_ptr()) };
         match rc {
             0 => Ok(()),
-            libc::EXDEV => Err(ZfsError::InvalidArgument {
-                op: "rollback_to",
-                detail: format!(
-                    "{snap} is not the most recent snapshot of {ds}; rolling back to it would destroy newer snapshots"
-                ),
+            // Newer snapshots or bookmarks exist (OpenZFS 2.3 says EEXIST, some versions EXDEV).
+            libc::EEXIST | libc::EXDEV => Err(ZfsError::HasNewerVersions {
+                name: snap.as_str().to_owned(),
+                host: LOCALHOST.into(),
+                cause: Cause::Errno(rc),
             }),
             _ => Err(ZfsError::from_errno(OP, snap.as_str(), LOCALHOST, rc)),
         }
@@ -998,6 +1030,16 @@ mod tests {
         let entries = [("p/b@1".to_owned(), libc::ENOENT)];
         let e = call_error("lzc_hold", 0, &entries, "p/a@1");
         assert!(matches!(e, ZfsError::NotFound { ref name, .. } if name == "p/b@1"));
+    }
+
+    #[test]
+    fn atomic_snapshot_needs_one_pool_one_per_dataset() {
+        assert!(check_atomic_snapshot(&[]).is_ok());
+        assert!(check_atomic_snapshot(&[snap("p/a@1"), snap("p/b@1"), snap("p@1")]).is_ok());
+        let e = check_atomic_snapshot(&[snap("p/a@1"), snap("q/a@1")]).unwrap_err();
+        assert!(e.to_string().contains("different pools"), "{e}");
+        let e = check_atomic_snapshot(&[snap("p/a@1"), snap("p/a@2")]).unwrap_err();
+        assert!(e.to_string().contains("one per dataset"), "{e}");
     }
 
     #[test]

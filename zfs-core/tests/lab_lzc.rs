@@ -1,0 +1,875 @@
+//! Lab tests of the libzfs_core backend on real pools: every operation is checked by reading ZFS state back
+//! with the real `zfs` CLI (guids, createtxg, holds, data). Names are deliberately hostile but valid
+//! (spaces, leading `-`, `:` and `.`).
+//!
+//! Run: `cargo xtask lab test lzc_` (all tests here are named `lzc_*`).
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use zfs_core::backend::{Backend, RecvRequest, ResumePoint, SendFlags, SendRequest};
+use zfs_core::lzc::Lzc;
+use zfs_core::{BookmarkName, DatasetName, SnapshotName, VersionName, ZfsError};
+use zsync_lab::{LabError, TestPool};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+/// The Lzc backend over the local CLI backend.
+fn lzc() -> Lzc {
+    match Lzc::new(Box::new(zfs_core::cli::Cli::local())) {
+        Ok(l) => l,
+        Err(why) => panic!("Lzc must be available in the lab: {why}"),
+    }
+}
+
+fn ds(s: &str) -> DatasetName {
+    DatasetName::parse(s).unwrap()
+}
+fn snap(s: &str) -> SnapshotName {
+    SnapshotName::parse(s).unwrap()
+}
+fn bm(s: &str) -> BookmarkName {
+    BookmarkName::parse(s).unwrap()
+}
+
+/// `zfs get -Hp -o value PROP NAME`, trimmed.
+fn get(pool: &TestPool, prop: &str, name: &str) -> Result<String, LabError> {
+    Ok(pool
+        .zfs(&["get", "-Hp", "-o", "value", prop, name])?
+        .trim()
+        .to_owned())
+}
+
+fn get_u64(pool: &TestPool, prop: &str, name: &str) -> Result<u64, Box<dyn std::error::Error>> {
+    let v = get(pool, prop, name)?;
+    Ok(v.parse().map_err(|_| format!("{prop} of {name}: {v:?}"))?)
+}
+
+/// Tags of `zfs holds -H SNAP`.
+fn cli_holds(pool: &TestPool, snap: &str) -> Result<BTreeSet<String>, LabError> {
+    Ok(pool
+        .zfs(&["holds", "-H", snap])?
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
+        .collect())
+}
+
+fn exists_cli(name: &str) -> bool {
+    zsync_lab::zfs(&["list", "-H", "-t", "all", "-o", "name", name]).is_ok()
+}
+
+/// Pipes a send into a receive on this thread; returns both outcomes.
+fn pipe_through(
+    l: &Lzc,
+    send: &SendRequest,
+    recv: &RecvRequest,
+) -> (Result<(), ZfsError>, Result<(), ZfsError>) {
+    let mut s = l.send(send).expect("start send");
+    let mut r = l.receive(recv).expect("start receive");
+    let mut input = File::from(s.take_stream().expect("stream"));
+    let mut output = File::from(r.take_input().expect("input"));
+    let copied = std::io::copy(&mut input, &mut output);
+    drop(output);
+    drop(input);
+    let recv_res = r.finish();
+    let send_res = s.finish();
+    if recv_res.is_ok() {
+        copied.expect("copy stream");
+    }
+    (send_res, recv_res)
+}
+
+/// Whole stream of a send, in memory (tests keep data tiny).
+fn send_to_vec(l: &Lzc, req: &SendRequest) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut s = l.send(req)?;
+    let mut buf = Vec::new();
+    File::from(s.take_stream().expect("stream")).read_to_end(&mut buf)?;
+    s.finish()?;
+    Ok(buf)
+}
+
+fn recv_from_slice(l: &Lzc, req: &RecvRequest, bytes: &[u8]) -> Result<(), ZfsError> {
+    let mut r = l.receive(req)?;
+    let mut w = File::from(r.take_input().expect("input"));
+    let _ = w.write_all(bytes); // a failing receive closes its end early: the error comes from finish
+    drop(w);
+    r.finish()
+}
+
+fn no_mount(target: SnapshotName) -> RecvRequest {
+    RecvRequest {
+        no_mount: true,
+        ..RecvRequest::new(target)
+    }
+}
+
+/// The block device of a zvol, once udev has created its link (waits up to 20 s).
+fn zvol_dev(vol: &str) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+    let path = std::path::Path::new("/dev/zvol").join(vol);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        if Instant::now() > deadline {
+            return Err(format!("{} did not appear", path.display()).into());
+        }
+        let _ = Command::new("udevadm").args(["settle", "-t", "5"]).status();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(path)
+}
+
+/// Pseudo-random, incompressible bytes (so streams have real size).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_multi_dataset_snapshot_is_atomic_with_user_props() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcsnap")?;
+    let a = pool.dataset("my data");
+    let b = pool.dataset("-x");
+    let v = pool.dataset(":v.ol");
+    pool.zfs(&["create", &a])?;
+    pool.zfs(&["create", &b])?;
+    pool.zfs(&["create", "-V", "8M", &v])?;
+    let l = lzc();
+    let snaps = [a.as_str(), b.as_str(), v.as_str()].map(|d| snap(&format!("{d}@s 1")));
+    l.snapshot(
+        &snaps,
+        &[
+            ("zsync:kind".into(), "daily x".into()),
+            ("zsync:n".into(), "1".into()),
+        ],
+    )?;
+    let txgs = snaps
+        .iter()
+        .map(|s| get_u64(&pool, "createtxg", s.as_str()))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    assert_eq!(txgs.len(), 1, "one txg for all snapshots: {txgs:?}");
+    for s in &snaps {
+        assert_eq!(get(&pool, "zsync:kind", s.as_str())?, "daily x");
+        assert_eq!(get(&pool, "zsync:n", s.as_str())?, "1");
+        assert!(l.exists(s.as_str())?);
+    }
+    assert_eq!(get(&pool, "type", &format!("{v}@s 1"))?, "snapshot");
+
+    // Taking one again fails as a whole and names the snapshot; nothing new appears.
+    let again = [snap(&format!("{a}@s 2")), snaps[1].clone()];
+    let e = l.snapshot(&again, &[]).unwrap_err();
+    assert!(
+        matches!(&e, ZfsError::AlreadyExists { name, .. } if name == snaps[1].as_str()),
+        "{e}"
+    );
+    assert!(
+        !exists_cli(again[0].as_str()),
+        "atomic: {} must not exist",
+        again[0]
+    );
+
+    // Two snapshots of one dataset in one atomic call: rejected before anything runs.
+    let two = [snap(&format!("{a}@t1")), snap(&format!("{a}@t2"))];
+    assert!(matches!(
+        l.snapshot(&two, &[]),
+        Err(ZfsError::InvalidArgument { .. })
+    ));
+    assert!(!exists_cli(two[0].as_str()) && !exists_cli(two[1].as_str()));
+
+    // A missing dataset: NotFound naming it.
+    let e = l
+        .snapshot(&[snap(&format!("{}@s", pool.dataset("nope")))], &[])
+        .unwrap_err();
+    assert!(matches!(e, ZfsError::NotFound { .. }), "{e}");
+    // Not a user property: rejected before anything runs.
+    let e = l.snapshot(
+        &[snap(&format!("{a}@p"))],
+        &[("compression".into(), "lz4".into())],
+    );
+    assert!(matches!(e, Err(ZfsError::InvalidArgument { .. })));
+    assert!(!exists_cli(&format!("{a}@p")));
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_snapshot_recursive_one_txg() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcrec")?;
+    let top = pool.dataset("t op");
+    pool.zfs(&["create", &top])?;
+    pool.zfs(&["create", &format!("{top}/-c1")])?;
+    pool.zfs(&["create", &format!("{top}/-c1/.c2")])?;
+    pool.zfs(&["create", "-V", "4M", &format!("{top}/vol")])?;
+    let l = lzc();
+    l.snapshot_recursive(&snap(&format!("{top}@r:1")))?;
+    let out = pool.zfs(&[
+        "list",
+        "-Hp",
+        "-t",
+        "snapshot",
+        "-o",
+        "name,createtxg",
+        "-r",
+        &top,
+    ])?;
+    let rows: Vec<(&str, &str)> = out.lines().filter_map(|l| l.split_once('\t')).collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    assert!(rows.iter().all(|(n, _)| n.ends_with("@r:1")));
+    assert_eq!(
+        rows.iter().map(|r| r.1).collect::<BTreeSet<_>>().len(),
+        1,
+        "{out}"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_destroy_snapshots_batched_holds_clones_defer() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcdestroy")?;
+    let d = pool.dataset("-d ata");
+    pool.zfs(&["create", &d])?;
+    for s in ["a", "b", "c", "held", "cloned"] {
+        pool.zfs(&["snapshot", &format!("{d}@{s}")])?;
+    }
+    let l = lzc();
+    l.destroy_snapshots(&[snap(&format!("{d}@a")), snap(&format!("{d}@b"))], false)?;
+    assert!(!exists_cli(&format!("{d}@a")) && !exists_cli(&format!("{d}@b")));
+    // Missing snapshots are ignored by lzc_destroy_snaps.
+    l.destroy_snapshots(&[snap(&format!("{d}@a"))], false)?;
+
+    pool.zfs(&["hold", "keep", &format!("{d}@held")])?;
+    let e = l
+        .destroy_snapshots(
+            &[snap(&format!("{d}@c")), snap(&format!("{d}@held"))],
+            false,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&e, ZfsError::HasHolds { name, .. } if name.ends_with("@held")),
+        "{e}"
+    );
+    assert!(exists_cli(&format!("{d}@c")), "all or nothing");
+
+    pool.zfs(&["clone", &format!("{d}@cloned"), &pool.dataset("clo ne")])?;
+    let e = l
+        .destroy_snapshots(&[snap(&format!("{d}@cloned"))], false)
+        .unwrap_err();
+    assert!(
+        matches!(&e, ZfsError::HasClones { name, .. } if name.ends_with("@cloned")),
+        "{e}"
+    );
+
+    // Deferred: @c goes now, @held is marked and goes when released.
+    l.destroy_snapshots(&[snap(&format!("{d}@c")), snap(&format!("{d}@held"))], true)?;
+    assert!(!exists_cli(&format!("{d}@c")));
+    assert_eq!(get(&pool, "defer_destroy", &format!("{d}@held"))?, "on");
+    l.release(&[(snap(&format!("{d}@held")), "keep".into())])?;
+    assert!(!exists_cli(&format!("{d}@held")));
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_holds_place_read_release() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzchold")?;
+    let d = pool.dataset(".d");
+    pool.zfs(&["create", &d])?;
+    pool.zfs(&["snapshot", &format!("{d}@-1")])?;
+    pool.zfs(&["snapshot", &format!("{d}@2 x")])?;
+    let (s1, s2) = (snap(&format!("{d}@-1")), snap(&format!("{d}@2 x")));
+    let l = lzc();
+    l.hold(&[
+        (s1.clone(), "zsync:a b".into()),
+        (s1.clone(), "t2".into()),
+        (s2.clone(), "zsync:a b".into()),
+    ])?;
+    assert_eq!(
+        cli_holds(&pool, s1.as_str())?,
+        BTreeSet::from(["zsync:a b".into(), "t2".into()])
+    );
+    assert_eq!(
+        cli_holds(&pool, s2.as_str())?,
+        BTreeSet::from(["zsync:a b".into()])
+    );
+    let h = l.holds(&s1)?;
+    assert_eq!(h.keys().cloned().collect::<Vec<_>>(), ["t2", "zsync:a b"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    assert!(
+        h.values().all(|t| (now - 3600..=now + 60).contains(t)),
+        "{h:?}"
+    );
+    assert_eq!(get_u64(&pool, "userrefs", s1.as_str())?, 2);
+
+    // The same tag again: AlreadyExists.
+    let e = l.hold(&[(s2.clone(), "zsync:a b".into())]).unwrap_err();
+    assert!(matches!(e, ZfsError::AlreadyExists { .. }), "{e}");
+    // A missing snapshot in a batch: NotFound naming it, and the batch's other holds are undone.
+    let missing = snap(&format!("{d}@missing"));
+    let e = l
+        .hold(&[(s2.clone(), "new".into()), (missing.clone(), "new".into())])
+        .unwrap_err();
+    assert!(
+        matches!(&e, ZfsError::NotFound { name, .. } if name == missing.as_str()),
+        "{e}"
+    );
+    assert!(!cli_holds(&pool, s2.as_str())?.contains("new"));
+    assert!(
+        cli_holds(&pool, s2.as_str())?.contains("zsync:a b"),
+        "pre-existing hold kept"
+    );
+
+    l.release(&[
+        (s1.clone(), "zsync:a b".into()),
+        (s1.clone(), "t2".into()),
+        (s2.clone(), "zsync:a b".into()),
+    ])?;
+    assert!(cli_holds(&pool, s1.as_str())?.is_empty());
+    assert!(cli_holds(&pool, s2.as_str())?.is_empty());
+    assert!(l.holds(&s1)?.is_empty());
+    let e = l.release(&[(s1.clone(), "t2".into())]).unwrap_err();
+    assert!(matches!(e, ZfsError::NotFound { .. }), "{e}");
+    let e = l.holds(&missing).unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_temporary_hold_released_on_drop() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzctmp")?;
+    let d = pool.dataset("d");
+    pool.zfs(&["create", &d])?;
+    pool.zfs(&["snapshot", &format!("{d}@s")])?;
+    let s = snap(&format!("{d}@s"));
+    let l = lzc();
+    let guard = l.hold_temporary(&[(s.clone(), "zsync-tmp".into())])?;
+    assert_eq!(
+        cli_holds(&pool, s.as_str())?,
+        BTreeSet::from(["zsync-tmp".into()])
+    );
+    // While held, a plain destroy fails.
+    assert!(matches!(
+        l.destroy_snapshots(std::slice::from_ref(&s), false),
+        Err(ZfsError::HasHolds { .. })
+    ));
+    drop(guard);
+    assert!(cli_holds(&pool, s.as_str())?.is_empty());
+    l.destroy_snapshots(&[s.clone()], false)?;
+    assert!(!exists_cli(s.as_str()));
+    Ok(())
+}
+
+/// Child side of [`lzc_temporary_hold_released_after_sigkill`]: when `LZC_HOLD_CHILD=<snapshot>` is set,
+/// takes a temporary hold, says `HELD` on stdout and sleeps until killed. Without the variable (a normal
+/// test run) it checks that the variable really is absent and returns.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_helper_hold_child() {
+    let Ok(target) = std::env::var("LZC_HOLD_CHILD") else {
+        assert!(std::env::var_os("LZC_HOLD_CHILD").is_none());
+        return;
+    };
+    let l = lzc();
+    let _guard = l
+        .hold_temporary(&[(snap(&target), "zsync-child".into())])
+        .expect("hold");
+    println!("HELD");
+    std::io::stdout().flush().expect("flush");
+    std::thread::sleep(Duration::from_secs(600));
+    panic!("child was not killed");
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_temporary_hold_released_after_sigkill() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzckill")?;
+    let d = pool.dataset("my data");
+    pool.zfs(&["create", &d])?;
+    let s = format!("{d}@s 1");
+    pool.zfs(&["snapshot", &s])?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .args([
+            "--ignored",
+            "--exact",
+            "lzc_helper_hold_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("LZC_HOLD_CHILD", &s)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut out = child.stdout.take().expect("piped");
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    let start = Instant::now();
+    while !seen.contains("HELD") {
+        let n = out.read(&mut buf)?;
+        assert!(n > 0, "child exited before holding: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "child never held: {seen}"
+        );
+    }
+    assert_eq!(
+        cli_holds(&pool, &s)?,
+        BTreeSet::from(["zsync-child".into()])
+    );
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    assert_eq!(rc, 0);
+    let status = child.wait()?;
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    // The kernel releases the hold when the dead process's descriptor is closed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let holds = cli_holds(&pool, &s)?;
+        if holds.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hold survived SIGKILL: {holds:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(get_u64(&pool, "userrefs", &s)?, 0);
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_bookmarks_from_snapshot_and_bookmark() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcbm")?;
+    let d = pool.dataset("-b m");
+    pool.zfs(&["create", &d])?;
+    pool.zfs(&["snapshot", &format!("{d}@s:1")])?;
+    let l = lzc();
+    let (b1, b2) = (bm(&format!("{d}#b 1")), bm(&format!("{d}#-b2")));
+    l.bookmark(&[(b1.clone(), VersionName::Snapshot(snap(&format!("{d}@s:1"))))])?;
+    l.bookmark(&[(b2.clone(), VersionName::Bookmark(b1.clone()))])?;
+    let sguid = get_u64(&pool, "guid", &format!("{d}@s:1"))?;
+    let stxg = get_u64(&pool, "createtxg", &format!("{d}@s:1"))?;
+    for b in [&b1, &b2] {
+        assert_eq!(get_u64(&pool, "guid", b.as_str())?, sguid);
+        assert_eq!(get_u64(&pool, "createtxg", b.as_str())?, stxg);
+        assert!(l.exists(b.as_str())?);
+    }
+    let listed = l.bookmarks(&ds(&d))?;
+    assert_eq!(
+        listed
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([b1.as_str(), b2.as_str()])
+    );
+    assert!(listed
+        .iter()
+        .all(|v| v.guid == sguid && v.createtxg == stxg && v.creation > 0));
+    assert!(!l.exists(&format!("{d}#nope"))?);
+    assert!(!l.exists(&format!("{}#nope", pool.dataset("nods")))?);
+    let e = l
+        .bookmark(&[(b1.clone(), VersionName::Snapshot(snap(&format!("{d}@s:1"))))])
+        .unwrap_err();
+    assert!(matches!(e, ZfsError::AlreadyExists { .. }), "{e}");
+
+    l.destroy_bookmarks(&[b1.clone(), b2.clone()])?;
+    assert!(!exists_cli(b1.as_str()) && !exists_cli(b2.as_str()));
+    assert!(l.bookmarks(&ds(&d))?.is_empty());
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcsend")?;
+    let src = pool.dataset("src data");
+    pool.zfs(&["create", &src])?;
+    pool.write_file("src data/a.bin", &noise(300_000, 1))?;
+    pool.zfs(&["snapshot", &format!("{src}@-1")])?;
+    pool.zfs(&["bookmark", &format!("{src}@-1"), &format!("{src}#b:1")])?;
+    pool.write_file("src data/b.bin", &noise(200_000, 2))?;
+    pool.zfs(&["snapshot", &format!("{src}@2")])?;
+    let l = lzc();
+    let flags = SendFlags {
+        large_block: true,
+        embed: true,
+        compressed: true,
+        ..SendFlags::default()
+    };
+
+    // Full: lzc_send -> lzc_receive into a new, unmounted dataset.
+    let dst = pool.dataset("dst .x");
+    let full = SendRequest {
+        flags,
+        ..SendRequest::full(snap(&format!("{src}@-1")))
+    };
+    assert!(l.send_space(&full.to, None, &flags)? > 250_000);
+    let (s, r) = pipe_through(&l, &full, &no_mount(snap(&format!("{dst}@-1"))));
+    s?;
+    r?;
+    assert_eq!(
+        get(&pool, "guid", &format!("{dst}@-1"))?,
+        get(&pool, "guid", &format!("{src}@-1"))?
+    );
+
+    // Incremental from the bookmark (source snapshot @-1 no longer needed on the sender).
+    pool.zfs(&["destroy", &format!("{src}@-1")])?;
+    let from = VersionName::Bookmark(bm(&format!("{src}#b:1")));
+    assert!(l.send_space(&snap(&format!("{src}@2")), Some(&from), &flags)? > 150_000);
+    let inc = SendRequest {
+        flags,
+        ..SendRequest::incremental(from, snap(&format!("{src}@2")))
+    };
+    let (s, r) = pipe_through(&l, &inc, &RecvRequest::new(snap(&format!("{dst}@2"))));
+    s?;
+    r?;
+    assert_eq!(
+        get(&pool, "guid", &format!("{dst}@2"))?,
+        get(&pool, "guid", &format!("{src}@2"))?
+    );
+    pool.zfs(&["mount", &dst])?;
+    assert_eq!(pool.read_file("dst .x/a.bin")?, noise(300_000, 1));
+    assert_eq!(pool.read_file("dst .x/b.bin")?, noise(200_000, 2));
+
+    // The same incremental received as a clone of dst@-1 (origin).
+    let clone = pool.dataset("-clone");
+    let inc = SendRequest::incremental(
+        VersionName::Bookmark(bm(&format!("{src}#b:1"))),
+        snap(&format!("{src}@2")),
+    );
+    let req = RecvRequest {
+        origin: Some(snap(&format!("{dst}@-1"))),
+        ..no_mount(snap(&format!("{clone}@2")))
+    };
+    let (s, r) = pipe_through(&l, &inc, &req);
+    s?;
+    r?;
+    assert_eq!(get(&pool, "origin", &clone)?, format!("{dst}@-1"));
+    assert_eq!(
+        get(&pool, "guid", &format!("{clone}@2"))?,
+        get(&pool, "guid", &format!("{src}@2"))?
+    );
+
+    // Receiving over a modified target without force fails; with force it rolls back.
+    pool.write_file("dst .x/junk", b"junk")?;
+    pool.zfs(&["snapshot", &format!("{src}@3")])?;
+    let inc3 = SendRequest::incremental(
+        VersionName::Snapshot(snap(&format!("{src}@2"))),
+        snap(&format!("{src}@3")),
+    );
+    let (s, r) = pipe_through(&l, &inc3, &RecvRequest::new(snap(&format!("{dst}@3"))));
+    assert!(
+        matches!(r, Err(ZfsError::TargetModified { .. })),
+        "modified target must refuse: {r:?}"
+    );
+    drop(s); // a small stream may fit the pipe buffer and "succeed" before the receiver refuses
+    let (s, r) = pipe_through(
+        &l,
+        &inc3,
+        &RecvRequest {
+            force: true,
+            ..RecvRequest::new(snap(&format!("{dst}@3")))
+        },
+    );
+    s?;
+    r?;
+    assert_eq!(
+        get(&pool, "guid", &format!("{dst}@3"))?,
+        get(&pool, "guid", &format!("{src}@3"))?
+    );
+
+    // A zvol: data written to the block device travels intact. (No space in zvol names here: udev
+    // splits /dev/zvol link names at spaces.)
+    let vol = pool.dataset("-vol.1");
+    pool.zfs(&["create", "-V", "4M", &vol])?;
+    let data = noise(1 << 20, 9);
+    {
+        let mut dev = std::fs::OpenOptions::new()
+            .write(true)
+            .open(zvol_dev(&vol)?)?;
+        dev.write_all(&data)?;
+        dev.sync_all()?;
+    }
+    pool.zfs(&["snapshot", &format!("{vol}@v")])?;
+    let vdst = pool.dataset("vol:copy");
+    let (s, r) = pipe_through(
+        &l,
+        &SendRequest::full(snap(&format!("{vol}@v"))),
+        &no_mount(snap(&format!("{vdst}@v"))),
+    );
+    s?;
+    r?;
+    assert_eq!(get(&pool, "type", &vdst)?, "volume");
+    assert_eq!(get(&pool, "volsize", &vdst)?, get(&pool, "volsize", &vol)?);
+    let mut back = vec![0u8; data.len()];
+    File::open(zvol_dev(&vdst)?)?.read_exact(&mut back)?;
+    assert!(back == data, "zvol data differs after send/receive");
+    assert_eq!(
+        get(&pool, "guid", &format!("{vdst}@v"))?,
+        get(&pool, "guid", &format!("{vol}@v"))?
+    );
+
+    // Sending something missing fails in finish with NotFound.
+    let mut s = l.send(&SendRequest::full(snap(&format!("{src}@nope"))))?;
+    let mut sink = Vec::new();
+    File::from(s.take_stream().expect("stream")).read_to_end(&mut sink)?;
+    let e = s.finish().unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_raw_send_of_encrypted_dataset() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcraw")?;
+    let key = zsync_lab::lab_dir()?.join(format!("{}.key", pool.name()));
+    std::fs::write(&key, "correct horse battery")?;
+    let src = pool.dataset("enc src");
+    pool.zfs(&[
+        "create",
+        "-o",
+        "encryption=on",
+        "-o",
+        "keyformat=passphrase",
+        "-o",
+        &format!("keylocation=file://{}", key.display()),
+        &src,
+    ])?;
+    pool.write_file("enc src/secret", b"secret data")?;
+    pool.zfs(&["snapshot", &format!("{src}@1")])?;
+    let l = lzc();
+    let flags = SendFlags {
+        raw: true,
+        ..SendFlags::default()
+    };
+    let dst = pool.dataset("enc dst");
+    let req = RecvRequest {
+        raw: true,
+        ..no_mount(snap(&format!("{dst}@1")))
+    };
+    let (s, r) = pipe_through(
+        &l,
+        &SendRequest {
+            flags,
+            ..SendRequest::full(snap(&format!("{src}@1")))
+        },
+        &req,
+    );
+    s?;
+    r?;
+    assert_eq!(
+        get(&pool, "guid", &format!("{dst}@1"))?,
+        get(&pool, "guid", &format!("{src}@1"))?
+    );
+    assert_eq!(get(&pool, "encryptionroot", &dst)?, dst);
+    assert_eq!(get(&pool, "keystatus", &dst)?, "unavailable");
+    pool.zfs(&["load-key", "-L", &format!("file://{}", key.display()), &dst])?;
+    pool.zfs(&["mount", &dst])?;
+    assert_eq!(pool.read_file("enc dst/secret")?, b"secret data");
+    let _ = std::fs::remove_file(key);
+    Ok(())
+}
+
+/// `object` and `offset` of a resume token as `zfs send -nvt` prints them (cross-check of zfs-stream's
+/// decoder against OpenZFS's own).
+fn cli_token_position(token: &str) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+    let out = Command::new("zfs")
+        .args(["send", "-nvt", token])
+        .env("LC_ALL", "C")
+        .output()?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let num = |k: &str| -> Result<u64, String> {
+        let v = text
+            .lines()
+            .map(str::trim)
+            .find_map(|l| {
+                l.strip_prefix(k)
+                    .and_then(|r| r.trim_start().strip_prefix('='))
+            })
+            .map(str::trim)
+            .ok_or_else(|| format!("no {k} in: {text}"))?;
+        match v.strip_prefix("0x") {
+            Some(h) => u64::from_str_radix(h, 16),
+            None => v.parse(),
+        }
+        .map_err(|_| format!("bad {k} {v:?}"))
+    };
+    Ok((num("object")?, num("offset")?))
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_truncated_resumable_receive_then_send_resume() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcresume")?;
+    let src = pool.dataset("-src");
+    pool.zfs(&["create", "-o", "recordsize=16K", &src])?;
+    pool.write_file("-src/big", &noise(3 << 20, 7))?;
+    pool.zfs(&["snapshot", &format!("{src}@s 1")])?;
+    let l = lzc();
+    let flags = SendFlags {
+        compressed: true,
+        embed: true,
+        ..SendFlags::default()
+    };
+    let stream = send_to_vec(
+        &l,
+        &SendRequest {
+            flags,
+            ..SendRequest::full(snap(&format!("{src}@s 1")))
+        },
+    )?;
+    assert!(stream.len() > 3 << 20);
+
+    let dst = pool.dataset("dst: r");
+    let target = snap(&format!("{dst}@s 1"));
+    let resumable = RecvRequest {
+        resumable: true,
+        ..no_mount(target.clone())
+    };
+    let e = recv_from_slice(&l, &resumable, &stream[..stream.len() * 2 / 3]).unwrap_err();
+    eprintln!("truncated receive failed as expected: {e}");
+    let token = get(&pool, "receive_resume_token", &dst)?;
+    assert!(
+        token.len() > 10 && token != "-",
+        "no resume token: {token:?}"
+    );
+    assert!(!exists_cli(target.as_str()));
+
+    let t = zfs_stream::resume::ResumeToken::parse(&token)?;
+    assert_eq!(t.toname, format!("{src}@s 1"));
+    assert_eq!(t.toguid, get_u64(&pool, "guid", &t.toname)?);
+    assert_eq!(t.fromguid, None);
+    assert_eq!(
+        cli_token_position(&token)?,
+        (t.object, t.offset),
+        "decoder agrees with zfs send -nvt"
+    );
+    assert!(t.compressok && t.embedok && !t.rawok);
+
+    let resume = SendRequest {
+        to: snap(&t.toname),
+        from: None,
+        flags: SendFlags {
+            large_block: t.largeblockok,
+            embed: t.embedok,
+            compressed: t.compressok,
+            raw: t.rawok,
+            ..SendFlags::default()
+        },
+        resume: Some(ResumePoint {
+            token: token.clone(),
+            object: t.object,
+            offset: t.offset,
+        }),
+    };
+    let rest = send_to_vec(&l, &resume)?;
+    assert!(
+        rest.len() < stream.len(),
+        "resumed stream is shorter ({} vs {})",
+        rest.len(),
+        stream.len()
+    );
+    recv_from_slice(&l, &resumable, &rest)?;
+    assert_eq!(
+        get(&pool, "guid", target.as_str())?,
+        get(&pool, "guid", &format!("{src}@s 1"))?
+    );
+    assert_eq!(get(&pool, "receive_resume_token", &dst)?, "-");
+    pool.zfs(&["mount", &dst])?;
+    assert_eq!(pool.read_file("dst: r/big")?, noise(3 << 20, 7));
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_rollback_to_latest_only() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcroll")?;
+    let d = pool.dataset("r b");
+    pool.zfs(&["create", &d])?;
+    pool.write_file("r b/keep", b"1")?;
+    pool.zfs(&["snapshot", &format!("{d}@1")])?;
+    pool.write_file("r b/two", b"2")?;
+    pool.zfs(&["snapshot", &format!("{d}@-2")])?;
+    pool.write_file("r b/after", b"3")?;
+    let l = lzc();
+    let e = l.rollback_to(&snap(&format!("{d}@1")), false).unwrap_err();
+    assert!(
+        matches!(&e, ZfsError::HasNewerVersions { name, .. } if name == &format!("{d}@1")),
+        "{e}"
+    );
+    assert!(
+        exists_cli(&format!("{d}@-2")),
+        "newer snapshot must survive"
+    );
+    l.rollback_to(&snap(&format!("{d}@-2")), false)?;
+    assert!(
+        pool.read_file("r b/after").is_err(),
+        "data after @-2 rolled back"
+    );
+    assert_eq!(pool.read_file("r b/two")?, b"2");
+    let e = l
+        .rollback_to(&snap(&format!("{d}@nope")), false)
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_exists_and_input_errors() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcexists")?;
+    let d = pool.dataset("-e x");
+    pool.zfs(&["create", &d])?;
+    pool.zfs(&["snapshot", &format!("{d}@:s")])?;
+    let l = lzc();
+    assert!(l.exists(&d)?);
+    assert!(l.exists(&format!("{d}@:s"))?);
+    assert!(!l.exists(&format!("{d}@nope"))?);
+    assert!(!l.exists(&pool.dataset("nope"))?);
+    for bad in ["p/it's", "p/a;b", "p/$x", "p/a\nb", "", "p//a", "p@"] {
+        assert!(
+            matches!(l.exists(bad), Err(ZfsError::InvalidName(_))),
+            "{bad:?} must be rejected"
+        );
+    }
+    assert!(l
+        .hold(&[(snap(&format!("{d}@:s")), String::new())])
+        .is_err());
+    assert!(l
+        .hold(&[(snap(&format!("{d}@:s")), "a\0b".into())])
+        .is_err());
+    assert!(cli_holds(&pool, &format!("{d}@:s"))?.is_empty());
+    Ok(())
+}
