@@ -478,7 +478,8 @@ fn prune(
         let st = state.get(&p.dataset).unwrap_or(&empty);
         // prune_defer needs the pool's capacity, which zfs-core does not report yet: the policy
         // then defers (never prunes), which is the safe side.
-        let plan = zfs_policy::plan(p, &st.snapshots, &now_local, &Protect::new());
+        let protect = Protect::new();
+        let plan = zfs_policy::plan(p, &st.snapshots, &now_local, &protect);
         if let Some(skip) = &plan.skipped {
             if !matches!(skip, zfs_policy::retention::Skip::PruningOff) {
                 out.info(&format!("{}: not pruning: {skip}", p.dataset));
@@ -492,7 +493,7 @@ fn prune(
         let protected = guard_set(&st.snapshots);
         let mut candidates: Vec<(&str, SnapshotType, String)> = Vec::new();
         for d in &plan.destroy {
-            if let Some(why) = protected.get(d.name.as_str()) {
+            if let Some(why) = protected.get(d.name) {
                 // zfs-policy already refuses these; this is a second line of defence.
                 report.skipped.push(Skip {
                     name: format!("{}@{}", p.dataset, d.name),
@@ -500,7 +501,7 @@ fn prune(
                 });
                 continue;
             }
-            candidates.push((d.name.as_str(), d.kind, d.reason.to_string()));
+            candidates.push((d.name, d.kind, d.reason.to_string()));
         }
         if candidates.is_empty() {
             out.info(&format!(
