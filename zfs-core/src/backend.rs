@@ -242,7 +242,9 @@ pub trait Backend: Send + Sync {
         props: &[(String, String)],
     ) -> Result<(), ZfsError>;
 
-    /// Takes the snapshots atomically (one txg; all must be in one pool), with user properties.
+    /// Takes the snapshots atomically (one txg), with user properties. All must be in one pool and at most
+    /// one per dataset (ZFS refuses two snapshots of the same dataset in one call): else
+    /// [`ZfsError::InvalidArgument`] before anything runs.
     fn snapshot(
         &self,
         snaps: &[SnapshotName],

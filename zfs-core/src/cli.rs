@@ -488,7 +488,17 @@ impl Backend for Cli {
             return Ok(());
         };
         let pool = first.dataset().pool();
+        let mut seen = std::collections::HashSet::new();
         for s in snaps {
+            if !seen.insert(s.dataset()) {
+                return Err(ZfsError::InvalidArgument {
+                    op: "snapshot",
+                    detail: format!(
+                        "two snapshots of {} in one atomic call; ZFS allows one per dataset per call",
+                        s.dataset()
+                    ),
+                });
+            }
             check_creatable(s.as_str())?;
             if s.dataset().pool() != pool {
                 return Err(ZfsError::InvalidArgument {
@@ -904,6 +914,10 @@ mod tests {
         ));
         assert!(is_validation(
             cli.snapshot(&[snap("p/a@s"), snap("q/a@s")], &[])
+                .unwrap_err()
+        ));
+        assert!(is_validation(
+            cli.snapshot(&[snap("p/a@s"), snap("p/a@t")], &[])
                 .unwrap_err()
         ));
         assert!(is_validation(

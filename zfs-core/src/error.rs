@@ -421,7 +421,7 @@ impl ZfsError {
         {
             return ZfsError::AlreadyExists { name, host, cause };
         }
-        if has(&["is held", "has holds", "user hold"]) {
+        if has(&["is held", "being held", "has holds", "user hold"]) {
             return ZfsError::HasHolds { name, host, cause };
         }
         if has(&["busy"]) {
@@ -610,6 +610,18 @@ mod tests {
             unreachable!()
         };
         assert!(stderr.len() <= 2004);
+    }
+
+    #[test]
+    fn holds_message_is_has_holds() {
+        let e = ZfsError::from_cli(
+            &["p/b@s"],
+            "h",
+            "zfs destroy p/b@s".into(),
+            Some(1),
+            "cannot destroy snapshot p/b@s: it's being held. Run 'zfs holds -r p/b@s' to see holders.",
+        );
+        assert!(matches!(e, ZfsError::HasHolds { ref name, .. } if name == "p/b@s"), "{e:?}");
     }
 
     #[test]

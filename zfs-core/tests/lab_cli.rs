@@ -59,14 +59,16 @@ fn transfer(b: &dyn Backend, req: &SendRequest, recv: &RecvRequest) -> Result<()
     drop(from);
     let r = sink.finish();
     let s = send.finish();
+    // The receive's verdict first (a refused receive breaks the sender's pipe), then the sender's.
+    r?;
+    s?;
     copied.map_err(|source| ZfsError::Io {
         op: "copy".into(),
         name: req.to.to_string(),
         host: "lab".into(),
         source,
     })?;
-    s?;
-    r
+    Ok(())
 }
 
 /// Reads a whole send stream into memory.
