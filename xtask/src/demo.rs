@@ -8,6 +8,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 
@@ -24,22 +25,40 @@ pub enum Phase {
     Cleanup,
 }
 
+/// What a step does.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    /// Run this argv (placeholders expanded).
+    Run(&'static [&'static str]),
+    /// Write this text to this path (placeholders expanded in both).
+    Write(&'static str, &'static str),
+}
+
 /// One demo step.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
     pub phase: Phase,
     /// What the step shows, in a few words.
     pub what: &'static str,
-    pub argv: &'static [&'static str],
+    pub action: Action,
     /// `Some(reason)`: not enabled yet (e.g. the zsync subcommand does not exist yet).
     pub pending: Option<&'static str>,
 }
 
-const fn main(what: &'static str, argv: &'static [&'static str]) -> Step {
+const fn step(what: &'static str, argv: &'static [&'static str]) -> Step {
     Step {
         phase: Phase::Main,
         what,
-        argv,
+        action: Action::Run(argv),
+        pending: None,
+    }
+}
+
+const fn write(what: &'static str, path: &'static str, text: &'static str) -> Step {
+    Step {
+        phase: Phase::Main,
+        what,
+        action: Action::Write(path, text),
         pending: None,
     }
 }
@@ -48,7 +67,7 @@ const fn pending(what: &'static str, argv: &'static [&'static str], why: &'stati
     Step {
         phase: Phase::Main,
         what,
-        argv,
+        action: Action::Run(argv),
         pending: Some(why),
     }
 }
@@ -57,27 +76,43 @@ const fn cleanup(what: &'static str, argv: &'static [&'static str]) -> Step {
     Step {
         phase: Phase::Cleanup,
         what,
-        argv,
+        action: Action::Run(argv),
         pending: None,
     }
 }
 
-const NO_SNAPSHOT: &str = "zsync snapshot subcommand not implemented yet";
-const NO_SYNC: &str = "zsync replication subcommand not implemented yet";
+const NO_SYNC: &str = "`zsync sync` says: replication is not available yet";
 const AFTER_SYNC: &str = "needs the replication steps above";
 
-/// The demo, in order.
+/// The snapshot policy of the demo (sanoid.conf syntax).
+const CONFIG: &str = "\
+[tank/data]
+\tuse_template = demo
+\trecursive = yes
+[tank/vm-100-disk-0]
+\tuse_template = demo
+[template_demo]
+\tfrequently = 0
+\thourly = 24
+\tdaily = 7
+\tweekly = 0
+\tmonthly = 0
+\tyearly = 0
+";
+
+/// The demo, in order. Placeholders: `{dir}` run dir, `{zsync}` the zsync binary, `{now+1h}`
+/// Unix time one hour after the demo started (zsync's ZSYNC_NOW clock injection).
 pub const STEPS: &[Step] = &[
     // --- a source pool "tank" and a backup pool "backup", on sparse files ---
-    main(
+    step(
         "sparse file for the source pool",
         &["truncate", "-s", "256M", "{dir}/tank.img"],
     ),
-    main(
+    step(
         "sparse file for the backup pool",
         &["truncate", "-s", "256M", "{dir}/backup.img"],
     ),
-    main(
+    step(
         "create the source pool",
         &[
             "zpool",
@@ -90,7 +125,7 @@ pub const STEPS: &[Step] = &[
             "{dir}/tank.img",
         ],
     ),
-    main(
+    step(
         "create the backup pool",
         &[
             "zpool",
@@ -103,13 +138,29 @@ pub const STEPS: &[Step] = &[
             "{dir}/backup.img",
         ],
     ),
-    main("a dataset tree", &["zfs", "create", "-p", "tank/data/docs"]),
-    main("a second child dataset", &["zfs", "create", "tank/data/db"]),
-    main(
+    step("a dataset tree", &["zfs", "create", "-p", "tank/data/docs"]),
+    step("a second child dataset", &["zfs", "create", "tank/data/db"]),
+    step(
         "a zvol, as a VM disk",
         &["zfs", "create", "-V", "32M", "tank/vm-100-disk-0"],
     ),
-    main(
+    step(
+        "wait for the zvol device",
+        &["udevadm", "settle", "--timeout=60"],
+    ),
+    step(
+        "write to the VM disk",
+        &[
+            "dd",
+            "if=/dev/urandom",
+            "of=/dev/zvol/tank/vm-100-disk-0",
+            "bs=64K",
+            "count=32",
+            "conv=fsync",
+            "status=none",
+        ],
+    ),
+    step(
         "some files",
         &[
             "cp",
@@ -118,7 +169,7 @@ pub const STEPS: &[Step] = &[
             "{dir}/mnt/tank/data/docs/",
         ],
     ),
-    main(
+    step(
         "some binary data",
         &[
             "dd",
@@ -129,7 +180,7 @@ pub const STEPS: &[Step] = &[
             "status=none",
         ],
     ),
-    main(
+    step(
         "what the source holds",
         &[
             "zfs",
@@ -140,13 +191,20 @@ pub const STEPS: &[Step] = &[
             "tank",
         ],
     ),
-    // --- first snapshot and full replication ---
-    pending(
-        "snapshot everything",
-        &["{zsync}", "snapshot", "--recursive", "tank"],
-        NO_SNAPSHOT,
+    // --- policy snapshots and full replication ---
+    write("the snapshot policy", "{dir}/zsync.conf", CONFIG),
+    step(
+        "take the snapshots that are due",
+        &[
+            "{zsync}",
+            "snapshot",
+            "--config",
+            "{dir}/zsync.conf",
+            "--lock-file",
+            "{dir}/zsync.lock",
+        ],
     ),
-    pending(
+    step(
         "the new snapshots",
         &[
             "zfs",
@@ -158,11 +216,28 @@ pub const STEPS: &[Step] = &[
             "name,used",
             "tank",
         ],
-        NO_SNAPSHOT,
     ),
     pending(
-        "full replication to the backup pool",
-        &["{zsync}", "syncoid", "--recursive", "tank", "backup/tank"],
+        "full replication of the datasets",
+        &[
+            "{zsync}",
+            "sync",
+            "-r",
+            "--no-sync-snap",
+            "tank/data",
+            "backup/data",
+        ],
+        NO_SYNC,
+    ),
+    pending(
+        "full replication of the VM disk",
+        &[
+            "{zsync}",
+            "sync",
+            "--no-sync-snap",
+            "tank/vm-100-disk-0",
+            "backup/vm-100-disk-0",
+        ],
         NO_SYNC,
     ),
     pending(
@@ -184,12 +259,12 @@ pub const STEPS: &[Step] = &[
         &[
             "cmp",
             "{dir}/mnt/tank/data/db/table.bin",
-            "{dir}/mnt/backup/tank/data/db/table.bin",
+            "{dir}/mnt/backup/data/db/table.bin",
         ],
         AFTER_SYNC,
     ),
-    // --- change, snapshot again, incremental replication ---
-    main(
+    // --- change, snapshot an hour later, incremental replication ---
+    step(
         "change some data",
         &[
             "dd",
@@ -201,14 +276,53 @@ pub const STEPS: &[Step] = &[
             "status=none",
         ],
     ),
-    pending(
-        "snapshot again",
-        &["{zsync}", "snapshot", "--recursive", "tank"],
-        NO_SNAPSHOT,
+    step(
+        "an hour later (injected clock): snapshots again",
+        &[
+            "env",
+            "ZSYNC_NOW={now+1h}",
+            "{zsync}",
+            "snapshot",
+            "--config",
+            "{dir}/zsync.conf",
+            "--lock-file",
+            "{dir}/zsync.lock",
+        ],
+    ),
+    step(
+        "the snapshots now",
+        &[
+            "zfs",
+            "list",
+            "-t",
+            "snapshot",
+            "-r",
+            "-o",
+            "name,used",
+            "tank",
+        ],
     ),
     pending(
-        "incremental replication",
-        &["{zsync}", "syncoid", "--recursive", "tank", "backup/tank"],
+        "incremental replication of the datasets",
+        &[
+            "{zsync}",
+            "sync",
+            "-r",
+            "--no-sync-snap",
+            "tank/data",
+            "backup/data",
+        ],
+        NO_SYNC,
+    ),
+    pending(
+        "incremental replication of the VM disk",
+        &[
+            "{zsync}",
+            "sync",
+            "--no-sync-snap",
+            "tank/vm-100-disk-0",
+            "backup/vm-100-disk-0",
+        ],
         NO_SYNC,
     ),
     pending(
@@ -230,11 +344,25 @@ pub const STEPS: &[Step] = &[
         &[
             "cmp",
             "{dir}/mnt/tank/data/db/table.bin",
-            "{dir}/mnt/backup/tank/data/db/table.bin",
+            "{dir}/mnt/backup/data/db/table.bin",
         ],
         AFTER_SYNC,
     ),
-    main(
+    pending(
+        "wait for the backup zvol device",
+        &["udevadm", "settle", "--timeout=60"],
+        AFTER_SYNC,
+    ),
+    pending(
+        "VM disk arrived intact",
+        &[
+            "cmp",
+            "/dev/zvol/tank/vm-100-disk-0",
+            "/dev/zvol/backup/vm-100-disk-0",
+        ],
+        AFTER_SYNC,
+    ),
+    step(
         "all datasets and snapshots",
         &["zfs", "list", "-t", "all", "-o", "name,type,used,refer"],
     ),
@@ -249,7 +377,13 @@ pub const STEPS: &[Step] = &[
     ),
     cleanup(
         "remove the pool files",
-        &["rm", "-f", "{dir}/tank.img", "{dir}/backup.img"],
+        &[
+            "rm",
+            "-rf",
+            "{dir}/tank.img",
+            "{dir}/backup.img",
+            "{dir}/mnt",
+        ],
     ),
 ];
 
@@ -275,17 +409,29 @@ impl Outcome {
     }
 }
 
-/// Substitutes `{dir}` and `{zsync}`; `None` if the step needs zsync and there is none.
-fn expand(argv: &[&str], dir: &str, zsync: Option<&str>) -> Option<Vec<String>> {
-    argv.iter()
-        .map(|a| {
-            if a.contains("{zsync}") {
-                zsync.map(|z| a.replace("{zsync}", z))
-            } else {
-                Some(a.replace("{dir}", dir))
-            }
-        })
-        .collect()
+/// Placeholder values for one demo run.
+struct Vars {
+    dir: String,
+    zsync: Option<String>,
+    now_plus_1h: String,
+}
+
+impl Vars {
+    /// Substitutes the placeholders; `None` if `text` needs zsync and there is none.
+    fn expand(&self, text: &str) -> Option<String> {
+        if text.contains("{zsync}") && self.zsync.is_none() {
+            return None;
+        }
+        Some(
+            text.replace("{dir}", &self.dir)
+                .replace("{zsync}", self.zsync.as_deref().unwrap_or(""))
+                .replace("{now+1h}", &self.now_plus_1h),
+        )
+    }
+
+    fn expand_all(&self, argv: &[&str]) -> Option<Vec<String>> {
+        argv.iter().map(|a| self.expand(a)).collect()
+    }
 }
 
 const SUMMARY_FILE: &str = "demo-summary.txt";
@@ -314,7 +460,11 @@ pub fn run(opts: &VmOptions) -> Result<()> {
     let status = vm::run(&lab, opts, &rwdir, &env, &argv)?;
     let summary = fs::read_to_string(rwdir.join(SUMMARY_FILE)).unwrap_or_default();
     let ok = status == Some(0) && !summary.is_empty();
-    print!("{summary}");
+    // The VM printed the full table; repeat its first line from the run dir's record.
+    println!(
+        "{}",
+        summary.lines().next().unwrap_or("demo: no summary written")
+    );
     lab::finish_run_dir(&rwdir, ok);
     if !ok {
         bail!("lab demo failed (VM exit status {status:?})");
@@ -326,36 +476,73 @@ pub fn run(opts: &VmOptions) -> Result<()> {
 pub fn inside() -> Result<Option<i32>> {
     let dir =
         std::env::var("ZSYNC_LAB_DIR").context("ZSYNC_LAB_DIR is not set (not in the lab VM?)")?;
-    let zsync = std::env::var("ZSYNC_BIN")
-        .ok()
-        .filter(|z| Path::new(z).is_file());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let vars = Vars {
+        zsync: std::env::var("ZSYNC_BIN")
+            .ok()
+            .filter(|z| Path::new(z).is_file()),
+        now_plus_1h: (now + 3600).to_string(),
+        dir,
+    };
     let mut outcomes = Vec::new();
     let mut failed_before = false;
     for (i, step) in STEPS.iter().enumerate() {
         println!("\ndemo: [{}/{}] {}", i + 1, STEPS.len(), step.what);
-        let expanded = expand(step.argv, &dir, zsync.as_deref());
         let outcome = if let Some(why) = step.pending {
-            println!("demo:   not enabled yet ({why}): {}", step.argv.join(" "));
+            println!("demo:   not enabled yet ({why}): {}", step.action);
             Outcome::NotEnabled
         } else if failed_before && step.phase == Phase::Main {
-            println!(
-                "demo:   skipped after an earlier failure: {}",
-                step.argv.join(" ")
-            );
+            println!("demo:   skipped after an earlier failure: {}", step.action);
             Outcome::Skipped
-        } else if let Some(argv) = expanded {
-            run_step(&argv)
         } else {
-            println!("demo:   not enabled: no zsync binary (ZSYNC_BIN)");
-            Outcome::NotEnabled
+            match step.action {
+                Action::Run(argv) => match vars.expand_all(argv) {
+                    Some(argv) => run_step(&argv),
+                    None => {
+                        println!("demo:   not enabled: no zsync binary (ZSYNC_BIN)");
+                        Outcome::NotEnabled
+                    }
+                },
+                Action::Write(path, text) => write_step(&vars, path, text),
+            }
         };
         failed_before |= outcome == Outcome::Failed;
         outcomes.push(outcome);
     }
     let summary = summarize(&outcomes);
     print!("\n{summary}");
-    fs::write(PathBuf::from(&dir).join(SUMMARY_FILE), &summary)?;
+    fs::write(PathBuf::from(&vars.dir).join(SUMMARY_FILE), &summary)?;
     Ok(Some(if failed_before { 1 } else { 0 }))
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Run(argv) => write!(f, "{}", argv.join(" ")),
+            Action::Write(path, _) => write!(f, "write {path}"),
+        }
+    }
+}
+
+fn write_step(vars: &Vars, path: &str, text: &str) -> Outcome {
+    let (Some(path), Some(text)) = (vars.expand(path), vars.expand(text)) else {
+        return Outcome::NotEnabled;
+    };
+    println!("$ cat > {}", vm::sh_quote(&path));
+    print!("{text}");
+    match fs::write(&path, text) {
+        Ok(()) => {
+            println!("demo:   ok");
+            Outcome::Ok
+        }
+        Err(e) => {
+            println!("demo:   FAILED: cannot write {path}: {e}");
+            Outcome::Failed
+        }
+    }
 }
 
 fn run_step(argv: &[String]) -> Outcome {
@@ -406,18 +593,38 @@ mod tests {
 
     #[test]
     fn placeholders_expand() {
-        let argv = expand(&["{zsync}", "x", "{dir}/a.img"], "/r", Some("/b/zsync")).unwrap();
-        assert_eq!(argv, ["/b/zsync", "x", "/r/a.img"]);
-        assert_eq!(expand(&["{zsync}", "snapshot"], "/r", None), None);
+        let vars = Vars {
+            dir: "/r".into(),
+            zsync: Some("/b/zsync".into()),
+            now_plus_1h: "3600".into(),
+        };
+        let argv = vars.expand_all(&["env", "ZSYNC_NOW={now+1h}", "{zsync}", "{dir}/a.img"]);
+        assert_eq!(
+            argv.unwrap(),
+            ["env", "ZSYNC_NOW=3600", "/b/zsync", "/r/a.img"]
+        );
+        let none = Vars {
+            zsync: None,
+            ..vars
+        };
+        assert_eq!(none.expand_all(&["{zsync}", "snapshot"]), None);
+        assert_eq!(none.expand("{dir}/x").unwrap(), "/r/x");
     }
 
     #[test]
     fn steps_are_well_formed() {
+        let argv = |s: &Step| match s.action {
+            Action::Run(argv) => argv,
+            Action::Write(..) => &[],
+        };
+        assert!(STEPS.iter().all(|s| !s.what.is_empty()));
         assert!(STEPS
             .iter()
-            .all(|s| !s.argv.is_empty() && !s.what.is_empty()));
+            .all(|s| matches!(s.action, Action::Write(..)) || !argv(s).is_empty()));
         // The demo shows a zvol named like a Proxmox VM disk.
-        assert!(STEPS.iter().any(|s| s.argv.contains(&"tank/vm-100-disk-0")));
+        assert!(STEPS
+            .iter()
+            .any(|s| argv(s).contains(&"tank/vm-100-disk-0")));
         // Cleanup comes last.
         let first_cleanup = STEPS
             .iter()
