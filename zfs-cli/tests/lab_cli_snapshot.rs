@@ -202,19 +202,19 @@ fn dry_run_then_real_run(backend: &str) -> Result<(), LabError> {
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn snapshot_dry_run_then_real_run_cli_backend() -> Result<(), LabError> {
+fn lab_cli_snapshot_dry_run_then_real_run_cli_backend() -> Result<(), LabError> {
     dry_run_then_real_run("cli")
 }
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn snapshot_dry_run_then_real_run_lzc_backend() -> Result<(), LabError> {
+fn lab_cli_snapshot_dry_run_then_real_run_lzc_backend() -> Result<(), LabError> {
     dry_run_then_real_run("lzc")
 }
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn version_reports_backend_and_reason() -> Result<(), LabError> {
+fn lab_cli_version_reports_backend_and_reason() -> Result<(), LabError> {
     zsync_lab::require_lab();
     let dir = zsync_lab::lab_dir()?;
     for (choice, want) in [("cli", "cli"), ("lzc", "lzc"), ("auto", "lzc")] {
@@ -232,7 +232,7 @@ fn version_reports_backend_and_reason() -> Result<(), LabError> {
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn prune_after_advancing_time_keeps_counts_and_holds() -> Result<(), LabError> {
+fn lab_cli_prune_after_advancing_time_keeps_counts_and_holds() -> Result<(), LabError> {
     zsync_lab::require_lab();
     let pool = TestPool::new("prune")?;
     let dir = scratch(&pool, "prune");
@@ -308,7 +308,7 @@ fn alive(pid: i32) -> bool {
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn hooks_get_sanoid_env_and_timeouts_kill() -> Result<(), LabError> {
+fn lab_cli_hooks_get_sanoid_env_and_timeouts_kill() -> Result<(), LabError> {
     zsync_lab::require_lab();
     let pool = TestPool::new("hooks")?;
     let dir = scratch(&pool, "hooks");
@@ -373,7 +373,7 @@ fn hooks_get_sanoid_env_and_timeouts_kill() -> Result<(), LabError> {
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn concurrent_cron_runs_do_not_duplicate() -> Result<(), LabError> {
+fn lab_cli_concurrent_cron_runs_do_not_duplicate() -> Result<(), LabError> {
     zsync_lab::require_lab();
     let pool = TestPool::new("conc")?;
     let dir = scratch(&pool, "conc");
@@ -439,7 +439,7 @@ fn concurrent_cron_runs_do_not_duplicate() -> Result<(), LabError> {
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn bad_config_exits_2_and_changes_nothing() -> Result<(), LabError> {
+fn lab_cli_bad_config_exits_2_and_changes_nothing() -> Result<(), LabError> {
     zsync_lab::require_lab();
     let pool = TestPool::new("badconf")?;
     let dir = scratch(&pool, "bad");
@@ -462,7 +462,7 @@ fn bad_config_exits_2_and_changes_nothing() -> Result<(), LabError> {
 
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn sanoid_symlink_takes_and_monitors() -> Result<(), LabError> {
+fn lab_cli_sanoid_symlink_takes_and_monitors() -> Result<(), LabError> {
     zsync_lab::require_lab();
     let pool = TestPool::new("sanoid")?;
     let dir = scratch(&pool, "sanoid");

@@ -1,0 +1,281 @@
+//! Lab tests (real ZFS in the lab VM): `zsync plan | sync` and the `syncoid` drop-in through the
+//! real binary. Run with `cargo xtask lab test lab_cli_`.
+
+use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use zsync_lab::{LabError, TestPool};
+
+fn bin() -> PathBuf {
+    zsync_lab::zsync_bin().unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_zsync")))
+}
+
+fn scratch(pool: &TestPool, tag: &str) -> PathBuf {
+    let d = zsync_lab::lab_dir()
+        .expect("lab dir")
+        .join(format!("clisync-{}-{tag}", pool.name()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+fn zsync(dir: &Path, now: Option<DateTime<Utc>>, args: &[&str]) -> Output {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .env("TZ", "UTC")
+        .env("ZSYNC_LOCK", dir.join("zsync.lock"))
+        .env_remove("ZSYNC_BACKEND")
+        .env_remove("ZSYNC_NOW");
+    if let Some(t) = now {
+        c.env("ZSYNC_NOW", t.timestamp().to_string());
+    }
+    let o = c.output().expect("run zsync");
+    eprintln!(
+        "$ zsync {}\n-> {:?}\n{}{}",
+        args.join(" "),
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn now0() -> DateTime<Utc> {
+    let t = Utc::now();
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+/// Short snapshot name → guid for every snapshot of `ds` (not recursive).
+fn guids(pool: &TestPool, ds: &str) -> Result<BTreeMap<String, String>, LabError> {
+    let out = pool.zfs(&[
+        "list",
+        "-Hp",
+        "-t",
+        "snapshot",
+        "-o",
+        "name,guid",
+        "-d",
+        "1",
+        ds,
+    ])?;
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let (n, g) = l.split_once('\t')?;
+            Some((n.split_once('@')?.1.to_string(), g.to_string()))
+        })
+        .collect())
+}
+
+fn write_conf(dir: &Path, p: &str) -> PathBuf {
+    let conf = dir.join("zsync.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[{p}/src]\n\trecursive = yes\n\tfrequently = 0\n\thourly = 24\n\tdaily = 0\n\
+             \tweekly = 0\n\tmonthly = 0\n\tyearly = 0\n"
+        ),
+    )
+    .unwrap();
+    conf
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("clisync")?;
+    let dir = scratch(&pool, "inc");
+    let p = pool.name().to_string();
+    pool.zfs(&["create", &format!("{p}/src")])?;
+    pool.zfs(&["create", &format!("{p}/src/child")])?;
+    pool.zfs(&["create", "-s", "-V", "8M", &format!("{p}/src/vol")])?;
+    pool.zfs(&["create", &format!("{p}/dst")])?;
+    pool.write_file("src/child/a.txt", b"first")?;
+    let conf = write_conf(&dir, &p);
+    let conf_s = conf.to_str().unwrap();
+    let (src, dst) = (format!("{p}/src"), format!("{p}/dst/src"));
+
+    // Snapshot through zsync, then the first (full) sync.
+    let t0 = now0();
+    let o = zsync(&dir, Some(t0), &["snapshot", "--config", conf_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let plan_args = ["plan", "-r", "--no-sync-snap", "--json", &src, &dst];
+    let o = zsync(&dir, None, &plan_args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let planned: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
+    assert_eq!(
+        planned["datasets"].as_array().map(Vec::len),
+        Some(3),
+        "{planned}"
+    );
+    for d in planned["datasets"].as_array().unwrap() {
+        assert_eq!(d["decision"]["steps"][0]["step"], "full", "{d}");
+    }
+    assert!(
+        guids(&pool, &format!("{p}/dst"))?.is_empty(),
+        "plan changes nothing"
+    );
+    let o = zsync(
+        &dir,
+        None,
+        &["sync", "-r", "--no-sync-snap", "--json", &src, &dst],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
+    assert_eq!(
+        report["plan"], planned,
+        "`zsync plan` must match what `zsync sync` did"
+    );
+    for ds in ["", "/child", "/vol"] {
+        assert_eq!(
+            guids(&pool, &format!("{src}{ds}"))?,
+            guids(&pool, &format!("{dst}{ds}"))?,
+            "guids of {ds}"
+        );
+    }
+
+    // New data, a later snapshot run (an hour on: the hourly is due again), incremental sync.
+    pool.write_file("src/child/a.txt", b"second")?;
+    let t1 = t0 + ChronoDuration::hours(1);
+    let o = zsync(&dir, Some(t1), &["snapshot", "--config", conf_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = zsync(
+        &dir,
+        None,
+        &["plan", "-r", "--no-sync-snap", "--json", &src, &dst],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let planned: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
+    for d in planned["datasets"].as_array().unwrap() {
+        assert_eq!(d["decision"]["steps"][0]["step"], "incremental", "{d}");
+    }
+    let o = zsync(
+        &dir,
+        None,
+        &["sync", "-r", "--no-sync-snap", "--json", &src, &dst],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
+    assert_eq!(report["plan"], planned);
+    for ds in ["", "/child", "/vol"] {
+        let g = guids(&pool, &format!("{dst}{ds}"))?;
+        assert_eq!(guids(&pool, &format!("{src}{ds}"))?, g);
+        assert_eq!(g.len(), 2, "{ds}: {g:?}");
+    }
+    assert_eq!(pool.read_file("dst/src/child/a.txt")?, b"second");
+
+    // Human output: one result line per dataset; nothing left to do afterwards.
+    let o = zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("up to date ")).count(),
+        3,
+        "{out}"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sync_divergence_refused_then_rollback() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("clidiv")?;
+    let dir = scratch(&pool, "div");
+    let p = pool.name().to_string();
+    let (src, dst) = (format!("{p}/src"), format!("{p}/dst"));
+    pool.zfs(&["create", &src])?;
+    pool.zfs(&["snapshot", &format!("{src}@one")])?;
+    let o = zsync(&dir, None, &["sync", &src, &dst]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // The default sync snapshot was taken and sent.
+    let sg = guids(&pool, &src)?;
+    assert!(sg.keys().any(|k| k.starts_with("zsync_default_")), "{sg:?}");
+    assert_eq!(sg, guids(&pool, &dst)?);
+
+    pool.zfs(&["snapshot", &format!("{src}@two")])?;
+    pool.zfs(&["snapshot", &format!("{dst}@local")])?;
+    let o = zsync(&dir, None, &["sync", "--no-sync-snap", &src, &dst]);
+    assert_eq!(o.status.code(), Some(2), "divergence must be refused");
+    let out = text(&o.stdout) + &text(&o.stderr);
+    assert!(
+        out.contains("REFUSED") && out.contains(&format!("{dst}@local")),
+        "{out}"
+    );
+    assert!(
+        guids(&pool, &dst)?.contains_key("local"),
+        "nothing discarded without --rollback"
+    );
+
+    let o = zsync(
+        &dir,
+        None,
+        &["plan", "--no-sync-snap", "--rollback", &src, &dst],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stdout).contains(&format!("DISCARDING {dst}@local")),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = zsync(
+        &dir,
+        None,
+        &["sync", "--no-sync-snap", "--rollback", &src, &dst],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let g = guids(&pool, &dst)?;
+    assert!(!g.contains_key("local") && g.contains_key("two"), "{g:?}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("clisyncoid")?;
+    let dir = scratch(&pool, "syncoid");
+    let p = pool.name().to_string();
+    let (src, dst) = (format!("{p}/src"), format!("{p}/copy"));
+    pool.zfs(&["create", &src])?;
+    pool.zfs(&["create", &format!("{src}/kid")])?;
+    pool.zfs(&["snapshot", "-r", &format!("{src}@base")])?;
+    let link = dir.join("syncoid");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let o = Command::new(&link)
+        .args([
+            "-r",
+            "--no-sync-snap",
+            "--compress=none",
+            "--mbuffer-size=16M",
+            &src,
+            &dst,
+        ])
+        .output()
+        .expect("run syncoid symlink");
+    eprintln!(
+        "{:?}\n{}{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        guids(&pool, &format!("{src}/kid"))?,
+        guids(&pool, &format!("{dst}/kid"))?
+    );
+    // A remote endpoint is refused by name.
+    let o = Command::new(&link)
+        .args(["root@elsewhere:tank", &dst])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("root@elsewhere:tank"));
+    Ok(())
+}
