@@ -11,8 +11,18 @@ use crate::{fuzz, lab::parse_test_result};
 
 type StepFn<'a> = Box<dyn FnOnce() -> Result<String> + 'a>;
 
-/// Runs every CI step; prints a summary; non-zero exit at the first failure.
-pub fn run(fuzz_seconds: u64) -> Result<ExitCode> {
+/// Short step names, in order (for `--skip`).
+pub const STEP_NAMES: &[&str] = &["setup", "fmt", "clippy", "test", "fuzz", "lab"];
+
+/// Runs every CI step except those named in `skip`; prints a summary; non-zero exit at the
+/// first failure.
+pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
+    if let Some(bad) = skip.iter().find(|s| !STEP_NAMES.contains(&s.as_str())) {
+        bail!(
+            "ci: unknown step {bad:?} for --skip (steps: {})",
+            STEP_NAMES.join(" ")
+        );
+    }
     let total = Stopwatch::start();
     let steps: Vec<(&str, StepFn)> = vec![
         (
@@ -51,6 +61,14 @@ pub fn run(fuzz_seconds: u64) -> Result<ExitCode> {
     let count = steps.len();
     let mut summary: Vec<String> = Vec::new();
     for (i, (name, step)) in steps.into_iter().enumerate() {
+        if skip.iter().any(|s| s == STEP_NAMES[i]) {
+            println!(
+                "\nci: ===== [{}/{count}] {name}: SKIPPED (--skip) =====",
+                i + 1
+            );
+            summary.push(format!("  SKIPPED {name} (--skip {})", STEP_NAMES[i]));
+            continue;
+        }
         println!("\nci: ===== [{}/{count}] {name} =====", i + 1);
         let clock = Stopwatch::start();
         match step() {
@@ -71,7 +89,15 @@ pub fn run(fuzz_seconds: u64) -> Result<ExitCode> {
         }
     }
     print_summary(&summary, &total);
-    println!("ci: all {count} steps passed");
+    if skip.is_empty() {
+        println!("ci: all {count} steps passed");
+    } else {
+        println!(
+            "ci: {} steps passed, {} SKIPPED",
+            count - skip.len(),
+            skip.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

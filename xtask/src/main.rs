@@ -32,6 +32,7 @@ commands:
   lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
   fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
   ci [--fuzz-seconds N]          setup, fmt, clippy, cargo test, fuzz, lab test; fails fast
+     [--skip STEP]...            (development only) skip setup|fmt|clippy|test|fuzz|lab
 
 VM OPTS:
   --timeout SECS   whole VM run timeout (default 1800, or $ZSYNC_LAB_TIMEOUT)
@@ -105,12 +106,24 @@ fn run(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ["ci", rest @ ..] => {
-            let fuzz_seconds = match rest {
-                [] => fuzz::DEFAULT_SECONDS,
-                ["--fuzz-seconds", n] => parse_num(n, "--fuzz-seconds")?,
-                _ => bail!("ci: usage: cargo xtask ci [--fuzz-seconds N]"),
-            };
-            ci::run(fuzz_seconds)
+            let mut rest: &[&str] = rest;
+            let mut fuzz_seconds = fuzz::DEFAULT_SECONDS;
+            let mut skip = Vec::new();
+            loop {
+                match rest {
+                    [] => break,
+                    ["--fuzz-seconds", n, tail @ ..] => {
+                        fuzz_seconds = parse_num(n, "--fuzz-seconds")?;
+                        rest = tail;
+                    }
+                    ["--skip", step, tail @ ..] => {
+                        skip.push(step.to_string());
+                        rest = tail;
+                    }
+                    _ => bail!("ci: usage: cargo xtask ci [--fuzz-seconds N] [--skip STEP]..."),
+                }
+            }
+            ci::run(fuzz_seconds, &skip)
         }
         _ => {
             eprint!("{USAGE}");
