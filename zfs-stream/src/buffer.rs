@@ -7,6 +7,10 @@
 //!              '--------- reader thread ---------'        '---------- writer thread ----------'
 //! ```
 //!
+//! Inspection runs on the writer thread instead when nothing is compressed
+//! (it balances the two threads); either way a buffer is inspected before
+//! any of it is written.
+//!
 //! Buffers are allocated only when the writer lags (up to the pool size), so
 //! memory stays at what the backlog needs and never exceeds the configured
 //! size. Either thread failing wakes the other (a wake pipe polled next to
@@ -128,7 +132,12 @@ impl Read for FdReader {
                     self.shared.progress.add_in(n as u64);
                     return Ok(n);
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                    ) =>
+                {
                     continue
                 }
                 Err(e) => return Err(stash(&self.err, e)),
@@ -172,7 +181,12 @@ impl Write for FdWriter {
                     self.shared.progress.add_out(n as u64);
                     return Ok(n);
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                    ) =>
+                {
                     continue
                 }
                 Err(e) => return Err(stash(&self.err, e)),
@@ -251,10 +265,12 @@ impl BufferedRun {
             ..
         } = self;
         let (rs, ws) = (shared.clone(), shared.clone());
+        let inspect_in_writer = inspect && compress.is_none();
+        let inspect_in_reader = inspect && !inspect_in_writer;
         let (r, w) = std::thread::scope(|s| {
             let r = s.spawn(move || {
                 let _g = sys::SigpipeGuard::new();
-                let res = reader(src, &rs, pool, data_tx, decompress, inspect);
+                let res = reader(src, &rs, pool, data_tx, decompress, inspect_in_reader);
                 if res.is_err() {
                     rs.abort(1);
                 }
@@ -262,7 +278,15 @@ impl BufferedRun {
             });
             let w = s.spawn(move || {
                 let _g = sys::SigpipeGuard::new();
-                let res = writer(sink, &ws, data_rx, free_tx, compress, limiter);
+                let res = writer(
+                    sink,
+                    &ws,
+                    data_rx,
+                    free_tx,
+                    compress,
+                    limiter,
+                    inspect_in_writer,
+                );
                 if res.is_err() {
                     ws.abort(2);
                 }
@@ -274,7 +298,7 @@ impl BufferedRun {
         let r = r.map_err(panicked).and_then(|x| x);
         let w = w.map_err(panicked).and_then(|x| x);
         match (r, w) {
-            (Ok(summary), Ok(())) => Ok(summary),
+            (Ok(rs), Ok(ws)) => Ok(rs.or(ws)),
             (Err(Fail::Aborted), Err(e)) | (Err(e), Err(Fail::Aborted)) => Err(e),
             (Err(re), Err(we)) => {
                 if shared.first.load(Ordering::Acquire) == 2 {
@@ -283,7 +307,7 @@ impl BufferedRun {
                     Err(re)
                 }
             }
-            (Err(e), Ok(())) | (Ok(_), Err(e)) => Err(e),
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
         }
     }
 }
@@ -369,7 +393,8 @@ fn writer(
     free_tx: Sender<Vec<u8>>,
     compress: Option<Codec>,
     limiter: Option<RateLimiter>,
-) -> Result<(), Fail> {
+    inspect: bool,
+) -> Result<Option<StreamSummary>, Fail> {
     let err: ErrSlot = Arc::default();
     sys::grow_pipe(sink.as_fd());
     let raw = FdWriter {
@@ -393,13 +418,24 @@ fn writer(
             Fail::Sink(e)
         }
     };
+    let mut inspector = inspect.then(StreamInspector::new);
     loop {
         match data_rx.recv() {
             Ok(Msg::Data(buf, n)) => {
+                if let Some(i) = &mut inspector {
+                    i.feed(&buf[..n]).map_err(Fail::Stream)?;
+                }
                 out.write_all(&buf[..n]).map_err(classify)?;
                 let _ = free_tx.send(buf);
             }
-            Ok(Msg::Eof) => return out.finish().map_err(classify),
+            Ok(Msg::Eof) => {
+                let summary = match &mut inspector {
+                    Some(i) => Some(i.finish().map_err(Fail::Stream)?),
+                    None => None,
+                };
+                out.finish().map_err(classify)?;
+                return Ok(summary);
+            }
             // The reader stopped without EOF: drop `out` unfinished.
             Err(_) => return Err(Fail::Aborted),
         }

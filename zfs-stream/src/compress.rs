@@ -66,7 +66,9 @@ impl FromStr for Codec {
             }
             return Ok(Codec::Zstd { level });
         }
-        Err(format!("unknown compression {s:?} (expected zstd, zstd-N or lz4)"))
+        Err(format!(
+            "unknown compression {s:?} (expected zstd, zstd-N or lz4)"
+        ))
     }
 }
 
@@ -145,7 +147,9 @@ pub fn encoder<W: Write + Send + 'static>(
             let info = lz4_flex::frame::FrameInfo::new()
                 .block_size(lz4_flex::frame::BlockSize::Max4MB)
                 .content_checksum(true);
-            Box::new(Lz4W(lz4_flex::frame::FrameEncoder::with_frame_info(info, inner)))
+            Box::new(Lz4W(lz4_flex::frame::FrameEncoder::with_frame_info(
+                info, inner,
+            )))
         }
     })
 }
@@ -213,13 +217,19 @@ mod tests {
     use super::*;
 
     fn data() -> Vec<u8> {
-        (0..300_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect()
+        (0..300_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect()
     }
 
     #[test]
     fn round_trips() {
         let d = data();
-        for c in [Codec::Zstd { level: 1 }, Codec::Zstd { level: 5 }, Codec::Lz4] {
+        for c in [
+            Codec::Zstd { level: 1 },
+            Codec::Zstd { level: 5 },
+            Codec::Lz4,
+        ] {
             let z = compress_all(c, &d).unwrap();
             assert!(z.len() < d.len() / 4, "{c} did not compress");
             assert_eq!(decompress_all(c, &z, d.len()).unwrap(), d, "{c}");
@@ -232,7 +242,10 @@ mod tests {
         for c in [Codec::Zstd { level: 1 }, Codec::Lz4] {
             let z = compress_all(c, &d).unwrap();
             for cut in [z.len() / 2, z.len() - 1] {
-                assert!(decompress_all(c, &z[..cut], d.len()).is_err(), "{c} cut {cut}");
+                assert!(
+                    decompress_all(c, &z[..cut], d.len()).is_err(),
+                    "{c} cut {cut}"
+                );
             }
         }
     }

@@ -239,7 +239,10 @@ impl Pipeline {
 }
 
 fn retryable(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock)
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+    )
 }
 
 /// Single-threaded path: splice through an internal pipe, or read/write.

@@ -113,9 +113,9 @@ impl Progress {
             e => Some(e),
         };
         let eta = match estimate {
-            Some(e) if rate > 0.0 && !done => {
-                Some(Duration::from_secs_f64(e.saturating_sub(bytes) as f64 / rate))
-            }
+            Some(e) if rate > 0.0 && !done => Some(Duration::from_secs_f64(
+                e.saturating_sub(bytes) as f64 / rate,
+            )),
             Some(_) if done => Some(Duration::ZERO),
             _ => None,
         };

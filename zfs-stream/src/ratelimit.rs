@@ -183,7 +183,10 @@ mod tests {
         let elapsed = clock.now().as_secs_f64();
         // 100 MiB at 10 MiB/s, less the initial bucket (0.1 s).
         let expect = (sent - l.burst()) as f64 / rate as f64;
-        assert!((elapsed - expect).abs() < 1e-3, "elapsed {elapsed} expect {expect}");
+        assert!(
+            (elapsed - expect).abs() < 1e-3,
+            "elapsed {elapsed} expect {expect}"
+        );
         // At no point did it get ahead of rate * t + burst.
         for (t, s) in samples {
             assert!(s as f64 <= rate as f64 * t.as_secs_f64() + l.burst() as f64 + 1.0);

@@ -1323,9 +1323,37 @@ pub mod build {
         }
     }
 
-    /// A plain full stream of `writes` uncompressed 128 KiB-or-less blocks
-    /// of pseudo-random data totalling about `size` bytes.
+    /// A plain full stream of uncompressed WRITE records (128 KiB blocks)
+    /// of pseudo-random, incompressible data, about `size` bytes long.
     pub fn synthetic_stream(size: usize, order: ByteOrder) -> Vec<u8> {
+        synthetic(size, order, false)
+    }
+
+    /// Like [`synthetic_stream`], with text-like block contents that zstd
+    /// and lz4 compress about 3:1 (closer to real file data).
+    pub fn synthetic_stream_compressible(size: usize, order: ByteOrder) -> Vec<u8> {
+        synthetic(size, order, true)
+    }
+
+    fn synthetic(size: usize, order: ByteOrder, text: bool) -> Vec<u8> {
+        const WORDS: [&[u8]; 16] = [
+            b"zfs ",
+            b"send ",
+            b"receive ",
+            b"snapshot ",
+            b"pool ",
+            b"dataset ",
+            b"the ",
+            b"of ",
+            b"a ",
+            b"block ",
+            b"checksum ",
+            b"stream ",
+            b"\n",
+            b"0123 ",
+            b"guid ",
+            b"bookmark ",
+        ];
         let toguid = 0x1234_5678_9abc_def0;
         let mut b = StreamBuilder::new(order);
         b.begin(1, 1 << 16 | 1 << 19, toguid, 0, "pool/fs@bench", &[]);
@@ -1333,14 +1361,34 @@ pub mod build {
         let block = 128 * 1024;
         let mut data = vec![0u8; block];
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
         let mut off = 0u64;
-        while (b.bytes().len()) < size {
-            for chunk in data.chunks_mut(8) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let n = chunk.len();
-                chunk.copy_from_slice(&x.to_le_bytes()[..n]);
+        b.out.reserve(size + 4096);
+        while b.bytes().len() < size {
+            if text {
+                let mut i = 0;
+                while i < block {
+                    let r = next();
+                    let w = if r % 8 == 0 {
+                        &r.to_le_bytes()[..]
+                    } else {
+                        WORDS[(r >> 8) as usize % WORDS.len()]
+                    };
+                    let n = w.len().min(block - i);
+                    data[i..i + n].copy_from_slice(&w[..n]);
+                    i += n;
+                }
+            } else {
+                for chunk in data.chunks_mut(8) {
+                    let v = next().to_le_bytes();
+                    let n = chunk.len();
+                    chunk.copy_from_slice(&v[..n]);
+                }
             }
             let n = block.min(size.saturating_sub(b.bytes().len()).max(512));
             b.write(2, off, &data[..n], toguid);

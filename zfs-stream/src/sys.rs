@@ -51,7 +51,11 @@ pub(crate) fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io
 /// Waits until `fd` is readable (or writable) or `wake` becomes readable.
 /// Returns false if woken. Hang-ups and errors count as ready (the next
 /// read/write reports them).
-pub(crate) fn wait_ready(fd: BorrowedFd<'_>, write: bool, wake: BorrowedFd<'_>) -> io::Result<bool> {
+pub(crate) fn wait_ready(
+    fd: BorrowedFd<'_>,
+    write: bool,
+    wake: BorrowedFd<'_>,
+) -> io::Result<bool> {
     let mut fds = [
         libc::pollfd {
             fd: fd.as_raw_fd(),

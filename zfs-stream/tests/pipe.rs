@@ -47,7 +47,10 @@ fn splice_path_copies_file_to_pipe() {
     let (rep, out) = collect(|w| Pipeline::new(file_with("splice", &data), w).run().unwrap());
     assert_eq!(out, data);
     assert_eq!(rep.method, Method::Splice);
-    assert_eq!((rep.bytes_in, rep.bytes_out), (data.len() as u64, data.len() as u64));
+    assert_eq!(
+        (rep.bytes_in, rep.bytes_out),
+        (data.len() as u64, data.len() as u64)
+    );
 }
 
 #[test]
@@ -92,7 +95,11 @@ fn splice_refused_by_sink_falls_back() {
 #[test]
 fn every_stage_round_trips_byte_identical() {
     let data = stream(4 << 20);
-    for codec in [Codec::Zstd { level: 1 }, Codec::Zstd { level: 3 }, Codec::Lz4] {
+    for codec in [
+        Codec::Zstd { level: 1 },
+        Codec::Zstd { level: 3 },
+        Codec::Lz4,
+    ] {
         let (rep, packed) = collect(|w| {
             Pipeline::new(file_with("rt-src", &data), w)
                 .buffer(256 << 10)
@@ -189,11 +196,17 @@ fn receiver_exiting_is_a_sink_error_with_counts() {
         let err = p.run().unwrap_err();
         child.wait().unwrap();
         assert_eq!(err.side(), Some(Side::Sink), "{err}");
-        let PipeError::Sink { error, bytes_out, .. } = &err else {
+        let PipeError::Sink {
+            error, bytes_out, ..
+        } = &err
+        else {
             panic!("{err}")
         };
         assert_eq!(error.raw_os_error(), Some(libc_epipe()), "{err}");
-        assert!(*bytes_out >= 100000 && *bytes_out < data.len() as u64, "{err}");
+        assert!(
+            *bytes_out >= 100000 && *bytes_out < data.len() as u64,
+            "{err}"
+        );
         assert!(err.to_string().contains("writing the sink failed"));
     }
 }
@@ -236,10 +249,17 @@ fn corrupt_stream_never_reaches_the_sink_and_is_reported() {
     let PipeError::Stream { error, .. } = &err else {
         panic!("{err}")
     };
-    assert!(matches!(error, StreamError::ChecksumMismatch { .. }), "{err}");
+    assert!(
+        matches!(error, StreamError::ChecksumMismatch { .. }),
+        "{err}"
+    );
     assert!(error.offset() > pos as u64 - 140_000 && error.offset() <= pos as u64 + 140_000);
     // Nothing from the corrupt chunk onwards was written, and what was written is a prefix.
-    assert!(out.len() <= pos, "sink got {} bytes, corruption at {pos}", out.len());
+    assert!(
+        out.len() <= pos,
+        "sink got {} bytes, corruption at {pos}",
+        out.len()
+    );
     assert_eq!(&out[..], &data[..out.len()]);
 }
 
@@ -255,7 +275,13 @@ fn truncated_stream_leaves_an_incomplete_frame() {
     });
     let err = res.unwrap_err();
     assert!(
-        matches!(err, PipeError::Stream { error: StreamError::Truncated { .. }, .. }),
+        matches!(
+            err,
+            PipeError::Stream {
+                error: StreamError::Truncated { .. },
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(err.bytes_in(), cut.len() as u64);
@@ -276,7 +302,16 @@ fn corrupt_frame_is_a_stage_error() {
             .run()
     });
     let err = res.unwrap_err();
-    assert!(matches!(err, PipeError::Stage { stage: "lz4 decompression", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            PipeError::Stage {
+                stage: "lz4 decompression",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 /// A clock that only advances when slept on.
@@ -314,7 +349,10 @@ fn rate_limit_holds_on_both_paths_with_a_fake_clock() {
             (t - expect).abs() < 0.05,
             "buffered={buffered}: fake time {t}, expected {expect}"
         );
-        assert!(rep.duration < Duration::from_secs(5), "real time must not be spent");
+        assert!(
+            rep.duration < Duration::from_secs(5),
+            "real time must not be spent"
+        );
     }
 }
 
