@@ -30,7 +30,12 @@ pub fn run(
         check_local(ep)?;
     }
     let spec = tree_spec(args)?;
-    let opts = sync_options(args)?;
+    let mut opts = sync_options(args)?;
+    if syncoid_mode {
+        // syncoid binds sync snapshots to the host (`syncoid_<id_><host>_<date>`); zsync keeps its
+        // own exact-match naming but folds the host in the same way: `zsync_<id_><host>_<UTC>`.
+        opts.identifier = syncoid_identifier(args.identifier.as_deref(), &hostname());
+    }
     let warn = |m: &str| {
         if !args.quiet {
             eprintln!("zsync: warning: {m}");
@@ -107,6 +112,37 @@ pub fn run(
         println!("{}", report.to_json());
     }
     Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
+}
+
+/// The local host name (`gethostname`), reduced to the characters an identifier allows.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let raw = if rc == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    let clean: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+        .collect();
+    if clean.is_empty() {
+        "localhost".to_string()
+    } else {
+        clean
+    }
+}
+
+/// syncoid mode's job identifier: `<identifier>_<host>` or just `<host>`, as syncoid names its sync
+/// snapshots and holds per host.
+pub fn syncoid_identifier(identifier: Option<&str>, host: &str) -> String {
+    match identifier {
+        Some(id) if !id.is_empty() => format!("{id}_{host}"),
+        _ => host.to_string(),
+    }
 }
 
 /// Rejects remote endpoints (`[user@]host:pool/ds`): remote replication is a later issue.
@@ -467,6 +503,18 @@ mod tests {
         assert!(parse_recvoptions("F").is_err());
         assert!(parse_recvoptions("o").is_err());
         assert!(parse_recvoptions("o novalue").is_err());
+    }
+
+    #[test]
+    fn syncoid_naming() {
+        assert_eq!(syncoid_identifier(None, "nas"), "nas");
+        assert_eq!(syncoid_identifier(Some("job"), "nas"), "job_nas");
+        let h = hostname();
+        assert!(
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
+        );
     }
 
     #[test]
