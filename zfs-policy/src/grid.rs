@@ -196,24 +196,31 @@ impl Grid {
     /// Decides for each creation time (any order) whether the grid keeps it. The result is parallel to
     /// `creations`.
     pub fn fit(&self, creations: &[DateTime<Utc>]) -> Vec<GridVerdict> {
-        let mut verdicts = vec![GridVerdict::Outside; creations.len()];
-        let Some(anchor) = creations.iter().max().copied() else {
-            return verdicts;
-        };
         let mut order: Vec<usize> = (0..creations.len()).collect();
-        // Oldest first, so the first ones to reach a bucket are the ones it keeps.
         order.sort_by_key(|&i| (creations[i], i));
-        let anchor_idx = *order.last().unwrap_or(&0);
+        let secs: Vec<i64> = order.iter().map(|&i| creations[i].timestamp()).collect();
+        let mut verdicts = vec![GridVerdict::Outside; creations.len()];
+        self.fit_sorted(&secs, |pos, v| verdicts[order[pos]] = v);
+        verdicts
+    }
+
+    /// Like [`Grid::fit`] for creation times in Unix seconds sorted oldest first (no allocation):
+    /// calls `verdict(position, verdict)` for every position.
+    pub fn fit_sorted(&self, secs_ascending: &[i64], mut verdict: impl FnMut(usize, GridVerdict)) {
+        let Some(&anchor) = secs_ascending.last() else {
+            return;
+        };
+        let last = secs_ascending.len() - 1;
         let mut current: Option<(usize, u32)> = None;
         let mut kept_in_current = 0u32;
-        for &i in &order {
-            if i == anchor_idx {
-                verdicts[i] = GridVerdict::Anchor;
+        for (pos, &secs) in secs_ascending.iter().enumerate() {
+            if pos == last {
+                verdict(pos, GridVerdict::Anchor);
                 continue;
             }
-            let age = u64::try_from((anchor - creations[i]).num_seconds()).unwrap_or(0);
+            let age = u64::try_from(anchor.saturating_sub(secs)).unwrap_or(0);
             let Some((interval, bucket, keep)) = self.bucket_of(age) else {
-                verdicts[i] = GridVerdict::Outside;
+                verdict(pos, GridVerdict::Outside);
                 continue;
             };
             if current != Some((interval, bucket)) {
@@ -226,12 +233,11 @@ impl Grid {
             };
             if keeps {
                 kept_in_current += 1;
-                verdicts[i] = GridVerdict::Bucket { interval, bucket };
+                verdict(pos, GridVerdict::Bucket { interval, bucket });
             } else {
-                verdicts[i] = GridVerdict::Surplus;
+                verdict(pos, GridVerdict::Surplus);
             }
         }
-        verdicts
     }
 
     fn bucket_of(&self, age: u64) -> Option<(usize, u32, Keep)> {

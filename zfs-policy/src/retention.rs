@@ -31,7 +31,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Months, TimeZone, Utc};
 
 use crate::config::Policy;
-use crate::grid::GridVerdict;
+use crate::grid::{GridVerdict, Interval};
 use crate::resolve::DatasetPolicy;
 use crate::schedule::local_instant;
 use crate::types::{Snapshot, SnapshotType};
@@ -71,12 +71,12 @@ impl Protect {
     }
 }
 
-/// Why a snapshot is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the count rule keeps a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(tag = "rule", rename_all = "snake_case"))]
-pub enum KeepReason {
-    /// Younger than `count` periods of its type.
+#[cfg_attr(feature = "serde", serde(tag = "why", rename_all = "snake_case"))]
+pub enum CountKeep {
+    /// Created at or after the cutoff (younger than `count` periods).
     Recent {
         /// Type.
         kind: SnapshotType,
@@ -85,70 +85,123 @@ pub enum KeepReason {
         /// Snapshots created before this instant are old.
         cutoff: DateTime<Utc>,
     },
-    /// Old, but only `count` or fewer of its type would remain.
+    /// Old, but no more than `count` of its type would remain.
     MinimumCount {
         /// Type.
         kind: SnapshotType,
         /// Configured count.
         count: u32,
     },
-    /// The newest snapshot of a type whose count is above 0.
-    NewestOfType {
-        /// Type.
-        kind: SnapshotType,
-    },
-    /// Kept by a grid bucket.
-    Grid {
+}
+
+/// Why the grid keeps a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "why", rename_all = "snake_case"))]
+pub enum GridKeep {
+    /// The youngest autosnap snapshot, which anchors the grid.
+    Anchor,
+    /// The oldest snapshot(s) of a bucket.
+    Bucket {
         /// The interval, e.g. `24x1h`.
-        interval: String,
+        interval: Interval,
         /// Bucket index within the interval (0 = youngest).
         bucket: u32,
     },
-    /// The youngest snapshot, which anchors the grid.
-    GridAnchor,
-    /// Among the newest `count` autosnap snapshots.
-    KeepLast {
-        /// `prune_keep_last`.
-        count: u32,
-    },
-    /// Has a user hold.
-    Held,
-    /// Protected by the caller.
-    Protected {
-        /// Why (from [`Protect::snapshot`]).
-        why: String,
-    },
 }
 
-impl fmt::Display for KeepReason {
+/// Every rule that keeps a snapshot (a snapshot is destroyed only when none does).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct KeepReasons {
+    /// The count rule (sanoid semantics).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub count: Option<CountKeep>,
+    /// The newest snapshot of a type whose count is above 0.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_false"))]
+    pub newest_of_type: bool,
+    /// The grid (`prune_grid`).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub grid: Option<GridKeep>,
+    /// `prune_keep_last = N`: among the newest N.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub keep_last: Option<u32>,
+    /// Has a user hold.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_false"))]
+    pub held: bool,
+    /// Protected by the caller, with the caller's reason.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub protected: Option<String>,
+}
+
+#[cfg(feature = "serde")]
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl KeepReasons {
+    /// Whether no rule keeps the snapshot.
+    pub fn is_empty(&self) -> bool {
+        self.count.is_none()
+            && !self.newest_of_type
+            && self.grid.is_none()
+            && self.keep_last.is_none()
+            && !self.held
+            && self.protected.is_none()
+    }
+}
+
+impl fmt::Display for KeepReasons {
+    /// The reasons joined with `; `, e.g. `hourly=24: created after the cutoff …; newest hourly`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeepReason::Recent {
+        let mut sep = "";
+        let mut part = |f: &mut fmt::Formatter<'_>, args: fmt::Arguments<'_>| -> fmt::Result {
+            f.write_str(sep)?;
+            sep = "; ";
+            f.write_fmt(args)
+        };
+        match self.count {
+            Some(CountKeep::Recent {
                 kind,
                 count,
                 cutoff,
-            } => {
-                write!(
-                    f,
+            }) => part(
+                f,
+                format_args!(
                     "{kind}={count}: created after the cutoff {}",
                     cutoff.format("%Y-%m-%d %H:%M:%S UTC")
-                )
+                ),
+            )?,
+            Some(CountKeep::MinimumCount { kind, count }) => {
+                part(f, format_args!("{kind}={count}: keeps at least {count}"))?
             }
-            KeepReason::MinimumCount { kind, count } => {
-                write!(f, "{kind}={count}: keeps at least {count}")
-            }
-            KeepReason::NewestOfType { kind } => write!(f, "newest {kind}"),
-            KeepReason::Grid { interval, bucket } => write!(f, "grid {interval} bucket {bucket}"),
-            KeepReason::GridAnchor => write!(f, "grid anchor (youngest)"),
-            KeepReason::KeepLast { count } => write!(f, "prune_keep_last={count}"),
-            KeepReason::Held => write!(f, "held"),
-            KeepReason::Protected { why } => write!(f, "protected: {why}"),
+            None => {}
         }
+        if self.newest_of_type {
+            part(f, format_args!("newest of its type"))?;
+        }
+        match self.grid {
+            Some(GridKeep::Anchor) => part(f, format_args!("grid anchor (youngest)"))?,
+            Some(GridKeep::Bucket { interval, bucket }) => {
+                part(f, format_args!("grid {interval} bucket {bucket}"))?
+            }
+            None => {}
+        }
+        if let Some(n) = self.keep_last {
+            part(f, format_args!("prune_keep_last={n}"))?;
+        }
+        if self.held {
+            part(f, format_args!("held"))?;
+        }
+        if let Some(why) = &self.protected {
+            part(f, format_args!("protected: {why}"))?;
+        }
+        Ok(())
     }
 }
 
 /// Why a snapshot is destroyed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(tag = "rule", rename_all = "snake_case"))]
 pub enum DestroyReason {
@@ -186,7 +239,7 @@ impl fmt::Display for DestroyReason {
 }
 
 /// Why nothing at all is pruned for a dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(tag = "reason", rename_all = "snake_case"))]
 pub enum Skip {
@@ -230,23 +283,29 @@ impl fmt::Display for Skip {
 /// A snapshot the plan keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Kept {
+pub struct Kept<'a> {
+    /// Position of the snapshot in the input slice.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub index: usize,
     /// Short snapshot name.
-    pub name: String,
+    pub name: &'a str,
     /// `creation`.
     pub creation: DateTime<Utc>,
     /// Its type.
     pub kind: SnapshotType,
     /// Every rule that keeps it (empty only when the whole dataset is skipped).
-    pub reasons: Vec<KeepReason>,
+    pub reasons: KeepReasons,
 }
 
 /// A snapshot the plan destroys.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Destroyed {
+pub struct Destroyed<'a> {
+    /// Position of the snapshot in the input slice.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub index: usize,
     /// Short snapshot name.
-    pub name: String,
+    pub name: &'a str,
     /// `creation`.
     pub creation: DateTime<Utc>,
     /// Its type.
@@ -255,30 +314,30 @@ pub struct Destroyed {
     pub reason: DestroyReason,
 }
 
-/// The prune plan of one dataset. Both lists are sorted oldest first.
+/// The prune plan of one dataset, borrowing names from the inputs. Both lists are sorted oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct PrunePlan {
+pub struct PrunePlan<'a> {
     /// The dataset.
-    pub dataset: String,
+    pub dataset: &'a str,
     /// Autosnap snapshots that stay.
-    pub keep: Vec<Kept>,
+    pub keep: Vec<Kept<'a>>,
     /// Autosnap snapshots to destroy.
-    pub destroy: Vec<Destroyed>,
+    pub destroy: Vec<Destroyed<'a>>,
     /// Set when the dataset is not pruned at all.
     pub skipped: Option<Skip>,
     /// Number of snapshots that are not autosnap snapshots (never touched).
     pub unmanaged: usize,
 }
 
-impl PrunePlan {
+impl<'a> PrunePlan<'a> {
     /// Names to destroy, oldest first.
-    pub fn destroy_names(&self) -> impl Iterator<Item = &str> {
-        self.destroy.iter().map(|d| d.name.as_str())
+    pub fn destroy_names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.destroy.iter().map(|d| d.name)
     }
 }
 
-impl fmt::Display for PrunePlan {
+impl fmt::Display for PrunePlan<'_> {
     /// One line per snapshot: `destroy tank@autosnap_… (reason)` / `keep tank@autosnap_… (reasons)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(skip) = &self.skipped {
@@ -288,14 +347,7 @@ impl fmt::Display for PrunePlan {
             writeln!(f, "destroy {}@{} ({})", self.dataset, d.name, d.reason)?;
         }
         for k in &self.keep {
-            let reasons: Vec<String> = k.reasons.iter().map(ToString::to_string).collect();
-            writeln!(
-                f,
-                "keep {}@{} ({})",
-                self.dataset,
-                k.name,
-                reasons.join("; ")
-            )?;
+            writeln!(f, "keep {}@{} ({})", self.dataset, k.name, k.reasons)?;
         }
         Ok(())
     }
@@ -337,12 +389,12 @@ pub fn cutoff<Tz: TimeZone>(
 
 /// Plans pruning for one dataset. `snapshots` are all snapshots of the dataset (any order; non-autosnap
 /// ones are ignored), `now` is the current time in the local time zone.
-pub fn plan<Tz: TimeZone>(
-    policy: &DatasetPolicy,
-    snapshots: &[Snapshot],
+pub fn plan<'a, Tz: TimeZone>(
+    policy: &'a DatasetPolicy,
+    snapshots: &'a [Snapshot],
     now: &DateTime<Tz>,
     protect: &Protect,
-) -> PrunePlan {
+) -> PrunePlan<'a> {
     let skipped = if !policy.prune {
         Some(Skip::PruningOff)
     } else if policy.settings.prune_defer > 0
@@ -358,19 +410,19 @@ pub fn plan<Tz: TimeZone>(
         None
     };
     let mut p = plan_settings(&policy.settings, snapshots, now, protect, skipped.is_some());
-    p.dataset = policy.dataset.clone();
+    p.dataset = &policy.dataset;
     p.skipped = skipped;
     p
 }
 
-/// Plans pruning with bare settings (no dataset name, no skip logic unless `keep_all`).
-pub fn plan_settings<Tz: TimeZone>(
+/// Plans pruning with bare settings (empty dataset name; `keep_all` keeps everything, reasons empty).
+pub fn plan_settings<'a, Tz: TimeZone>(
     settings: &Policy,
-    snapshots: &[Snapshot],
+    snapshots: &'a [Snapshot],
     now: &DateTime<Tz>,
     protect: &Protect,
     keep_all: bool,
-) -> PrunePlan {
+) -> PrunePlan<'a> {
     // Managed snapshots, oldest first (ties broken by name for determinism).
     let mut managed: Vec<(usize, SnapshotType)> = snapshots
         .iter()
@@ -378,113 +430,113 @@ pub fn plan_settings<Tz: TimeZone>(
         .filter_map(|(i, s)| s.autosnap_type().map(|t| (i, t)))
         .collect();
     let unmanaged = snapshots.len() - managed.len();
-    managed.sort_by(|a, b| {
+    managed.sort_unstable_by(|a, b| {
         let (sa, sb) = (&snapshots[a.0], &snapshots[b.0]);
         sa.creation()
             .cmp(&sb.creation())
             .then_with(|| sa.name().cmp(sb.name()))
     });
-    let mut reasons: Vec<Vec<KeepReason>> = vec![Vec::new(); managed.len()];
+    let mut reasons = vec![KeepReasons::default(); managed.len()];
     let mut destroy: Vec<Option<DestroyReason>> = vec![None; managed.len()];
 
     if !keep_all {
-        // Rule 1: counts.
+        // Rule 1: counts. Walking all managed snapshots oldest first visits each type oldest first.
+        let mut remaining = [0usize; 6];
+        let mut newest = [None; 6];
+        for (pos, (_, kind)) in managed.iter().enumerate() {
+            remaining[kind.index()] += 1;
+            newest[kind.index()] = Some(pos);
+        }
+        let mut cutoffs = [DateTime::<Utc>::MIN_UTC; 6];
         for kind in SnapshotType::ALL {
-            let count = settings.count(kind);
-            let positions: Vec<usize> = (0..managed.len())
-                .filter(|&p| managed[p].1 == kind)
-                .collect();
-            if positions.is_empty() {
-                continue;
+            if remaining[kind.index()] > 0 {
+                cutoffs[kind.index()] = cutoff(settings, kind, settings.count(kind), now);
             }
-            let cut = cutoff(settings, kind, count, now);
-            let mut remaining = positions.len();
-            for &pos in &positions {
-                let s = &snapshots[managed[pos].0];
-                let old = s.creation() < cut;
-                if old && remaining > count as usize {
-                    destroy[pos] = Some(if count == 0 {
-                        DestroyReason::TypeDisabled { kind }
-                    } else {
-                        DestroyReason::Expired {
-                            kind,
-                            count,
-                            cutoff: cut,
-                        }
-                    });
-                    remaining -= 1;
-                } else if old {
-                    reasons[pos].push(KeepReason::MinimumCount { kind, count });
+        }
+        for (pos, &(idx, kind)) in managed.iter().enumerate() {
+            let count = settings.count(kind);
+            let cut = cutoffs[kind.index()];
+            let old = snapshots[idx].creation() < cut;
+            let left = &mut remaining[kind.index()];
+            if old && *left > count as usize {
+                destroy[pos] = Some(if count == 0 {
+                    DestroyReason::TypeDisabled { kind }
                 } else {
-                    reasons[pos].push(KeepReason::Recent {
+                    DestroyReason::Expired {
                         kind,
                         count,
                         cutoff: cut,
-                    });
-                }
+                    }
+                });
+                *left -= 1;
+            } else if old {
+                reasons[pos].count = Some(CountKeep::MinimumCount { kind, count });
+            } else {
+                reasons[pos].count = Some(CountKeep::Recent {
+                    kind,
+                    count,
+                    cutoff: cut,
+                });
             }
-            if count > 0 {
-                if let Some(&last) = positions.last() {
-                    reasons[last].push(KeepReason::NewestOfType { kind });
-                }
+        }
+        for kind in SnapshotType::ALL {
+            if let (true, Some(pos)) = (settings.count(kind) > 0, newest[kind.index()]) {
+                reasons[pos].newest_of_type = true;
             }
         }
         // Rule 2: grid.
         if let Some(grid) = &settings.prune_grid {
-            let creations: Vec<DateTime<Utc>> = managed
+            let secs: Vec<i64> = managed
                 .iter()
-                .map(|(i, _)| snapshots[*i].creation())
+                .map(|(i, _)| snapshots[*i].creation_secs())
                 .collect();
-            for (pos, verdict) in grid.fit(&creations).into_iter().enumerate() {
-                match verdict {
-                    GridVerdict::Anchor => reasons[pos].push(KeepReason::GridAnchor),
-                    GridVerdict::Bucket { interval, bucket } => {
-                        reasons[pos].push(KeepReason::Grid {
-                            interval: grid.intervals[interval].to_string(),
-                            bucket,
-                        })
-                    }
-                    GridVerdict::Surplus | GridVerdict::Outside => {}
+            grid.fit_sorted(&secs, |pos, verdict| match verdict {
+                GridVerdict::Anchor => reasons[pos].grid = Some(GridKeep::Anchor),
+                GridVerdict::Bucket { interval, bucket } => {
+                    reasons[pos].grid = Some(GridKeep::Bucket {
+                        interval: grid.intervals[interval],
+                        bucket,
+                    })
                 }
-            }
+                GridVerdict::Surplus | GridVerdict::Outside => {}
+            });
         }
         // Rule 3: keep last N.
         let n = settings.prune_keep_last as usize;
         let start = managed.len().saturating_sub(n);
         for r in reasons.iter_mut().skip(start) {
-            r.push(KeepReason::KeepLast {
-                count: settings.prune_keep_last,
-            });
+            r.keep_last = Some(settings.prune_keep_last);
         }
     }
 
     let mut plan = PrunePlan {
-        dataset: String::new(),
-        keep: Vec::new(),
+        dataset: "",
+        keep: Vec::with_capacity(managed.len()),
         destroy: Vec::new(),
         skipped: None,
         unmanaged,
     };
-    for (pos, (idx, kind)) in managed.iter().enumerate() {
-        let s = &snapshots[*idx];
+    let check_protected = !protect.names.is_empty();
+    for (pos, &(idx, kind)) in managed.iter().enumerate() {
+        let s = &snapshots[idx];
         let mut why = std::mem::take(&mut reasons[pos]);
-        if s.held() {
-            why.push(KeepReason::Held);
+        why.held = s.held();
+        if check_protected {
+            why.protected = protect.why(s.name()).cloned();
         }
-        if let Some(w) = protect.why(s.name()) {
-            why.push(KeepReason::Protected { why: w.clone() });
-        }
-        match destroy[pos].take() {
+        match destroy[pos] {
             Some(reason) if why.is_empty() && !keep_all => plan.destroy.push(Destroyed {
-                name: s.name().to_string(),
+                index: idx,
+                name: s.name(),
                 creation: s.creation(),
-                kind: *kind,
+                kind,
                 reason,
             }),
             _ => plan.keep.push(Kept {
-                name: s.name().to_string(),
+                index: idx,
+                name: s.name(),
                 creation: s.creation(),
-                kind: *kind,
+                kind,
                 reasons: why,
             }),
         }
@@ -536,12 +588,8 @@ mod tests {
         let later = now + Duration::days(10);
         let plan2 = super::plan(&p, &snaps, &later, &Protect::new());
         assert_eq!(plan2.keep.len(), 24);
-        assert!(plan2
-            .keep
-            .iter()
-            .any(|k| k.reasons.contains(&KeepReason::NewestOfType {
-                kind: SnapshotType::Hourly
-            })));
+        let newest = plan2.keep.iter().filter(|k| k.reasons.newest_of_type);
+        assert_eq!(newest.map(|k| k.creation).collect::<Vec<_>>(), vec![now]);
     }
 
     #[test]
@@ -557,7 +605,7 @@ mod tests {
             Protect::new().snapshot(format!("tank@{}", snaps[8].name()), "last common base");
         let plan = plan(&p, &snaps, &now, &protect);
         assert_eq!(plan.unmanaged, 1);
-        let kept: Vec<&str> = plan.keep.iter().map(|k| k.name.as_str()).collect();
+        let kept: Vec<&str> = plan.keep.iter().map(|k| k.name).collect();
         // held (9h), protected (8h), grid bucket 0 oldest (3h, within [0,4h)), keep_last (0..2h), recent (0..2h)
         assert_eq!(kept.len(), 6, "{plan}");
         assert!(
@@ -599,12 +647,8 @@ mod tests {
     fn count_zero_prunes_the_type() {
         let now = utc(2026, 5, 2, 12);
         let p = policy("[tank]\nhourly = 0\n");
-        let plan = plan(
-            &p,
-            &hourlies(now - Duration::hours(1), 3),
-            &now,
-            &Protect::new(),
-        );
+        let snaps = hourlies(now - Duration::hours(1), 3);
+        let plan = plan(&p, &snaps, &now, &Protect::new());
         assert_eq!(plan.destroy.len(), 3);
         assert_eq!(
             plan.destroy[0].reason,

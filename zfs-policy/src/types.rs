@@ -137,6 +137,7 @@ impl Dataset {
 pub struct Snapshot {
     name: String,
     creation: DateTime<Utc>,
+    secs: i64,
     held: bool,
     autosnap: Option<SnapshotType>,
 }
@@ -153,6 +154,7 @@ impl Snapshot {
         Snapshot {
             name,
             creation,
+            secs: creation.timestamp(),
             held: false,
             autosnap,
         }
@@ -179,6 +181,11 @@ impl Snapshot {
     /// The `creation` property.
     pub fn creation(&self) -> DateTime<Utc> {
         self.creation
+    }
+
+    /// The `creation` property in Unix seconds.
+    pub fn creation_secs(&self) -> i64 {
+        self.secs
     }
 
     /// Whether the snapshot has a user hold.

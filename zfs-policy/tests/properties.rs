@@ -98,13 +98,13 @@ fn build(c: &Case) -> (DatasetPolicy, Vec<Snapshot>, Protect, DateTime<Utc>) {
     )
 }
 
-fn run(
-    policy: &DatasetPolicy,
-    snaps: &[Snapshot],
+fn run<'a>(
+    policy: &'a DatasetPolicy,
+    snaps: &'a [Snapshot],
     protect: &Protect,
     now: DateTime<Utc>,
     berlin: bool,
-) -> retention::PrunePlan {
+) -> retention::PrunePlan<'a> {
     if berlin {
         retention::plan(
             policy,

@@ -27,8 +27,13 @@ fn simulate(policy: &DatasetPolicy, tz: Tz, start: DateTime<Utc>, runs: i64) -> 
             *taken.entry(t).or_insert(0) += 1;
         }
         let plan = retention::plan(policy, &snapshots, &now, &Protect::new());
-        let gone: HashSet<&str> = plan.destroy_names().collect();
-        snapshots.retain(|s| !gone.contains(s.name()));
+        let mut gone: Vec<usize> = plan.destroy.iter().map(|d| d.index).collect();
+        gone.sort_unstable();
+        let mut i = 0;
+        snapshots.retain(|_| {
+            i += 1;
+            gone.binary_search(&(i - 1)).is_err()
+        });
     }
     let mut left = BTreeMap::new();
     for s in &snapshots {
