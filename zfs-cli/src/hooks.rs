@@ -18,6 +18,7 @@
 //! its own process group, which gets SIGTERM at the deadline and SIGKILL after a short grace.
 
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -136,6 +137,8 @@ pub struct HookRunner {
     pub kill_grace: Duration,
     /// How often the child is checked while waiting.
     pub poll: Duration,
+    /// Send the hook's stdout to our stderr (keeps `--json` output clean).
+    pub stdout_to_stderr: bool,
 }
 
 impl Default for HookRunner {
@@ -144,6 +147,7 @@ impl Default for HookRunner {
             shell: "sh".to_string(),
             kill_grace: Duration::from_secs(2),
             poll: Duration::from_millis(20),
+            stdout_to_stderr: false,
         }
     }
 }
@@ -161,6 +165,11 @@ impl HookRunner {
             .arg(command)
             .stdin(Stdio::null())
             .process_group(0);
+        if self.stdout_to_stderr {
+            if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+                cmd.stdout(Stdio::from(fd));
+            }
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -109,6 +109,11 @@ impl Output {
         Output { verbosity, json }
     }
 
+    /// Whether a JSON report is printed at the end (stdout must stay clean).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Current verbosity.
     pub fn verbosity(&self) -> Verbosity {
         self.verbosity

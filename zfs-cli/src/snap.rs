@@ -190,7 +190,10 @@ pub fn run(config: &Config, backend: &dyn Backend, opts: &RunOptions, out: &mut 
         out.warn(&format!("configured dataset {m} does not exist; skipped"));
         report.missing.push(m.clone());
     }
-    let runner = HookRunner::default();
+    let runner = HookRunner {
+        stdout_to_stderr: out.is_json(),
+        ..HookRunner::default()
+    };
     if opts.take {
         take(
             backend,
