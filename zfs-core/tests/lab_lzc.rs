@@ -873,3 +873,83 @@ fn lzc_exists_and_input_errors() -> R {
     assert!(cli_holds(&pool, &format!("{d}@:s"))?.is_empty());
     Ok(())
 }
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lzc_delegated_operations_go_through_the_cli() -> R {
+    use zfs_core::backend::{CreateKind, Depth, ListOptions};
+    zsync_lab::require_lab();
+    let pool = TestPool::new("lzcdeleg")?;
+    let l = lzc();
+    assert_eq!(l.name(), "lzc");
+    // create (filesystem and volume) and set_user_props.
+    let fs = ds(&pool.dataset("-f s"));
+    l.create(
+        &fs,
+        CreateKind::Filesystem,
+        &[("compression".into(), "lz4".into())],
+    )?;
+    assert_eq!(get(&pool, "compression", fs.as_str())?, "lz4");
+    let vol = ds(&pool.dataset("v:1"));
+    l.create(
+        &vol,
+        CreateKind::Volume {
+            size: 4 << 20,
+            sparse: true,
+        },
+        &[],
+    )?;
+    assert_eq!(get_u64(&pool, "volsize", vol.as_str())?, 4 << 20);
+    l.set_user_props(fs.as_str(), &[("zsync:x".into(), "y z".into())])?;
+    assert_eq!(get(&pool, "zsync:x", fs.as_str())?, "y z");
+
+    // list sees what lzc made, with guid and createtxg equal to the CLI's.
+    pool.write_file("-f s/f", b"payload")?;
+    let s1 = snap(&format!("{fs}@1"));
+    l.snapshot(std::slice::from_ref(&s1), &[])?;
+    let listing = l.list(
+        &fs,
+        &ListOptions {
+            depth: Depth::Recursive,
+            versions: true,
+            user_props: vec![],
+        },
+    )?;
+    let d = listing.get(&fs).ok_or("listed")?;
+    let v = d.snapshots().next().ok_or("snapshot listed")?;
+    assert_eq!(v.guid, get_u64(&pool, "guid", s1.as_str())?);
+    assert_eq!(v.createtxg, get_u64(&pool, "createtxg", s1.as_str())?);
+
+    // A receive of a new filesystem to be mounted, and one with -o: delegated, and the result is right.
+    let dst = ds(&pool.dataset("dst x"));
+    let req = RecvRequest {
+        props: vec![("zsync:r".into(), "1".into())],
+        ..RecvRequest::new(dst.snapshot("1")?)
+    };
+    let (s, r) = pipe_through(&l, &SendRequest::full(s1.clone()), &req);
+    s?;
+    r?;
+    assert_eq!(get(&pool, "zsync:r", dst.as_str())?, "1");
+    assert_eq!(get(&pool, "mounted", dst.as_str())?, "yes");
+    assert_eq!(pool.read_file("dst x/f")?, b"payload");
+
+    // receive_abort of an interrupted resumable receive (CLI `receive -A`).
+    let stream = send_to_vec(&l, &SendRequest::full(s1.clone()))?;
+    let part = ds(&pool.dataset("part"));
+    let resumable = RecvRequest {
+        resumable: true,
+        ..no_mount(part.snapshot("1")?)
+    };
+    assert!(recv_from_slice(&l, &resumable, &stream[..stream.len() / 2]).is_err());
+    assert_ne!(get(&pool, "receive_resume_token", part.as_str())?, "-");
+    l.receive_abort(&part)?;
+    assert!(!exists_cli(part.as_str()));
+
+    // rollback with destroy_newer (CLI `rollback -r`) and destroy_dataset.
+    l.snapshot(&[snap(&format!("{fs}@2"))], &[])?;
+    l.rollback_to(&s1, true)?;
+    assert!(!exists_cli(&format!("{fs}@2")));
+    l.destroy_dataset(&dst, true)?;
+    assert!(!exists_cli(dst.as_str()));
+    Ok(())
+}

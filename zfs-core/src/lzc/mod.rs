@@ -948,6 +948,12 @@ impl Backend for Lzc {
                 host: LOCALHOST.into(),
                 cause: Cause::Errno(rc),
             }),
+            // The target snapshot (or any snapshot) does not exist.
+            libc::ESRCH => Err(ZfsError::NotFound {
+                name: snap.as_str().to_owned(),
+                host: LOCALHOST.into(),
+                cause: Cause::Errno(rc),
+            }),
             _ => Err(ZfsError::from_errno(OP, snap.as_str(), LOCALHOST, rc)),
         }
     }
