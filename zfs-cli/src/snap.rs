@@ -5,9 +5,11 @@
 //!    are covered by their ancestor's listing).
 //! 2. **Resolve** every existing dataset's effective policy (zfs-policy; section order does not matter).
 //! 3. **Take**: per dataset, the due types (zfs-policy's schedule in the local time zone) share one
-//!    timestamp. Per pool: every `pre_snapshot_script` runs first; then ALL due snapshots of the pool
-//!    are taken in ONE [`Backend::snapshot`] call (one txg with the Lzc backend; `zfs snapshot a@x
-//!    b@y` with the Cli backend); a `recursive = zfs` dataset uses [`Backend::snapshot_recursive`].
+//!    timestamp. Per pool: every `pre_snapshot_script` runs first; then the pool's due snapshots are
+//!    taken with ONE [`Backend::snapshot`] call per type (ZFS allows one snapshot per dataset in an
+//!    atomic call): every dataset's hourly in one txg, every daily in one txg, ... (one txg with the
+//!    Lzc backend; `zfs snapshot a@x b@x` with the Cli backend, also atomic). A `recursive = zfs`
+//!    dataset uses [`Backend::snapshot_recursive`].
 //!    Then every `post_snapshot_script`. A failed batch is retried one snapshot at a time, so one bad
 //!    dataset does not cost the others their snapshots.
 //! 4. **Prune**: per dataset, zfs-policy's retention decides; held snapshots (`userrefs > 0`) and the
@@ -406,7 +408,7 @@ fn snapshot_batch(
     }
     if !recursive.is_empty() || !plain.is_empty() {
         out.debug(&format!(
-            "pool {pool}: {} snapshots in one call, {} recursive",
+            "pool {pool}: {} snapshots, {} recursive",
             plain.len(),
             recursive.len()
         ));
@@ -427,39 +429,48 @@ fn snapshot_batch(
             }
         }
     }
-    if plain.is_empty() {
-        return done;
+    // ZFS takes at most one snapshot per dataset in one atomic call, so the pool's batch is one
+    // call per type: every dataset's monthly in one txg, every hourly in the next, ...
+    let mut rounds: BTreeMap<usize, Vec<SnapshotName>> = BTreeMap::new();
+    for s in plain {
+        let order = zfs_policy::name::parse(s.short())
+            .and_then(|p| SnapshotType::TAKE_ORDER.iter().position(|t| *t == p.kind))
+            .unwrap_or(SnapshotType::TAKE_ORDER.len());
+        rounds.entry(order).or_default().push(s);
     }
-    let results: Vec<(SnapshotName, Result<(), ZfsError>)> = match backend.snapshot(&plain, &[]) {
-        Ok(()) => plain.into_iter().map(|s| (s, Ok(()))).collect(),
-        Err(e) if plain.len() == 1 => vec![(plain.remove(0), Err(e))],
-        Err(e) => {
-            out.warn(&format!(
-                "atomic snapshot of {} datasets in pool {pool} failed ({e}); retrying one by one",
-                plain.len()
-            ));
-            plain
-                .into_iter()
-                .map(|s| {
-                    let r = backend.snapshot(std::slice::from_ref(&s), &[]);
-                    (s, r)
-                })
-                .collect()
-        }
-    };
-    for (s, r) in results {
-        match r {
-            Ok(()) => {
-                out.result(&format!("created {s}"));
-                report.created.push(s.as_str().to_string());
-                done.insert(s.as_str().to_string());
-            }
+    for (_, mut round) in rounds {
+        let results: Vec<(SnapshotName, Result<(), ZfsError>)> = match backend.snapshot(&round, &[])
+        {
+            Ok(()) => round.into_iter().map(|s| (s, Ok(()))).collect(),
+            Err(e) if round.len() == 1 => vec![(round.remove(0), Err(e))],
             Err(e) => {
-                out.error(&format!("snapshot {s}: {e}"));
-                report.failures.push(Failure {
-                    what: format!("snapshot {s}"),
-                    error: e.to_string(),
-                });
+                out.warn(&format!(
+                    "atomic snapshot of {} datasets in pool {pool} failed ({e}); retrying one by one",
+                    round.len()
+                ));
+                round
+                    .into_iter()
+                    .map(|s| {
+                        let r = backend.snapshot(std::slice::from_ref(&s), &[]);
+                        (s, r)
+                    })
+                    .collect()
+            }
+        };
+        for (s, r) in results {
+            match r {
+                Ok(()) => {
+                    out.result(&format!("created {s}"));
+                    report.created.push(s.as_str().to_string());
+                    done.insert(s.as_str().to_string());
+                }
+                Err(e) => {
+                    out.error(&format!("snapshot {s}: {e}"));
+                    report.failures.push(Failure {
+                        what: format!("snapshot {s}"),
+                        error: e.to_string(),
+                    });
+                }
             }
         }
     }

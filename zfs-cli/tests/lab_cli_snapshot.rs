@@ -179,13 +179,19 @@ fn dry_run_then_real_run(backend: &str) -> Result<(), LabError> {
     let snaps = snapshots(&pool)?;
     let got: BTreeSet<String> = snaps.iter().map(|(n, _)| n.clone()).collect();
     assert_eq!(got, expected, "ZFS state after the real run");
-    // All snapshots of the pool in one call: one transaction group.
-    let txgs: BTreeSet<u64> = snaps.iter().map(|(_, t)| *t).collect();
-    assert_eq!(
-        txgs.len(),
-        1,
-        "snapshots of one pool must share a txg: {snaps:?}"
-    );
+    // One atomic call per type for the whole pool: each type's snapshots share one txg.
+    for t in ["monthly", "daily", "hourly"] {
+        let txgs: BTreeSet<u64> = snaps
+            .iter()
+            .filter(|(n, _)| n.ends_with(&format!("_{t}")))
+            .map(|(_, txg)| *txg)
+            .collect();
+        assert_eq!(
+            txgs.len(),
+            1,
+            "{t} snapshots of one pool must share a txg: {snaps:?}"
+        );
+    }
     // `other` is not configured and not below a recursive section.
     assert!(!got.iter().any(|n| n.starts_with(&format!("{p}/other@"))));
 

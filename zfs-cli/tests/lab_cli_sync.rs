@@ -100,6 +100,10 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     let conf = write_conf(&dir, &p);
     let conf_s = conf.to_str().unwrap();
     let (src, dst) = (format!("{p}/src"), format!("{p}/dst/src"));
+    // Targets are received unmounted (`u`): mounting the received children creates their
+    // mountpoint directories inside the mounted target parent, which then counts as "modified
+    // since the most recent snapshot" and refuses the next incremental without `-F` (reported to
+    // zfs-sync).
 
     // Snapshot through zsync, then the first (full) sync.
     let t0 = now0();
@@ -124,7 +128,15 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     let o = zsync(
         &dir,
         None,
-        &["sync", "-r", "--no-sync-snap", "--json", &src, &dst],
+        &[
+            "sync",
+            "-r",
+            "--no-sync-snap",
+            "--recvoptions=u",
+            "--json",
+            &src,
+            &dst,
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
@@ -158,7 +170,15 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     let o = zsync(
         &dir,
         None,
-        &["sync", "-r", "--no-sync-snap", "--json", &src, &dst],
+        &[
+            "sync",
+            "-r",
+            "--no-sync-snap",
+            "--recvoptions=u",
+            "--json",
+            &src,
+            &dst,
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
@@ -168,10 +188,23 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
         assert_eq!(guids(&pool, &format!("{src}{ds}"))?, g);
         assert_eq!(g.len(), 2, "{ds}: {g:?}");
     }
+    pool.zfs(&["mount", &dst])?;
+    pool.zfs(&["mount", &format!("{dst}/child")])?;
     assert_eq!(pool.read_file("dst/src/child/a.txt")?, b"second");
 
     // Human output: one result line per dataset; nothing left to do afterwards.
-    let o = zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
+    let o = zsync(
+        &dir,
+        None,
+        &[
+            "sync",
+            "-r",
+            "--no-sync-snap",
+            "--recvoptions=u",
+            &src,
+            &dst,
+        ],
+    );
     assert_eq!(o.status.code(), Some(0));
     let out = text(&o.stdout);
     assert_eq!(
