@@ -37,7 +37,8 @@ fn listing(datasets: usize, per: usize) -> (String, usize) {
             let g = next_guid();
             writeln!(
                 s,
-                "{name}@autosnap_2026-01-{:02}_{:02}:00:00_hourly\tsnapshot\t{g}\t{txg}\t{creation}\t-\t-\t{enc}\t{}",
+                "{name}@autosnap_2026-{:02}-{:02}_{:02}:00:00_hourly\tsnapshot\t{g}\t{txg}\t{creation}\t-\t-\t{enc}\t{}",
+                1 + i / (24 * 28),
                 1 + (i / 24) % 28,
                 i % 24,
                 i % 3

@@ -14,7 +14,7 @@
 //! [`ListParseError`] naming the line) — such values cannot be represented in `-H` output at all.
 
 use crate::backend::{Depth, ListOptions};
-use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::name::{version_with_valid_dataset, BookmarkName, DatasetName, SnapshotName};
 use crate::version::{
     Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName,
 };
@@ -92,7 +92,8 @@ pub fn list_args(root: &DatasetName, opts: &ListOptions) -> Vec<String> {
 /// One parsed line.
 enum Row<'a> {
     Dataset(Dataset),
-    Version(DatasetName, Version, &'a str),
+    /// A version, with its dataset part and the separator position in its name.
+    Version(Version, &'a str),
 }
 
 fn field(i: &str) -> IResult<&str, &str> {
@@ -180,7 +181,11 @@ fn dash(s: &str) -> Option<&str> {
     }
 }
 
-fn parse_row<'a>(line: &'a str, user_props: &[String]) -> Result<Row<'a>, String> {
+fn parse_row<'a>(
+    line: &'a str,
+    user_props: &[String],
+    known_dataset: Option<&str>,
+) -> Result<Row<'a>, String> {
     let (rest, f) = fixed(line).map_err(|e| match e {
         nom::Err::Error(e) | nom::Err::Failure(e) => {
             let col = line[..line.len() - e.input.len()].matches('\t').count();
@@ -255,27 +260,31 @@ fn parse_row<'a>(line: &'a str, user_props: &[String]) -> Result<Row<'a>, String
             }))
         }
         None => {
-            let (vname, ds_part) = if f.kind == "snapshot" {
-                let s = SnapshotName::parse(f.name).map_err(|e| e.to_string())?;
-                let ds = s.dataset();
-                (VersionName::Snapshot(s), ds)
-            } else {
-                let b = BookmarkName::parse(f.name).map_err(|e| e.to_string())?;
-                let ds = b.dataset();
-                (VersionName::Bookmark(b), ds)
+            let sep_char = if f.kind == "snapshot" { '@' } else { '#' };
+            let Some(sep) = f.name.find(sep_char) else {
+                return Err(format!("{} {:?} has no '{sep_char}'", f.kind, f.name));
             };
-            let sep = f.name.len() - vname.short().len() - 1;
+            let ds_str = &f.name[..sep];
+            // Versions follow their dataset, so the dataset part was usually just validated: then only
+            // the part after the separator needs checking.
+            let name = if known_dataset == Some(ds_str) {
+                version_with_valid_dataset(f.name, sep)
+            } else if sep_char == '@' {
+                SnapshotName::parse(f.name).map(VersionName::Snapshot)
+            } else {
+                BookmarkName::parse(f.name).map(VersionName::Bookmark)
+            }
+            .map_err(|e| e.to_string())?;
             Ok(Row::Version(
-                ds_part,
                 Version {
-                    name: vname,
+                    name,
                     guid: f.guid,
                     createtxg: f.createtxg,
                     creation: f.creation,
                     userrefs: f.userrefs,
                     user_props: props,
                 },
-                &f.name[..sep],
+                ds_str,
             ))
         }
     }
@@ -302,7 +311,9 @@ pub fn parse_listing(
     };
     let mut datasets: Vec<Dataset> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut orphans: Vec<(usize, DatasetName, Version)> = Vec::new();
+    let mut orphans: Vec<(usize, &str, Version)> = Vec::new();
+    // The most recent dataset line: its name and index (versions usually follow it directly).
+    let mut last: Option<(&str, usize)> = None;
     for (n, line) in text.split('\n').enumerate() {
         let line_no = n + 1;
         if line.is_empty() {
@@ -312,7 +323,7 @@ pub fn parse_listing(
             line: line_no,
             detail,
         };
-        match parse_row(line, &opts.user_props).map_err(err)? {
+        match parse_row(line, &opts.user_props, last.map(|(name, _)| name)).map_err(err)? {
             Row::Dataset(d) => {
                 if !d.name.is_within(root) {
                     return Err(err(format!(
@@ -320,22 +331,26 @@ pub fn parse_listing(
                         d.name
                     )));
                 }
-                if index
-                    .insert(d.name.as_str().to_owned(), datasets.len())
-                    .is_some()
-                {
+                let i = datasets.len();
+                if index.insert(d.name.as_str().to_owned(), i).is_some() {
                     return Err(err(format!("{} listed twice", d.name)));
                 }
+                // The name as it appears in `text`, to compare versions' dataset parts without allocating.
+                let name_in_text = &line[..d.name.as_str().len()];
+                last = Some((name_in_text, i));
                 datasets.push(d);
             }
-            Row::Version(ds, v, ds_str) => match index.get(ds_str) {
-                Some(&i) => datasets[i].versions.push(v),
-                None => orphans.push((line_no, ds, v)),
+            Row::Version(v, ds_str) => match last {
+                Some((name, i)) if name == ds_str => datasets[i].versions.push(v),
+                _ => match index.get(ds_str) {
+                    Some(&i) => datasets[i].versions.push(v),
+                    None => orphans.push((line_no, ds_str, v)),
+                },
             },
         }
     }
     for (line, ds, v) in orphans {
-        match index.get(ds.as_str()) {
+        match index.get(ds) {
             Some(&i) => datasets[i].versions.push(v),
             None => {
                 return Err(ListParseError {
@@ -361,14 +376,12 @@ pub fn parse_listing(
                     b.name.as_str(),
                 ))
         });
-        let mut seen = std::collections::HashSet::new();
-        for v in &d.versions {
-            if !seen.insert(v.name.as_str()) {
-                return Err(ListParseError {
-                    line: 0,
-                    detail: format!("{} listed twice", v.name),
-                });
-            }
+        // ZFS names are unique; a repeated line shows up as equal neighbours after sorting.
+        if let Some(w) = d.versions.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(ListParseError {
+                line: 0,
+                detail: format!("{} listed twice", w[0].name),
+            });
         }
     }
     Ok(Listing { datasets })

@@ -211,10 +211,12 @@ fn check_component(
             format!("{what} component may not be '.' or '..'"),
         ));
     }
-    if let Some(c) = comp
-        .chars()
-        .find(|&c| !(valid_char(c) || (allow_percent && c == '%')))
-    {
+    // Byte scan (hot in listing parsing): every allowed character is ASCII.
+    let bad = comp
+        .bytes()
+        .position(|b| !(valid_byte(b) || (allow_percent && b == b'%')));
+    if let Some(pos) = bad {
+        let c = comp[pos..].chars().next().unwrap_or('?');
         return Err(err(
             full,
             format!(
@@ -224,6 +226,10 @@ fn check_component(
         ));
     }
     Ok(())
+}
+
+fn valid_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.' | b' ')
 }
 
 fn check_len(s: &str) -> Result<(), NameError> {
@@ -316,6 +322,36 @@ fn validate_snapshot(s: &str) -> Result<(), NameError> {
 
 fn validate_bookmark(s: &str) -> Result<(), NameError> {
     validate_version(s, '#', "bookmark")
+}
+
+/// Validates `full` as a snapshot (`@`) or bookmark (`#`) name whose dataset part (`full[..sep]`) the
+/// caller has already validated; only the length and the part after the separator are checked.
+pub(crate) fn version_with_valid_dataset(
+    full: &str,
+    sep: usize,
+) -> Result<crate::version::VersionName, NameError> {
+    check_len(full)?;
+    let (what, sep_char) = match full.as_bytes().get(sep) {
+        Some(b'@') => ("snapshot", '@'),
+        Some(b'#') => ("bookmark", '#'),
+        _ => return Err(err(full, "a snapshot or bookmark name needs '@' or '#'")),
+    };
+    let short = &full[sep + 1..];
+    if let Err(e) = check_component(full, short, what, true) {
+        // One scan in the common case; explain separators precisely when that failed.
+        if short.contains('@') || short.contains('#') {
+            return Err(err(full, "only one '@' or '#' allowed"));
+        }
+        if short.contains('/') {
+            return Err(err(full, format!("'/' not allowed after '{sep_char}'")));
+        }
+        return Err(e);
+    }
+    Ok(if sep_char == '@' {
+        crate::version::VersionName::Snapshot(SnapshotName(full.to_owned()))
+    } else {
+        crate::version::VersionName::Bookmark(BookmarkName(full.to_owned()))
+    })
 }
 
 /// Checks that a new object may be created under this (already valid) name: OpenZFS reserves `%` for
@@ -460,6 +496,23 @@ mod tests {
         assert!(validate_any("tank/a;b").is_err());
         validate_short_name("autosnap_2026-01-01_00:00:00_daily").unwrap();
         assert!(validate_short_name("a%b").is_err());
+    }
+
+    #[test]
+    fn version_after_validated_dataset() {
+        let v = version_with_valid_dataset("p/my data@-s 1", 9).unwrap();
+        assert_eq!(v.as_str(), "p/my data@-s 1");
+        assert_eq!(v.kind(), crate::version::VersionKind::Snapshot);
+        assert_eq!(
+            version_with_valid_dataset("p#b", 1).unwrap().kind(),
+            crate::version::VersionKind::Bookmark
+        );
+        assert!(rule_of(version_with_valid_dataset("p@a@b", 1)).contains("only one"));
+        assert!(rule_of(version_with_valid_dataset("p@a/b", 1)).contains("'/'"));
+        assert!(rule_of(version_with_valid_dataset("p@a'b", 1)).contains("not allowed"));
+        assert!(rule_of(version_with_valid_dataset("p@", 1)).contains("empty"));
+        assert!(rule_of(version_with_valid_dataset("p/a", 1)).contains("needs"));
+        assert!(version_with_valid_dataset("p@a", 9).is_err());
     }
 
     #[test]
