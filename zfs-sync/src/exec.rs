@@ -119,6 +119,11 @@ pub struct SyncOptions {
     pub recv: RecvOptions,
     /// Send dataset properties with the stream (`zfs send -p`).
     pub preserve_properties: bool,
+    /// Receive incrementals with `-F`: discards changes made on the target since its newest snapshot (the
+    /// plan has already checked that no target snapshot is newer than the base, so no snapshot is lost).
+    /// syncoid's default; off here. Implied by `plan.rollback`. Without it a modified target fails with a
+    /// hint; keep replicas `readonly=on` (mounting a writable replica can already modify it).
+    pub force_receive: bool,
     /// Datasets replicated concurrently (at least 1).
     pub jobs: usize,
 }
@@ -135,6 +140,7 @@ impl Default for SyncOptions {
             send: SendOptions::default(),
             recv: RecvOptions::default(),
             preserve_properties: false,
+            force_receive: false,
             jobs: default_jobs(),
         }
     }
@@ -637,8 +643,15 @@ impl<'a> Executor<'a> {
                         stale = true;
                         break;
                     }
+                    let hint = match &e {
+                        StepError::Zfs(z) if matches!(**z, ZfsError::TargetModified { .. }) => {
+                            "; the target changed since its newest snapshot: make it readonly=on, or allow \
+                             discarding the change (force_receive / --rollback)"
+                        }
+                        _ => "",
+                    };
                     rep.outcome = Outcome::Failed {
-                        error: format!("{} {}: {e}", step.kind(), dp.source),
+                        error: format!("{} {}: {e}{hint}", step.kind(), dp.source),
                     };
                     return finish(rep);
                 }
@@ -724,8 +737,8 @@ impl<'a> Executor<'a> {
                 no_mount: opts.recv.no_mount,
             })
         };
-        // With --rollback the user allowed discarding target changes since the base (`receive -F`).
-        let force = opts.plan.rollback;
+        // With --rollback (or force_receive) the user allowed discarding target changes since the base.
+        let force = opts.plan.rollback || opts.force_receive;
         match step {
             Step::AbortResume { .. } => self
                 .target
@@ -820,8 +833,8 @@ impl<'a> Executor<'a> {
                 let mut prev: VersionName = from.name.clone();
                 let (mut streams, mut bytes) = (0u32, 0u64);
                 for next in chain {
-                    let next_snap =
-                        as_snapshot(next).map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
+                    let next_snap = as_snapshot(next)
+                        .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
                     let req = SendRequest {
                         to: next_snap.clone(),
                         from: Some(prev.clone()),
@@ -841,7 +854,10 @@ impl<'a> Executor<'a> {
 
     /// One send piped into one receive.
     fn stream(&self, send: &SendRequest, recv: &RecvRequest) -> Result<u64, StepError> {
-        let mut s = self.source.send(send).map_err(|e| StepError::Zfs(Box::new(e)))?;
+        let mut s = self
+            .source
+            .send(send)
+            .map_err(|e| StepError::Zfs(Box::new(e)))?;
         let mut r = match self.target.receive(recv) {
             Ok(r) => r,
             Err(e) => {

@@ -1,0 +1,591 @@
+//! Lab tests of the executor on real pools (local → local, Cli backend). Every result is read back with the
+//! real `zfs` CLI: GUIDs, snapshot lists, file data, holds, origins.
+//!
+//! Run: `cargo xtask lab test lab_sync`.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use zfs_core::cli::Cli;
+use zfs_core::{DatasetName, VersionName};
+use zfs_sync::{
+    is_sync_snapshot, AbortReason, Conflict, Executor, Outcome, Report, Step, SyncOptions, TreeSpec,
+};
+use zsync_lab::TestPool;
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn ds(s: &str) -> DatasetName {
+    DatasetName::parse(s).unwrap()
+}
+
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// `zfs get -Hp -o value PROP NAME`.
+fn get(pool: &TestPool, prop: &str, name: &str) -> String {
+    pool.zfs(&["get", "-Hp", "-o", "value", prop, name])
+        .unwrap_or_else(|e| panic!("zfs get {prop} {name}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// (short name, guid) of a dataset's snapshots, oldest first.
+fn snaps(pool: &TestPool, dataset: &str) -> Vec<(String, String)> {
+    pool.zfs(&[
+        "list",
+        "-H",
+        "-p",
+        "-t",
+        "snapshot",
+        "-d",
+        "1",
+        "-s",
+        "createtxg",
+        "-o",
+        "name,guid",
+        dataset,
+    ])
+    .unwrap_or_default()
+    .lines()
+    .filter_map(|l| {
+        let (n, g) = l.split_once('\t')?;
+        Some((n.split_once('@')?.1.to_string(), g.to_string()))
+    })
+    .collect()
+}
+
+fn shorts(v: &[(String, String)]) -> Vec<&str> {
+    v.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+/// The target has every listed source snapshot with the same GUID.
+fn assert_same_guids(pool: &TestPool, src: &str, dst: &str, names: &[&str]) {
+    for n in names {
+        let s = get(pool, "guid", &format!("{src}@{n}"));
+        let d = get(pool, "guid", &format!("{dst}@{n}"));
+        assert_eq!(s, d, "guid of {dst}@{n} differs from {src}@{n}");
+    }
+}
+
+fn opts(sync_snapshot: bool) -> SyncOptions {
+    SyncOptions {
+        identifier: "lab".into(),
+        sync_snapshot,
+        jobs: 2,
+        ..Default::default()
+    }
+}
+
+fn outcome<'r>(r: &'r Report, source: &str) -> &'r Outcome {
+    &r.datasets
+        .iter()
+        .find(|d| d.source.as_str() == source)
+        .unwrap_or_else(|| panic!("{source} not in report: {}", r.to_json()))
+        .outcome
+}
+
+/// A pool with `src` and a `backup` parent for targets. Replicas inherit `readonly=on` from `backup`, as
+/// recommended: mounting a writable replica can already modify it, and zsync never uses `receive -F` unless
+/// told to (`rollback` or `force_receive`).
+fn setup(tag: &str) -> Result<TestPool, Box<dyn std::error::Error>> {
+    let pool = TestPool::new(tag)?;
+    pool.zfs(&["set", "atime=off", pool.name()])?;
+    pool.zfs(&["set", "compression=off", pool.name()])?;
+    pool.zfs(&["create", &pool.dataset("src")])?;
+    pool.zfs(&["create", "-o", "readonly=on", &pool.dataset("backup")])?;
+    Ok(pool)
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_tree_full_then_incremental_and_sync_snapshots() -> R {
+    zsync_lab::require_lab();
+    let pool = setup("sync-tree")?;
+    let p = pool.name().to_string();
+    for d in ["src/tree", "src/tree/a", "src/tree/a/b"] {
+        pool.zfs(&["create", &pool.dataset(d)])?;
+    }
+    pool.zfs(&["create", "-s", "-V", "4M", &pool.dataset("src/tree/vol")])?;
+    pool.write_file("src/tree/a/one.bin", &pattern(100_000, 1))?;
+    pool.write_file("src/tree/a/b/two.bin", &pattern(50_000, 2))?;
+    pool.zfs(&["snapshot", "-r", &format!("{p}/src/tree@s1")])?;
+    // A foreign job's sync snapshot: must survive this job's cleanup.
+    pool.zfs(&[
+        "snapshot",
+        &format!("{p}/src/tree@zsync_other_20260101T000000Z"),
+    ])?;
+
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::recursive(
+        ds(&pool.dataset("src/tree")),
+        ds(&pool.dataset("backup/dst")),
+    );
+
+    // The plan changes nothing, and the executor then does exactly what it said.
+    let planned = ex.plan(&spec, &opts(false).plan)?;
+    assert!(snaps(&pool, &pool.dataset("backup/dst")).is_empty());
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_eq!(r.plan, planned, "plan differs from what ran");
+    for d in &r.datasets {
+        let planned_steps = planned.get(&d.source).unwrap().decision.steps();
+        let ran: Vec<&Step> = d.steps.iter().map(|s| &s.step).collect();
+        assert_eq!(
+            ran,
+            planned_steps.iter().collect::<Vec<_>>(),
+            "{}",
+            d.source
+        );
+        assert_eq!(d.outcome, Outcome::Synced, "{}", d.source);
+    }
+    for (s, t) in [
+        ("src/tree", "backup/dst"),
+        ("src/tree/a", "backup/dst/a"),
+        ("src/tree/a/b", "backup/dst/a/b"),
+        ("src/tree/vol", "backup/dst/vol"),
+    ] {
+        assert_same_guids(&pool, &pool.dataset(s), &pool.dataset(t), &["s1"]);
+    }
+    assert_eq!(
+        get(&pool, "type", &pool.dataset("backup/dst/vol")),
+        "volume"
+    );
+    assert_eq!(pool.read_file("backup/dst/a/one.bin")?, pattern(100_000, 1));
+    assert_eq!(
+        pool.read_file("backup/dst/a/b/two.bin")?,
+        pattern(50_000, 2)
+    );
+
+    // Incremental with intermediates.
+    pool.write_file("src/tree/a/one.bin", &pattern(100_000, 3))?;
+    pool.zfs(&["snapshot", "-r", &format!("{p}/src/tree@s2")])?;
+    pool.write_file("src/tree/a/b/two.bin", &pattern(60_000, 4))?;
+    pool.zfs(&["snapshot", "-r", &format!("{p}/src/tree@s3")])?;
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_eq!(
+        shorts(&snaps(&pool, &pool.dataset("backup/dst/a/b"))),
+        vec!["s1", "s2", "s3"]
+    );
+    assert_same_guids(
+        &pool,
+        &pool.dataset("src/tree/a/b"),
+        &pool.dataset("backup/dst/a/b"),
+        &["s2", "s3"],
+    );
+    assert_eq!(pool.read_file("backup/dst/a/one.bin")?, pattern(100_000, 3));
+    assert_eq!(
+        pool.read_file("backup/dst/a/b/two.bin")?,
+        pattern(60_000, 4)
+    );
+    assert!(r.datasets.iter().all(|d| d.bytes > 0));
+
+    // Up to date now.
+    let r = ex.run(&spec, &opts(false))?;
+    assert!(
+        r.datasets.iter().all(|d| d.outcome == Outcome::UpToDate),
+        "{}",
+        r.to_json()
+    );
+
+    // Sync snapshots with holds: the second run replaces the first on both sides and moves the hold.
+    let mut o = opts(true);
+    o.use_hold = true;
+    o.create_bookmark = true;
+    let r1 = ex.run(&spec, &o)?;
+    assert_eq!(r1.exit_code, 0, "{}", r1.to_json());
+    let first = r1.sync_snapshot.clone().unwrap();
+    assert!(is_sync_snapshot(&first, "lab"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r2 = ex.run(&spec, &o)?;
+    assert_eq!(r2.exit_code, 0, "{}", r2.to_json());
+    let second = r2.sync_snapshot.clone().unwrap();
+    assert_ne!(first, second);
+    for (s, t) in [
+        ("src/tree/a", "backup/dst/a"),
+        ("src/tree/vol", "backup/dst/vol"),
+    ] {
+        let (s, t) = (pool.dataset(s), pool.dataset(t));
+        let ss = snaps(&pool, &s);
+        let ts = snaps(&pool, &t);
+        assert!(
+            !shorts(&ss).contains(&first.as_str()),
+            "{s} still has {first}"
+        );
+        assert!(
+            !shorts(&ts).contains(&first.as_str()),
+            "{t} still has {first}"
+        );
+        assert_same_guids(&pool, &s, &t, &[&second]);
+        for side in [&s, &t] {
+            let holds = pool.zfs(&["holds", "-H", &format!("{side}@{second}")])?;
+            assert!(
+                holds.contains("zsync_lab"),
+                "no hold on {side}@{second}: {holds}"
+            );
+        }
+        // Bookmark of the replicated sync snapshot on the source.
+        let bms = pool.zfs(&["list", "-H", "-t", "bookmark", "-o", "name", "-d", "1", &s])?;
+        assert!(bms.contains(&format!("#{second}")), "{bms}");
+    }
+    // The foreign job's sync snapshot survived.
+    assert!(
+        shorts(&snaps(&pool, &pool.dataset("src/tree"))).contains(&"zsync_other_20260101T000000Z")
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_no_stream_and_bookmark_base() -> R {
+    zsync_lab::require_lab();
+    let pool = setup("sync-bm")?;
+    let (s, t) = (pool.dataset("src/d"), pool.dataset("backup/dst"));
+    pool.zfs(&["create", &s])?;
+    pool.write_file("src/d/f", &pattern(10_000, 1))?;
+    pool.zfs(&["snapshot", &format!("{s}@s1")])?;
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::single(ds(&s), ds(&t));
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+
+    for n in ["s2", "s3", "s4"] {
+        pool.write_file("src/d/f", n.as_bytes())?;
+        pool.zfs(&["snapshot", &format!("{s}@{n}")])?;
+    }
+    let mut o = opts(false);
+    o.plan.intermediates = false;
+    let r = ex.run(&spec, &o)?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "s4"]);
+    assert_same_guids(&pool, &s, &t, &["s1", "s4"]);
+    assert_eq!(pool.read_file("backup/dst/f")?, b"s4");
+
+    // Bookmark s4, destroy the snapshot: the next sync starts from the bookmark.
+    pool.zfs(&["bookmark", &format!("{s}@s4"), &format!("{s}#s4")])?;
+    pool.zfs(&["destroy", &format!("{s}@s4")])?;
+    pool.write_file("src/d/f", b"s5")?;
+    pool.zfs(&["snapshot", &format!("{s}@s5")])?;
+    let planned = ex.plan(&spec, &opts(false).plan)?;
+    let steps = planned.datasets[0].decision.steps();
+    let Step::Incremental { from, .. } = &steps[0] else {
+        panic!("{}", planned.to_json())
+    };
+    assert!(
+        matches!(from.name, VersionName::Bookmark(_)),
+        "{}",
+        planned.to_json()
+    );
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_same_guids(&pool, &s, &t, &["s5"]);
+    assert_eq!(pool.read_file("backup/dst/f")?, b"s5");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_divergence_and_no_common_base() -> R {
+    zsync_lab::require_lab();
+    let pool = setup("sync-div")?;
+    let (s, t) = (pool.dataset("src/d"), pool.dataset("backup/dst"));
+    pool.zfs(&["create", &s])?;
+    pool.zfs(&["snapshot", &format!("{s}@s1")])?;
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::single(ds(&s), ds(&t));
+    assert_eq!(ex.run(&spec, &opts(false))?.exit_code, 0);
+
+    // A snapshot taken on the target: refused, listing it; nothing changed.
+    pool.zfs(&["snapshot", &format!("{t}@local")])?;
+    pool.write_file("src/d/f", b"new")?;
+    pool.zfs(&["snapshot", &format!("{s}@s2")])?;
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 2, "{}", r.to_json());
+    let Outcome::Refused {
+        conflict: Conflict::Diverged {
+            target_only_newer, ..
+        },
+    } = outcome(&r, &s)
+    else {
+        panic!("{}", r.to_json())
+    };
+    assert_eq!(target_only_newer[0].name.as_str(), format!("{t}@local"));
+    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "local"]);
+
+    // With rollback: synced, the local snapshot is gone.
+    let mut o = opts(false);
+    o.plan.rollback = true;
+    let r = ex.run(&spec, &o)?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "s2"]);
+    assert_same_guids(&pool, &s, &t, &["s1", "s2"]);
+
+    // A write on a writable replica: refused with a hint; force_receive discards it.
+    pool.zfs(&["set", "readonly=off", &t])?;
+    pool.write_file("backup/dst/written-on-target", b"x")?;
+    pool.zfs(&["snapshot", &format!("{s}@s3")])?;
+    let r = ex.run(&spec, &opts(false))?;
+    let Outcome::Failed { error } = outcome(&r, &s) else {
+        panic!("{}", r.to_json())
+    };
+    assert!(error.contains("readonly=on"), "{error}");
+    let mut o = opts(false);
+    o.force_receive = true;
+    let r = ex.run(&spec, &o)?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_same_guids(&pool, &s, &t, &["s3"]);
+    assert!(pool.read_file("backup/dst/written-on-target").is_err());
+
+    // No common base: refused; force_delete recreates.
+    let (s2, t2) = (pool.dataset("src/e"), pool.dataset("other"));
+    pool.zfs(&["create", &s2])?;
+    pool.zfs(&["snapshot", &format!("{s2}@y")])?;
+    pool.zfs(&["create", &t2])?;
+    pool.zfs(&["snapshot", &format!("{t2}@x")])?;
+    let spec2 = TreeSpec::single(ds(&s2), ds(&t2));
+    let r = ex.run(&spec2, &opts(false))?;
+    assert_eq!(r.exit_code, 2, "{}", r.to_json());
+    let Outcome::Refused {
+        conflict: Conflict::NoCommonBase {
+            target_snapshots, ..
+        },
+    } = outcome(&r, &s2)
+    else {
+        panic!("{}", r.to_json())
+    };
+    assert_eq!(target_snapshots[0].name.as_str(), format!("{t2}@x"));
+    assert_eq!(shorts(&snaps(&pool, &t2)), vec!["x"]);
+    let mut o = opts(false);
+    o.plan.force_delete = true;
+    let r = ex.run(&spec2, &o)?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_eq!(shorts(&snaps(&pool, &t2)), vec!["y"]);
+    assert_same_guids(&pool, &s2, &t2, &["y"]);
+    Ok(())
+}
+
+/// Leaves a partial resumable receive of `from..to` (or a full stream of `to`) in `target`.
+fn partial_receive(from: Option<&str>, to: &str, target: &str, keep: usize) -> R {
+    let mut args = vec!["send".to_string()];
+    if let Some(f) = from {
+        args.push("-i".into());
+        args.push(f.into());
+    }
+    args.push(to.into());
+    let mut send = Command::new("zfs")
+        .args(&args)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut stream = Vec::new();
+    send.stdout.take().unwrap().read_to_end(&mut stream)?;
+    send.wait()?;
+    assert!(
+        stream.len() > keep * 2,
+        "stream only {} bytes",
+        stream.len()
+    );
+    let mut recv = Command::new("zfs")
+        .args(["receive", "-s", target])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let _ = recv.stdin.take().unwrap().write_all(&stream[..keep]);
+    let st = recv.wait()?;
+    assert!(!st.success(), "truncated receive succeeded");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_resume_and_stale_token() -> R {
+    zsync_lab::require_lab();
+    let pool = setup("sync-resume")?;
+    let (s, t) = (pool.dataset("src/d"), pool.dataset("backup/dst"));
+    pool.zfs(&["create", &s])?;
+    pool.zfs(&["snapshot", &format!("{s}@s1")])?;
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::single(ds(&s), ds(&t));
+    assert_eq!(ex.run(&spec, &opts(false))?.exit_code, 0);
+
+    // Interrupted incremental s1 -> s2: the next run resumes it, then continues to s3.
+    let data2 = pattern(3 << 20, 9);
+    pool.write_file("src/d/big", &data2)?;
+    pool.zfs(&["snapshot", &format!("{s}@s2")])?;
+    partial_receive(Some(&format!("{s}@s1")), &format!("{s}@s2"), &t, 1 << 20)?;
+    assert_ne!(get(&pool, "receive_resume_token", &t), "-");
+    pool.write_file("src/d/small", b"three")?;
+    pool.zfs(&["snapshot", &format!("{s}@s3")])?;
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert!(
+        matches!(r.datasets[0].steps[0].step, Step::Resume { .. }),
+        "{}",
+        r.to_json()
+    );
+    assert_eq!(get(&pool, "receive_resume_token", &t), "-");
+    assert_same_guids(&pool, &s, &t, &["s2", "s3"]);
+    assert_eq!(pool.read_file("backup/dst/big")?, data2);
+
+    // Interrupted s3 -> s4, then s4 destroyed on the source: the token is aborted, sync goes on from s3.
+    pool.write_file("src/d/big", &pattern(3 << 20, 10))?;
+    pool.zfs(&["snapshot", &format!("{s}@s4")])?;
+    partial_receive(Some(&format!("{s}@s3")), &format!("{s}@s4"), &t, 1 << 20)?;
+    assert_ne!(get(&pool, "receive_resume_token", &t), "-");
+    pool.zfs(&["destroy", &format!("{s}@s4")])?;
+    pool.write_file("src/d/small", b"five")?;
+    pool.zfs(&["snapshot", &format!("{s}@s5")])?;
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert!(
+        matches!(
+            r.datasets[0].steps[0].step,
+            Step::AbortResume {
+                reason: AbortReason::Stale,
+                ..
+            }
+        ),
+        "{}",
+        r.to_json()
+    );
+    assert_eq!(get(&pool, "receive_resume_token", &t), "-");
+    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "s2", "s3", "s5"]);
+    assert_same_guids(&pool, &s, &t, &["s5"]);
+    assert_eq!(pool.read_file("backup/dst/small")?, b"five");
+    assert_eq!(pool.read_file("backup/dst/big")?, pattern(3 << 20, 10));
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_clone_incremental_from_origin() -> R {
+    zsync_lab::require_lab();
+    let pool = setup("sync-clone")?;
+    let p = pool.name().to_string();
+    pool.zfs(&["create", &pool.dataset("src/t")])?;
+    pool.zfs(&["create", &pool.dataset("src/t/base")])?;
+    pool.write_file("src/t/base/big", &pattern(2 << 20, 5))?;
+    pool.zfs(&["snapshot", &format!("{p}/src/t/base@s1")])?;
+    pool.zfs(&[
+        "clone",
+        &format!("{p}/src/t/base@s1"),
+        &pool.dataset("src/t/aclone"),
+    ])?;
+    pool.write_file("src/t/aclone/own", b"clone data")?;
+    pool.zfs(&["snapshot", "-r", &format!("{p}/src/t@s2")])?;
+
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::recursive(ds(&pool.dataset("src/t")), ds(&pool.dataset("backup/dst")));
+    let r = ex.run(&spec, &opts(false))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    let clone = r
+        .datasets
+        .iter()
+        .find(|d| d.source.as_str().ends_with("/aclone"))
+        .unwrap();
+    assert!(
+        matches!(clone.steps[0].step, Step::Clone { .. }),
+        "{}",
+        r.to_json()
+    );
+    // The clone stream is small: the origin's 2 MiB were not sent again.
+    assert!(
+        clone.steps[0].bytes < 1 << 20,
+        "clone stream {} bytes",
+        clone.steps[0].bytes
+    );
+    let order: Vec<&str> = r.plan.datasets.iter().map(|d| d.source.as_str()).collect();
+    let pos = |n: &str| order.iter().position(|x| x.ends_with(n)).unwrap();
+    assert!(pos("/base") < pos("/aclone"));
+    assert_eq!(
+        get(&pool, "origin", &pool.dataset("backup/dst/aclone")),
+        format!("{p}/backup/dst/base@s1")
+    );
+    assert_same_guids(
+        &pool,
+        &pool.dataset("src/t/aclone"),
+        &pool.dataset("backup/dst/aclone"),
+        &["s2"],
+    );
+    assert_eq!(pool.read_file("backup/dst/aclone/own")?, b"clone data");
+    assert_eq!(
+        pool.read_file("backup/dst/aclone/big")?,
+        pattern(2 << 20, 5)
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_encrypted_raw_and_excludes() -> R {
+    zsync_lab::require_lab();
+    let pool = setup("sync-enc")?;
+    let p = pool.name().to_string();
+    let key = std::env::temp_dir().join(format!("{p}.key"));
+    File::create(&key)?.write_all(b"correct horse battery")?;
+    pool.zfs(&["create", &pool.dataset("src/t")])?;
+    pool.zfs(&[
+        "create",
+        "-o",
+        "encryption=on",
+        "-o",
+        "keyformat=passphrase",
+        "-o",
+        &format!("keylocation=file://{}", key.display()),
+        &pool.dataset("src/t/secret"),
+    ])?;
+    pool.write_file("src/t/secret/f", b"top secret")?;
+    pool.zfs(&["create", &pool.dataset("src/t/scratch")])?;
+    pool.zfs(&["snapshot", "-r", &format!("{p}/src/t@s1")])?;
+
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let mut spec = TreeSpec::recursive(ds(&pool.dataset("src/t")), ds(&pool.dataset("backup/dst")));
+    spec.exclude_datasets = vec![regex::Regex::new("/scratch$")?];
+    let r = ex.run(&spec, &opts(true))?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    let sec = r
+        .plan
+        .datasets
+        .iter()
+        .find(|d| d.source.as_str().ends_with("/secret"))
+        .unwrap();
+    assert!(sec.raw && sec.encrypted);
+    // Raw receive: encrypted on the target, key not loaded there.
+    assert_eq!(
+        get(&pool, "encryption", &pool.dataset("backup/dst/secret")),
+        "aes-256-gcm"
+    );
+    assert_eq!(
+        get(&pool, "keystatus", &pool.dataset("backup/dst/secret")),
+        "unavailable"
+    );
+    let sync = r.sync_snapshot.unwrap();
+    assert_same_guids(
+        &pool,
+        &pool.dataset("src/t/secret"),
+        &pool.dataset("backup/dst/secret"),
+        &["s1", &sync],
+    );
+    // The excluded dataset got neither a sync snapshot nor a replica.
+    assert!(!shorts(&snaps(&pool, &pool.dataset("src/t/scratch"))).contains(&sync.as_str()));
+    assert!(pool
+        .zfs(&["list", &pool.dataset("backup/dst/scratch")])
+        .is_err());
+    let _ = std::fs::remove_file(key);
+    Ok(())
+}
