@@ -521,3 +521,59 @@ fn lab_cli_sanoid_symlink_takes_and_monitors() -> Result<(), LabError> {
     assert!(text(&o.stdout).starts_with("OK"), "{}", text(&o.stdout));
     Ok(())
 }
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_recursive_zfs_takes_one_recursive_snapshot() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("reczfs")?;
+    let dir = scratch(&pool, "reczfs");
+    let p = pool.name();
+    for ds in ["z", "z/a", "z/a/deep", "z/b"] {
+        pool.zfs(&["create", &format!("{p}/{ds}")])?;
+    }
+    let conf = dir.join("zsync.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[{p}/z]\n\trecursive = zfs\n\tfrequently = 0\n\thourly = 2\n\tdaily = 0\n\
+             \tweekly = 0\n\tmonthly = 0\n\tyearly = 0\n"
+        ),
+    )
+    .unwrap();
+    let t0 = now0();
+    let o = zsync(
+        &dir,
+        Some(t0),
+        &["snapshot", "--config", conf.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let snaps = snapshots(&pool)?;
+    assert_eq!(
+        snaps.len(),
+        4,
+        "the recursive snapshot covers every descendant: {snaps:?}"
+    );
+    let txgs: BTreeSet<u64> = snaps.iter().map(|(_, t)| *t).collect();
+    assert_eq!(txgs.len(), 1, "one atomic recursive snapshot: {snaps:?}");
+    // Children are pruned individually with the inherited counts: three runs an hour apart,
+    // hourly = 2 leaves two per dataset.
+    for k in 1..=3 {
+        let now = t0 + ChronoDuration::hours(k) + ChronoDuration::hours(2);
+        let o = zsync(
+            &dir,
+            Some(now),
+            &["cron", "--config", conf.to_str().unwrap()],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let snaps = snapshots(&pool)?;
+    for ds in ["z", "z/a", "z/a/deep", "z/b"] {
+        let n = snaps
+            .iter()
+            .filter(|(name, _)| name.starts_with(&format!("{p}/{ds}@")))
+            .count();
+        assert_eq!(n, 2, "{ds}: {snaps:?}");
+    }
+    Ok(())
+}
