@@ -3,7 +3,8 @@
 //! A [`Runner`] starts an argv vector with extra environment variables and chosen stdin/stdout handling,
 //! and returns a [`std::process::Child`]. [`LocalRunner`] runs it directly. A remote runner (SSH) implements
 //! the same trait by starting `ssh ... HOST -- <line>` locally, where `<line>` is
-//! [`crate::quote::join`] of `env K=V ... argv` — the only place argv becomes a shell string.
+//! [`remote_command_line`] (`env K=V ... argv`, quoted by [`crate::quote::join`]) — the only place argv
+//! becomes a shell string.
 //!
 //! stderr is always captured: [`Running`] drains it on a thread (so a chatty process never blocks on a
 //! full pipe) and keeps the last [`STDERR_KEEP`] bytes for error messages.
@@ -78,6 +79,19 @@ impl Cmd {
     pub fn display(&self) -> String {
         crate::quote::join(&self.argv)
     }
+}
+
+/// The one-string form of `cmd` for a remote shell (what an SSH runner passes after `ssh HOST --`):
+/// `env K=V ... argv...`, every word quoted with [`crate::quote::shell_quote`]. The remote `sh` splits it
+/// back into exactly `cmd`'s argv with `cmd`'s environment; nothing in it is expanded.
+pub fn remote_command_line(cmd: &Cmd) -> String {
+    let mut words: Vec<String> = Vec::with_capacity(cmd.argv.len() + cmd.env.len() + 1);
+    if !cmd.env.is_empty() {
+        words.push("env".into());
+        words.extend(cmd.env.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    words.extend(cmd.argv.iter().cloned());
+    crate::quote::join(&words)
 }
 
 /// The finished result of [`Runner::run`].
@@ -289,6 +303,46 @@ mod tests {
             .run(&Cmd::new(["/nonexistent/zfs-binary"]))
             .is_err());
         assert!(LocalRunner.run(&Cmd::new(Vec::<String>::new())).is_err());
+    }
+
+    #[test]
+    fn remote_command_line_runs_the_same_argv_through_a_shell() {
+        let argv = [
+            "printf",
+            "%s|",
+            "pool/my data@s 1",
+            "pool/-x",
+            "it's",
+            "$(id)",
+            "a\nb",
+        ];
+        let mut cmd = Cmd::new(argv);
+        cmd.env.push(("ZSYNC_T".into(), "x y'z".into()));
+        let line = remote_command_line(&cmd);
+        assert!(
+            line.starts_with("env 'LC_ALL=C' 'ZSYNC_T=x y'\\''z' printf"),
+            "{line}"
+        );
+        // `sh -c LINE` stands in for the remote shell that `ssh HOST -- LINE` starts.
+        let remote = LocalRunner.run(&Cmd::new(["sh", "-c", &line])).unwrap();
+        let local = LocalRunner.run(&cmd).unwrap();
+        assert!(remote.status.success(), "{}", remote.stderr);
+        assert_eq!(remote.stdout, local.stdout);
+        assert_eq!(
+            remote.stdout,
+            "pool/my data@s 1|pool/-x|it's|$(id)|a\nb|".as_bytes()
+        );
+        let env = LocalRunner
+            .run(&Cmd::new([
+                "sh",
+                "-c",
+                &remote_command_line(&Cmd {
+                    argv: vec!["sh".into(), "-c".into(), "printf %s \"$ZSYNC_T\"".into()],
+                    ..cmd.clone()
+                }),
+            ]))
+            .unwrap();
+        assert_eq!(env.stdout, b"x y'z");
     }
 
     #[test]
