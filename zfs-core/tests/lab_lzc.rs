@@ -370,7 +370,7 @@ fn lzc_temporary_hold_released_on_drop() -> R {
     ));
     drop(guard);
     assert!(cli_holds(&pool, s.as_str())?.is_empty());
-    l.destroy_snapshots(&[s.clone()], false)?;
+    l.destroy_snapshots(std::slice::from_ref(&s), false)?;
     assert!(!exists_cli(s.as_str()));
     Ok(())
 }
@@ -764,6 +764,19 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
         "no resume token: {token:?}"
     );
     assert!(!exists_cli(target.as_str()));
+
+    // Starting over with a plain (non-resume) stream is refused while the partial state exists, and the
+    // token survives the attempt.
+    let e = recv_from_slice(&l, &no_mount(target.clone()), &stream).unwrap_err();
+    eprintln!("plain receive over partial state: {e:?}");
+    assert!(
+        matches!(
+            e,
+            ZfsError::AlreadyExists { .. } | ZfsError::PartialReceive { .. }
+        ),
+        "{e}"
+    );
+    assert_eq!(get(&pool, "receive_resume_token", &dst)?, token);
 
     let t = zfs_stream::resume::ResumeToken::parse(&token)?;
     assert_eq!(t.toname, format!("{src}@s 1"));

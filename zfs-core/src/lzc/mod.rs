@@ -255,6 +255,18 @@ fn check_atomic_snapshot(snaps: &[SnapshotName]) -> Result<(), ZfsError> {
     Ok(())
 }
 
+/// Refines an `lzc_destroy_snaps` error: the kernel says EEXIST for clones and EBUSY for user holds (or a
+/// snapshot in use, e.g. being sent); `has_holds` tells the two EBUSY cases apart.
+fn destroy_error(e: ZfsError, has_holds: impl Fn(&str) -> bool) -> ZfsError {
+    match e {
+        ZfsError::AlreadyExists { name, host, cause } => ZfsError::HasClones { name, host, cause },
+        ZfsError::Busy { name, host, cause } if has_holds(&name) => {
+            ZfsError::HasHolds { name, host, cause }
+        }
+        other => other,
+    }
+}
+
 fn pipe() -> Result<(OwnedFd, OwnedFd), ZfsError> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: valid 2-element array; O_CLOEXEC so no child process inherits the ends.
@@ -753,23 +765,13 @@ impl Backend for Lzc {
                 // SAFETY: valid list; errs adopted by errlist_call.
                 unsafe { (self.lib.lzc_destroy_snaps)(list.as_ptr(), d, errs) }
             });
-            // The kernel says EBUSY for holds (or a long-held snapshot) and EEXIST for clones.
-            res.map_err(|e| match e {
-                ZfsError::AlreadyExists { name, host, cause } => {
-                    ZfsError::HasClones { name, host, cause }
-                }
-                ZfsError::Busy { name, host, cause } => {
-                    let held = SnapshotName::parse(&name)
+            res.map_err(|e| {
+                destroy_error(e, |name| {
+                    SnapshotName::parse(name)
                         .ok()
                         .and_then(|s| self.get_holds(&s).ok())
-                        .is_some_and(|h| !h.is_empty());
-                    if held {
-                        ZfsError::HasHolds { name, host, cause }
-                    } else {
-                        ZfsError::Busy { name, host, cause }
-                    }
-                }
-                other => other,
+                        .is_some_and(|h| !h.is_empty())
+                })
             })?;
         }
         Ok(())
@@ -1046,6 +1048,24 @@ mod tests {
         assert!(e.to_string().contains("different pools"), "{e}");
         let e = check_atomic_snapshot(&[snap("p/a@1"), snap("p/a@2")]).unwrap_err();
         assert!(e.to_string().contains("one per dataset"), "{e}");
+    }
+
+    #[test]
+    fn destroy_errors_are_refined() {
+        let err = |errno| ZfsError::from_errno("lzc_destroy_snaps", "p/a@1", LOCALHOST, errno);
+        assert!(matches!(
+            destroy_error(err(libc::EEXIST), |_| false),
+            ZfsError::HasClones { .. }
+        ));
+        assert!(matches!(
+            destroy_error(err(libc::EBUSY), |n| n == "p/a@1"),
+            ZfsError::HasHolds { .. }
+        ));
+        assert!(matches!(
+            destroy_error(err(libc::EBUSY), |_| false),
+            ZfsError::Busy { .. }
+        ));
+        assert!(destroy_error(err(libc::ENOENT), |_| true).is_not_found());
     }
 
     #[test]
