@@ -860,7 +860,7 @@ pub mod encode {
             Value::Int64Array(a) => a.iter().for_each(|&x| o.u64(x as u64)),
             Value::Uint64Array(a) => a.iter().for_each(|&x| o.u64(x)),
             Value::StringArray(a) => {
-                o.buf.extend(std::iter::repeat_n(0u8, a.len() * 8));
+                o.buf.resize(o.buf.len() + a.len() * 8, 0);
                 for s in a {
                     o.buf.extend_from_slice(s.as_bytes());
                     o.buf.push(0);
@@ -868,8 +868,8 @@ pub mod encode {
             }
             Value::Nvlist(_) => o.buf.extend_from_slice(&[0u8; NVLIST_T_SIZE]),
             Value::NvlistArray(a) => {
-                o.buf
-                    .extend(std::iter::repeat_n(0u8, a.len() * (8 + NVLIST_T_SIZE)));
+                let n = o.buf.len() + a.len() * (8 + NVLIST_T_SIZE);
+                o.buf.resize(n, 0);
             }
         }
     }

@@ -189,8 +189,7 @@ impl Pipeline {
             .map(|s| (Method::Buffered, s))
         } else {
             let _g = sys::SigpipeGuard::new();
-            let r = direct(self.src, self.sink, limiter, &progress, self.splice).map(|m| (m, None));
-            r
+            direct(self.src, self.sink, limiter, &progress, self.splice).map(|m| (m, None))
         };
         progress.finish();
         let bytes_in = progress.bytes_in();

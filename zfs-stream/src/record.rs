@@ -35,7 +35,7 @@ use crate::nvlist::{self, Nvlist};
 /// Size of one `dmu_replay_record_t`.
 pub const RECORD_SIZE: usize = 312;
 /// `DMU_BACKUP_MAGIC`, the first field of a BEGIN record.
-pub const BACKUP_MAGIC: u64 = 0x2F5bacbac;
+pub const BACKUP_MAGIC: u64 = 0x2_f5ba_cbac;
 /// Offset of the running checksum inside a record.
 pub const CHECKSUM_OFFSET: usize = 280;
 /// The largest payload accepted for records other than BEGIN (`SPA_MAXBLOCKSIZE`).

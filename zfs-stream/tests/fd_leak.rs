@@ -44,7 +44,7 @@ fn failing_pipes_close_every_fd_and_join_every_thread() {
         assert!(p.run().is_err());
         child.wait().unwrap();
         // Inspection error with a live reader.
-        let (mut r, w) = std::io::pipe().unwrap();
+        let (mut r, w) = os_pipe().unwrap();
         let t = std::thread::spawn(move || {
             let mut v = Vec::new();
             let _ = r.read_to_end(&mut v);
@@ -59,4 +59,16 @@ fn failing_pipes_close_every_fd_and_join_every_thread() {
     assert_eq!(open_fds(), fds0, "fds leaked");
     assert_eq!(threads(), threads0, "threads left running");
     let _ = std::fs::remove_file(&path);
+}
+
+/// (read end, write end) of a new pipe, as Files.
+fn os_pipe() -> std::io::Result<(File, File)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
 }

@@ -26,8 +26,8 @@ fn file_with(name: &str, data: &[u8]) -> File {
 }
 
 /// Runs `f` with the write end of a pipe while a thread collects the read end.
-fn collect<T>(f: impl FnOnce(std::io::PipeWriter) -> T) -> (T, Vec<u8>) {
-    let (mut r, w) = std::io::pipe().unwrap();
+fn collect<T>(f: impl FnOnce(File) -> T) -> (T, Vec<u8>) {
+    let (mut r, w) = os_pipe().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();
@@ -58,7 +58,7 @@ fn pipe_to_pipe_and_copy_fallback() {
     let data = stream(1 << 20);
     // pipe -> pipe
     let (mut w0, r0) = {
-        let (r, w) = std::io::pipe().unwrap();
+        let (r, w) = os_pipe().unwrap();
         (w, r)
     };
     let d2 = data.clone();
@@ -370,4 +370,16 @@ fn progress_handle_tracks_the_run() {
     assert!(snap.done);
     assert_eq!(snap.bytes, data.len() as u64);
     assert_eq!(snap.percent(), Some(100.0));
+}
+
+/// (read end, write end) of a new pipe, as Files.
+fn os_pipe() -> std::io::Result<(File, File)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
 }
