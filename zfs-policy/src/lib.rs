@@ -2,6 +2,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// The chrono version this crate's API uses.
+pub use chrono;
+
 pub mod config;
 pub mod grid;
 pub mod monitor;
