@@ -647,11 +647,15 @@ pub fn inside_test(spec_path: &Path) -> Result<Option<i32>> {
             .env("RUST_BACKTRACE", "1");
         let log_path = logs.join(format!("{i:02}.log"));
         let result = run_teed(&mut cmd, &log_path, &name)?;
-        println!(
-            "lab: ===== {name}: {} [{}] =====",
-            if result.ok() { "ok" } else { "FAILED" },
-            clock.show()
-        );
+        if result.ok() {
+            println!("lab: ===== {name}: ok [{}] =====", clock.show());
+        } else {
+            println!(
+                "lab: ===== {}: FAILED [{}] =====",
+                result.describe(),
+                clock.show()
+            );
+        }
         results.push(result);
         write_results(rwdir, &results)?;
     }
