@@ -102,7 +102,10 @@ fn setup(tag: &str) -> Result<TestPool, Box<dyn std::error::Error>> {
     pool.zfs(&["set", "atime=off", pool.name()])?;
     pool.zfs(&["set", "compression=off", pool.name()])?;
     pool.zfs(&["create", &pool.dataset("src")])?;
-    pool.zfs(&["create", "-o", "readonly=on", &pool.dataset("backup")])?;
+    pool.zfs(&["create", &pool.dataset("backup")])?;
+    // The replica root's mountpoint directory must exist before `backup` turns read-only.
+    std::fs::create_dir_all(pool.mountpoint().join("backup/dst"))?;
+    pool.zfs(&["set", "readonly=on", &pool.dataset("backup")])?;
     Ok(pool)
 }
 
