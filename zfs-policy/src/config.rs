@@ -477,6 +477,12 @@ impl Config {
         policy
     }
 
+    /// The datasets named by sections, in file order. A caller lists these recursively
+    /// (`zfs list -r -t filesystem,volume`) and passes the result to [`Config::resolve`].
+    pub fn dataset_paths(&self) -> impl Iterator<Item = &str> {
+        self.datasets.iter().map(|s| s.path.as_str())
+    }
+
     /// The dataset section for `path`, if any.
     pub fn section_for(&self, path: &str) -> Option<&Section> {
         self.datasets.iter().find(|s| s.path == path)
@@ -720,9 +726,10 @@ fn check_dataset_name(path: &str) -> Result<(), String> {
     if path.starts_with('/') || path.ends_with('/') || path.contains("//") {
         return Err("empty path component".to_string());
     }
-    if let Some(c) = path.chars().find(|c| {
-        !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | ' ' | '/' | '+'))
-    }) {
+    if let Some(c) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | ' ' | '/')))
+    {
         return Err(format!("character '{c}' is not allowed"));
     }
     if path.split('/').any(|c| c == "." || c == "..") {
