@@ -10,6 +10,11 @@
 //! Availability: [`probe`] loads `libzfs_core.so.3` (and through it `libnvpair.so.3`) once and calls
 //! `libzfs_core_init()` once, which opens `/dev/zfs`; any failure is returned as a one-line reason so the
 //! caller can fall back to `Cli` and say why.
+//!
+//! Sends and receives run `lzc_send*`/`lzc_receive*` in a worker thread against a pipe (`O_CLOEXEC`). When
+//! the reader of a send goes away, the kernel's pipe write raises SIGPIPE on the sending thread; Rust
+//! programs ignore SIGPIPE by default, so the call returns `EPIPE` instead. A program embedding this crate
+//! that restores the default SIGPIPE disposition would be killed instead.
 
 pub mod nvlist;
 
