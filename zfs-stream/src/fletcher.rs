@@ -151,8 +151,20 @@ fn lanes_generic<const LE: bool>(bytes: &[u8]) -> Lanes {
     let mut c = [0u64; 4];
     let mut d = [0u64; 4];
     for blk in bytes.chunks_exact(16) {
+        let Ok(blk) = <&[u8; 16]>::try_from(blk) else {
+            continue;
+        };
+        let mut w = [0u64; 4];
+        for (j, x) in w.iter_mut().enumerate() {
+            let q = [blk[4 * j], blk[4 * j + 1], blk[4 * j + 2], blk[4 * j + 3]];
+            *x = if LE {
+                u32::from_le_bytes(q)
+            } else {
+                u32::from_be_bytes(q)
+            } as u64;
+        }
         for j in 0..4 {
-            a[j] = a[j].wrapping_add(word::<LE>(&blk[4 * j..4 * j + 4]));
+            a[j] = a[j].wrapping_add(w[j]);
             b[j] = b[j].wrapping_add(a[j]);
             c[j] = c[j].wrapping_add(b[j]);
             d[j] = d[j].wrapping_add(c[j]);
