@@ -432,8 +432,9 @@ pub fn plan_settings<'a, Tz: TimeZone>(
     let unmanaged = snapshots.len() - managed.len();
     managed.sort_unstable_by(|a, b| {
         let (sa, sb) = (&snapshots[a.0], &snapshots[b.0]);
-        sa.creation()
-            .cmp(&sb.creation())
+        sa.creation_secs()
+            .cmp(&sb.creation_secs())
+            .then_with(|| sa.creation().cmp(&sb.creation()))
             .then_with(|| sa.name().cmp(sb.name()))
     });
     let mut reasons = vec![KeepReasons::default(); managed.len()];

@@ -98,16 +98,20 @@ impl DatasetPolicy {
 
 /// Creation time of the newest autosnap snapshot per type (indexed by [`SnapshotType::index`]).
 pub fn newest_by_type(snapshots: &[Snapshot]) -> [Option<DateTime<Utc>>; 6] {
-    let mut newest = [None; 6];
+    let mut newest: [Option<&Snapshot>; 6] = [None; 6];
     for s in snapshots {
         if let Some(t) = s.autosnap_type() {
             let slot = &mut newest[t.index()];
-            if slot.map_or(true, |n| s.creation() > n) {
-                *slot = Some(s.creation());
+            let newer = match slot {
+                None => true,
+                Some(n) => (s.creation_secs(), s.creation()) > (n.creation_secs(), n.creation()),
+            };
+            if newer {
+                *slot = Some(s);
             }
         }
     }
-    newest
+    newest.map(|s| s.map(Snapshot::creation))
 }
 
 fn at(date: NaiveDate, hour: u32, min: u32) -> NaiveDateTime {
