@@ -237,6 +237,12 @@ impl Pipeline {
     }
 }
 
+/// A new close-on-exec pipe `(read end, write end)`, e.g. to hand the write
+/// end to `lzc_send` in one thread and the read end to a [`Pipeline`].
+pub fn os_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    sys::pipe()
+}
+
 fn retryable(e: &io::Error) -> bool {
     matches!(
         e.kind(),
