@@ -17,13 +17,16 @@
 //!   occurrences, so every real hour gets its hourly; names of the second occurrence carry the `dst`
 //!   marker (see [`crate::name`]) and never collide. Daily and longer slots use the **first** occurrence
 //!   only, so no second daily is taken.
-//! * **Spring-forward** (a local hour is skipped): a daily or longer slot whose local time does not exist
-//!   moves to the next valid instant (the end of the gap), so no daily is skipped. `frequently` and
-//!   `hourly` slots inside the gap do not exist (there is no such hour) and are simply absent.
+//! * **Spring-forward** (local times are skipped): a daily or longer slot whose local time does not exist
+//!   moves to the next valid instant (the end of the gap), so no daily is skipped. A `frequently` or
+//!   `hourly` slot inside the gap is read with the offset in force before the gap (02:30 in a
+//!   02:00→03:00 gap is 03:30 after it), which keeps these slots one period apart in real time: with a
+//!   one-hour gap they coincide with real slots after the gap (no extra snapshot), with a 30-minute gap
+//!   (Australia/Lord_Howe) the shortened hour still gets its hourly.
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Timelike, Utc,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone, Timelike, Utc,
 };
 
 use crate::config::Policy;
@@ -268,6 +271,26 @@ pub(crate) fn next_valid_instant<Tz: TimeZone>(tz: &Tz, t: NaiveDateTime) -> Opt
     None
 }
 
+/// A nonexistent local time read with the UTC offset in force just before the gap (02:30 in a
+/// 02:00→03:00 gap becomes 03:30 after it). Sub-daily slots use this so that they stay one period
+/// apart in real time: with a one-hour gap the shifted slot coincides with a real later slot, with a
+/// 30-minute gap (Lord Howe) the hour that loses half its length still gets its slot.
+fn shifted_instant<Tz: TimeZone>(tz: &Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
+    let mut probe = t;
+    for _ in 0..(3 * 24 * 60) {
+        probe = probe.checked_sub_signed(Duration::minutes(1))?;
+        let before = match tz.from_local_datetime(&probe) {
+            LocalResult::Single(x) => x,
+            LocalResult::Ambiguous(_, later) => later,
+            LocalResult::None => continue,
+        };
+        let offset = i64::from(before.offset().fix().local_minus_utc());
+        let utc = t.checked_sub_signed(Duration::seconds(offset))?;
+        return Some(Utc.from_utc_datetime(&utc));
+    }
+    None
+}
+
 /// The instant of a local wall-clock time: the earliest for an ambiguous time, the end of the gap for a
 /// nonexistent one. `None` only for times past chrono's range.
 pub(crate) fn local_instant<Tz: TimeZone>(tz: &Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
@@ -291,7 +314,9 @@ fn instants<Tz: TimeZone>(
             }
         }
         LocalResult::None => {
-            if !sub_daily {
+            if sub_daily {
+                out.extend(shifted_instant(tz, t));
+            } else {
                 out.extend(next_valid_instant(tz, t));
             }
         }
@@ -523,6 +548,23 @@ mod tests {
         assert_eq!(
             latest_slot(&p, SnapshotType::Daily, &late),
             utc(2026, 10, 25, 0, 15)
+        );
+    }
+
+    #[test]
+    fn lord_howe_half_hour_gap_keeps_the_hourly() {
+        // 2026-10-04 02:00 +10:30 -> 02:30 +11:00 (15:30 UTC on Oct 3). Local 02:00 does not exist; the
+        // hourly slot is read with the old offset, i.e. at the end of the gap.
+        let p = Policy::default();
+        let now = utc(2026, 10, 3, 15, 40).with_timezone(&chrono_tz::Australia::Lord_Howe); // 02:40
+        assert_eq!(
+            latest_slot(&p, SnapshotType::Hourly, &now),
+            utc(2026, 10, 3, 15, 30)
+        );
+        let before = utc(2026, 10, 3, 15, 20).with_timezone(&chrono_tz::Australia::Lord_Howe); // 01:50
+        assert_eq!(
+            latest_slot(&p, SnapshotType::Hourly, &before),
+            utc(2026, 10, 3, 14, 30)
         );
     }
 

@@ -154,7 +154,14 @@ mod random_zones {
                 let left = out.left.get(kind).copied().unwrap_or(0);
                 prop_assert!(left >= (p.settings.count(*kind) as usize).min(*taken), "{kind}: left {left}, taken {taken}");
             }
-            prop_assert_eq!(out.taken[&SnapshotType::Hourly], 75 * 24);
+            // Every run takes an hourly, except in Lord Howe's 30-minute fall-back: the local hour
+            // 01:00-02:00 then lasts 90 minutes and has one hourly slot, so one run finds nothing due.
+            let hourlies = out.taken[&SnapshotType::Hourly];
+            if zone == "Australia/Lord_Howe" {
+                prop_assert!(hourlies + 1 >= 75 * 24 && hourlies <= 75 * 24, "{hourlies}");
+            } else {
+                prop_assert_eq!(hourlies, 75 * 24);
+            }
         }
     }
 }
