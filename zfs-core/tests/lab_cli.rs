@@ -666,3 +666,67 @@ fn cli_open_reports_backend() -> R {
     assert_eq!(c.name(), "cli");
     Ok(())
 }
+
+/// Stands in for an SSH runner: every command goes through `sh -c <remote_command_line>`, exactly the
+/// string a remote shell would get, so hostile names must survive the quoting to work.
+#[derive(Debug)]
+struct ShellRunner;
+
+impl zfs_core::runner::Runner for ShellRunner {
+    fn host(&self) -> &str {
+        "sh-c"
+    }
+    fn spawn(&self, cmd: &zfs_core::runner::Cmd) -> std::io::Result<zfs_core::runner::Running> {
+        let line = zfs_core::runner::remote_command_line(cmd);
+        let mut wrapped = zfs_core::runner::Cmd::new(["sh", "-c", line.as_str()]);
+        wrapped.stdin = cmd.stdin;
+        wrapped.stdout = cmd.stdout;
+        zfs_core::runner::LocalRunner.spawn(&wrapped)
+    }
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_hostile_names_through_remote_quoting() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-remote")?;
+    let b = Cli::new(std::sync::Arc::new(ShellRunner));
+    let d = ds(&pool.dataset("my data"));
+    let x = ds(&pool.dataset("my data/-x:.y"));
+    b.create(&d, CreateKind::Filesystem, &[])?;
+    b.create(
+        &x,
+        CreateKind::Filesystem,
+        &[("zsync:note".into(), "it's $(id) `x`".into())],
+    )?;
+    pool.write_file("my data/-x:.y/f", b"remote")?;
+    let s = x.snapshot("-s 1")?;
+    b.snapshot(
+        std::slice::from_ref(&s),
+        &[("zsync:job".into(), "a;b".into())],
+    )?;
+    assert_eq!(get(&pool, "zsync:note", x.as_str())?, "it's $(id) `x`");
+    assert_eq!(get(&pool, "zsync:job", s.as_str())?, "a;b");
+    b.hold(&[(s.clone(), "keep it".into())])?;
+    assert!(b.holds(&s)?.contains_key("keep it"));
+    b.release(&[(s.clone(), "keep it".into())])?;
+    let t = ds(&pool.dataset("t -1"));
+    transfer(
+        &b,
+        &SendRequest::full(s.clone()),
+        &RecvRequest::new(t.snapshot("-s 1")?),
+    )?;
+    assert_eq!(pool.read_file("t -1/f")?, b"remote");
+    let l = b.list(&ds(pool.name()), &ListOptions::default())?;
+    assert_eq!(
+        l.get(&t).ok_or("t missing")?.versions[0].guid,
+        get_u64(&pool, "guid", s.as_str())?
+    );
+    match b.list(&ds(&pool.dataset("no such")), &ListOptions::default()) {
+        Err(ZfsError::NotFound { host, .. }) => assert_eq!(host, "sh-c"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    b.destroy_dataset(&t, true)?;
+    assert!(!exists_cli(t.as_str()));
+    Ok(())
+}
