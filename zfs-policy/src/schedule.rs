@@ -198,7 +198,10 @@ fn slot_at_or_before(p: &Policy, kind: SnapshotType, local: NaiveDateTime) -> Na
             let target = i64::from(p.weekly_wday % 7);
             let today = i64::from(local.weekday().num_days_from_sunday());
             let back = (today - target).rem_euclid(7);
-            let s = at(local.date(), p.weekly_hour, p.weekly_min) - Duration::days(back);
+            let s = add(
+                at(local.date(), p.weekly_hour, p.weekly_min),
+                Duration::days(-back),
+            );
             if s > local {
                 add(s, Duration::days(-7))
             } else {

@@ -192,3 +192,38 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Scheduling and planning never panic, whatever the time (chrono's whole range) and settings.
+    #[test]
+    fn no_panics_at_any_time(
+        secs in (DateTime::<Utc>::MIN_UTC.timestamp() + 1)..(DateTime::<Utc>::MAX_UTC.timestamp() - 1),
+        counts in prop::array::uniform6(0u32..u32::MAX),
+        fp in 1u32..=1440,
+        mday in 1u32..=31,
+        wday in 0u32..=7,
+        berlin in any::<bool>(),
+    ) {
+        let now = DateTime::from_timestamp(secs, 0).unwrap();
+        let c = Case { counts, grid: Some("1x1h(keep=all) | 24x1h"), keep_last: 1, snaps: vec![(1, 0, false, false), (2, 60, false, false)], now_after_base_min: 0, berlin };
+        let (mut policy, _, protect, _) = build(&c);
+        policy.settings.frequent_period = fp;
+        policy.settings.monthly_mday = mday;
+        policy.settings.yearly_mday = mday;
+        policy.settings.weekly_wday = wday;
+        let snaps = vec![
+            Snapshot::new("autosnap_a_hourly", now),
+            Snapshot::new("autosnap_b_daily", DateTime::<Utc>::MIN_UTC),
+            Snapshot::new("autosnap_c_monthly", DateTime::<Utc>::MAX_UTC),
+        ];
+        let plan = run(&policy, &snaps, &protect, now, c.berlin);
+        prop_assert_eq!(plan.keep.len() + plan.destroy.len(), 3);
+        if berlin {
+            let _ = policy.due(&snaps, &now.with_timezone(&chrono_tz::Europe::Berlin));
+        } else {
+            let _ = policy.due(&snaps, &now);
+        }
+    }
+}
