@@ -74,6 +74,8 @@ pub struct MonitorReport {
     pub findings: Vec<Finding>,
     /// What was checked (datasets or pools).
     pub checked: Vec<String>,
+    /// What an all-OK result says, one entry per check.
+    pub summary: Vec<String>,
 }
 
 impl MonitorReport {
@@ -96,6 +98,7 @@ impl MonitorReport {
     pub fn merge(mut self, other: MonitorReport) -> Self {
         self.findings.extend(other.findings);
         self.checked.extend(other.checked);
+        self.summary.extend(other.summary);
         self.finish()
     }
 }
@@ -105,11 +108,7 @@ impl fmt::Display for MonitorReport {
     /// prefixed with its severity and joined with `, `.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.findings.is_empty() {
-            return write!(
-                f,
-                "OK: all monitored datasets ({}) are fine",
-                self.checked.join(", ")
-            );
+            return write!(f, "OK: {}", self.summary.join("; "));
         }
         let parts: Vec<String> = self
             .findings
@@ -207,6 +206,10 @@ pub fn check_snapshots<'s, Tz: TimeZone>(
                 .push(finding(p, ds, Some(kind), severity, msg));
         }
     }
+    report.summary.push(format!(
+        "all monitored datasets ({}) have fresh snapshots",
+        report.checked.join(", ")
+    ));
     report.finish()
 }
 
@@ -231,6 +234,10 @@ pub fn check_capacity(policies: &[DatasetPolicy], pools: &[(&str, u8)]) -> Monit
         let msg = format!("{pool} capacity is {capacity}% (should be < {limit}%)");
         report.findings.push(finding(p, pool, None, severity, msg));
     }
+    report.summary.push(format!(
+        "all pools ({}) are below their capacity limits",
+        report.checked.join(", ")
+    ));
     report.finish()
 }
 
@@ -289,7 +296,7 @@ mod tests {
         assert_eq!(ok.status, Level::Ok);
         assert_eq!(
             ok.to_string(),
-            "OK: all monitored datasets (tank/b) are fine"
+            "OK: all monitored datasets (tank/b) have fresh snapshots"
         );
         assert_eq!(display_age(0), "0s");
         assert_eq!(display_age(90061), "1d 1h 1m 1s");
@@ -304,5 +311,11 @@ mod tests {
         assert_eq!(rep.to_string(), "CRIT: other capacity is 96% (should be < 95%), WARN: tank capacity is 99% (should be < 50%)");
         let merged = rep.merge(MonitorReport::default());
         assert_eq!(merged.findings.len(), 2);
+        let ok = check_capacity(&r.policies, &[("tank", 10)]).merge(check_snapshots(
+            &[],
+            |_| &[],
+            &Utc::now(),
+        ));
+        assert_eq!(ok.to_string(), "OK: all pools (tank) are below their capacity limits; all monitored datasets () have fresh snapshots");
     }
 }
