@@ -254,7 +254,8 @@ pub trait Backend: Send + Sync {
     /// Snapshots a dataset and all its descendants with the same short name (`zfs snapshot -r`).
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError>;
 
-    /// Destroys snapshots in batches (`-d` when `defer`: destroy once holds/clones are gone).
+    /// Destroys snapshots in batches (`-d` when `defer`: destroy once holds/clones are gone). Snapshots
+    /// that do not exist are ignored (as `lzc_destroy_snaps` does); a held one is [`ZfsError::HasHolds`].
     fn destroy_snapshots(&self, snaps: &[SnapshotName], defer: bool) -> Result<(), ZfsError>;
 
     /// Destroys a filesystem or volume (`-r`: with its snapshots and children). Data loss: callers must have
@@ -277,7 +278,7 @@ pub trait Backend: Send + Sync {
     /// Creates bookmarks, each from a snapshot or an existing bookmark.
     fn bookmark(&self, pairs: &[(BookmarkName, VersionName)]) -> Result<(), ZfsError>;
 
-    /// Destroys bookmarks.
+    /// Destroys bookmarks; missing ones are ignored (as `lzc_destroy_bookmarks` does).
     fn destroy_bookmarks(&self, bms: &[BookmarkName]) -> Result<(), ZfsError>;
 
     /// Starts a send; see [`SendStream`].
