@@ -1044,3 +1044,33 @@ enum StepError {
     #[error("moving the stream: {0}")]
     Transfer(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn sync_snapshot_names_match_exactly_by_identifier() {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 27, 15, 4, 5)
+            .unwrap();
+        let n = sync_snapshot_name("nas", t);
+        assert_eq!(n, "zsync_nas_20261127T150405Z");
+        assert!(is_sync_snapshot(&n, "nas"));
+        // syncoid's prefix match would take these; exact matching does not.
+        assert!(!is_sync_snapshot(&sync_snapshot_name("nas2", t), "nas"));
+        assert!(!is_sync_snapshot(&sync_snapshot_name("nas_b", t), "nas"));
+        assert!(!is_sync_snapshot("zsync_nas_20261127T150405Z_extra", "nas"));
+        assert!(!is_sync_snapshot("zsync_nas_2026112XT150405Z", "nas"));
+        assert!(!is_sync_snapshot("autosnap_2026", "nas"));
+    }
+
+    #[test]
+    fn identifiers_are_checked() {
+        assert!(check_identifier("job-1.a:b_c").is_ok());
+        for bad in ["", "a b", "a/b", "a@b", "a#b"] {
+            assert!(check_identifier(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use zfs_core::cli::Cli;
-use zfs_core::{DatasetName, VersionName};
+use zfs_core::{Backend, DatasetName, VersionName};
 use zfs_sync::{
     is_sync_snapshot, AbortReason, Conflict, Executor, Outcome, Report, Step, SyncOptions, TreeSpec,
 };
@@ -113,7 +113,21 @@ fn setup(tag: &str) -> Result<TestPool, Box<dyn std::error::Error>> {
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_sync_tree_full_then_incremental_and_sync_snapshots() -> R {
     zsync_lab::require_lab();
-    let pool = setup("sync-tree")?;
+    tree_scenario(&Cli::local(), "sync-tree")
+}
+
+/// The same with the libzfs_core backend (atomic multi-snapshot, lzc send/receive threads).
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_lzc_tree_full_then_incremental_and_sync_snapshots() -> R {
+    zsync_lab::require_lab();
+    let (be, why) = zfs_core::open(zfs_core::BackendChoice::Lzc)?;
+    assert_eq!(be.name(), "lzc", "{why}");
+    tree_scenario(be.as_ref(), "sync-tree-lzc")
+}
+
+fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
+    let pool = setup(tag)?;
     let p = pool.name().to_string();
     for d in ["src/tree", "src/tree/a", "src/tree/a/b"] {
         pool.zfs(&["create", &pool.dataset(d)])?;
@@ -128,8 +142,7 @@ fn lab_sync_tree_full_then_incremental_and_sync_snapshots() -> R {
         &format!("{p}/src/tree@zsync_other_20260101T000000Z"),
     ])?;
 
-    let cli = Cli::local();
-    let ex = Executor::new(&cli, &cli);
+    let ex = Executor::new(be, be);
     let spec = TreeSpec::recursive(
         ds(&pool.dataset("src/tree")),
         ds(&pool.dataset("backup/dst")),
@@ -415,12 +428,25 @@ fn partial_receive(from: Option<&str>, to: &str, target: &str, keep: usize) -> R
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_sync_resume_and_stale_token() -> R {
     zsync_lab::require_lab();
-    let pool = setup("sync-resume")?;
+    resume_scenario(&Cli::local(), "sync-resume")
+}
+
+/// The same with the libzfs_core backend (`lzc_send_resume` with the token's object/offset).
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_lzc_resume_and_stale_token() -> R {
+    zsync_lab::require_lab();
+    let (be, why) = zfs_core::open(zfs_core::BackendChoice::Lzc)?;
+    assert_eq!(be.name(), "lzc", "{why}");
+    resume_scenario(be.as_ref(), "sync-resume-lzc")
+}
+
+fn resume_scenario(be: &dyn Backend, tag: &str) -> R {
+    let pool = setup(tag)?;
     let (s, t) = (pool.dataset("src/d"), pool.dataset("backup/dst"));
     pool.zfs(&["create", &s])?;
     pool.zfs(&["snapshot", &format!("{s}@s1")])?;
-    let cli = Cli::local();
-    let ex = Executor::new(&cli, &cli);
+    let ex = Executor::new(be, be);
     let spec = TreeSpec::single(ds(&s), ds(&t));
     assert_eq!(ex.run(&spec, &opts(false))?.exit_code, 0);
 
