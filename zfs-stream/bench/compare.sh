@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of zfs-stream's pipe vs the usual helper tools, as ratios measured
-# in the same run (best of N runs each), plus peak RSS of the buffer stages.
+# in the same run (best of N runs each, the two sides of a row interleaved),
+# plus peak RSS of the buffer stages.
 #
 #   zfs-stream/bench/compare.sh [SIZE] [RUNS]      # default 1G, 3 runs
 #
@@ -21,17 +22,29 @@ trap 'rm -rf "$dir"' EXIT
 "$Z" --gen "$size" --compressible > "$dir/text.zs"
 bytes=$(stat -c %s "$dir/rand.zs")
 
-# best-of-N wall time in ms of a bash snippet
-best() {
-    local best=999999999 s e ms
+# wall time in ms of one run of a bash snippet
+once() {
+    local s e
+    s=$(date +%s%N)
+    bash -c "$1" > /dev/null 2>&1
+    e=$(date +%s%N)
+    echo $(( (e - s) / 1000000 ))
+}
+# best-of-N of two snippets, runs interleaved (A B A B ...) so that load
+# changes on a shared machine hit both alike; prints "A_ms B_ms"
+pair() {
+    local ba=999999999 bb=999999999 t
     for _ in $(seq "$runs"); do
-        s=$(date +%s%N)
-        bash -c "$1" > /dev/null 2>&1
-        e=$(date +%s%N)
-        ms=$(( (e - s) / 1000000 ))
-        [ "$ms" -lt "$best" ] && best=$ms
+        t=$(once "$1"); [ "$t" -lt "$ba" ] && ba=$t
+        t=$(once "$2"); [ "$t" -lt "$bb" ] && bb=$t
     done
-    echo "$best"
+    echo "$ba $bb"
+}
+# row NAME OURS_CMD BASE_CMD BASE_NAME
+cmp_row() {
+    local r
+    r=$(pair "$2" "$3")
+    row "$1" "${r% *}" "${r#* }" "$4"
 }
 rss() { /usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -n 1; }
 have() { command -v "$1" > /dev/null 2>&1; }
@@ -45,41 +58,22 @@ R="$dir/rand.zs"
 T="$dir/text.zs"
 echo "zfs-stream compare: $bytes bytes per run, best of $runs, $(nproc) cores, $(date -u +%FT%TZ)"
 
-ours=$(best "$Z --quiet < $R > /dev/null")
-base=$(best "cat $R | cat > /dev/null")
-row "splice file->pipe->/dev/null" "$ours" "$base" "cat | cat"
-
-ours=$(best "$Z --quiet < $R | cat > /dev/null")
-base=$(best "cat $R | cat | cat > /dev/null")
-row "splice file->pipe->cat" "$ours" "$base" "cat | cat | cat"
-
-plain=$(best "$Z --quiet --buffer 64M < $R > /dev/null")
+cmp_row "splice file->pipe->/dev/null" "$Z --quiet < $R > /dev/null" "cat $R | cat > /dev/null" "cat | cat"
+cmp_row "splice file->pipe->cat" "$Z --quiet < $R | cat > /dev/null" "cat $R | cat | cat > /dev/null" "cat | cat | cat"
 if have mbuffer; then
-    base=$(best "mbuffer -q -m 64M -i $R -o /dev/null")
-    row "buffer 64M" "$plain" "$base" "mbuffer -m 64M"
+    cmp_row "buffer 64M" "$Z --quiet --buffer 64M < $R > /dev/null" "mbuffer -q -m 64M -i $R -o /dev/null" "mbuffer -m 64M"
     echo "  peak RSS KiB: ours $(rss "$Z --quiet --buffer 64M < $R > /dev/null"), mbuffer $(rss "mbuffer -q -m 64M -i $R -o /dev/null")"
-    ours=$(best "cat $R | $Z --quiet --buffer 64M | cat > /dev/null")
-    base=$(best "cat $R | mbuffer -q -m 64M | cat > /dev/null")
-    row "buffer 64M between pipes" "$ours" "$base" "mbuffer -m 64M"
+    cmp_row "buffer 64M between pipes" "cat $R | $Z --quiet --buffer 64M | cat > /dev/null" "cat $R | mbuffer -q -m 64M | cat > /dev/null" "mbuffer -m 64M"
     echo "  peak RSS KiB: ours $(rss "cat $R | $Z --quiet --buffer 64M | cat > /dev/null"), mbuffer $(rss "cat $R | mbuffer -q -m 64M | cat > /dev/null")"
 fi
-
-ours=$(best "$Z --quiet --buffer 64M --inspect < $R > /dev/null")
-row "buffer 64M + inspect (fletcher-4)" "$ours" "$plain" "buffer 64M, no inspect"
-ours=$(best "cat $R | $Z --quiet --buffer 64M --inspect | cat > /dev/null")
-base=$(best "cat $R | $Z --quiet --buffer 64M | cat > /dev/null")
-row "  same between pipes" "$ours" "$base" "buffer 64M, no inspect"
+cmp_row "buffer 64M + inspect (fletcher-4)" "$Z --quiet --buffer 64M --inspect < $R > /dev/null" "$Z --quiet --buffer 64M < $R > /dev/null" "buffer 64M, no inspect"
+cmp_row "  same between pipes" "cat $R | $Z --quiet --buffer 64M --inspect | cat > /dev/null" "cat $R | $Z --quiet --buffer 64M | cat > /dev/null" "buffer 64M, no inspect"
 
 bytes=$(stat -c %s "$T")
 if have zstd; then
-    ours=$(best "$Z --quiet --compress zstd-1 < $T > /dev/null")
-    base=$(best "zstd -q -1 -c $T > /dev/null")
-    row "zstd -1 compress" "$ours" "$base" "zstd -1 -c"
-    ours=$(best "$Z --quiet --compress zstd-1 --inspect < $T > /dev/null")
-    row "zstd -1 compress + inspect" "$ours" "$base" "zstd -1 -c"
+    cmp_row "zstd -1 compress" "$Z --quiet --compress zstd-1 < $T > /dev/null" "zstd -q -1 -c $T > /dev/null" "zstd -1 -c"
+    cmp_row "zstd -1 compress + inspect" "$Z --quiet --compress zstd-1 --inspect < $T > /dev/null" "zstd -q -1 -c $T > /dev/null" "zstd -1 -c"
 fi
 if have lz4; then
-    ours=$(best "$Z --quiet --compress lz4 < $T > /dev/null")
-    base=$(best "lz4 -q -1 -c $T > /dev/null")
-    row "lz4 compress" "$ours" "$base" "lz4 -1 -c"
+    cmp_row "lz4 compress" "$Z --quiet --compress lz4 < $T > /dev/null" "lz4 -q -1 -c $T > /dev/null" "lz4 -1 -c"
 fi

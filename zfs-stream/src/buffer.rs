@@ -7,9 +7,9 @@
 //!              '--------- reader thread ---------'        '---------- writer thread ----------'
 //! ```
 //!
-//! Inspection runs on the writer thread instead when nothing is compressed
-//! (it balances the two threads); either way a buffer is inspected before
-//! any of it is written.
+//! The reader reads in pieces of at most 256 KiB and inspects each piece
+//! right after reading it, while it is still in cache; a buffer is handed to
+//! the writer only after all of it passed inspection.
 //!
 //! Buffers are allocated only when the writer lags (up to the pool size), so
 //! memory stays at what the backlog needs and never exceeds the configured
@@ -31,6 +31,8 @@ use crate::sys;
 
 /// Size of the pool when none is configured.
 pub const DEFAULT_BUFFER: usize = 64 << 20;
+/// Largest single read; inspection runs on each piece while it is in cache.
+const READ_PIECE: usize = 256 << 10;
 /// Largest single buffer of the pool.
 pub const MAX_CHUNK: usize = 1 << 20;
 
@@ -265,12 +267,10 @@ impl BufferedRun {
             ..
         } = self;
         let (rs, ws) = (shared.clone(), shared.clone());
-        let inspect_in_writer = inspect && compress.is_none();
-        let inspect_in_reader = inspect && !inspect_in_writer;
         let (r, w) = std::thread::scope(|s| {
             let r = s.spawn(move || {
                 let _g = sys::SigpipeGuard::new();
-                let res = reader(src, &rs, pool, data_tx, decompress, inspect_in_reader);
+                let res = reader(src, &rs, pool, data_tx, decompress, inspect);
                 if res.is_err() {
                     rs.abort(1);
                 }
@@ -278,15 +278,7 @@ impl BufferedRun {
             });
             let w = s.spawn(move || {
                 let _g = sys::SigpipeGuard::new();
-                let res = writer(
-                    sink,
-                    &ws,
-                    data_rx,
-                    free_tx,
-                    compress,
-                    limiter,
-                    inspect_in_writer,
-                );
+                let res = writer(sink, &ws, data_rx, free_tx, compress, limiter);
                 if res.is_err() {
                     ws.abort(2);
                 }
@@ -298,7 +290,7 @@ impl BufferedRun {
         let r = r.map_err(panicked).and_then(|x| x);
         let w = w.map_err(panicked).and_then(|x| x);
         match (r, w) {
-            (Ok(rs), Ok(ws)) => Ok(rs.or(ws)),
+            (Ok(summary), Ok(())) => Ok(summary),
             (Err(Fail::Aborted), Err(e)) | (Err(e), Err(Fail::Aborted)) => Err(e),
             (Err(re), Err(we)) => {
                 if shared.first.load(Ordering::Acquire) == 2 {
@@ -350,12 +342,17 @@ fn reader(
         let mut filled = 0;
         let mut eof = false;
         while filled < buf.len() {
-            match input.read(&mut buf[filled..]) {
+            // Read in cache-sized pieces and inspect each while it is hot.
+            let end = (filled + READ_PIECE).min(buf.len());
+            match input.read(&mut buf[filled..end]) {
                 Ok(0) => {
                     eof = true;
                     break;
                 }
                 Ok(n) => {
+                    if let Some(i) = &mut inspector {
+                        i.feed(&buf[filled..filled + n]).map_err(Fail::Stream)?;
+                    }
                     filled += n;
                     // Hand over early when the writer is idle.
                     if data_tx.is_empty() {
@@ -368,9 +365,6 @@ fn reader(
         }
         if filled > 0 {
             shared.progress.add_stream(filled as u64);
-            if let Some(i) = &mut inspector {
-                i.feed(&buf[..filled]).map_err(Fail::Stream)?;
-            }
             data_tx
                 .send(Msg::Data(buf, filled))
                 .map_err(|_| Fail::Aborted)?;
@@ -393,8 +387,7 @@ fn writer(
     free_tx: Sender<Vec<u8>>,
     compress: Option<Codec>,
     limiter: Option<RateLimiter>,
-    inspect: bool,
-) -> Result<Option<StreamSummary>, Fail> {
+) -> Result<(), Fail> {
     let err: ErrSlot = Arc::default();
     sys::grow_pipe(sink.as_fd());
     let raw = FdWriter {
@@ -418,24 +411,13 @@ fn writer(
             Fail::Sink(e)
         }
     };
-    let mut inspector = inspect.then(StreamInspector::new);
     loop {
         match data_rx.recv() {
             Ok(Msg::Data(buf, n)) => {
-                if let Some(i) = &mut inspector {
-                    i.feed(&buf[..n]).map_err(Fail::Stream)?;
-                }
                 out.write_all(&buf[..n]).map_err(classify)?;
                 let _ = free_tx.send(buf);
             }
-            Ok(Msg::Eof) => {
-                let summary = match &mut inspector {
-                    Some(i) => Some(i.finish().map_err(Fail::Stream)?),
-                    None => None,
-                };
-                out.finish().map_err(classify)?;
-                return Ok(summary);
-            }
+            Ok(Msg::Eof) => return out.finish().map_err(classify),
             // The reader stopped without EOF: drop `out` unfinished.
             Err(_) => return Err(Fail::Aborted),
         }
