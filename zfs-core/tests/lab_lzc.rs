@@ -757,7 +757,10 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
         ..no_mount(target.clone())
     };
     let e = recv_from_slice(&l, &resumable, &stream[..stream.len() * 2 / 3]).unwrap_err();
-    eprintln!("truncated receive failed as expected: {e}");
+    assert!(
+        matches!(&e, ZfsError::Io { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof),
+        "{e}"
+    );
     let token = get(&pool, "receive_resume_token", &dst)?;
     assert!(
         token.len() > 10 && token != "-",

@@ -650,10 +650,27 @@ impl RecvSink for LzcRecv {
         };
         match t.join() {
             Ok(0) => Ok(()),
-            Ok(rc) => Err(ZfsError::from_errno(self.op, &self.name, LOCALHOST, rc)),
+            Ok(rc) => Err(receive_error(self.op, &self.name, rc)),
             Err(_) => Err(thread_error(self.op, &self.name)),
         }
     }
+}
+
+/// Maps a receive's errno; a stream that ended early gets a readable I/O error (kind `UnexpectedEof`)
+/// instead of the bare ZFS errno 1040.
+fn receive_error(op: &'static str, name: &str, rc: i32) -> ZfsError {
+    if rc == crate::error::zfs_errno::STREAM_TRUNCATED {
+        return ZfsError::Io {
+            op: op.to_owned(),
+            name: name.to_owned(),
+            host: LOCALHOST.into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "send stream truncated (ZFS_ERR_STREAM_TRUNCATED); a resumable receive kept its partial state",
+            ),
+        };
+    }
+    ZfsError::from_errno(op, name, LOCALHOST, rc)
 }
 
 impl Drop for LzcRecv {
@@ -1071,6 +1088,20 @@ mod tests {
             ZfsError::Busy { .. }
         ));
         assert!(destroy_error(err(libc::ENOENT), |_| true).is_not_found());
+    }
+
+    #[test]
+    fn truncated_stream_is_a_readable_eof() {
+        let e = receive_error("lzc_receive_resumable", "p/a@1", 1040);
+        assert!(
+            matches!(&e, ZfsError::Io { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof),
+            "{e}"
+        );
+        assert!(e.to_string().contains("p/a@1") && e.to_string().contains("truncated"));
+        assert!(matches!(
+            receive_error("lzc_receive", "p/a@1", libc::EBUSY),
+            ZfsError::Busy { .. }
+        ));
     }
 
     #[test]
