@@ -577,3 +577,51 @@ fn lab_cli_recursive_zfs_takes_one_recursive_snapshot() -> Result<(), LabError> 
     }
     Ok(())
 }
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_force_post_and_pruning_hooks() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("prunehooks")?;
+    let dir = scratch(&pool, "prunehooks");
+    let p = pool.name();
+    pool.zfs(&["create", &format!("{p}/d")])?;
+    let t0 = now0();
+    let h = |k: i64| format!("autosnap_{}_hourly", stamp(t0 + ChronoDuration::hours(k)));
+    let d = dir.display();
+    let conf = dir.join("zsync.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[{p}/d]\n\tfrequently = 0\n\thourly = 1\n\tdaily = 0\n\tweekly = 0\n\tmonthly = 0\n\tyearly = 0\n\
+             \tpre_snapshot_script = exit 1\n\
+             \tforce_post_snapshot_script = yes\n\
+             \tpost_snapshot_script = echo \"$SANOID_PRE_FAILURE\" >> {d}/post.log\n\
+             \tpre_pruning_script = test \"$SANOID_SNAPNAME\" != \"{veto}\"\n\
+             \tpruning_script = echo \"$SANOID_SCRIPT $SANOID_TARGET $SANOID_SNAPNAME $SANOID_TYPES\" >> {d}/prune.log\n",
+            veto = h(0)
+        ),
+    )
+    .unwrap();
+    for k in [0, 3, 4] {
+        let o = zsync(
+            &dir,
+            Some(t0 + ChronoDuration::hours(k)),
+            &["cron", "--config", conf.to_str().unwrap()],
+        );
+        // The failing pre script makes every run partial (exit 1); the snapshot is still taken
+        // because no_inconsistent_snapshot is off.
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    }
+    let post = std::fs::read_to_string(dir.join("post.log")).expect("post hook ran");
+    assert_eq!(
+        post, "1\n1\n1\n",
+        "force_post_snapshot_script runs with SANOID_PRE_FAILURE=1"
+    );
+    // h0 is vetoed by pre_pruning_script every time; h3 is destroyed at the third run.
+    let want: BTreeSet<String> = [h(0), h(4)].iter().map(|s| format!("{p}/d@{s}")).collect();
+    assert_eq!(names(&pool)?, want);
+    let log = std::fs::read_to_string(dir.join("prune.log")).expect("pruning hook ran");
+    assert_eq!(log, format!("prune {p}/d {} hourly\n", h(3)));
+    Ok(())
+}
