@@ -62,7 +62,11 @@ pub fn apply(
                 let Some(p) = s.iter().position(|m| m.guid == to.guid) else {
                     return Err(format!("rollback to {} which the target lacks", to.name));
                 };
-                if s.len() - p - 1 != discards.len() {
+                let snaps_discarded = discards
+                    .iter()
+                    .filter(|d| d.name.kind() == VersionKind::Snapshot)
+                    .count();
+                if s.len() - p - 1 != snaps_discarded {
                     return Err("rollback discards list does not match the target".into());
                 }
                 s.truncate(p + 1);

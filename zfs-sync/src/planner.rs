@@ -272,6 +272,15 @@ pub fn plan_dataset(
     if let Some(ti) = target_base_idx {
         let newer = &tsnaps[ti + 1..];
         if !newer.is_empty() {
+            // `zfs rollback -r` also destroys the target's newer bookmarks: list them with the snapshots.
+            let base_txg = tsnaps[ti].createtxg;
+            let mut lost: Vec<&Version> = newer.to_vec();
+            lost.extend(
+                t.versions
+                    .iter()
+                    .filter(|v| v.name.kind() == VersionKind::Bookmark && v.createtxg > base_txg),
+            );
+            lost.sort_by_key(|v| (v.createtxg, v.name.kind() == VersionKind::Snapshot));
             if !opts.rollback {
                 let source_newer = candidates_after(&src, base, &snap_idx)
                     .iter()
@@ -280,14 +289,14 @@ pub fn plan_dataset(
                     .collect();
                 return conflict(Conflict::Diverged {
                     common: base.into(),
-                    target_only_newer: newer.iter().map(|v| (*v).into()).collect(),
+                    target_only_newer: lost.iter().map(|v| (*v).into()).collect(),
                     source_newer,
                 });
             }
             discarded.extend(newer.iter().map(|v| (v.guid, ())));
             steps.push(Step::Rollback {
                 to: tsnaps[ti].into(),
-                discards: newer.iter().map(|v| (*v).into()).collect(),
+                discards: lost.iter().map(|v| (*v).into()).collect(),
             });
         }
     }

@@ -128,7 +128,7 @@ pub enum Step {
     Rollback {
         /// Target snapshot rolled back to (the common base, target name).
         to: VersionRef,
-        /// Target snapshots destroyed, oldest first (target names).
+        /// Target snapshots and bookmarks destroyed (`zfs rollback -r`), oldest first (target names).
         discards: Vec<VersionRef>,
     },
     /// Destroy the target dataset and everything below it before a full send (`--force-delete`).
@@ -240,7 +240,7 @@ pub enum Conflict {
     Diverged {
         /// Newest common version (source name; may be a source bookmark).
         common: VersionRef,
-        /// Target snapshots newer than the common base, oldest first (would be lost).
+        /// Target snapshots (and bookmarks) newer than the common base, oldest first (would be lost).
         target_only_newer: Vec<VersionRef>,
         /// Selected source snapshots newer than the common base, oldest first (would be sent).
         source_newer: Vec<VersionRef>,
