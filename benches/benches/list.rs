@@ -24,12 +24,25 @@ fn listing(datasets: usize, per: usize) -> (String, usize) {
     lines += 1;
     for d in 0..datasets {
         let (name, kind, enc) = if d % 3 == 0 {
-            (format!("tank/vm/vm-{d}-disk-0"), "volume", "aes-256-gcm\ttank/vm\tavailable")
+            (
+                format!("tank/vm/vm-{d}-disk-0"),
+                "volume",
+                "aes-256-gcm\ttank/vm\tavailable",
+            )
         } else {
-            (format!("tank/home/user {d}/data"), "filesystem", "off\t-\t-")
+            (
+                format!("tank/home/user {d}/data"),
+                "filesystem",
+                "off\t-\t-",
+            )
         };
         let txg0 = 100 + d as u64 * 10_000;
-        writeln!(s, "{name}\t{kind}\t{}\t{txg0}\t1600000000\t-\t-\t{enc}\t-", next_guid()).unwrap();
+        writeln!(
+            s,
+            "{name}\t{kind}\t{}\t{txg0}\t1600000000\t-\t-\t{enc}\t-",
+            next_guid()
+        )
+        .unwrap();
         lines += 1;
         for i in 0..per {
             let txg = txg0 + 1 + i as u64 * 7;
@@ -46,7 +59,11 @@ fn listing(datasets: usize, per: usize) -> (String, usize) {
             .unwrap();
             lines += 1;
             if i % 10 == 0 {
-                writeln!(s, "{name}#zsync_{i}\tbookmark\t{g}\t{txg}\t{creation}\t-\t-\t-\t-\t-\t-").unwrap();
+                writeln!(
+                    s,
+                    "{name}#zsync_{i}\tbookmark\t{g}\t{txg}\t{creation}\t-\t-\t-\t-\t-\t-"
+                )
+                .unwrap();
                 lines += 1;
             }
         }
@@ -64,7 +81,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("list");
     g.sample_size(10);
     g.throughput(Throughput::Elements(lines as u64));
-    g.bench_function("parse_1M_lines", |b| b.iter(|| parse_listing(&text, &root, &opts).unwrap()));
+    g.bench_function("parse_1M_lines", |b| {
+        b.iter(|| parse_listing(&text, &root, &opts).unwrap())
+    });
     g.finish();
 }
 

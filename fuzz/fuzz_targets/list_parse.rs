@@ -8,8 +8,12 @@ use zfs_core::list::parse_listing;
 use zfs_core::{DatasetName, Depth, ListOptions};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
     let depth = match sel & 3 {
         0 => Depth::Recursive,
         1 => Depth::Zero,

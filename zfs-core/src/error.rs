@@ -621,7 +621,10 @@ mod tests {
             Some(1),
             "cannot destroy snapshot p/b@s: it's being held. Run 'zfs holds -r p/b@s' to see holders.",
         );
-        assert!(matches!(e, ZfsError::HasHolds { ref name, .. } if name == "p/b@s"), "{e:?}");
+        assert!(
+            matches!(e, ZfsError::HasHolds { ref name, .. } if name == "p/b@s"),
+            "{e:?}"
+        );
     }
 
     #[test]
