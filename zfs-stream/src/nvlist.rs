@@ -6,8 +6,9 @@
 //!   order given by `endian` (1 = little, 0 = big). Each list is
 //!   `i32 version, u32 nvflag`, then pairs `{i32 size, i16 name_sz, i16 0,
 //!   i32 nelem, i32 type, name\0, pad to 8, value, pad to 8}`, then 4 zero
-//!   bytes. Embedded lists follow the pair that names them. Resume tokens and
-//!   BEGIN payloads of substreams use it.
+//!   bytes. Embedded lists follow the pair that names them, without their own
+//!   version/nvflag (those sit in the `nvlist_t` that is the pair's value).
+//!   Resume tokens and BEGIN payloads of substreams use it.
 //! - **XDR** (`encoding = 1`): big-endian, 4-byte units; each pair is
 //!   `{i32 encoded_size, i32 decoded_size, string name, i32 type, i32 nelem, data}`
 //!   and a list ends with two zero ints. Compound (`-R`) stream headers use it.
@@ -310,7 +311,7 @@ pub fn unpack_prefix(buf: &[u8]) -> Result<(Nvlist, usize), NvlistError> {
                 pos: 4,
                 little: endian == Endian::Little,
             };
-            let l = native_list(&mut c, 0)?;
+            let l = native_list(&mut c, 0, None)?;
             Ok((l, c.pos))
         }
         1 => {
@@ -409,12 +410,21 @@ const fn align8(n: usize) -> usize {
     (n + 7) & !7
 }
 
-fn native_list(c: &mut Cursor<'_>, depth: usize) -> Result<Nvlist, NvlistError> {
+/// One native list. The top-level list starts with `version, nvflag`; an
+/// embedded list does not (its `nvlist_t` in the parent pair's value holds
+/// them, passed as `header`).
+fn native_list(
+    c: &mut Cursor<'_>,
+    depth: usize,
+    header: Option<(i32, u32)>,
+) -> Result<Nvlist, NvlistError> {
     if depth > MAX_DEPTH {
         return Err(NvlistError::TooDeep { offset: c.pos });
     }
-    let version = c.i32()?;
-    let flags = c.u32()?;
+    let (version, flags) = match header {
+        Some(h) => h,
+        None => (c.i32()?, c.u32()?),
+    };
     let mut list = Nvlist {
         version,
         flags,
@@ -551,17 +561,25 @@ fn native_value(
             if v.remaining() < NVLIST_T_SIZE {
                 return Err(bad(at, "nvlist value too small"));
             }
-            Value::Nvlist(native_list(outer, depth + 1)?)
+            let h = (v.i32()?, v.u32()?);
+            Value::Nvlist(native_list(outer, depth + 1, Some(h))?)
         }
         T_NVLIST_ARRAY => {
-            // Each embedded list needs at least 12 bytes in the stream.
-            let k = outer.count(n, 12, at)?;
+            // Each embedded list needs at least its 4-byte terminator in the stream.
+            let k = outer.count(n, 4, at)?;
             if (v.remaining() as u64) < (k as u64) * (8 + NVLIST_T_SIZE as u64) {
                 return Err(bad(at, "nvlist array value too small"));
             }
-            let mut out = Vec::with_capacity(k);
+            v.take(k * 8)?; // pointer slots
+            let mut heads = Vec::with_capacity(k);
             for _ in 0..k {
-                out.push(native_list(outer, depth + 1)?);
+                let h = (v.i32()?, v.u32()?);
+                v.take(NVLIST_T_SIZE - 8)?;
+                heads.push(h);
+            }
+            let mut out = Vec::with_capacity(k);
+            for h in heads {
+                out.push(native_list(outer, depth + 1, Some(h))?);
             }
             Value::NvlistArray(out)
         }
@@ -798,13 +816,15 @@ pub mod encode {
             buf: vec![0, little as u8, 0, 0],
             little,
         };
-        native_list(&mut o, list);
+        native_list(&mut o, list, true);
         o.buf
     }
 
-    fn native_list(o: &mut Out, list: &Nvlist) {
-        o.i32(list.version);
-        o.u32(list.flags);
+    fn native_list(o: &mut Out, list: &Nvlist, top: bool) {
+        if top {
+            o.i32(list.version);
+            o.u32(list.flags);
+        }
         for (name, v) in &list.pairs {
             let mut val = Out {
                 buf: Vec::new(),
@@ -825,8 +845,8 @@ pub mod encode {
             o.buf.extend_from_slice(&val.buf);
             o.pad_to(start, 8);
             match v {
-                Value::Nvlist(l) => native_list(o, l),
-                Value::NvlistArray(a) => a.iter().for_each(|l| native_list(o, l)),
+                Value::Nvlist(l) => native_list(o, l, false),
+                Value::NvlistArray(a) => a.iter().for_each(|l| native_list(o, l, false)),
                 _ => {}
             }
         }
@@ -866,12 +886,21 @@ pub mod encode {
                     o.buf.push(0);
                 }
             }
-            Value::Nvlist(_) => o.buf.extend_from_slice(&[0u8; NVLIST_T_SIZE]),
+            Value::Nvlist(l) => nvlist_t(o, l),
             Value::NvlistArray(a) => {
-                let n = o.buf.len() + a.len() * (8 + NVLIST_T_SIZE);
+                let n = o.buf.len() + a.len() * 8;
                 o.buf.resize(n, 0);
+                a.iter().for_each(|l| nvlist_t(o, l));
             }
         }
+    }
+
+    /// The in-memory `nvlist_t` of an embedded list: version, nvflag, then zeroed priv/flag/pad.
+    fn nvlist_t(o: &mut Out, l: &Nvlist) {
+        o.i32(l.version);
+        o.u32(l.flags);
+        let n = o.buf.len() + NVLIST_T_SIZE - 8;
+        o.buf.resize(n, 0);
     }
 
     /// Packs `list` with `NV_ENCODE_XDR` (the header's endian byte says little).
