@@ -702,6 +702,21 @@ impl<'a> Executor<'a> {
                 sync_name,
                 &mut rep.warnings,
             );
+        } else if let (Outcome::Refused { .. } | Outcome::Skipped { .. }, Some(current)) =
+            (&rep.outcome, sync_name)
+        {
+            // Nothing was sent: this run's sync snapshot is of no use; the previous one stays the base.
+            let taken = src_versions
+                .iter()
+                .any(|v| v.name.kind() == VersionKind::Snapshot && v.name.short() == current);
+            if taken {
+                if let Ok(snap) = snap_name(&dp.source, current) {
+                    if let Err(e) = self.source.destroy_snapshots(&[snap], false) {
+                        rep.warnings
+                            .push(format!("destroying unused sync snapshot: {e}"));
+                    }
+                }
+            }
         }
         finish(rep)
     }

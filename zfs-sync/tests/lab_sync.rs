@@ -340,6 +340,15 @@ fn lab_sync_divergence_and_no_common_base() -> R {
     };
     assert_eq!(target_only_newer[0].name.as_str(), format!("{t}@local"));
     assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "local"]);
+    // Refused with a sync snapshot: the unused sync snapshot does not stay behind on the source.
+    let r = ex.run(&spec, &opts(true))?;
+    assert_eq!(r.exit_code, 2, "{}", r.to_json());
+    let left: Vec<String> = snaps(&pool, &s)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| is_sync_snapshot(n, "lab"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 
     // With rollback: synced, the local snapshot is gone.
     let mut o = opts(false);
