@@ -1,0 +1,257 @@
+//! Lab test (real ZFS in the lab VM): `zsync sync` killed with SIGKILL mid-transfer leaves a
+//! resumable receive; the next `zsync sync` resumes it from the token and the data matches.
+//! Run with `cargo xtask lab test lab_cli_kill`.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use zsync_lab::{LabError, TestPool};
+
+/// Incompressible payload of the interrupted snapshot.
+const BIG: usize = 24 << 20;
+/// Rate limit that makes the payload take ~8 s to move, so the kill lands mid-transfer.
+const RATE: &str = "--source-bwlimit=3M";
+
+fn bin() -> PathBuf {
+    zsync_lab::zsync_bin().unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_zsync")))
+}
+
+fn zsync_cmd(dir: &Path, backend: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("--backend")
+        .arg(backend)
+        .args(args)
+        .env("TZ", "UTC")
+        .env("ZSYNC_LOCK", dir.join("zsync.lock"))
+        .env_remove("ZSYNC_BACKEND")
+        .env_remove("ZSYNC_NOW");
+    c
+}
+
+fn zsync(dir: &Path, backend: &str, args: &[&str]) -> Output {
+    let o = zsync_cmd(dir, backend, args).output().expect("run zsync");
+    eprintln!(
+        "$ zsync --backend {backend} {}\n-> {:?}\n{}{}",
+        args.join(" "),
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Deterministic incompressible bytes (xorshift64*).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        v.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// FNV-1a 64 of the bytes (a checksum to print and compare).
+fn fnv(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| {
+        (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+fn token(pool: &TestPool, ds: &str) -> String {
+    pool.zfs(&["get", "-H", "-o", "value", "receive_resume_token", ds])
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|e| format!("<error: {e}>"))
+}
+
+fn has_token(pool: &TestPool, ds: &str) -> bool {
+    let t = token(pool, ds);
+    t != "-" && !t.starts_with("<error")
+}
+
+/// Bytes used by the in-progress incremental receive (`DST/%recv`), if visible.
+fn recv_used(pool: &TestPool, ds: &str) -> u64 {
+    pool.zfs(&["get", "-Hp", "-o", "value", "used", &format!("{ds}/%recv")])
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn guid(pool: &TestPool, snap: &str) -> Result<String, LabError> {
+    Ok(pool
+        .zfs(&["get", "-Hp", "-o", "value", "guid", snap])?
+        .trim()
+        .to_string())
+}
+
+/// SIGKILL the whole process group of `child` (zsync runs in its own group, so the `zfs send` /
+/// `zfs receive` processes it spawned die with it), then reap it.
+fn kill_group(child: &mut Child) {
+    let pgid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved.
+    let rc = unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    assert_eq!(rc, 0, "kill(-{pgid}): {}", std::io::Error::last_os_error());
+    let st = child.wait().expect("reap zsync");
+    eprintln!("zsync killed: {st:?}");
+}
+
+fn kill_and_resume(backend: &str) -> Result<(), LabError> {
+    let pool = TestPool::with_size(&format!("clikill-{backend}"), 256 << 20)?;
+    let dir = zsync_lab::lab_dir()?.join(format!("clikill-{}", pool.name()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let (src, dst) = (pool.dataset("src"), pool.dataset("dst/src"));
+    pool.zfs(&["create", &src])?;
+    pool.zfs(&["create", &pool.dataset("dst")])?;
+    pool.write_file("src/small", b"one")?;
+    pool.zfs(&["snapshot", &format!("{src}@s1")])?;
+    let args = [
+        "sync",
+        "--no-sync-snap",
+        "--recvoptions=u",
+        RATE,
+        "--json",
+        &src,
+        &dst,
+    ];
+    let o = zsync(&dir, backend, &args);
+    assert_eq!(o.status.code(), Some(0), "first full sync");
+
+    // A big incremental s1 -> s2, killed while it is moving.
+    let big = noise(BIG, 0x5eed ^ backend.len() as u64);
+    pool.write_file("src/big", &big)?;
+    pool.zfs(&["snapshot", &format!("{src}@s2")])?;
+    let mut child = zsync_cmd(&dir, backend, &args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .spawn()
+        .expect("start zsync");
+    let start = Instant::now();
+    let mut seen: Option<Instant> = None;
+    loop {
+        if let Some(st) = child.try_wait().expect("poll zsync") {
+            panic!(
+                "zsync finished ({st:?}) after {:?} before it could be killed; token {}",
+                start.elapsed(),
+                token(&pool, &dst)
+            );
+        }
+        let used = recv_used(&pool, &dst);
+        if seen.is_none() && (used > 0 || has_token(&pool, &dst)) {
+            eprintln!(
+                "partial receive visible after {:?} (%recv used {used})",
+                start.elapsed()
+            );
+            seen = Some(Instant::now());
+        }
+        // Let a few MiB arrive after the receive became visible, then kill.
+        if seen.is_some_and(|t| t.elapsed() >= Duration::from_millis(2500)) {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            kill_group(&mut child);
+            panic!(
+                "no partial receive on {dst} within 90 s; {}",
+                pool.zfs(&["list", "-t", "all", "-r", &pool.dataset("dst")])
+                    .unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let used_at_kill = recv_used(&pool, &dst);
+    kill_group(&mut child);
+
+    // The kernel saves the partial state as the receive unwinds; wait for the token (bounded).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !has_token(&pool, &dst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let tok = token(&pool, &dst);
+    assert!(
+        has_token(&pool, &dst),
+        "no resume token on {dst} after SIGKILL (%recv used {used_at_kill}): {tok}"
+    );
+    eprintln!("resume token after kill: {tok}");
+    assert_eq!(
+        pool.zfs(&["list", "-H", "-o", "name", "-t", "snapshot", "-d", "1", &dst])?
+            .lines()
+            .count(),
+        1,
+        "s2 must not be complete on the target yet"
+    );
+
+    // The next run resumes from the token and completes.
+    let resume_args = [
+        "sync",
+        "--no-sync-snap",
+        "--recvoptions=u",
+        "--json",
+        &src,
+        &dst,
+    ];
+    let plan = zsync(
+        &dir,
+        backend,
+        &["plan", "--no-sync-snap", "--json", &src, &dst],
+    );
+    assert_eq!(plan.status.code(), Some(0));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    assert_eq!(
+        plan["datasets"][0]["decision"]["steps"][0]["step"], "resume",
+        "{plan}"
+    );
+    let o = zsync(&dir, backend, &resume_args);
+    assert_eq!(o.status.code(), Some(0), "resumed sync");
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
+    let steps = &report["datasets"][0]["steps"];
+    assert_eq!(steps[0]["step"]["step"], "resume", "{report}");
+    assert_eq!(
+        steps[0]["step"]["token"]["token"].as_str(),
+        Some(tok.as_str()),
+        "resumed from the token left by the kill: {report}"
+    );
+    let resumed_bytes = steps[0]["bytes"].as_u64().unwrap_or(u64::MAX);
+    eprintln!("resume step moved {resumed_bytes} bytes (payload {BIG})");
+    assert!(
+        resumed_bytes < BIG as u64,
+        "the resume must not resend the whole payload: {report}"
+    );
+    assert_eq!(token(&pool, &dst), "-", "token consumed");
+
+    // Same snapshots by GUID, same bytes.
+    for s in ["s1", "s2"] {
+        assert_eq!(
+            guid(&pool, &format!("{src}@{s}"))?,
+            guid(&pool, &format!("{dst}@{s}"))?,
+            "guid of @{s}"
+        );
+    }
+    pool.zfs(&["set", "readonly=on", &dst])?;
+    pool.zfs(&["mount", &dst])?;
+    let got = pool.read_file("dst/src/big")?;
+    assert_eq!(got.len(), big.len());
+    assert_eq!(fnv(&got), fnv(&big), "checksum of big on the target");
+    assert!(got == big, "content of big on the target");
+    assert_eq!(pool.read_file("dst/src/small")?, b"one");
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_kill_mid_transfer_then_resume_cli_backend() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    kill_and_resume("cli")
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_kill_mid_transfer_then_resume_lzc_backend() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    kill_and_resume("lzc")
+}
