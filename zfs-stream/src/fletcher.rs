@@ -8,8 +8,9 @@
 //!
 //! [`Fletcher4`] is incremental and accepts arbitrary splits: bytes that do not
 //! complete a word are kept until the next [`Fletcher4::update`]. The bulk loop
-//! runs four interleaved lanes (vectorised, AVX2 when the CPU has it) and
-//! combines them exactly, as ZFS's SIMD implementations do.
+//! runs eight interleaved lanes (vectorised, AVX2 when the CPU has it) and
+//! combines them exactly with integer weights computed at compile time, as
+//! ZFS's SIMD implementations do with their fixed lane counts.
 
 /// Byte order of the 32-bit words summed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -116,17 +117,17 @@ fn word<const LE: bool>(b: &[u8]) -> u64 {
 
 /// Folds whole words (`bytes.len()` is a multiple of 4).
 ///
-/// Four interleaved lanes each run their own fletcher-4 over every fourth
-/// word (independent chains the compiler vectorises); the lanes are then
-/// combined into the sequential sum with fixed integer weights, derived from
-/// writing each word's weight `C(N-i+k-1, k-1)` in terms of the lane's own
-/// weights. The state from before is carried across the block in closed form.
+/// `LANES` interleaved lanes each run their own fletcher-4 over every
+/// `LANES`-th word (independent chains the compiler vectorises); the lanes
+/// are then combined into the sequential sum with integer weights (see
+/// [`Weights`]). The state from before is carried across the block in closed form.
 #[inline]
 fn fold<const LE: bool>(state: &mut [u64; 4], bytes: &[u8]) {
     // Bounded blocks keep the closed-form binomials exact in u128.
     const BLOCK: usize = 1 << 26;
+    const GROUP: usize = 4 * LANES;
     for part in bytes.chunks(BLOCK) {
-        let groups = part.len() / 16 * 16;
+        let groups = part.len() / GROUP * GROUP;
         if groups > 0 {
             let lanes = lanes_dispatch::<LE>(&part[..groups]);
             combine(state, &lanes, (groups / 4) as u64);
@@ -142,19 +143,22 @@ fn fold<const LE: bool>(state: &mut [u64; 4], bytes: &[u8]) {
     }
 }
 
-type Lanes = [[u64; 4]; 4];
+/// Number of interleaved lanes.
+const LANES: usize = 8;
+
+type Lanes = [[u64; LANES]; 4];
 
 #[inline(always)]
 fn lanes_generic<const LE: bool>(bytes: &[u8]) -> Lanes {
-    let mut a = [0u64; 4];
-    let mut b = [0u64; 4];
-    let mut c = [0u64; 4];
-    let mut d = [0u64; 4];
-    for blk in bytes.chunks_exact(16) {
-        let Ok(blk) = <&[u8; 16]>::try_from(blk) else {
+    let mut a = [0u64; LANES];
+    let mut b = [0u64; LANES];
+    let mut c = [0u64; LANES];
+    let mut d = [0u64; LANES];
+    for blk in bytes.chunks_exact(4 * LANES) {
+        let Ok(blk) = <&[u8; 4 * LANES]>::try_from(blk) else {
             continue;
         };
-        let mut w = [0u64; 4];
+        let mut w = [0u64; LANES];
         for (j, x) in w.iter_mut().enumerate() {
             let q = [blk[4 * j], blk[4 * j + 1], blk[4 * j + 2], blk[4 * j + 3]];
             *x = if LE {
@@ -163,7 +167,7 @@ fn lanes_generic<const LE: bool>(bytes: &[u8]) -> Lanes {
                 u32::from_be_bytes(q)
             } as u64;
         }
-        for j in 0..4 {
+        for j in 0..LANES {
             a[j] = a[j].wrapping_add(w[j]);
             b[j] = b[j].wrapping_add(a[j]);
             c[j] = c[j].wrapping_add(b[j]);
@@ -191,53 +195,94 @@ fn lanes_dispatch<const LE: bool>(bytes: &[u8]) -> Lanes {
     lanes_generic::<LE>(bytes)
 }
 
+/// Weights that turn `L` lane sums into the sequential sum. Word `i = L*k + j`
+/// of `N = L*n` words carries weight `C(N-i+s-1, s)` in sum number `s`; with
+/// `m = n-k` that is a polynomial in `m`, rewritten over the lane's own weight
+/// basis `1, m, m(m+1)/2, m(m+1)(m+2)/6` (exact integer coefficients).
+struct Weights {
+    /// B = L*sum(b) - sum(j*a_j)
+    b_a: [i64; LANES],
+    /// C = L^2*sum(c) + c_b[j]*b_j + c_a[j]*a_j
+    c_b: [i64; LANES],
+    c_a: [i64; LANES],
+    /// D = L^3*sum(d) + d_c[j]*c_j + d_b[j]*b_j + d_a[j]*a_j
+    d_c: [i64; LANES],
+    d_b: [i64; LANES],
+    d_a: [i64; LANES],
+}
+
+const fn tetra(t: i64) -> i64 {
+    // C(t+2, 3) for any integer t.
+    t * (t + 1) * (t + 2) / 6
+}
+
+const WEIGHTS: Weights = {
+    let l = LANES as i64;
+    let mut w = Weights {
+        b_a: [0; LANES],
+        c_b: [0; LANES],
+        c_a: [0; LANES],
+        d_c: [0; LANES],
+        d_b: [0; LANES],
+        d_a: [0; LANES],
+    };
+    let mut j = 0;
+    while j < LANES {
+        let jj = j as i64;
+        w.b_a[j] = -jj;
+        w.c_b[j] = (l * (1 - 2 * jj) - l * l) / 2;
+        w.c_a[j] = (jj * jj - jj) / 2;
+        let alpha = l * l * l;
+        let f0 = tetra(-jj);
+        let f1 = tetra(l - jj);
+        let f2 = tetra(2 * l - jj);
+        let beta = f2 - 2 * f1 - 2 * alpha + f0;
+        let gamma = f1 - alpha - f0 - beta;
+        w.d_c[j] = beta;
+        w.d_b[j] = gamma;
+        w.d_a[j] = f0;
+        j += 1;
+    }
+    w
+};
+
 /// Adds the lanes of a block of `words` words to `state`.
 fn combine(state: &mut [u64; 4], l: &Lanes, words: u64) {
     let [a, b, c, d] = *l;
-    let w = |x: u64, k: u64| x.wrapping_mul(k);
-    let sum = |v: [u64; 4]| {
-        v[0].wrapping_add(v[1])
-            .wrapping_add(v[2])
-            .wrapping_add(v[3])
-    };
-    // Sequential sums of the block from a zero state.
-    let sa = sum(a);
-    let sb = w(sum(b), 4)
-        .wrapping_sub(a[1])
-        .wrapping_sub(w(a[2], 2))
-        .wrapping_sub(w(a[3], 3));
-    let sc = w(sum(c), 16)
-        .wrapping_sub(w(b[0], 6))
-        .wrapping_sub(w(b[1], 10))
-        .wrapping_sub(w(b[2], 14))
-        .wrapping_sub(w(b[3], 18))
-        .wrapping_add(a[2])
-        .wrapping_add(w(a[3], 3));
-    let sd = w(sum(d), 64)
-        .wrapping_sub(w(c[0], 48))
-        .wrapping_sub(w(c[1], 64))
-        .wrapping_sub(w(c[2], 80))
-        .wrapping_sub(w(c[3], 96))
-        .wrapping_add(w(b[0], 4))
-        .wrapping_add(w(b[1], 10))
-        .wrapping_add(w(b[2], 20))
-        .wrapping_add(w(b[3], 34))
-        .wrapping_sub(a[3]);
+    let w = |x: u64, k: i64| x.wrapping_mul(k as u64);
+    let k = LANES as i64;
+    let (mut sa, mut sb, mut sc, mut sd) = (0u64, 0u64, 0u64, 0u64);
+    for j in 0..LANES {
+        sa = sa.wrapping_add(a[j]);
+        sb = sb
+            .wrapping_add(w(b[j], k))
+            .wrapping_add(w(a[j], WEIGHTS.b_a[j]));
+        sc = sc
+            .wrapping_add(w(c[j], k * k))
+            .wrapping_add(w(b[j], WEIGHTS.c_b[j]))
+            .wrapping_add(w(a[j], WEIGHTS.c_a[j]));
+        sd = sd
+            .wrapping_add(w(d[j], k * k * k))
+            .wrapping_add(w(c[j], WEIGHTS.d_c[j]))
+            .wrapping_add(w(b[j], WEIGHTS.d_b[j]))
+            .wrapping_add(w(a[j], WEIGHTS.d_a[j]));
+    }
     // Carry the previous state over the block's N words.
     let nn = words as u128;
     let t2 = (nn * (nn + 1) / 2) as u64;
     let t3 = (nn * (nn + 1) * (nn + 2) / 6) as u64;
     let nw = nn as u64;
     let [a0, b0, c0, d0] = *state;
+    let m = |x: u64, y: u64| x.wrapping_mul(y);
     *state = [
         a0.wrapping_add(sa),
-        b0.wrapping_add(w(a0, nw)).wrapping_add(sb),
-        c0.wrapping_add(w(b0, nw))
-            .wrapping_add(w(a0, t2))
+        b0.wrapping_add(m(a0, nw)).wrapping_add(sb),
+        c0.wrapping_add(m(b0, nw))
+            .wrapping_add(m(a0, t2))
             .wrapping_add(sc),
-        d0.wrapping_add(w(c0, nw))
-            .wrapping_add(w(b0, t2))
-            .wrapping_add(w(a0, t3))
+        d0.wrapping_add(m(c0, nw))
+            .wrapping_add(m(b0, t2))
+            .wrapping_add(m(a0, t3))
             .wrapping_add(sd),
     ];
 }
