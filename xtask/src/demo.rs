@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 
-use crate::lab;
+use crate::lab::{self, SELF_EXE};
 use crate::util::{self, Stopwatch};
 use crate::vm::{self, VmOptions};
 
@@ -228,7 +228,7 @@ pub fn run(opts: &VmOptions) -> Result<()> {
     let zsync = lab::build_zsync()?;
     let rwdir = vm::new_run_dir("demo")?;
     let bin = rwdir.join("bin");
-    let xtask = lab::stage(&std::env::current_exe()?, &bin, "xtask")?;
+    let xtask = lab::stage(Path::new(SELF_EXE), &bin, "xtask")?;
     let mut env = Vec::new();
     if let Some(z) = zsync {
         let staged = lab::stage(&z, &bin, "zsync")?;

@@ -421,6 +421,9 @@ pub fn build_zsync() -> Result<Option<PathBuf>> {
     Ok(zsync)
 }
 
+/// This very binary, readable even after a rebuild replaced the file (staged into the VM run dir).
+pub const SELF_EXE: &str = "/proc/self/exe";
+
 /// Copies `src` into `dir` as `name` (a snapshot, so concurrent rebuilds cannot change it mid-run).
 pub fn stage(src: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -453,7 +456,7 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
 
     let rwdir = vm::new_run_dir("test")?;
     let bin = rwdir.join("bin");
-    let xtask = stage(&std::env::current_exe()?, &bin, "xtask")?;
+    let xtask = stage(Path::new(SELF_EXE), &bin, "xtask")?;
     let mut env = Vec::new();
     if let Some(zsync) = zsync {
         let staged = stage(&zsync, &bin, "zsync")?;
@@ -466,10 +469,13 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
     for t in &tests {
         let name = format!("{}/{}", t.package, t.target);
         let staged = stage(&t.executable, &bin, &format!("{}--{}", t.package, t.target))?;
-        entries.push(json!({ "name": name, "path": staged, "cwd": t.manifest_dir }));
+        // A filter naming the binary selects all of its tests; other filters go to libtest.
+        let whole = filters.iter().any(|f| t.target.contains(f.as_str()));
+        let args: &[String] = if whole { &[] } else { filters };
+        entries.push(json!({ "name": name, "path": staged, "cwd": t.manifest_dir, "args": args }));
     }
     let spec_path = rwdir.join("spec.json");
-    let spec = json!({ "filters": filters, "binaries": entries });
+    let spec = json!({ "binaries": entries });
     fs::write(&spec_path, serde_json::to_vec_pretty(&spec)?)
         .with_context(|| format!("cannot write {}", spec_path.display()))?;
 
@@ -622,14 +628,6 @@ pub fn inside_test(spec_path: &Path) -> Result<Option<i32>> {
     let rwdir = spec_path.parent().unwrap_or(Path::new("."));
     let logs = rwdir.join("logs");
     fs::create_dir_all(&logs)?;
-    let filters: Vec<String> = spec["filters"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
     let binaries = spec["binaries"].as_array().cloned().unwrap_or_default();
 
     let mut results: Vec<BinaryResult> = Vec::new();
@@ -637,6 +635,10 @@ pub fn inside_test(spec_path: &Path) -> Result<Option<i32>> {
         let name = b["name"].as_str().unwrap_or("?").to_string();
         let path = b["path"].as_str().unwrap_or("");
         let cwd = b["cwd"].as_str().unwrap_or(".");
+        let filters: Vec<&str> = b["args"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f.as_str()).collect())
+            .unwrap_or_default();
         println!("lab: ===== [{}/{}] {name} =====", i + 1, binaries.len());
         let clock = Stopwatch::start();
         let mut cmd = Command::new(path);

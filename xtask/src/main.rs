@@ -28,7 +28,9 @@ usage: cargo xtask <command>
 commands:
   lab setup                      install the lab (root; Debian bookworm); fast no-op when done
   lab run [VM OPTS] -- CMD...    boot the lab VM, modprobe zfs, run CMD as root, return its status
-  lab test [VM OPTS] [FILTER...] run all lab_* test binaries (--ignored) in one VM
+  lab test [VM OPTS] [FILTER...] run all lab_* test binaries (--ignored) in one VM; a FILTER that
+                                 is part of a binary's name runs all its tests, others are
+                                 passed to every binary as test-name filters
   lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
   fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
   ci [--fuzz-seconds N]          setup, fmt, clippy, cargo test, fuzz, lab test; fails fast
