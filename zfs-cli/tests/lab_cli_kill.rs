@@ -3,43 +3,29 @@
 //! Run with `cargo xtask lab test lab_cli_kill`.
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use zsync_lab::{LabError, TestPool};
+
+mod common;
+
+/// `zsync --backend BACKEND ARGS...` (see [`common::zsync_cmd`]).
+fn zsync_cmd(dir: &Path, backend: &str, args: &[&str]) -> Command {
+    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
+    common::zsync_cmd(dir, None, &full)
+}
+
+/// Runs `zsync --backend BACKEND ARGS...` and logs it (see [`common::zsync`]).
+fn zsync(dir: &Path, backend: &str, args: &[&str]) -> Output {
+    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
+    common::zsync(dir, None, &full)
+}
 
 /// Incompressible payload of the interrupted snapshot.
 const BIG: usize = 24 << 20;
 /// Rate limit that makes the payload take ~8 s to move, so the kill lands mid-transfer.
 const RATE: &str = "--source-bwlimit=3M";
-
-fn bin() -> PathBuf {
-    zsync_lab::zsync_bin().unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_zsync")))
-}
-
-fn zsync_cmd(dir: &Path, backend: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
-    c.arg("--backend")
-        .arg(backend)
-        .args(args)
-        .env("TZ", "UTC")
-        .env("ZSYNC_LOCK", dir.join("zsync.lock"))
-        .env_remove("ZSYNC_BACKEND")
-        .env_remove("ZSYNC_NOW");
-    c
-}
-
-fn zsync(dir: &Path, backend: &str, args: &[&str]) -> Output {
-    let o = zsync_cmd(dir, backend, args).output().expect("run zsync");
-    eprintln!(
-        "$ zsync --backend {backend} {}\n-> {:?}\n{}{}",
-        args.join(" "),
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 /// Deterministic incompressible bytes (xorshift64*).
 fn noise(len: usize, seed: u64) -> Vec<u8> {

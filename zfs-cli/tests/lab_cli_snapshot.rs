@@ -1,49 +1,17 @@
 //! Lab tests (real ZFS in the lab VM): `zsync snapshot | prune | cron` and the `sanoid` drop-in,
 //! through the real binary. Run with `cargo xtask lab test lab_cli`.
 
-use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use zsync_lab::{LabError, TestPool};
 
-fn bin() -> PathBuf {
-    zsync_lab::zsync_bin().unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_zsync")))
-}
+mod common;
+use common::{bin, now0, scratch as scratch_in, text, zsync};
 
 fn scratch(pool: &TestPool, tag: &str) -> PathBuf {
-    let d = zsync_lab::lab_dir()
-        .expect("lab dir")
-        .join(format!("cli-{}-{tag}", pool.name()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-/// Runs zsync with TZ=UTC, the given injected time and a per-test lock file.
-fn zsync(dir: &Path, now: Option<DateTime<Utc>>, args: &[&str]) -> Output {
-    let mut c = Command::new(bin());
-    c.args(args)
-        .env("TZ", "UTC")
-        .env("ZSYNC_LOCK", dir.join("zsync.lock"))
-        .env_remove("ZSYNC_BACKEND")
-        .env_remove("ZSYNC_NOW");
-    if let Some(t) = now {
-        c.env("ZSYNC_NOW", t.timestamp().to_string());
-    }
-    let o = c.output().expect("run zsync");
-    eprintln!(
-        "$ zsync {}\n-> {:?}\n{}{}",
-        args.join(" "),
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    scratch_in(pool, "cli", tag)
 }
 
 /// (full snapshot name, createtxg) of every snapshot in the pool.
@@ -73,11 +41,6 @@ fn names(pool: &TestPool) -> Result<BTreeSet<String>, LabError> {
 
 /// The VM clock now, truncated to the second. Injected as ZSYNC_NOW it is never later than the
 /// `creation` of the snapshots the run takes, so a repeated run at the same instant finds nothing due.
-fn now0() -> DateTime<Utc> {
-    let t = Utc::now();
-    t.with_nanosecond(0).unwrap_or(t)
-}
-
 fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d_%H:%M:%S").to_string()
 }
