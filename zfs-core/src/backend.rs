@@ -92,13 +92,18 @@ pub struct ResumePoint {
     pub offset: u64,
 }
 
-/// A send: full (`from == None`) or incremental from a snapshot or bookmark (a single `-i`).
+/// A send: full (`from == None`) or incremental from a snapshot or bookmark (`-i`), or with every
+/// intermediate snapshot in one stream (`-I`, from a snapshot only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendRequest {
     /// The snapshot to send.
     pub to: SnapshotName,
     /// Incremental source (snapshot or bookmark of the same dataset or its origin).
     pub from: Option<VersionName>,
+    /// Include every snapshot between `from` and `to` in the stream (`zfs send -I`). Needs `from` to be a
+    /// snapshot of the same dataset: else [`ZfsError::InvalidArgument`]. libzfs_core has no such send, so
+    /// the Lzc backend runs these through its CLI backend.
+    pub intermediates: bool,
     /// Stream flags.
     pub flags: SendFlags,
     /// Resume an interrupted send instead of starting over.
@@ -111,15 +116,27 @@ impl SendRequest {
         SendRequest {
             to,
             from: None,
+            intermediates: false,
             flags: SendFlags::default(),
             resume: None,
         }
     }
-    /// An incremental send `from` → `to` with default flags.
+    /// An incremental send `from` → `to` with default flags (`-i`: only `to` is received).
     pub fn incremental(from: VersionName, to: SnapshotName) -> Self {
         SendRequest {
             to,
             from: Some(from),
+            intermediates: false,
+            flags: SendFlags::default(),
+            resume: None,
+        }
+    }
+    /// An incremental send of every snapshot after `from` up to `to` in one stream (`-I`).
+    pub fn with_intermediates(from: SnapshotName, to: SnapshotName) -> Self {
+        SendRequest {
+            to,
+            from: Some(VersionName::Snapshot(from)),
+            intermediates: true,
             flags: SendFlags::default(),
             resume: None,
         }

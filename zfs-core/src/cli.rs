@@ -283,11 +283,33 @@ pub fn send_args(req: &SendRequest) -> Vec<String> {
     }
     send_flag_args(&req.flags, &mut args);
     if let Some(from) = &req.from {
-        args.push("-i".into());
+        args.push(if req.intermediates { "-I" } else { "-i" }.into());
         args.push(from.as_str().to_owned());
     }
     args.push(req.to.as_str().to_owned());
     args
+}
+
+/// Refuses requests ZFS would refuse for a reason we can name before anything runs: `-I` from a bookmark
+/// or from another dataset's snapshot.
+pub(crate) fn check_send(req: &SendRequest) -> Result<(), ZfsError> {
+    if !req.intermediates || req.resume.is_some() {
+        return Ok(());
+    }
+    match &req.from {
+        Some(VersionName::Snapshot(from)) if from.dataset() == req.to.dataset() => Ok(()),
+        Some(from) => Err(ZfsError::InvalidArgument {
+            op: "send -I",
+            detail: format!(
+                "{from} cannot be the base of a stream with intermediates to {}: it must be a snapshot of the same dataset",
+                req.to
+            ),
+        }),
+        None => Err(ZfsError::InvalidArgument {
+            op: "send -I",
+            detail: format!("a stream with intermediates to {} needs a base snapshot", req.to),
+        }),
+    }
 }
 
 /// `zfs receive` argv (after the program) for a request.
@@ -638,6 +660,7 @@ impl Backend for Cli {
     }
 
     fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream>, ZfsError> {
+        check_send(req)?;
         let cmd = self.cmd(send_args(req)).stdin(Io::Null).stdout(Io::Piped);
         let mut running = self.spawn(&cmd, req.to.as_str())?;
         let stdout = running.take_stdout().map(OwnedFd::from);
@@ -785,6 +808,29 @@ mod tests {
             send_args(&SendRequest::full(snap("p/-x@-s"))),
             ["send", "p/-x@-s"]
         );
+    }
+
+    #[test]
+    fn send_with_intermediates() {
+        let req = SendRequest::with_intermediates(snap("p/a@1"), snap("p/a@5"));
+        check_send(&req).unwrap();
+        assert_eq!(send_args(&req), ["send", "-I", "p/a@1", "p/a@5"]);
+        // From a bookmark, from another dataset, or from nothing: refused before anything runs.
+        let mut bad = req.clone();
+        bad.from = Some(VersionName::Bookmark(BookmarkName::parse("p/a#1").unwrap()));
+        let e = check_send(&bad).unwrap_err().to_string();
+        assert!(e.contains("p/a#1") && e.contains("p/a@5"), "{e}");
+        bad.from = Some(VersionName::Snapshot(snap("p/b@1")));
+        assert!(check_send(&bad).is_err());
+        bad.from = None;
+        assert!(check_send(&bad).is_err());
+        // A resume carries its own range in the token.
+        bad.resume = Some(ResumePoint {
+            token: "1-abc".into(),
+            object: 1,
+            offset: 2,
+        });
+        check_send(&bad).unwrap();
     }
 
     #[test]

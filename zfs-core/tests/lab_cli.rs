@@ -730,3 +730,54 @@ fn cli_hostile_names_through_remote_quoting() -> R {
     assert!(!exists_cli(t.as_str()));
     Ok(())
 }
+
+/// `-I`: one stream lands every intermediate snapshot with its guid, through the Cli backend and through
+/// Lzc (which hands it to its CLI backend); a bookmark base is refused before anything runs.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_send_with_intermediates() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cli-inter")?;
+    let src = ds(&pool.dataset("src"));
+    pool.zfs(&["create", src.as_str()])?;
+    for i in 1..=4u32 {
+        pool.write_file(&format!("src/f{i}.bin"), &pattern(20_000, i))?;
+        pool.zfs(&["snapshot", &format!("{src}@s{i}")])?;
+    }
+    let lzc = zfs_core::lzc::Lzc::new(Box::new(Cli::local()))
+        .map_err(|why| format!("Lzc must be available in the lab: {why}"))?;
+    let backends: [(&str, &dyn Backend); 2] = [("cli", &Cli::local()), ("lzc", &lzc)];
+    for (label, b) in backends {
+        let dst = ds(&pool.dataset(&format!("dst-{label}")));
+        let mut recv = RecvRequest::new(dst.snapshot("s1")?);
+        recv.no_mount = true;
+        transfer(b, &SendRequest::full(src.snapshot("s1")?), &recv)?;
+        let req = SendRequest::with_intermediates(src.snapshot("s1")?, src.snapshot("s4")?);
+        let mut recv = RecvRequest::new(dst.snapshot("s4")?);
+        recv.no_mount = true;
+        transfer(b, &req, &recv)?;
+        for i in 1..=4 {
+            assert_eq!(
+                get(&pool, "guid", &format!("{dst}@s{i}"))?,
+                get(&pool, "guid", &format!("{src}@s{i}"))?,
+                "{label}: @s{i}"
+            );
+        }
+        pool.zfs(&["mount", dst.as_str()])?;
+        assert_eq!(
+            pool.read_file(&format!("dst-{label}/f3.bin"))?,
+            pattern(20_000, 3)
+        );
+
+        pool.zfs(&["bookmark", &format!("{src}@s1"), &format!("{src}#b1")])?;
+        let mut bad = req.clone();
+        bad.from = Some(VersionName::Bookmark(bm(&format!("{src}#b1"))));
+        match b.send(&bad) {
+            Err(ZfsError::InvalidArgument { .. }) => {}
+            Err(e) => panic!("{label}: wrong error {e}"),
+            Ok(_) => panic!("{label}: -I from a bookmark was accepted"),
+        }
+        pool.zfs(&["destroy", &format!("{src}#b1")])?;
+    }
+    Ok(())
+}

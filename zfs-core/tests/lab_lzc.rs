@@ -788,6 +788,7 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
     let resume = SendRequest {
         to: snap(&t.toname),
         from: None,
+        intermediates: false,
         flags: SendFlags {
             large_block: t.largeblockok,
             embed: t.embedok,

@@ -788,6 +788,7 @@ impl<'a> Executor<'a> {
                 let req = SendRequest {
                     to: to.clone(),
                     from: None,
+                    intermediates: false,
                     flags,
                     resume: None,
                 };
@@ -803,6 +804,7 @@ impl<'a> Executor<'a> {
                 let req = SendRequest {
                     to: to.clone(),
                     from: Some(origin.name.clone()),
+                    intermediates: false,
                     flags,
                     resume: None,
                 };
@@ -814,6 +816,7 @@ impl<'a> Executor<'a> {
                 let req = SendRequest {
                     to: to.clone(),
                     from: from.as_ref().map(|f| f.name.clone()),
+                    intermediates: false,
                     flags: SendFlags {
                         large_block: token.large_block,
                         embed: token.embed,
@@ -853,6 +856,7 @@ impl<'a> Executor<'a> {
                     let req = SendRequest {
                         to: next_snap.clone(),
                         from: Some(prev.clone()),
+                        intermediates: false,
                         flags,
                         resume: None,
                     };

@@ -908,8 +908,8 @@ impl Backend for Lzc {
     }
 
     fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream>, ZfsError> {
-        if req.flags.props {
-            return self.inner.send(req); // -p is a libzfs feature
+        if req.flags.props || (req.intermediates && req.resume.is_none()) {
+            return self.inner.send(req); // -p and -I are libzfs features
         }
         Ok(Box::new(self.spawn_send(req)?))
     }
