@@ -122,18 +122,47 @@ impl LabLock {
     }
 }
 
-/// A fresh per-run writable directory under `<target>/lab/`.
+/// How many kept run dirs (from failed runs) survive; older ones are removed when a new run starts.
+const KEEP_FAILED_RUN_DIRS: usize = 4;
+
+/// A fresh per-run writable directory under `<target>/lab/`. Run dirs of failed runs are kept for
+/// inspection; only the newest [`KEEP_FAILED_RUN_DIRS`] of them stay (a dir whose xtask is still running
+/// is never removed).
 pub fn new_run_dir(kind: &str) -> Result<PathBuf> {
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let dir = util::target_dir()
-        .join("lab")
-        .join(format!("{kind}-{stamp}-{}", std::process::id()));
+    let lab = util::target_dir().join("lab");
+    prune_run_dirs(&lab, KEEP_FAILED_RUN_DIRS);
+    let dir = lab.join(format!("{kind}-{stamp}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create run dir {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Removes all but the newest `keep` run dirs (`<kind>-<stamp>-<pid>`) whose xtask is no longer running.
+fn prune_run_dirs(lab: &std::path::Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(lab) else {
+        return;
+    };
+    let mut dirs: Vec<(u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let mut parts = name.rsplitn(3, '-');
+            let pid: i32 = parts.next()?.parse().ok()?;
+            let stamp: u64 = parts.next()?.parse().ok()?;
+            // SAFETY: kill with signal 0 only checks whether the process exists.
+            let alive = unsafe { libc::kill(pid, 0) } == 0;
+            (!alive && e.path().is_dir()).then(|| (stamp, e.path()))
+        })
+        .collect();
+    dirs.sort();
+    let excess = dirs.len().saturating_sub(keep);
+    for (_, dir) in dirs.into_iter().take(excess) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
