@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
         datasets.push(Dataset::volume(format!("{}/child", s.path)));
     }
     let resolution = config.resolve(&datasets);
-    let now = Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).single().expect("valid time");
+    let now = Utc
+        .with_ymd_and_hms(2026, 10, 25, 1, 30, 0)
+        .single()
+        .expect("valid time");
     let snaps: Vec<Snapshot> = (0..50i64)
         .map(|k| {
             let t = now - chrono::Duration::hours(k * 7);
@@ -35,6 +38,9 @@ fuzz_target!(|data: &[u8]| {
         let due = policy.due(&snaps, &now);
         let _ = zfs_policy::snapshot_names(&now, &due);
         let plan = retention::plan(policy, &snaps, &now, &Protect::new().capacity(90));
-        assert_eq!(plan.keep.len() + plan.destroy.len() + plan.unmanaged, snaps.len());
+        assert_eq!(
+            plan.keep.len() + plan.destroy.len() + plan.unmanaged,
+            snaps.len()
+        );
     }
 });
