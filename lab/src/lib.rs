@@ -144,6 +144,8 @@ pub struct TestPool {
     name: String,
     file: PathBuf,
     mountpoint: PathBuf,
+    /// Further vdev files (the second side of a mirror).
+    more_files: Vec<PathBuf>,
 }
 
 impl TestPool {
@@ -154,6 +156,15 @@ impl TestPool {
 
     /// Creates a pool on a sparse file of `bytes` (at least [`MIN_POOL_SIZE`]).
     pub fn with_size(tag: &str, bytes: u64) -> Result<TestPool, LabError> {
+        TestPool::create(tag, bytes, false)
+    }
+
+    /// Creates a pool of one two-way mirror of sparse files of `bytes` each ([`TestPool::files`]).
+    pub fn mirror(tag: &str, bytes: u64) -> Result<TestPool, LabError> {
+        TestPool::create(tag, bytes, true)
+    }
+
+    fn create(tag: &str, bytes: u64, mirror: bool) -> Result<TestPool, LabError> {
         if bytes < MIN_POOL_SIZE {
             return Err(LabError::Invalid(format!(
                 "test pool size {bytes} is below the ZFS minimum of {MIN_POOL_SIZE} bytes"
@@ -171,27 +182,36 @@ impl TestPool {
             let path = path.to_path_buf();
             move |source| LabError::Io { what, path, source }
         };
-        let f = fs::File::create(&file).map_err(io("cannot create pool file", &file))?;
-        f.set_len(bytes)
-            .map_err(io("cannot size pool file", &file))?;
-        drop(f);
-        let created = zpool(&[
-            "create",
-            "-o",
-            "cachefile=none",
-            "-m",
-            &mountpoint.to_string_lossy(),
-            &name,
-            &file.to_string_lossy(),
-        ]);
-        if let Err(e) = created {
-            let _ = fs::remove_file(&file);
+        let more_files = if mirror {
+            vec![dir.join(format!("{name}-b.img"))]
+        } else {
+            Vec::new()
+        };
+        for f in std::iter::once(&file).chain(&more_files) {
+            let h = fs::File::create(f).map_err(io("cannot create pool file", f))?;
+            h.set_len(bytes).map_err(io("cannot size pool file", f))?;
+        }
+        let mp = mountpoint.to_string_lossy();
+        let mut args = vec!["create", "-o", "cachefile=none", "-m", &mp, &name];
+        if mirror {
+            args.push("mirror");
+        }
+        let paths: Vec<String> = std::iter::once(&file)
+            .chain(&more_files)
+            .map(|f| f.to_string_lossy().into_owned())
+            .collect();
+        args.extend(paths.iter().map(String::as_str));
+        if let Err(e) = zpool(&args) {
+            for f in std::iter::once(&file).chain(&more_files) {
+                let _ = fs::remove_file(f);
+            }
             return Err(e);
         }
         Ok(TestPool {
             name,
             file,
             mountpoint,
+            more_files,
         })
     }
 
@@ -210,9 +230,16 @@ impl TestPool {
         &self.mountpoint
     }
 
-    /// The sparse file backing the pool.
+    /// The sparse file backing the pool (the first side of a mirror).
     pub fn file(&self) -> &Path {
         &self.file
+    }
+
+    /// Every vdev file: one, or two for [`TestPool::mirror`].
+    pub fn files(&self) -> Vec<&Path> {
+        std::iter::once(self.file.as_path())
+            .chain(self.more_files.iter().map(PathBuf::as_path))
+            .collect()
     }
 
     /// Runs `zfs ARGS`; returns stdout.
@@ -286,6 +313,9 @@ impl Drop for TestPool {
             return; // keep the file: the pool still uses it
         }
         let _ = fs::remove_file(&self.file);
+        for f in &self.more_files {
+            let _ = fs::remove_file(f);
+        }
         let _ = fs::remove_dir(&self.mountpoint);
     }
 }

@@ -322,4 +322,33 @@ pub trait Backend: Send + Sync {
 
     /// Sets user properties (`module:name`) on a dataset or snapshot. Names and properties are validated.
     fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError>;
+
+    /// Health and capacity of the named pools (all imported pools when `names` is empty), in
+    /// `zpool list` order, from ONE `zpool list -Hp` spawn; [`crate::pool::PoolStatus::detail`] is `None`. A missing
+    /// pool is [`ZfsError::NotFound`] naming it. The default says [`ZfsError::Unsupported`].
+    fn pools(
+        &self,
+        names: &[crate::name::PoolName],
+    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
+        let _ = names;
+        Err(ZfsError::Unsupported {
+            op: "pools",
+            backend: self.name(),
+            why: "this backend cannot read pool status".into(),
+        })
+    }
+
+    /// As [`Backend::pools`], plus the `zpool status` detail of each pool (vdev states, error counters,
+    /// scan and data errors): two spawns. The default says [`ZfsError::Unsupported`].
+    fn pool_status(
+        &self,
+        names: &[crate::name::PoolName],
+    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
+        let _ = names;
+        Err(ZfsError::Unsupported {
+            op: "pool_status",
+            backend: self.name(),
+            why: "this backend cannot read pool status".into(),
+        })
+    }
 }

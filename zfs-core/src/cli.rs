@@ -30,6 +30,7 @@ pub const MAX_USER_PROP_VALUE: usize = 8192;
 pub struct Cli {
     runner: Arc<dyn Runner>,
     zfs: String,
+    zpool: String,
 }
 
 impl Cli {
@@ -43,12 +44,19 @@ impl Cli {
         Cli {
             runner,
             zfs: "zfs".into(),
+            zpool: "zpool".into(),
         }
     }
 
     /// Uses this `zfs` program (path or name) instead of `zfs`.
     pub fn with_zfs_program(mut self, program: impl Into<String>) -> Cli {
         self.zfs = program.into();
+        self
+    }
+
+    /// Uses this `zpool` program (path or name) instead of `zpool`.
+    pub fn with_zpool_program(mut self, program: impl Into<String>) -> Cli {
+        self.zpool = program.into();
         self
     }
 
@@ -748,6 +756,72 @@ impl Backend for Cli {
         }
         args.push(target.to_owned());
         self.run(args, &[target]).map(|_| ())
+    }
+
+    fn pools(
+        &self,
+        names: &[crate::name::PoolName],
+    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
+        let args = crate::pool::pools_args(names);
+        let text = self.run_zpool(args, names)?;
+        crate::pool::parse_pool_list(&text.1).map_err(|e| ZfsError::Parse {
+            what: text.0,
+            host: self.host().to_owned(),
+            line: e.line,
+            detail: e.detail,
+        })
+    }
+
+    fn pool_status(
+        &self,
+        names: &[crate::name::PoolName],
+    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
+        let mut pools = self.pools(names)?;
+        let (_, text) = self.run_zpool(crate::pool::status_args(names), names)?;
+        let mut details = crate::pool::parse_pool_status(&text);
+        for p in &mut pools {
+            if let Some(i) = details.iter().position(|(n, _)| n == p.name.as_str()) {
+                p.detail = Some(details.swap_remove(i).1);
+            }
+        }
+        Ok(pools)
+    }
+}
+
+impl Cli {
+    /// Runs `zpool ARGS` (failures classified against the pool names); returns the command for display
+    /// and stdout as text (lossy: pool and device names are ASCII in practice).
+    fn run_zpool(
+        &self,
+        args: Vec<String>,
+        names: &[crate::name::PoolName],
+    ) -> Result<(String, String), ZfsError> {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        argv.push(self.zpool.clone());
+        argv.extend(args);
+        let cmd = Cmd::new(argv);
+        let display = cmd.display();
+        let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+        let first = names.first().copied().unwrap_or(&self.zpool);
+        let out = self
+            .runner
+            .run(&cmd)
+            .map_err(|e| self.io_err(&format!("run {}", self.zpool), first, e))?;
+        if !out.status.success() {
+            let candidates: Vec<&str> = if names.is_empty() {
+                vec![self.zpool.as_str()]
+            } else {
+                names
+            };
+            return Err(ZfsError::from_cli(
+                &candidates,
+                self.runner.host(),
+                display,
+                out.status.code(),
+                &out.stderr,
+            ));
+        }
+        Ok((display, String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 }
 

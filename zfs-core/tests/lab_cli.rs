@@ -781,3 +781,135 @@ fn cli_send_with_intermediates() -> R {
     }
     Ok(())
 }
+
+/// Overwrites the middle of a vdev file (past the front labels, before the back ones) with junk.
+fn corrupt_vdev(path: &std::path::Path) -> R {
+    use std::io::{Seek, SeekFrom};
+    let len = std::fs::metadata(path)?.len();
+    let (start, end) = (4 << 20, len.saturating_sub(2 << 20));
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.seek(SeekFrom::Start(start))?;
+    f.write_all(&pattern((end - start) as usize, 99))?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn pool_name(p: &TestPool) -> zfs_core::PoolName {
+    zfs_core::PoolName::parse(p.name()).unwrap()
+}
+
+/// `pools` and `pool_status` on a healthy pool match `zpool list`; a missing pool is NotFound naming it.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_pool_status_healthy() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::with_size("pst-ok", 64 << 20)?;
+    let b = Cli::local();
+    let name = pool_name(&pool);
+    let list = b.pools(std::slice::from_ref(&name))?;
+    assert_eq!(list.len(), 1);
+    let p = &list[0];
+    assert_eq!(p.name, name);
+    assert_eq!(p.health, zfs_core::PoolHealth::Online);
+    assert!(p.detail.is_none());
+    let size: u64 = pool
+        .zpool(&["list", "-Hp", "-o", "size", pool.name()])?
+        .trim()
+        .parse()?;
+    assert_eq!(p.size, size);
+    assert!(p.allocated > 0 && p.allocated + p.free <= p.size, "{p:?}");
+    assert!(p.capacity < 5, "{p:?}");
+    // Every pool, one spawn: ours is among them.
+    assert!(b.pools(&[])?.iter().any(|x| x.name == name));
+    let st = b.pool_status(std::slice::from_ref(&name))?;
+    let d = st[0].detail.as_ref().expect("zpool status detail");
+    assert_eq!(d.state, Some(zfs_core::PoolHealth::Online));
+    assert_eq!(d.data_errors, Some(0));
+    assert_eq!(d.vdevs.len(), 2, "{d:?}");
+    assert_eq!(d.vdevs[1].name, pool.file().to_string_lossy());
+    assert_eq!(d.problem_vdevs().count(), 0);
+    let missing = zfs_core::PoolName::parse("zsync-no-such-pool")?;
+    let e = b.pools(&[missing]).unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert_eq!(e.name(), Some("zsync-no-such-pool"));
+    assert_eq!(e.host(), Some("localhost"));
+    Ok(())
+}
+
+/// A mirror with one side offlined is DEGRADED and the detail names the OFFLINE device; the Lzc
+/// backend answers the same through its CLI.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_pool_status_degraded_mirror() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::mirror("pst-deg", 64 << 20)?;
+    let b = Cli::local();
+    let name = pool_name(&pool);
+    let second = pool.files()[1].to_string_lossy().into_owned();
+    pool.zpool(&["offline", pool.name(), &second])?;
+    let st = b.pool_status(std::slice::from_ref(&name))?;
+    assert_eq!(st[0].health, zfs_core::PoolHealth::Degraded);
+    let d = st[0].detail.as_ref().expect("detail");
+    let bad: Vec<_> = d.problem_vdevs().collect();
+    assert!(bad
+        .iter()
+        .any(|v| v.name.starts_with("mirror-") && v.state == zfs_core::PoolHealth::Degraded));
+    let dev = bad
+        .iter()
+        .find(|v| v.name == second)
+        .unwrap_or_else(|| panic!("{second} not reported: {d:?}"));
+    assert_eq!(dev.state, zfs_core::PoolHealth::Offline);
+    assert!(
+        d.status.as_deref().unwrap_or("").contains("offline"),
+        "{d:?}"
+    );
+    if let Ok(lzc) = zfs_core::lzc::open() {
+        let l = lzc.pool_status(std::slice::from_ref(&name))?;
+        assert_eq!((&l[0].health, &l[0].detail), (&st[0].health, &st[0].detail));
+    }
+    Ok(())
+}
+
+/// Junk written over one side of a mirror: a scrub repairs it and the device shows checksum errors;
+/// on a single-vdev pool the same damage is permanent data errors.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_pool_status_checksum_errors() -> R {
+    zsync_lab::require_lab();
+    let b = Cli::local();
+    let mirror = TestPool::mirror("pst-ck", 64 << 20)?;
+    let single = TestPool::with_size("pst-ck1", 64 << 20)?;
+    for p in [&mirror, &single] {
+        p.write_file("junk", &pattern(10 << 20, 7))?;
+        p.zpool(&["sync", p.name()])?;
+    }
+    corrupt_vdev(mirror.files()[1])?;
+    corrupt_vdev(single.file())?;
+    mirror.zpool(&["scrub", "-w", mirror.name()])?;
+    single.zpool(&["scrub", "-w", single.name()])?;
+    let st = b.pool_status(&[pool_name(&mirror), pool_name(&single)])?;
+    let m = st
+        .iter()
+        .find(|p| p.name.as_str() == mirror.name())
+        .unwrap();
+    let d = m.detail.as_ref().expect("detail");
+    let second = mirror.files()[1].to_string_lossy().into_owned();
+    let dev = d
+        .vdevs
+        .iter()
+        .find(|v| v.name == second)
+        .expect("second side listed");
+    assert!(dev.errors().checksum > 0, "{d:?}");
+    assert_eq!(d.scan_errors, Some(0), "{d:?}");
+    assert_eq!(d.data_errors, Some(0), "{d:?}");
+    assert!(d.scan.as_deref().unwrap_or("").contains("scrub repaired"));
+    let s = st
+        .iter()
+        .find(|p| p.name.as_str() == single.name())
+        .unwrap();
+    let d = s.detail.as_ref().expect("detail");
+    assert!(d.scan_errors.unwrap_or(0) > 0, "{d:?}");
+    assert!(d.data_errors.unwrap_or(0) > 0, "{d:?}");
+    assert!(d.problem_vdevs().any(|v| v.errors().checksum > 0), "{d:?}");
+    Ok(())
+}

@@ -985,6 +985,20 @@ impl Backend for Lzc {
     fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError> {
         self.inner.set_user_props(target, props)
     }
+
+    fn pools(
+        &self,
+        names: &[crate::name::PoolName],
+    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
+        self.inner.pools(names)
+    }
+
+    fn pool_status(
+        &self,
+        names: &[crate::name::PoolName],
+    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
+        self.inner.pool_status(names)
+    }
 }
 
 #[cfg(test)]
