@@ -3,15 +3,18 @@
 //! Unlike sanoid, several checks can run in one call: each prints its own line and the exit code is
 //! the worst status (0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN).
 //!
-//! Pool health and capacity need `zpool` data that zfs-core does not offer yet (no pool-status call
-//! in its Backend); those checks report UNKNOWN until it does.
+//! Pool checks cover the pools of the configured datasets (every imported pool when the config names
+//! none); a configured pool that is not imported is CRIT. `health` reads `zpool list` + `zpool status`
+//! through [`Backend::pool_status`] (two spawns), `capacity` only `zpool list` ([`Backend::pools`]).
+//! When `zpool` itself fails the check is UNKNOWN (exit 3) with the error.
 
 use crate::app::LoadedConfig;
 use crate::args::MonitorCheck;
 use crate::output::{Output, Report, Verbosity};
 use crate::snap;
 use chrono::{DateTime, Local, Utc};
-use zfs_core::Backend;
+use zfs_core::{Backend, PoolStatus};
+use zfs_policy::monitor::{DeviceHealth, PoolHealthInput};
 
 /// Nagios UNKNOWN.
 pub const EXIT_UNKNOWN: u8 = 3;
@@ -63,20 +66,121 @@ pub fn run(
                     }
                 }
             }
-            MonitorCheck::Health => {
-                println!(
-                    "UNKNOWN: pool health is not available (zfs-core has no zpool status call yet)"
-                );
-                EXIT_UNKNOWN
-            }
-            MonitorCheck::Capacity => {
-                println!(
-                    "UNKNOWN: pool capacity is not available (zfs-core has no zpool list call yet)"
-                );
-                EXIT_UNKNOWN
-            }
+            MonitorCheck::Health => pool_check(config, backend, true),
+            MonitorCheck::Capacity => pool_check(config, backend, false),
         };
         worst = worst.max(code);
     }
     worst
+}
+
+/// The pools the config is about (first components of its dataset paths), sorted, deduplicated.
+pub fn configured_pools(config: &zfs_policy::Config) -> Vec<String> {
+    let set: std::collections::BTreeSet<String> = config
+        .datasets
+        .iter()
+        .filter_map(|s| s.path.split('/').next())
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Reads every pool (one `zpool list`, plus one `zpool status` when `detail`) and keeps the configured
+/// ones; returns them and the configured pools that are not imported.
+pub fn read_pools(
+    config: &zfs_policy::Config,
+    backend: &dyn Backend,
+    detail: bool,
+) -> Result<(Vec<PoolStatus>, Vec<String>), zfs_core::ZfsError> {
+    let all = if detail {
+        backend.pool_status(&[])?
+    } else {
+        backend.pools(&[])?
+    };
+    let wanted = configured_pools(config);
+    if wanted.is_empty() {
+        return Ok((all, Vec::new()));
+    }
+    let missing = wanted
+        .iter()
+        .filter(|w| !all.iter().any(|p| p.name.as_str() == w.as_str()))
+        .cloned()
+        .collect();
+    let pools = all
+        .into_iter()
+        .filter(|p| wanted.iter().any(|w| w == p.name.as_str()))
+        .collect();
+    Ok((pools, missing))
+}
+
+/// zfs-core's view of a pool as zfs-policy's health input.
+pub fn health_input(p: &PoolStatus) -> PoolHealthInput {
+    let d = p.detail.as_ref();
+    PoolHealthInput {
+        pool: p.name.as_str().to_owned(),
+        state: p.health.as_str().to_owned(),
+        devices: d
+            .map(|d| {
+                d.vdevs
+                    .iter()
+                    .map(|v| {
+                        let e = v.errors();
+                        DeviceHealth {
+                            name: v.name.clone(),
+                            depth: v.depth,
+                            state: v.state.as_str().to_owned(),
+                            read: e.read,
+                            write: e.write,
+                            checksum: e.checksum,
+                            note: v.note.clone(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        scan_errors: d.and_then(|d| d.scan_errors),
+        data_errors: d.and_then(|d| d.data_errors),
+    }
+}
+
+/// `health` (with `detail`) or `capacity`: prints the Nagios line, returns the exit code.
+fn pool_check(config: &LoadedConfig, backend: &dyn Backend, detail: bool) -> u8 {
+    let what = if detail { "health" } else { "capacity" };
+    let (pools, missing) = match read_pools(&config.config, backend, detail) {
+        Ok(x) => x,
+        Err(e) => {
+            println!("UNKNOWN: cannot read pool {what}: {e}");
+            return EXIT_UNKNOWN;
+        }
+    };
+    let report = if detail {
+        let inputs: Vec<PoolHealthInput> = pools.iter().map(health_input).collect();
+        zfs_policy::monitor::check_health(&inputs)
+    } else {
+        let roots: Vec<zfs_policy::Dataset> = pools
+            .iter()
+            .map(|p| zfs_policy::Dataset::filesystem(p.name.as_str()))
+            .collect();
+        let resolution = config.config.resolve(&roots);
+        let caps: Vec<(&str, u8)> = pools
+            .iter()
+            .map(|p| (p.name.as_str(), p.capacity))
+            .collect();
+        zfs_policy::monitor::check_capacity(&resolution.policies, &caps)
+    };
+    let mut code = report.status.exit_code() as u8;
+    let mut parts: Vec<String> = missing
+        .iter()
+        .map(|m| format!("CRIT: configured pool {m} is not imported"))
+        .collect();
+    if !missing.is_empty() {
+        code = 2;
+    }
+    if parts.is_empty() || !report.findings.is_empty() {
+        parts.push(report.to_string());
+    }
+    let line = parts.join(", ");
+    println!("{line}");
+    code
 }

@@ -16,7 +16,10 @@
 //!    newest snapshot of each type are never destroyed (checked again here). `pre_pruning_script`
 //!    runs per snapshot (non-zero exit keeps it, as in sanoid), then ONE
 //!    [`Backend::destroy_snapshots`] call per dataset, then `pruning_script` per destroyed snapshot.
-//!    Snapshots taken in the same run count as existing.
+//!    Snapshots taken in the same run count as existing. When some dataset has `prune_defer` set, ONE
+//!    [`Backend::pools`] call reads every pool's capacity; such a dataset is pruned only when its
+//!    pool's capacity is above `prune_defer` (sanoid's rule), else it is reported as deferred with the
+//!    capacity.
 //!
 //! A dry run performs steps 1–2 and prints what 3–4 would do; it runs no hooks (sanoid's
 //! `--readonly` runs none either).
@@ -488,11 +491,14 @@ fn prune(
 ) {
     let now_local = opts.now.with_timezone(&Local);
     let empty = DatasetState::default();
+    let capacities = pool_capacities(backend, policies, report, out);
     for p in policies {
         let st = state.get(&p.dataset).unwrap_or(&empty);
-        // prune_defer needs the pool's capacity, which zfs-core does not report yet: the policy
-        // then defers (never prunes), which is the safe side.
-        let protect = Protect::new();
+        // prune_defer: with the capacity unknown (zpool failed) the policy defers, the safe side.
+        let protect = match capacities.get(p.pool()) {
+            Some(&c) => Protect::new().capacity(c),
+            None => Protect::new(),
+        };
         let plan = zfs_policy::plan(p, &st.snapshots, &now_local, &protect);
         if let Some(skip) = &plan.skipped {
             if !matches!(skip, zfs_policy::retention::Skip::PruningOff) {
@@ -607,6 +613,41 @@ fn prune(
                     });
                 }
             }
+        }
+    }
+}
+
+/// Used capacity (percent) of every pool, from ONE `zpool list` — only when some pruned dataset has
+/// `prune_defer` set; else empty. A failure is reported and leaves the capacities unknown.
+fn pool_capacities(
+    backend: &dyn Backend,
+    policies: &[DatasetPolicy],
+    report: &mut Report,
+    out: &mut Output,
+) -> BTreeMap<String, u8> {
+    if !policies
+        .iter()
+        .any(|p| p.prune && p.settings.prune_defer > 0)
+    {
+        return BTreeMap::new();
+    }
+    match backend.pools(&[]) {
+        Ok(pools) => pools
+            .into_iter()
+            .map(|p| {
+                out.debug(&format!("pool {} capacity {}%", p.name, p.capacity));
+                (p.name.as_str().to_owned(), p.capacity)
+            })
+            .collect(),
+        Err(e) => {
+            out.warn(&format!(
+                "cannot read pool capacities for prune_defer ({e}); deferring those datasets"
+            ));
+            report.failures.push(Failure {
+                what: "zpool list (prune_defer)".into(),
+                error: e.to_string(),
+            });
+            BTreeMap::new()
         }
     }
 }

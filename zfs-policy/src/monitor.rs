@@ -1,5 +1,13 @@
-//! Monitoring (pure): snapshot freshness and pool capacity, like sanoid's `--monitor-snapshots` and
-//! `--monitor-capacity`, returned as a structured report with a Nagios-style one-line rendering.
+//! Monitoring (pure): snapshot freshness, pool health and pool capacity, like sanoid's
+//! `--monitor-snapshots`, `--monitor-health` and `--monitor-capacity`, returned as a structured report
+//! with a Nagios-style one-line rendering.
+//!
+//! Health checks ([`check_health`], one finding per unhealthy pool): a `DEGRADED` pool, a device that
+//! is not `ONLINE` (`OFFLINE`, `UNAVAIL`, `FAULTED`, `REMOVED`, ...), non-zero read/write/checksum
+//! counters, or errors found by the last scrub/resilver are WARN, as in sanoid; a pool that is
+//! `FAULTED`, `UNAVAIL`, `SUSPENDED` or in any other state is CRIT. Unlike sanoid, permanent data errors
+//! (`errors: N data errors`: files or metadata that could not be repaired) are CRIT as well. The message
+//! names the pool, its state and each affected device with its state, counters and note.
 //!
 //! Snapshot checks: for each monitored dataset (`monitor = yes`, not `process_children_only`) and each
 //! type with a count above 0 and a non-zero `<type>_warn` or `<type>_crit`:
@@ -241,6 +249,116 @@ pub fn check_capacity(policies: &[DatasetPolicy], pools: &[(&str, u8)]) -> Monit
     report.finish()
 }
 
+/// One device row of a pool's vdev tree (input to [`check_health`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceHealth {
+    /// Device or group name (`/dev/sdb`, `mirror-0`, a GUID for a missing device).
+    pub name: String,
+    /// Nesting level: 0 pool root or section heading, 1 top-level vdev, 2 its members, ...
+    pub depth: usize,
+    /// State word (`ONLINE`, `OFFLINE`, ...; spares `AVAIL`/`INUSE`; empty for headings).
+    pub state: String,
+    /// Read errors.
+    pub read: u64,
+    /// Write errors.
+    pub write: u64,
+    /// Checksum errors.
+    pub checksum: u64,
+    /// Text after the counters (`was /dev/sdb`, `too many errors`).
+    pub note: Option<String>,
+}
+
+/// What is known about one pool's health (input to [`check_health`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PoolHealthInput {
+    /// Pool name.
+    pub pool: String,
+    /// Overall state (`ONLINE`, `DEGRADED`, ...).
+    pub state: String,
+    /// The vdev tree in `zpool status` order (pool root first); empty when unknown.
+    pub devices: Vec<DeviceHealth>,
+    /// Errors reported by the last completed scrub or resilver.
+    pub scan_errors: Option<u64>,
+    /// Permanent data errors (`errors: N data errors`).
+    pub data_errors: Option<u64>,
+}
+
+fn state_level(state: &str) -> Level {
+    match state {
+        "ONLINE" => Level::Ok,
+        "DEGRADED" => Level::Warn,
+        _ => Level::Crit,
+    }
+}
+
+/// Device states that are not a problem: healthy, or spares waiting or in use.
+fn device_ok(state: &str) -> bool {
+    matches!(state, "ONLINE" | "AVAIL" | "INUSE" | "")
+}
+
+/// Checks pool health: one finding per pool with a problem, naming the pool, its state and each
+/// affected device (see the module docs for the levels).
+pub fn check_health(pools: &[PoolHealthInput]) -> MonitorReport {
+    let mut report = MonitorReport::default();
+    for p in pools {
+        report.checked.push(p.pool.clone());
+        let mut severity = state_level(&p.state);
+        let mut parts: Vec<String> = Vec::new();
+        for (i, d) in p.devices.iter().enumerate() {
+            if d.depth == 0 {
+                continue; // the pool root (its state is `p.state`) and section headings
+            }
+            let leaf = !matches!(p.devices.get(i + 1), Some(n) if n.depth > d.depth);
+            let errors = d.read.saturating_add(d.write).saturating_add(d.checksum);
+            // A DEGRADED group (mirror-0) only echoes its members: report the members.
+            let bad_state = !device_ok(&d.state) && (leaf || d.state != "DEGRADED");
+            if !bad_state && errors == 0 {
+                continue;
+            }
+            severity = severity.max(Level::Warn);
+            let mut s = format!("{} {}", d.name, d.state);
+            if errors > 0 {
+                s.push_str(&format!(
+                    " with {} read, {} write, {} checksum errors",
+                    d.read, d.write, d.checksum
+                ));
+            }
+            if let Some(n) = &d.note {
+                s.push_str(&format!(" ({n})"));
+            }
+            parts.push(s);
+        }
+        if let Some(n) = p.scan_errors.filter(|&n| n > 0) {
+            severity = severity.max(Level::Warn);
+            parts.push(format!("last scrub/resilver found {n} errors"));
+        }
+        if let Some(n) = p.data_errors.filter(|&n| n > 0) {
+            severity = Level::Crit;
+            parts.push(format!("{n} permanent data errors"));
+        }
+        if severity == Level::Ok {
+            continue;
+        }
+        let mut message = format!("{} is {}", p.pool, p.state);
+        if !parts.is_empty() {
+            message.push_str(": ");
+            message.push_str(&parts.join("; "));
+        }
+        report.findings.push(Finding {
+            dataset: p.pool.clone(),
+            kind: None,
+            severity,
+            status: severity,
+            message,
+        });
+    }
+    report.summary.push(format!(
+        "all pools ({}) are healthy",
+        report.checked.join(", ")
+    ));
+    report.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +435,92 @@ mod tests {
             &Utc::now(),
         ));
         assert_eq!(ok.to_string(), "OK: all pools (tank) are below their capacity limits; all monitored datasets () have fresh snapshots");
+    }
+
+    fn dev(name: &str, depth: usize, state: &str, errs: (u64, u64, u64)) -> DeviceHealth {
+        DeviceHealth {
+            name: name.into(),
+            depth,
+            state: state.into(),
+            read: errs.0,
+            write: errs.1,
+            checksum: errs.2,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn health_levels_and_messages() {
+        let ok = PoolHealthInput {
+            pool: "tank".into(),
+            state: "ONLINE".into(),
+            devices: vec![
+                dev("tank", 0, "ONLINE", (0, 0, 0)),
+                dev("mirror-0", 1, "ONLINE", (0, 0, 0)),
+                dev("sda", 2, "ONLINE", (0, 0, 0)),
+                dev("spares", 0, "", (0, 0, 0)),
+                dev("sdz", 1, "AVAIL", (0, 0, 0)),
+            ],
+            scan_errors: Some(0),
+            data_errors: Some(0),
+        };
+        let r = check_health(std::slice::from_ref(&ok));
+        assert_eq!(r.status, Level::Ok);
+        assert_eq!(r.to_string(), "OK: all pools (tank) are healthy");
+
+        let mut degraded = ok.clone();
+        degraded.pool = "deg".into();
+        degraded.state = "DEGRADED".into();
+        degraded.devices[1].state = "DEGRADED".into();
+        degraded
+            .devices
+            .insert(3, dev("sdb", 2, "OFFLINE", (0, 0, 0)));
+        let mut unavail = degraded.clone();
+        unavail.pool = "una".into();
+        unavail.devices[3] = DeviceHealth {
+            note: Some("was /dev/sdb".into()),
+            ..dev("12345", 2, "UNAVAIL", (0, 0, 0))
+        };
+        let mut cksum = ok.clone();
+        cksum.pool = "ck".into();
+        cksum.devices[2].checksum = 152;
+        let mut scan = ok.clone();
+        scan.pool = "scan".into();
+        scan.scan_errors = Some(3);
+        let r = check_health(&[degraded.clone(), unavail, cksum, scan]);
+        assert_eq!(r.status, Level::Warn);
+        assert_eq!(r.status.exit_code(), 1);
+        assert_eq!(
+            r.to_string(),
+            "WARN: ck is ONLINE: sda ONLINE with 0 read, 0 write, 152 checksum errors, \
+             WARN: deg is DEGRADED: sdb OFFLINE, \
+             WARN: scan is ONLINE: last scrub/resilver found 3 errors, \
+             WARN: una is DEGRADED: 12345 UNAVAIL (was /dev/sdb)"
+        );
+
+        let mut data = ok.clone();
+        data.devices[2].checksum = 402;
+        data.data_errors = Some(120);
+        let r = check_health(&[data]);
+        assert_eq!(r.status, Level::Crit);
+        assert!(
+            r.to_string().ends_with("; 120 permanent data errors"),
+            "{r}"
+        );
+
+        // A faulted group is reported itself; a faulted or suspended pool is CRIT.
+        let mut faulted = degraded;
+        faulted.state = "FAULTED".into();
+        faulted.devices[1].state = "FAULTED".into();
+        faulted.devices.truncate(2);
+        let r = check_health(&[faulted]);
+        assert_eq!(r.status, Level::Crit);
+        assert_eq!(r.to_string(), "CRIT: deg is FAULTED: mirror-0 FAULTED");
+        let bare = PoolHealthInput {
+            pool: "s".into(),
+            state: "SUSPENDED".into(),
+            ..PoolHealthInput::default()
+        };
+        assert_eq!(check_health(&[bare]).to_string(), "CRIT: s is SUSPENDED");
     }
 }
