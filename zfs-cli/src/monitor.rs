@@ -184,3 +184,67 @@ fn pool_check(config: &LoadedConfig, backend: &dyn Backend, detail: bool) -> u8 
     println!("{line}");
     code
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zfs_core::{ErrorCounts, PoolDetail, PoolHealth, PoolName, VdevStatus};
+
+    #[test]
+    fn pools_of_the_config() {
+        let c = zfs_policy::Config::parse(
+            "[tank/a]\n[tank]\n[backup/x/y]\n[template_t]\nhourly = 1\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(configured_pools(&c), ["backup", "tank"]);
+    }
+
+    #[test]
+    fn pool_status_becomes_health_input() {
+        let vdev = |name: &str, depth, state, checksum| VdevStatus {
+            name: name.into(),
+            depth,
+            section: None,
+            state,
+            counters: Some(ErrorCounts {
+                read: 0,
+                write: 0,
+                checksum,
+            }),
+            note: None,
+        };
+        let p = PoolStatus {
+            name: PoolName::parse("tank").unwrap(),
+            health: PoolHealth::Degraded,
+            size: 100,
+            allocated: 10,
+            free: 90,
+            capacity: 10,
+            fragmentation: None,
+            detail: Some(PoolDetail {
+                vdevs: vec![
+                    vdev("tank", 0, PoolHealth::Degraded, 0),
+                    vdev("mirror-0", 1, PoolHealth::Degraded, 0),
+                    vdev("sda", 2, PoolHealth::Online, 7),
+                    vdev("sdb", 2, PoolHealth::Offline, 0),
+                ],
+                scan_errors: Some(0),
+                data_errors: Some(0),
+                ..PoolDetail::default()
+            }),
+        };
+        let input = health_input(&p);
+        assert_eq!(input.state, "DEGRADED");
+        assert_eq!(input.devices.len(), 4);
+        assert_eq!(input.devices[2].checksum, 7);
+        let r = zfs_policy::monitor::check_health(&[input]);
+        assert_eq!(
+            r.to_string(),
+            "WARN: tank is DEGRADED: sda ONLINE with 0 read, 0 write, 7 checksum errors; sdb OFFLINE"
+        );
+        // Without `zpool status` detail only the pool state counts.
+        let bare = PoolStatus { detail: None, ..p };
+        assert!(health_input(&bare).devices.is_empty());
+    }
+}
