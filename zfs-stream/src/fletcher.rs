@@ -8,9 +8,14 @@
 //!
 //! [`Fletcher4`] is incremental and accepts arbitrary splits: bytes that do not
 //! complete a word are kept until the next [`Fletcher4::update`]. The bulk loop
-//! runs eight interleaved lanes (vectorised, AVX2 when the CPU has it) and
-//! combines them exactly with integer weights computed at compile time, as
-//! ZFS's SIMD implementations do with their fixed lane counts.
+//! runs eight interleaved lanes and combines them exactly with integer
+//! weights computed at compile time, as ZFS's SIMD implementations do with
+//! their fixed lane counts. The lanes run in explicit AVX-512 or AVX2 kernels
+//! picked at run time (`std::arch` feature detection); without AVX2 the
+//! plain one-word loop is used (eight scalar lanes spill registers and are
+//! slower than it). In cache, on this project's 2-core Xeon: AVX-512 ~27
+//! GiB/s, AVX2 ~20 GiB/s, one-word loop ~6 GiB/s
+//! (`cargo run --release -p zfs-stream --example fletcher_speed`).
 
 /// Byte order of the 32-bit words summed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,13 +128,22 @@ fn word<const LE: bool>(b: &[u8]) -> u64 {
 /// [`Weights`]). The state from before is carried across the block in closed form.
 #[inline]
 fn fold<const LE: bool>(state: &mut [u64; 4], bytes: &[u8]) {
+    fold_with::<LE>(Kernel::best(), state, bytes)
+}
+
+#[inline]
+fn fold_with<const LE: bool>(kernel: Kernel, state: &mut [u64; 4], bytes: &[u8]) {
     // Bounded blocks keep the closed-form binomials exact in u128.
     const BLOCK: usize = 1 << 26;
     const GROUP: usize = 4 * LANES;
     for part in bytes.chunks(BLOCK) {
-        let groups = part.len() / GROUP * GROUP;
+        let groups = if kernel.has_lanes() {
+            part.len() / GROUP * GROUP
+        } else {
+            0
+        };
         if groups > 0 {
-            let lanes = lanes_dispatch::<LE>(&part[..groups]);
+            let lanes = kernel.lanes::<LE>(&part[..groups]);
             combine(state, &lanes, (groups / 4) as u64);
         }
         let [mut a, mut b, mut c, mut d] = *state;
@@ -177,22 +191,157 @@ fn lanes_generic<const LE: bool>(bytes: &[u8]) -> Lanes {
     [a, b, c, d]
 }
 
+/// Explicit x86-64 kernels: the same eight lanes as [`lanes_generic`] (lane
+/// `j` sums words `j, j+8, j+16, ...`), so the same [`combine`] applies.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn lanes_avx2<const LE: bool>(bytes: &[u8]) -> Lanes {
-    lanes_generic::<LE>(bytes)
+mod x86 {
+    use super::{Lanes, LANES};
+    use std::arch::x86_64::*;
+
+    /// Reverses the bytes of each 32-bit word (big-endian words).
+    const BSWAP32: [i8; 32] = [
+        3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8,
+        15, 14, 13, 12,
+    ];
+
+    /// AVX-512: one 512-bit register of eight u64 lanes per sum.
+    #[target_feature(enable = "avx512f,avx512bw,avx2")]
+    pub(super) fn lanes_avx512<const LE: bool>(bytes: &[u8]) -> Lanes {
+        let mut a = _mm512_setzero_si512();
+        let mut b = _mm512_setzero_si512();
+        let mut c = _mm512_setzero_si512();
+        let mut d = _mm512_setzero_si512();
+        // SAFETY: BSWAP32 is 32 readable bytes.
+        let swap = unsafe { _mm256_loadu_si256(BSWAP32.as_ptr().cast()) };
+        for blk in bytes.chunks_exact(4 * LANES) {
+            // SAFETY: `blk` is exactly 32 readable bytes; unaligned loads are allowed.
+            let mut w = unsafe { _mm256_loadu_si256(blk.as_ptr().cast()) };
+            if !LE {
+                w = _mm256_shuffle_epi8(w, swap);
+            }
+            let w = _mm512_cvtepu32_epi64(w);
+            a = _mm512_add_epi64(a, w);
+            b = _mm512_add_epi64(b, a);
+            c = _mm512_add_epi64(c, b);
+            d = _mm512_add_epi64(d, c);
+        }
+        let mut out = [[0u64; LANES]; 4];
+        for (o, v) in out.iter_mut().zip([a, b, c, d]) {
+            // SAFETY: `o` is 64 writable bytes; unaligned stores are allowed.
+            unsafe { _mm512_storeu_si512(o.as_mut_ptr().cast(), v) };
+        }
+        out
+    }
+
+    /// AVX2: two 256-bit registers (lanes 0-3 and 4-7) per sum.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn lanes_avx2<const LE: bool>(bytes: &[u8]) -> Lanes {
+        let z = _mm256_setzero_si256();
+        let (mut a0, mut a1, mut b0, mut b1) = (z, z, z, z);
+        let (mut c0, mut c1, mut d0, mut d1) = (z, z, z, z);
+        // SAFETY: BSWAP32 is 32 readable bytes.
+        let swap = unsafe { _mm256_loadu_si256(BSWAP32.as_ptr().cast()) };
+        for blk in bytes.chunks_exact(4 * LANES) {
+            // SAFETY: `blk` is exactly 32 readable bytes; unaligned loads are allowed.
+            let mut w = unsafe { _mm256_loadu_si256(blk.as_ptr().cast()) };
+            if !LE {
+                w = _mm256_shuffle_epi8(w, swap);
+            }
+            let lo = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(w));
+            let hi = _mm256_cvtepu32_epi64(_mm256_extracti128_si256::<1>(w));
+            a0 = _mm256_add_epi64(a0, lo);
+            a1 = _mm256_add_epi64(a1, hi);
+            b0 = _mm256_add_epi64(b0, a0);
+            b1 = _mm256_add_epi64(b1, a1);
+            c0 = _mm256_add_epi64(c0, b0);
+            c1 = _mm256_add_epi64(c1, b1);
+            d0 = _mm256_add_epi64(d0, c0);
+            d1 = _mm256_add_epi64(d1, c1);
+        }
+        let mut out = [[0u64; LANES]; 4];
+        for (o, (lo, hi)) in out.iter_mut().zip([(a0, a1), (b0, b1), (c0, c1), (d0, d1)]) {
+            // SAFETY: `o` is 64 writable bytes: two 32-byte unaligned stores.
+            unsafe {
+                _mm256_storeu_si256(o.as_mut_ptr().cast(), lo);
+                _mm256_storeu_si256(o.as_mut_ptr().add(4).cast(), hi);
+            }
+        }
+        out
+    }
 }
 
-#[inline]
-fn lanes_dispatch<const LE: bool>(bytes: &[u8]) -> Lanes {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { lanes_avx2::<LE>(bytes) };
+/// Which bulk kernel runs (for tests and benchmarks).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// One word at a time (no lanes): the fallback without AVX2, where the
+    /// eight portable lanes do not fit in registers and run slower.
+    Scalar,
+    /// Portable eight lanes (auto-vectorised when the build target allows).
+    Portable,
+    /// Explicit AVX2.
+    Avx2,
+    /// Explicit AVX-512.
+    Avx512,
+}
+
+impl Kernel {
+    /// The kernels this CPU can run, best first.
+    pub fn available() -> Vec<Kernel> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx2")
+            {
+                v.push(Kernel::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                v.push(Kernel::Avx2);
+            }
+        }
+        v.push(Kernel::Scalar);
+        v.push(Kernel::Portable);
+        v
+    }
+
+    fn best() -> Kernel {
+        static BEST: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| Kernel::available()[0])
+    }
+
+    fn lanes<const LE: bool>(self, bytes: &[u8]) -> Lanes {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Avx512` is only chosen (by `available`) when the CPU
+            // has AVX-512F, AVX-512BW and AVX2.
+            Kernel::Avx512 => unsafe { x86::lanes_avx512::<LE>(bytes) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Avx2` is only chosen when the CPU has AVX2.
+            Kernel::Avx2 => unsafe { x86::lanes_avx2::<LE>(bytes) },
+            _ => lanes_generic::<LE>(bytes),
         }
     }
-    lanes_generic::<LE>(bytes)
+
+    fn has_lanes(self) -> bool {
+        self != Kernel::Scalar
+    }
+}
+
+/// Fletcher-4 of `data` with a given kernel (`None` if the CPU lacks it).
+#[doc(hidden)]
+pub fn fletcher4_with(kernel: Kernel, data: &[u8], order: WordOrder) -> Option<[u64; 4]> {
+    if !Kernel::available().contains(&kernel) {
+        return None;
+    }
+    let mut state = [0u64; 4];
+    let whole = data.len() & !3;
+    match order {
+        WordOrder::Little => fold_with::<true>(kernel, &mut state, &data[..whole]),
+        WordOrder::Big => fold_with::<false>(kernel, &mut state, &data[..whole]),
+    }
+    Some(state)
 }
 
 /// Weights that turn `L` lane sums into the sequential sum. Word `i = L*k + j`
@@ -335,6 +484,23 @@ mod tests {
     }
 
     #[test]
+    fn kernels_agree_on_large_wrapping_input() {
+        // Big enough to wrap every sum; all-ones words stress the carries.
+        let mut data = vec![0xffu8; 3 << 20];
+        data.extend((0..100_003u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8));
+        for order in [WordOrder::Little, WordOrder::Big] {
+            let want = fletcher4_reference(&data, order);
+            for k in Kernel::available() {
+                assert_eq!(
+                    fletcher4_with(k, &data, order),
+                    Some(want),
+                    "{k:?} {order:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn wraps_without_panicking() {
         let data = vec![0xffu8; 1 << 20];
         assert_eq!(
@@ -349,6 +515,16 @@ mod tests {
                                   big in any::<bool>()) {
             let order = if big { WordOrder::Big } else { WordOrder::Little };
             prop_assert_eq!(fletcher4(&data, order), fletcher4_reference(&data, order));
+        }
+
+        #[test]
+        fn every_kernel_matches_reference(data in proptest::collection::vec(any::<u8>(), 0..3000),
+                                          big in any::<bool>()) {
+            let order = if big { WordOrder::Big } else { WordOrder::Little };
+            let want = fletcher4_reference(&data, order);
+            for k in Kernel::available() {
+                prop_assert_eq!(fletcher4_with(k, &data, order), Some(want), "{:?}", k);
+            }
         }
 
         #[test]

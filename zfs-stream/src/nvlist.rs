@@ -785,7 +785,7 @@ pub mod encode {
             self.buf.extend_from_slice(&b);
         }
         fn pad_to(&mut self, start: usize, align: usize) {
-            while (self.buf.len() - start) % align != 0 {
+            while !(self.buf.len() - start).is_multiple_of(align) {
                 self.buf.push(0);
             }
         }

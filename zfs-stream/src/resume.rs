@@ -139,7 +139,7 @@ impl FromStr for ResumeToken {
 
 fn unhex(hex: &str) -> Result<Vec<u8>, TokenError> {
     let b = hex.as_bytes();
-    if b.is_empty() || b.len() % 2 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(2) {
         return Err(TokenError::Malformed(
             "data is not an even number of hex digits",
         ));

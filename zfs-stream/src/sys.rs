@@ -48,6 +48,13 @@ pub(crate) fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io
     })
 }
 
+/// Duplicates up to `len` bytes from the head of pipe `from` into pipe `to`
+/// without consuming them (`tee(2)`; both must be pipes).
+pub(crate) fn tee(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+    // SAFETY: only fds and a length are passed; no memory is shared with the kernel.
+    cvt(unsafe { libc::tee(from.as_raw_fd(), to.as_raw_fd(), len, 0) })
+}
+
 /// Waits until `fd` is readable (or writable) or `wake` becomes readable.
 /// Returns false if woken. Hang-ups and errors count as ready (the next
 /// read/write reports them).

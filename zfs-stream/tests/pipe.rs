@@ -383,3 +383,102 @@ fn os_pipe() -> std::io::Result<(File, File)> {
     // SAFETY: both fds were just created and are owned by nobody else.
     Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
 }
+
+/// The spliced path with inspection (tee to an inspector thread), from a
+/// file and from a pipe, and through the copy fallbacks.
+#[test]
+fn spliced_inspection_round_trips_and_summarises() {
+    let data = stream(5 << 20);
+    let (rep, out) = collect(|w| {
+        Pipeline::new(file_with("tee-ok", &data), w)
+            .inspect(true)
+            .run()
+            .unwrap()
+    });
+    assert_eq!(out, data);
+    assert_eq!(rep.method, Method::Splice);
+    let s = rep.summary.expect("summary");
+    assert!(s.complete);
+    assert_eq!(s.bytes, data.len() as u64);
+    // pipe -> pipe
+    let (r0, mut w0) = os_pipe().unwrap();
+    let d2 = data.clone();
+    let feeder = std::thread::spawn(move || w0.write_all(&d2).unwrap());
+    let (rep, out) = collect(|w| Pipeline::new(r0, w).inspect(true).run().unwrap());
+    feeder.join().unwrap();
+    assert_eq!(out, data);
+    assert_eq!(rep.method, Method::Splice);
+    assert!(rep.summary.unwrap().complete);
+    // splice disabled, and a sink refusing splice (O_APPEND)
+    let (rep, out) = collect(|w| {
+        Pipeline::new(file_with("tee-copy", &data), w)
+            .inspect(true)
+            .splice(false)
+            .run()
+            .unwrap()
+    });
+    assert_eq!((out == data, rep.method), (true, Method::Copy));
+    assert!(rep.summary.unwrap().complete);
+    let p = tmp("tee-append-sink");
+    std::fs::write(&p, b"").unwrap();
+    let sink = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+    let rep = Pipeline::new(file_with("tee-append-src", &data), sink)
+        .inspect(true)
+        .run()
+        .unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), data);
+    assert_eq!(rep.method, Method::Copy);
+    assert!(rep.summary.unwrap().complete);
+}
+
+#[test]
+fn spliced_inspection_reports_corruption_and_withholds_the_end() {
+    let data = stream(6 << 20);
+    for pos in [100, data.len() / 3, data.len() - 200] {
+        let mut bad = data.clone();
+        bad[pos] ^= 0x01;
+        let (res, out) = collect(|w| {
+            Pipeline::new(file_with("tee-corrupt", &bad), w)
+                .inspect(true)
+                .run()
+        });
+        let err = res.unwrap_err();
+        let PipeError::Stream { error, .. } = &err else {
+            panic!("{err}")
+        };
+        // Found at the first record whose running checksum covers the byte.
+        assert!(
+            error.offset() + 312 >= pos as u64 && error.offset() <= pos as u64 + (1 << 20),
+            "flip at {pos}: {err}"
+        );
+        assert!(err.to_string().contains("record "), "{err}");
+        // The sink got a strict prefix: never the end of the stream.
+        assert!(out.len() < bad.len(), "flip at {pos}: sink got everything");
+        assert_eq!(&out[..], &bad[..out.len()]);
+    }
+}
+
+#[test]
+fn spliced_inspection_reports_truncation_and_withholds_the_tail() {
+    let data = stream(3 << 20);
+    for cut in [1usize, 400, data.len() / 2, data.len() - 1] {
+        let (res, out) = collect(|w| {
+            Pipeline::new(file_with("tee-trunc", &data[..cut]), w)
+                .inspect(true)
+                .run()
+        });
+        let err = res.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PipeError::Stream {
+                    error: StreamError::Truncated { .. },
+                    ..
+                }
+            ),
+            "cut {cut}: {err}"
+        );
+        assert_eq!(err.bytes_in(), cut as u64);
+        assert!(out.len() < cut, "cut {cut}: the held tail was released");
+    }
+}
