@@ -5,7 +5,8 @@
 //! `ZSYNC_BENCH_BYTES`, default 256M; `2G` for the figure):
 //! - splice path file -> pipe -> /dev/null vs `cat file | cat > /dev/null`
 //! - buffer stage (64 MiB) vs `mbuffer -m 64M -i file -o /dev/null`
-//! - buffered with inspection (fletcher-4 verify) vs buffered plain
+//! - buffered with inspection (fletcher-4 verify) vs buffered plain; the
+//!   splice path with inspection (tee to an inspector thread) vs plain splice
 //! - zstd-1 / lz4 compression vs `zstd -1 -c` / `lz4 -1 -c`
 //!
 //! The external tools are skipped (with a note) when not installed.
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use zfs_stream::fletcher::{fletcher4, fletcher4_reference, WordOrder};
+use zfs_stream::fletcher::{fletcher4, fletcher4_reference, fletcher4_with, Kernel, WordOrder};
 use zfs_stream::record::build::{synthetic_stream, synthetic_stream_compressible};
 use zfs_stream::record::{inspect, ByteOrder};
 use zfs_stream::{Codec, Pipeline};
@@ -94,6 +95,18 @@ fn memory(c: &mut Criterion) {
     g.bench_function("fletcher4-fast-bigendian", |b| {
         b.iter(|| fletcher4(&data, WordOrder::Big))
     });
+    // Each kernel over 256 KiB pieces (as the pipe inspects them).
+    for k in Kernel::available() {
+        g.bench_function(format!("fletcher4-{k:?}-256k-pieces"), |b| {
+            b.iter(|| {
+                let mut x = 0u64;
+                for piece in data.chunks(256 << 10) {
+                    x ^= fletcher4_with(k, piece, WordOrder::Little).unwrap_or_default()[3];
+                }
+                x
+            })
+        });
+    }
     g.bench_function("inspector", |b| b.iter(|| inspect(&data).expect("valid")));
     g.bench_function("memcpy", |b| {
         let mut dst = vec![0u8; data.len()];
@@ -115,6 +128,15 @@ fn fds(c: &mut Criterion) {
             Pipeline::new(File::open(&rand).unwrap(), devnull())
                 .run()
                 .unwrap()
+        })
+    });
+    g.bench_function("splice + inspect (tee)", |b| {
+        b.iter(|| {
+            let r = Pipeline::new(File::open(&rand).unwrap(), devnull())
+                .inspect(true)
+                .run()
+                .unwrap();
+            assert!(r.summary.is_some_and(|s| s.complete));
         })
     });
     g.bench_function("cat|cat", |b| b.iter(|| cat_cat(&rand)));

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Throughput of zfs-stream's pipe vs the usual helper tools, as ratios measured
-# in the same run (best of N runs each, the two sides of a row interleaved),
-# plus peak RSS of the buffer stages.
+# in the same run (N runs each, the two sides of a row interleaved; ratio of
+# the bests and of the medians, and the spread), plus peak RSS of the buffer
+# stages.
 #
 #   zfs-stream/bench/compare.sh [SIZE] [RUNS]      # default 1G, 3 runs
 #
 # Needs: cat, mbuffer, zstd, lz4, /usr/bin/time (skips a row whose tool is missing).
+# ZPIPE_ROWS=inspect,lz4 (comma list of: copy, inspect, zstd, lz4) runs only those groups.
 # Data: a synthetic send stream (random blocks for the copy rows, text-like
 # blocks for the compression rows), written to a temp dir first.
 set -euo pipefail
@@ -30,22 +32,31 @@ once() {
     e=$(date +%s%N)
     echo $(( (e - s) / 1000000 ))
 }
-# best-of-N of two snippets, runs interleaved (A B A B ...) so that load
-# changes on a shared machine hit both alike; prints "A_ms B_ms"
+# N runs of two snippets, interleaved (A B A B ...) so that load changes on a
+# shared machine hit both alike; prints "bestA bestB medA medB minA-maxA minB-maxB"
 pair() {
-    local ba=999999999 bb=999999999 t
+    local ta=() tb=()
     for _ in $(seq "$runs"); do
-        t=$(once "$1"); [ "$t" -lt "$ba" ] && ba=$t
-        t=$(once "$2"); [ "$t" -lt "$bb" ] && bb=$t
+        ta+=("$(once "$1")")
+        tb+=("$(once "$2")")
     done
-    echo "$ba $bb"
+    python3 - "${ta[*]}" "${tb[*]}" <<'PY'
+import statistics, sys
+a = [int(x) for x in sys.argv[1].split()]
+b = [int(x) for x in sys.argv[2].split()]
+print(min(a), min(b), int(statistics.median(a)), int(statistics.median(b)),
+      f"{min(a)}-{max(a)}", f"{min(b)}-{max(b)}")
+PY
 }
 # row NAME OURS_CMD BASE_CMD BASE_NAME
 cmp_row() {
     local r
-    r=$(pair "$2" "$3")
-    row "$1" "${r% *}" "${r#* }" "$4"
+    read -r -a r <<< "$(pair "$2" "$3")"
+    row "$1" "${r[0]}" "${r[1]}" "$4"
+    awk -v ma="${r[2]}" -v mb="${r[3]}" -v sa="${r[4]}" -v sb="${r[5]}" \
+        'BEGIN { printf "    median ratio %.2fx; ms per run: ours %s, baseline %s\n", (ma > 0 ? mb / ma : 0), sa, sb }'
 }
+want() { [ -z "${ZPIPE_ROWS:-}" ] || [[ ",$ZPIPE_ROWS," == *",$1,"* ]]; }
 rss() { /usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -n 1; }
 have() { command -v "$1" > /dev/null 2>&1; }
 mibs() { awk -v b="$bytes" -v ms="$1" 'BEGIN { printf "%.0f", (ms > 0 ? b / 1048576 / (ms / 1000) : 0) }'; }
@@ -56,8 +67,9 @@ row() { # name ours_ms base_ms baseline_name
 
 R="$dir/rand.zs"
 T="$dir/text.zs"
-echo "zfs-stream compare: $bytes bytes per run, best of $runs, $(nproc) cores, $(date -u +%FT%TZ)"
+echo "zfs-stream compare: $bytes bytes per run, $runs interleaved runs (ratio of bests, then of medians), $(nproc) cores, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+if want copy; then
 cmp_row "splice file->pipe->/dev/null" "$Z --quiet < $R > /dev/null" "cat $R | cat > /dev/null" "cat | cat"
 cmp_row "splice file->pipe->cat" "$Z --quiet < $R | cat > /dev/null" "cat $R | cat | cat > /dev/null" "cat | cat | cat"
 if have mbuffer; then
@@ -66,14 +78,25 @@ if have mbuffer; then
     cmp_row "buffer 64M between pipes" "cat $R | $Z --quiet --buffer 64M | cat > /dev/null" "cat $R | mbuffer -q -m 64M | cat > /dev/null" "mbuffer -m 64M"
     echo "  peak RSS KiB: ours $(rss "cat $R | $Z --quiet --buffer 64M | cat > /dev/null"), mbuffer $(rss "cat $R | mbuffer -q -m 64M | cat > /dev/null")"
 fi
+fi
+if want inspect; then
+cmp_row "splice + inspect (tee), ->/dev/null" "$Z --quiet --inspect < $R > /dev/null" "$Z --quiet < $R > /dev/null" "splice, no inspect"
+cmp_row "  same between pipes" "cat $R | $Z --quiet --inspect | cat > /dev/null" "cat $R | $Z --quiet | cat > /dev/null" "splice, no inspect"
+cmp_row "  same vs buffered plain" "cat $R | $Z --quiet --inspect | cat > /dev/null" "cat $R | $Z --quiet --buffer 64M | cat > /dev/null" "buffer 64M, no inspect"
 cmp_row "buffer 64M + inspect (fletcher-4)" "$Z --quiet --buffer 64M --inspect < $R > /dev/null" "$Z --quiet --buffer 64M < $R > /dev/null" "buffer 64M, no inspect"
 cmp_row "  same between pipes" "cat $R | $Z --quiet --buffer 64M --inspect | cat > /dev/null" "cat $R | $Z --quiet --buffer 64M | cat > /dev/null" "buffer 64M, no inspect"
+fi
 
 bytes=$(stat -c %s "$T")
-if have zstd; then
+if want zstd && have zstd; then
     cmp_row "zstd -1 compress" "$Z --quiet --compress zstd-1 < $T > /dev/null" "zstd -q -1 -c $T > /dev/null" "zstd -1 -c"
     cmp_row "zstd -1 compress + inspect" "$Z --quiet --compress zstd-1 --inspect < $T > /dev/null" "zstd -q -1 -c $T > /dev/null" "zstd -1 -c"
 fi
-if have lz4; then
+if want lz4 && have lz4; then
     cmp_row "lz4 compress" "$Z --quiet --compress lz4 < $T > /dev/null" "lz4 -q -1 -c $T > /dev/null" "lz4 -1 -c"
+    if "$Z" --quiet --compress lz4 < "$T" | lz4 -d -c | cmp -s - "$T"; then
+        echo "  lz4 -d decodes our frame: identical"
+    else
+        echo "  lz4 -d decodes our frame: MISMATCH"
+    fi
 fi
