@@ -4,7 +4,10 @@
 //! inspection) the bytes move with `splice(2)` through an internal pipe
 //! (source → pipe → sink), so they never enter user space; where the kernel
 //! refuses (`EINVAL`, e.g. a sink opened with `O_APPEND`) it falls back to
-//! `read`/`write`. Rate limiting and progress work on both paths. Any stage
+//! `read`/`write`. Rate limiting and progress work on both paths. Inspection
+//! alone keeps the spliced path: `tee(2)` duplicates each piece (page
+//! references, no copy) to an inspector thread, and the last piece is held
+//! back until the inspector has accepted the whole stream. Any other stage
 //! switches to the two-thread buffered engine ([`crate::buffer`]).
 //!
 //! Errors say which side failed and how many bytes had passed. On any error
@@ -131,7 +134,17 @@ impl Pipeline {
 
     /// Checks the send stream (between decompression and compression): a
     /// corrupt or truncated stream fails the pipe before the sink sees a
-    /// complete stream, and the report carries the stream summary.
+    /// complete stream, and the report carries the stream summary. Off by
+    /// default. Only for send streams: bytes that are not one (e.g.
+    /// compressed data relayed without [`decompress`](Self::decompress))
+    /// fail it at once.
+    ///
+    /// Without other stages the bytes still move with `splice(2)` and an
+    /// inspector thread checks a `tee(2)` duplicate beside the mover, so a
+    /// corrupt record may reach the sink before it is found (the receiver's
+    /// own checks reject it too), but the end of the stream is released only
+    /// after the inspector agreed. With the buffer stage each piece is
+    /// checked before it is written.
     pub fn inspect(mut self, on: bool) -> Self {
         self.inspect = on;
         self
