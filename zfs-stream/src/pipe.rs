@@ -442,8 +442,10 @@ fn inspector_thread(tee_r: OwnedFd, failed: &AtomicBool) -> Verdict {
 /// references, no copy) to an inspector thread, which runs beside the
 /// mover on the other core. The most recent piece is held back in a second
 /// pipe until the next one arrives, and at EOF until the inspector has
-/// agreed, so the sink never receives the end of a stream the inspector
-/// rejects (it sees an aborted stream instead). Where splice is refused, it
+/// judged the whole stream, so the sink never receives the end of a stream
+/// the inspector rejects as corrupt (it sees an aborted stream instead); a
+/// stream that is merely truncated is passed on in full (it cannot complete,
+/// and a resumable receive keeps all of it). Where splice is refused, it
 /// falls back to read → inspect → write in this thread.
 fn direct_inspected(
     src: OwnedFd,
@@ -628,14 +630,21 @@ fn spliced_with_tee(
     finish(tee_w);
     let tail = result?;
     if matches!(tail, Tail::Spliced) {
-        let agreed = verdict
-            .lock()
-            .is_ok_and(|g| matches!(g.as_ref(), Some(Ok(_))));
-        if !agreed {
+        // Release the held piece if the inspector accepted the stream, or
+        // found it merely cut short: the receiver cannot complete a stream
+        // without its final END anyway, and every byte it gets counts for a
+        // resumable receive (`zfs recv -s` saves a token at the last complete
+        // record). A stream found corrupt keeps its tail.
+        let release = verdict.lock().is_ok_and(|g| {
+            matches!(
+                g.as_ref(),
+                Some(Ok(_)) | Some(Err(crate::error::StreamError::Truncated { .. }))
+            )
+        });
+        if !release {
             // The caller reports the inspector's verdict; the tail stays held.
             return Ok(tail);
         }
-        // The inspector agreed: release the tail.
         if held > 0 {
             match drain(hold_r, sink, held, progress, first) {
                 Ok(()) => {}
