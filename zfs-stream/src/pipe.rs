@@ -468,7 +468,13 @@ fn direct_inspected(
     for p in [&in_w, &hold_w, &tee_w] {
         sys::grow_pipe(p.as_fd());
     }
-    let chunk = sys::pipe_size(in_w.as_fd()).unwrap_or(64 << 10);
+    // A piece must fit the hold pipe whole (nothing drains it meanwhile), so
+    // take the smallest of the three (growing a pipe can fail past a user's limit).
+    let chunk = [&in_w, &hold_w, &tee_w]
+        .iter()
+        .map(|p| sys::pipe_size(p.as_fd()).unwrap_or(64 << 10))
+        .min()
+        .unwrap_or(64 << 10);
     let failed = AtomicBool::new(false);
     let verdict: Mutex<Option<Verdict>> = Mutex::new(None);
     let moved = std::thread::scope(|s| {

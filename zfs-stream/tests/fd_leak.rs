@@ -26,7 +26,7 @@ fn failing_pipes_close_every_fd_and_join_every_thread() {
     std::fs::write(&path, &bad).unwrap();
     let fds0 = open_fds();
     let threads0 = threads();
-    for round in 0..6 {
+    for round in 0..8 {
         // Sink error (receiver exits early) on every path.
         let mut child = Command::new("head")
             .args(["-c", "5000"])
@@ -36,9 +36,10 @@ fn failing_pipes_close_every_fd_and_join_every_thread() {
             .unwrap();
         let stdin = child.stdin.take().unwrap();
         let mut p = Pipeline::new(File::open(&path).unwrap(), stdin);
-        match round % 3 {
+        match round % 4 {
             0 => {}
             1 => p = p.buffer(1 << 20),
+            2 => p = p.inspect(true),
             _ => p = p.compress(Codec::Lz4).inspect(false),
         }
         assert!(p.run().is_err());
@@ -49,11 +50,14 @@ fn failing_pipes_close_every_fd_and_join_every_thread() {
             let mut v = Vec::new();
             let _ = r.read_to_end(&mut v);
         });
-        let res = Pipeline::new(File::open(&path).unwrap(), w)
-            .inspect(true)
-            .compress(Codec::Zstd { level: 1 })
-            .run();
-        assert!(res.is_err());
+        let p = Pipeline::new(File::open(&path).unwrap(), w).inspect(true);
+        // Buffered with compression, and spliced (tee to the inspector thread).
+        let p = if round % 2 == 0 {
+            p.compress(Codec::Zstd { level: 1 })
+        } else {
+            p
+        };
+        assert!(p.run().is_err());
         t.join().unwrap();
     }
     assert_eq!(open_fds(), fds0, "fds leaked");
