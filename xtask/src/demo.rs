@@ -129,11 +129,11 @@ pub const STEPS: &[Step] = &[
     step("take the snapshots that are due",
          &["{zsync}", "snapshot", "--config", "{dir}/zsync.conf", "--lock-file", "{dir}/zsync.lock"]),
     step("the new snapshots", &["zfs", "list", "-t", "snapshot", "-r", "-o", "name,used", "tank"]),
-    // Datasets are received unmounted (`--recvoptions=u`): mounting a replica creates its
+    // zsync receives unmounted by default (`--mount` opts in): mounting a replica creates its
     // children's mountpoint directories in the mounted parent, which then counts as "modified
-    // since the most recent snapshot", and zsync refuses the next incremental without --rollback.
+    // since the most recent snapshot", and the next incremental would be refused.
     step("full replication of the datasets (received unmounted)",
-         &["{zsync}", "sync", "-r", "--no-sync-snap", "--recvoptions=u", "tank/data", "backup/data"]),
+         &["{zsync}", "sync", "-r", "--no-sync-snap", "tank/data", "backup/data"]),
     step("full replication of the VM disk",
          &["{zsync}", "sync", "--no-sync-snap", "tank/vm-100-disk-0", "backup/vm-100-disk-0"]),
     step("what the backup holds", &["zfs", "list", "-r", "-t", "all", "-o", "name,type,used,refer", "backup"]),
@@ -154,7 +154,7 @@ pub const STEPS: &[Step] = &[
     step("what an incremental would do (zsync plan changes nothing)",
          &["{zsync}", "plan", "-r", "--no-sync-snap", "tank/data", "backup/data"]),
     step("incremental replication of the datasets",
-         &["{zsync}", "sync", "-r", "--no-sync-snap", "--recvoptions=u", "tank/data", "backup/data"]),
+         &["{zsync}", "sync", "-r", "--no-sync-snap", "tank/data", "backup/data"]),
     step("incremental replication of the VM disk",
          &["{zsync}", "sync", "--no-sync-snap", "tank/vm-100-disk-0", "backup/vm-100-disk-0"]),
     step("snapshots on the backup", &["zfs", "list", "-r", "-t", "snapshot", "-o", "name,used", "backup"]),

@@ -216,9 +216,14 @@ pub struct SyncArgs {
     /// Extra `zfs send` flags, syncoid style (e.g. "L c e", "w").
     #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
     pub sendoptions: Option<String>,
-    /// Extra `zfs receive` flags, syncoid style (e.g. "u o compression=lz4").
+    /// Extra `zfs receive` flags, syncoid style (e.g. "o compression=lz4").
     #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
     pub recvoptions: Option<String>,
+    /// Mount received filesystems. Default: received unmounted (`receive -u`), because a mounted
+    /// replica changes (mountpoint directories of its children, atime) and the next incremental
+    /// then fails with "destination has been modified".
+    #[arg(long)]
+    pub mount: bool,
     /// Stream compression in transit (none, lz4, zstd...; local transfers are not compressed).
     #[arg(long, value_name = "ALGO")]
     pub compress: Option<String>,
@@ -541,6 +546,8 @@ impl SyncoidArgs {
             preserve_recordsize: self.preserve_recordsize,
             sendoptions: self.sendoptions.clone(),
             recvoptions: self.recvoptions.clone(),
+            // syncoid mounts what it receives unless `--recvoptions=u`.
+            mount: true,
             compress: self.compress.clone(),
             source_bwlimit: self.source_bwlimit.clone(),
             target_bwlimit: self.target_bwlimit.clone(),

@@ -32,9 +32,10 @@ pub fn run(
     let spec = tree_spec(args)?;
     let mut opts = sync_options(args)?;
     if syncoid_mode {
-        // syncoid binds sync snapshots to the host (`syncoid_<id_><host>_<date>`); zsync keeps its
-        // own exact-match naming but folds the host in the same way: `zsync_<id_><host>_<UTC>`.
+        // syncoid's names: `syncoid_<id_><host>_<local date>-GMT<offset>`, holds `syncoid_<id_><host>`;
+        // unlike syncoid, only exactly this identifier + host is pruned (not `<host>2`).
         opts.identifier = syncoid_identifier(args.identifier.as_deref(), &hostname());
+        opts.naming = zfs_sync::SyncNaming::Syncoid;
     }
     let warn = |m: &str| {
         if !args.quiet {
@@ -67,7 +68,14 @@ pub fn run(
             println!("{}", result_line(d));
         }
     };
-    let mut exec = Executor::new(be.as_ref(), be.as_ref());
+    // ZSYNC_TRACE=1: one stderr line per backend call with its duration.
+    let traced = zfs_sync::trace::Traced { inner: be.as_ref() };
+    let be_used: &dyn zfs_core::Backend = if zfs_sync::trace::enabled() {
+        &traced
+    } else {
+        be.as_ref()
+    };
+    let mut exec = Executor::new(be_used, be_used);
     exec.mover = &mover;
     exec.on_dataset = Some(&on_dataset);
 
@@ -205,7 +213,9 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
         snapshots: filter,
     };
     let (send, send_props) = parse_sendoptions(a.sendoptions.as_deref().unwrap_or(""))?;
-    let recv = parse_recvoptions(a.recvoptions.as_deref().unwrap_or(""))?;
+    let mut recv = parse_recvoptions(a.recvoptions.as_deref().unwrap_or(""))?;
+    // Unmounted unless --mount (syncoid mode: mounted unless `u`).
+    recv.no_mount |= !a.mount;
     let mut o = SyncOptions {
         plan,
         sync_snapshot: !a.no_sync_snap,
@@ -255,7 +265,10 @@ pub fn parse_sendoptions(s: &str) -> Result<(SendOptions, bool), Fail> {
 /// syncoid's `--recvoptions`: `u` (no mount), `o prop=value`, `x prop`, space separated
 /// (`"u o compression=lz4 x mountpoint"`; dashes allowed).
 pub fn parse_recvoptions(s: &str) -> Result<RecvOptions, Fail> {
-    let mut o = RecvOptions::default();
+    let mut o = RecvOptions {
+        no_mount: false,
+        ..RecvOptions::default()
+    };
     let mut words = s.split_whitespace().map(|w| w.trim_start_matches('-'));
     while let Some(w) = words.next() {
         let (flag, rest) = w.split_at(w.chars().next().map_or(0, char::len_utf8));

@@ -95,15 +95,7 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     pool.zfs(&["create", &pool.dataset("dst")])?;
     pool.write_file("src/small", b"one")?;
     pool.zfs(&["snapshot", &format!("{src}@s1")])?;
-    let args = [
-        "sync",
-        "--no-sync-snap",
-        "--recvoptions=u",
-        RATE,
-        "--json",
-        &src,
-        &dst,
-    ];
+    let args = ["sync", "--no-sync-snap", RATE, "--json", &src, &dst];
     let o = zsync(&dir, backend, &args);
     assert_eq!(o.status.code(), Some(0), "first full sync");
 
@@ -173,14 +165,7 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     );
 
     // The next run resumes from the token and completes.
-    let resume_args = [
-        "sync",
-        "--no-sync-snap",
-        "--recvoptions=u",
-        "--json",
-        &src,
-        &dst,
-    ];
+    let resume_args = ["sync", "--no-sync-snap", "--json", &src, &dst];
     let plan = zsync(
         &dir,
         backend,

@@ -92,15 +92,7 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     let o = zsync(
         &dir,
         None,
-        &[
-            "sync",
-            "-r",
-            "--no-sync-snap",
-            "--recvoptions=u",
-            "--json",
-            &src,
-            &dst,
-        ],
+        &["sync", "-r", "--no-sync-snap", "--json", &src, &dst],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
@@ -134,15 +126,7 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     let o = zsync(
         &dir,
         None,
-        &[
-            "sync",
-            "-r",
-            "--no-sync-snap",
-            "--recvoptions=u",
-            "--json",
-            &src,
-            &dst,
-        ],
+        &["sync", "-r", "--no-sync-snap", "--json", &src, &dst],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
@@ -157,18 +141,7 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     assert_eq!(pool.read_file("dst/src/child/a.txt")?, b"second");
 
     // Human output: one result line per dataset; nothing left to do afterwards.
-    let o = zsync(
-        &dir,
-        None,
-        &[
-            "sync",
-            "-r",
-            "--no-sync-snap",
-            "--recvoptions=u",
-            &src,
-            &dst,
-        ],
-    );
+    let o = zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
     assert_eq!(o.status.code(), Some(0));
     let out = text(&o.stdout);
     assert_eq!(
@@ -266,6 +239,48 @@ fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
     assert_eq!(
         guids(&pool, &format!("{src}/kid"))?,
         guids(&pool, &format!("{dst}/kid"))?
+    );
+
+    // With sync snapshots, as syncoid runs by default: syncoid's names, mounted replicas (syncoid
+    // mounts), two incrementals in a row (recv -F as syncoid), only this host's older sync snapshot
+    // pruned: `<host>2`'s survives (syncoid's prefix match would take it).
+    let host = zfs_cli::sync::hostname();
+    let foreign = format!("syncoid_{host}2_2026-01-01:00:00:00-GMT00:00");
+    pool.zfs(&["snapshot", &format!("{src}/kid@{foreign}")])?;
+    let sync_snaps = |ds: &str| -> Vec<String> {
+        guids(&pool, ds)
+            .unwrap_or_default()
+            .into_keys()
+            .filter(|n| zfs_sync::is_syncoid_snapshot(n, &host))
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for round in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let o = Command::new(&link)
+            .args(["-r", &src, &dst])
+            .output()
+            .expect("run syncoid symlink");
+        let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert_eq!(o.status.code(), Some(0), "round {round}: {out}");
+        let src_sync = sync_snaps(&format!("{src}/kid"));
+        assert_eq!(src_sync.len(), 1, "round {round}: {src_sync:?}");
+        assert_eq!(sync_snaps(&format!("{dst}/kid")), src_sync, "round {round}");
+        assert!(
+            !seen.contains(&src_sync[0]),
+            "round {round}: not a new sync snapshot"
+        );
+        seen.push(src_sync[0].clone());
+        let mounted = pool.zfs(&["get", "-H", "-o", "value", "mounted", &format!("{dst}/kid")])?;
+        assert_eq!(
+            mounted.trim(),
+            "yes",
+            "syncoid mode mounts what it receives"
+        );
+    }
+    assert!(
+        guids(&pool, &format!("{src}/kid"))?.contains_key(&foreign),
+        "another host's sync snapshot was pruned"
     );
     // A remote endpoint is refused by name.
     let o = Command::new(&link)

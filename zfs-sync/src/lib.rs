@@ -5,11 +5,13 @@ pub mod exec;
 pub mod model;
 pub mod options;
 pub mod planner;
+pub mod trace;
 pub mod types;
 
 pub use exec::{
-    default_jobs, is_sync_snapshot, sync_snapshot_name, CopyMover, DatasetReport, Executor, Mover,
-    Outcome, PipelineMover, RecvOptions, Report, SendOptions, StepReport, SyncError, SyncOptions,
+    default_jobs, is_sync_snapshot, is_syncoid_snapshot, sync_snapshot_name, syncoid_snapshot_name,
+    CopyMover, DatasetReport, Executor, Mover, Outcome, PipelineMover, RecvOptions, Report,
+    SendOptions, StepReport, SyncError, SyncNaming, SyncOptions,
 };
 pub use options::{InitialReplication, PlanOptions, ResumeToken, SnapshotFilter, TreeSpec};
 pub use planner::select_datasets;

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use zfs_core::cli::Cli;
 use zfs_core::{Backend, DatasetName, VersionName};
 use zfs_sync::{
-    is_sync_snapshot, AbortReason, Conflict, Executor, Outcome, Report, Step, SyncOptions, TreeSpec,
+    is_sync_snapshot, AbortReason, Conflict, Executor, Outcome, RecvOptions, Report, Step,
+    SyncOptions, TreeSpec,
 };
 use zsync_lab::TestPool;
 
@@ -77,11 +78,17 @@ fn assert_same_guids(pool: &TestPool, src: &str, dst: &str, names: &[&str]) {
     }
 }
 
+/// Options of most tests here: replicas are mounted (`no_mount: false`, under the `readonly=on` parent
+/// from [`setup`]) so the tests can read the received files back.
 fn opts(sync_snapshot: bool) -> SyncOptions {
     SyncOptions {
         identifier: "lab".into(),
         sync_snapshot,
         jobs: 2,
+        recv: RecvOptions {
+            no_mount: false,
+            ..RecvOptions::default()
+        },
         ..Default::default()
     }
 }
@@ -206,6 +213,25 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
         pattern(60_000, 4)
     );
     assert!(r.datasets.iter().all(|d| d.bytes > 0));
+    // Every dataset got both intermediates with the source's GUIDs; the CLI target takes them as one
+    // `-I` stream, libzfs_core as one in-process `-i` stream per snapshot.
+    for (s, t) in [
+        ("src/tree", "backup/dst"),
+        ("src/tree/a", "backup/dst/a"),
+        ("src/tree/vol", "backup/dst/vol"),
+    ] {
+        assert_same_guids(&pool, &pool.dataset(s), &pool.dataset(t), &["s2", "s3"]);
+    }
+    let want_streams = if be.name() == "cli" { 1 } else { 2 };
+    for d in &r.datasets {
+        let inc: Vec<u32> = d
+            .steps
+            .iter()
+            .filter(|s| matches!(s.step, Step::Incremental { .. }))
+            .map(|s| s.streams)
+            .collect();
+        assert_eq!(inc, vec![want_streams], "{}: {}", d.source, r.to_json());
+    }
 
     // Up to date now.
     let r = ex.run(&spec, &opts(false))?;
@@ -254,11 +280,134 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
         // Bookmark of the replicated sync snapshot on the source.
         let bms = pool.zfs(&["list", "-H", "-t", "bookmark", "-o", "name", "-d", "1", &s])?;
         assert!(bms.contains(&format!("#{second}")), "{bms}");
+        // Only the newest job bookmark stays.
+        assert!(!bms.contains(&format!("#{first}")), "{bms}");
     }
     // The foreign job's sync snapshot survived.
     assert!(
         shorts(&snaps(&pool, &pool.dataset("src/tree"))).contains(&"zsync_other_20260101T000000Z")
     );
+    Ok(())
+}
+
+/// Default options into a plain (writable, mounted) target parent: children are received unmounted, so
+/// nothing modifies the replica between runs and incrementals keep working without `-F` or `readonly`.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_default_options_into_mounted_tree() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("sync-mnt")?;
+    for d in ["src", "src/a", "src/a/b", "src/c", "backup"] {
+        pool.zfs(&["create", &pool.dataset(d)])?;
+    }
+    pool.write_file("src/a/f", b"one")?;
+    let (be, why) = zfs_core::open(zfs_core::BackendChoice::Auto)?;
+    let ex = Executor::new(be.as_ref(), be.as_ref());
+    let spec = TreeSpec::recursive(ds(&pool.dataset("src")), ds(&pool.dataset("backup/src")));
+    let o = SyncOptions {
+        identifier: "mnt".into(),
+        ..SyncOptions::default()
+    };
+    let r = ex.run(&spec, &o)?;
+    assert_eq!(r.exit_code, 0, "{} ({why}): {}", be.name(), r.to_json());
+    // The target parent stays mounted (it was created by hand); nothing below it got mounted.
+    assert_eq!(get(&pool, "mounted", &pool.dataset("backup")), "yes");
+    assert_eq!(get(&pool, "mounted", &pool.dataset("backup/src/a")), "no");
+    for round in 1..=2 {
+        // Sync snapshot names have one-second resolution.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        pool.write_file("src/a/f", format!("round {round}").as_bytes())?;
+        pool.write_file("src/a/b/g", format!("round {round}").as_bytes())?;
+        let r = ex.run(&spec, &o)?;
+        assert_eq!(r.exit_code, 0, "round {round}: {}", r.to_json());
+        assert!(
+            r.datasets.iter().all(|d| d.outcome == Outcome::Synced),
+            "round {round}: {}",
+            r.to_json()
+        );
+    }
+    let sync = snaps(&pool, &pool.dataset("src/a/b"));
+    let last = &sync.last().expect("sync snapshots").0;
+    for (s, t) in [
+        ("src", "backup/src"),
+        ("src/a/b", "backup/src/a/b"),
+        ("src/c", "backup/src/c"),
+    ] {
+        assert_same_guids(&pool, &pool.dataset(s), &pool.dataset(t), &[last]);
+    }
+    pool.zfs(&["mount", &pool.dataset("backup/src")])?;
+    pool.zfs(&["mount", &pool.dataset("backup/src/a")])?;
+    assert_eq!(pool.read_file("backup/src/a/f")?, b"round 2");
+    Ok(())
+}
+
+/// `create_bookmark` without sync snapshots: one job bookmark per dataset (the newest replicated
+/// snapshot), this job's older one destroyed, other bookmarks untouched, and the bookmark is a working base.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_job_bookmarks_keep_only_the_newest() -> R {
+    zsync_lab::require_lab();
+    let pool = setup("sync-jbm")?;
+    let (s, t) = (pool.dataset("src/d"), pool.dataset("backup/dst"));
+    pool.zfs(&["create", &s])?;
+    pool.write_file("src/d/f", b"s1")?;
+    pool.zfs(&["snapshot", &format!("{s}@s1")])?;
+    let foreign = [
+        "zsync_bm2_20260101T000000Z",
+        "zsync_bm_x_20260101T000000Z",
+        "mine",
+    ];
+    for b in foreign {
+        pool.zfs(&["bookmark", &format!("{s}@s1"), &format!("{s}#{b}")])?;
+    }
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::single(ds(&s), ds(&t));
+    let mut o = opts(false);
+    o.identifier = "bm".into();
+    o.create_bookmark = true;
+    let job_bms = || -> Vec<String> {
+        pool.zfs(&["list", "-H", "-t", "bookmark", "-o", "name", "-d", "1", &s])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('#').map(|(_, b)| b.to_string()))
+            .filter(|b| is_sync_snapshot(b, "bm"))
+            .collect()
+    };
+    let r = ex.run(&spec, &o)?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    let first = job_bms();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        get(&pool, "guid", &format!("{s}#{}", first[0])),
+        get(&pool, "guid", &format!("{s}@s1"))
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    pool.write_file("src/d/f", b"s2")?;
+    pool.zfs(&["snapshot", &format!("{s}@s2")])?;
+    let r = ex.run(&spec, &o)?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    let second = job_bms();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first);
+    assert_eq!(
+        get(&pool, "guid", &format!("{s}#{}", second[0])),
+        get(&pool, "guid", &format!("{s}@s2"))
+    );
+    for b in foreign {
+        assert!(
+            pool.zfs(&["list", "-H", &format!("{s}#{b}")]).is_ok(),
+            "{b} was destroyed"
+        );
+    }
+    // The base snapshot goes; the job bookmark carries the next run.
+    pool.zfs(&["destroy", &format!("{s}@s2")])?;
+    pool.write_file("src/d/f", b"s3")?;
+    pool.zfs(&["snapshot", &format!("{s}@s3")])?;
+    let r = ex.run(&spec, &o)?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_same_guids(&pool, &s, &t, &["s3"]);
+    assert_eq!(pool.read_file("backup/dst/f")?, b"s3");
     Ok(())
 }
 
