@@ -611,10 +611,32 @@ impl<'a> Executor<'a> {
             .enumerate()
             .map(|(i, d)| (&d.source, i))
             .collect();
+        // A dataset waits for its `after` datasets (parent, clone origin) only when it creates its target
+        // (full or clone receive: the parent or origin snapshot must be there) or when one of them
+        // destroys its target tree first. An incremental into an existing target needs nothing from its
+        // parent: it starts at once instead of queueing behind the parent's receive.
+        let creates = |d: &DatasetPlan| {
+            d.decision
+                .steps()
+                .iter()
+                .any(|s| matches!(s, Step::Full { .. } | Step::Clone { .. }))
+        };
+        let destroys = |d: &DatasetPlan| {
+            d.decision
+                .steps()
+                .iter()
+                .any(|s| matches!(s, Step::DestroyTarget { .. }))
+        };
         let deps: Vec<Vec<usize>> = plan
             .datasets
             .iter()
-            .map(|d| d.after.iter().filter_map(|a| idx.get(a).copied()).collect())
+            .map(|d| {
+                d.after
+                    .iter()
+                    .filter_map(|a| idx.get(a).copied())
+                    .filter(|&a| creates(d) || destroys(&plan.datasets[a]))
+                    .collect()
+            })
             .collect();
         let src_by: HashMap<&str, &Dataset> =
             src.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
