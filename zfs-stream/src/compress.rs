@@ -382,12 +382,12 @@ pub fn decoder<R: Read + Send + 'static>(
     Ok(match codec {
         Codec::Zstd { .. } => Box::new(zstd::stream::read::Decoder::new(inner)?),
         Codec::Lz4 => Box::new(Lz4EndCheck {
-            dec: lz4_flex::frame::FrameDecoder::new(FrameTracker {
+            dec: Some(lz4_flex::frame::FrameDecoder::new(FrameTracker {
                 inner,
                 st: Track::Magic { have: 0, v: [0; 4] },
                 frames: 0,
                 consumed: 0,
-            }),
+            })),
         }),
     })
 }
@@ -430,7 +430,12 @@ struct FrameTracker<R> {
 impl<R> FrameTracker<R> {
     /// Whether the bytes so far end exactly after a complete frame.
     fn complete(&self) -> bool {
-        self.frames > 0 && matches!(self.st, Track::Magic { have: 0, .. } | Track::Legacy)
+        self.frames > 0 && self.at_frame_boundary()
+    }
+
+    /// Whether the next byte would start a new frame.
+    fn at_frame_boundary(&self) -> bool {
+        matches!(self.st, Track::Magic { have: 0, .. } | Track::Legacy)
     }
 
     fn advance(&mut self, mut b: &[u8]) {
@@ -554,9 +559,11 @@ impl<R: Read> Read for FrameTracker<R> {
     }
 }
 
-/// The lz4 frame decoder, with EOF accepted only after a complete frame.
+/// The lz4 frame decoder, with EOF accepted only after a complete frame,
+/// and concatenated frames read each with a fresh decoder (`lz4_flex` ends
+/// `read` at every frame's end and is not meant to be read past it).
 struct Lz4EndCheck<R: Read> {
-    dec: lz4_flex::frame::FrameDecoder<FrameTracker<R>>,
+    dec: Option<lz4_flex::frame::FrameDecoder<FrameTracker<R>>>,
 }
 
 impl<R: Read> Read for Lz4EndCheck<R> {
@@ -564,22 +571,37 @@ impl<R: Read> Read for Lz4EndCheck<R> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut n = self.dec.read(buf)?;
-        // The decoder returns 0 at the end of each frame; another frame may follow.
-        while n == 0 {
-            let before = self.dec.get_ref().consumed;
-            n = self.dec.read(buf)?;
-            if n == 0 && self.dec.get_ref().consumed == before {
-                break;
+        let Some(dec) = self.dec.as_mut() else {
+            return Ok(0);
+        };
+        let mut before = dec.get_ref().consumed;
+        loop {
+            let Some(dec) = self.dec.as_mut() else {
+                return Ok(0);
+            };
+            let n = dec.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            let t = dec.get_ref();
+            if t.consumed == before {
+                // No input left: a clean end only right after a complete frame.
+                if !t.complete() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "lz4 stream ends inside a frame (no end mark)",
+                    ));
+                }
+                return Ok(0);
+            }
+            before = t.consumed;
+            if t.at_frame_boundary() {
+                // A frame ended: the next one (if any) gets a fresh decoder.
+                if let Some(d) = self.dec.take() {
+                    self.dec = Some(lz4_flex::frame::FrameDecoder::new(d.into_inner()));
+                }
             }
         }
-        if n == 0 && !self.dec.get_ref().complete() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "lz4 stream ends inside a frame (no end mark)",
-            ));
-        }
-        Ok(n)
     }
 }
 
@@ -773,7 +795,30 @@ mod tests {
             decompress_all(Codec::Lz4, &frame, input.len()).unwrap(),
             input
         );
-        // Two frames back to back are one stream.
+        // Frames back to back are one stream, also with different block modes
+        // (a linked-block frame as the lz4 CLI writes with -BD, then ours):
+        // the fuzzer found that one decoder read past a frame's end trips
+        // lz4_flex's internal assertions, so each frame gets a fresh decoder.
+        let flex = |mode| {
+            let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(
+                lz4_flex::frame::FrameInfo::new()
+                    .block_mode(mode)
+                    .block_size(lz4_flex::frame::BlockSize::Max64KB),
+                Vec::new(),
+            );
+            e.write_all(&input[..200_000]).unwrap();
+            e.finish().unwrap()
+        };
+        let mixed = [
+            flex(lz4_flex::frame::BlockMode::Linked),
+            flex(lz4_flex::frame::BlockMode::Independent),
+            frame.clone(),
+        ]
+        .concat();
+        let back = decompress_all(Codec::Lz4, &mixed, 400_000 + input.len()).unwrap();
+        assert_eq!(back.len(), 400_000 + input.len());
+        assert_eq!(&back[..200_000], &back[200_000..400_000]);
+        assert_eq!(&back[400_000..], &input[..]);
         let two = [frame.clone(), frame].concat();
         assert_eq!(
             decompress_all(Codec::Lz4, &two, 2 * input.len())
