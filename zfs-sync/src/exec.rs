@@ -234,8 +234,7 @@ pub enum Outcome {
 pub struct StepReport {
     /// The planned step.
     pub step: Step,
-    /// Send/receive streams run for it: an `-I` step runs one `-I` stream when the target backend is the
-    /// CLI, else one `-i` stream per snapshot (libzfs_core, in-process).
+    /// Send/receive streams run for it (an `-I` step runs one `-i` stream per snapshot).
     pub streams: u32,
     /// Stream bytes moved.
     pub bytes: u64,
@@ -1003,39 +1002,27 @@ impl<'a> Executor<'a> {
                 intermediates,
                 receives,
             } => {
-                // How the snapshots travel (all land with the source's GUIDs either way):
-                // - one `-I` stream when the target receives through the CLI: one send/receive process
-                //   pair instead of one per snapshot;
-                // - otherwise one `-i` stream per snapshot: libzfs_core sends and receives in-process
-                //   (no process at all) but has no `-I`, and each snapshot is its own resumable unit.
-                // `-I` sends every snapshot between the two, so only when no snapshot filter is set (the
-                // planner's `receives` are then exactly those), and never from a bookmark (ZFS refuses:
-                // the first snapshot after a bookmark base goes as `-i`, the rest as `-I`).
+                // One `-i` stream per snapshot, for every backend: the same snapshots land with the
+                // source's GUIDs, each one is its own resumable unit, and libzfs_core runs them
+                // in-process. One `-I` stream would save the CLI a process pair per snapshot, but
+                // `zfs receive` must then be given the dataset (it names each snapshot from the stream);
+                // given `ds@snap` it receives the first snapshot of the package under that name and fails
+                // on the next ("destination already exists", seen in the lab). zfs-core's `RecvRequest`
+                // takes a snapshot name only, so this waits for a dataset-target receive there.
                 let chain: Vec<&VersionRef> = if *intermediates {
                     receives.iter().collect()
                 } else {
                     vec![to]
                 };
-                let one_stream = self.target.name() == "cli"
-                    && opts.plan.snapshots.is_empty()
-                    && chain.len() > 1;
                 let mut prev: VersionName = from.name.clone();
                 let (mut streams, mut bytes) = (0u32, 0u64);
-                let mut rest = chain.as_slice();
-                while let Some((first, tail)) = rest.split_first() {
-                    let grouped =
-                        one_stream && !tail.is_empty() && matches!(prev, VersionName::Snapshot(_));
-                    let (next, remaining) = if grouped {
-                        (*tail.last().unwrap_or(first), &[][..])
-                    } else {
-                        (*first, tail)
-                    };
+                for next in chain {
                     let next_snap = as_snapshot(next)
                         .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
                     let req = SendRequest {
                         to: next_snap.clone(),
                         from: Some(prev.clone()),
-                        intermediates: grouped,
+                        intermediates: false,
                         flags,
                         resume: None,
                     };
@@ -1044,7 +1031,6 @@ impl<'a> Executor<'a> {
                     streams += 1;
                     bytes += self.stream(&req, &r).map_err(|e| (streams, bytes, e))?;
                     prev = VersionName::Snapshot(next_snap);
-                    rest = remaining;
                 }
                 Ok((streams, bytes))
             }

@@ -213,8 +213,7 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
         pattern(60_000, 4)
     );
     assert!(r.datasets.iter().all(|d| d.bytes > 0));
-    // Every dataset got both intermediates with the source's GUIDs; the CLI target takes them as one
-    // `-I` stream, libzfs_core as one in-process `-i` stream per snapshot.
+    // Every dataset got both intermediates with the source's GUIDs, one `-i` stream per snapshot.
     for (s, t) in [
         ("src/tree", "backup/dst"),
         ("src/tree/a", "backup/dst/a"),
@@ -222,7 +221,7 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
     ] {
         assert_same_guids(&pool, &pool.dataset(s), &pool.dataset(t), &["s2", "s3"]);
     }
-    let want_streams = if be.name() == "cli" { 1 } else { 2 };
+    let want_streams = 2;
     for d in &r.datasets {
         let inc: Vec<u32> = d
             .steps
@@ -396,7 +395,8 @@ fn lab_sync_job_bookmarks_keep_only_the_newest() -> R {
     );
     for b in foreign {
         assert!(
-            pool.zfs(&["list", "-H", &format!("{s}#{b}")]).is_ok(),
+            pool.zfs(&["list", "-H", "-t", "bookmark", &format!("{s}#{b}")])
+                .is_ok(),
             "{b} was destroyed"
         );
     }
