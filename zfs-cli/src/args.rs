@@ -883,6 +883,7 @@ mod tests {
     #[test]
     fn syncoid_defaults_keep_recv_f_semantics() {
         let a = parse_syncoid(&os(&["tank", "backup/tank"])).unwrap();
+        assert!(a.to_sync_args().mount, "syncoid mounts what it receives");
         assert!(
             a.to_sync_args().rollback,
             "syncoid receives with -F unless --no-rollback"

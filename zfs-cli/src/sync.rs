@@ -561,6 +561,18 @@ mod tests {
         assert!(!o.plan.rollback && !o.plan.force_delete && o.plan.resume);
         assert_eq!(o.identifier, "nas1");
         assert_eq!(o.jobs, 3);
+        // Received unmounted unless --mount; `u` keeps it unmounted either way.
+        assert!(o.recv.no_mount);
+        let m = SyncArgs {
+            mount: true,
+            ..a.clone()
+        };
+        assert!(!sync_options(&m).unwrap().recv.no_mount);
+        let mu = SyncArgs {
+            recvoptions: Some("u".into()),
+            ..m
+        };
+        assert!(sync_options(&mu).unwrap().recv.no_mount);
         let bad = SyncArgs {
             exclude_datasets: vec!["(".into()],
             ..a.clone()
