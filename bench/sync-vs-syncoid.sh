@@ -9,7 +9,7 @@
 # filesystem): apt-get install -y --no-install-recommends sanoid mbuffer pv lzop
 #
 # Both tools get the same job: no sync snapshot (--no-sync-snap; the snapshots exist already),
-# targets received unmounted (-u), local -> local in one pool. That is the fair comparison: with
+# targets received unmounted (-u; zsync's default, given explicitly to both), local -> local in one pool. That is the fair comparison: with
 # sync snapshots syncoid would additionally snapshot and prune each dataset one by one.
 # Knobs: BENCH_CHILDREN (50), BENCH_ROUNDS (1; each round adds one snapshot per child and times
 # both tools, alternating which runs first).
@@ -62,6 +62,10 @@ syncoid_sync() {
 now() { date +%s.%N; }
 timed() { # timed NAME CMD: prints seconds to stdout
     local t0 t1
+    # Both tools start from a quiet pool: the previous run's receives leave work for the next txgs
+    # (freeing the temporary receive clones) that would otherwise land on whoever runs second.
+    zpool sync "$pool"
+    sleep 2
     t0=$(now)
     if ! "$2"; then echo "bench: $1 failed; log:" >&2; tail -n 40 "$log" >&2; exit 1; fi
     t1=$(now)
@@ -87,7 +91,7 @@ for r in $(seq 1 "$rounds"); do
     else
         st=$(timed syncoid syncoid_sync); zt=$(timed zsync zsync_sync)
     fi
-    echo "bench: round $r incremental ($((children + 1)) datasets, 1 new snapshot each): zsync $zt s, syncoid $st s"
+    echo "bench: round $r incremental ($((children + 1)) datasets, 1 new snapshot each): zsync $zt s, syncoid $st s, ratio $(awk -v z="$zt" -v s="$st" 'BEGIN { printf "%.3f", z / s }')"
     ztotal=$(awk -v a="$ztotal" -v b="$zt" 'BEGIN { print a + b }')
     stotal=$(awk -v a="$stotal" -v b="$st" 'BEGIN { print a + b }')
 done
