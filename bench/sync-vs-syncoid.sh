@@ -9,7 +9,8 @@
 # filesystem): apt-get install -y --no-install-recommends sanoid mbuffer pv lzop
 #
 # Both tools get the same job: no sync snapshot (--no-sync-snap; the snapshots exist already),
-# targets received unmounted (-u; zsync's default, given explicitly to both), local -> local in one pool. That is the fair comparison: with
+# targets received unmounted (-u; zsync's default, given explicitly to both), local -> local in
+# one pool. That is the fair comparison: with
 # sync snapshots syncoid would additionally snapshot and prune each dataset one by one.
 # Knobs: BENCH_CHILDREN (50), BENCH_ROUNDS (1; each round adds one snapshot per child and times
 # both tools, alternating which runs first).
