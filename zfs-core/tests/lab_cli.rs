@@ -752,10 +752,20 @@ fn cli_send_with_intermediates() -> R {
         let mut recv = RecvRequest::new(dst.snapshot("s1")?);
         recv.no_mount = true;
         transfer(b, &SendRequest::full(src.snapshot("s1")?), &recv)?;
+        // An -I package is received into the dataset (`zfs receive DS`): given `DS@s4`, zfs receive
+        // names the first snapshot of the package s4 and stops. RecvRequest takes a snapshot name, so
+        // the receive here is the plain CLI.
         let req = SendRequest::with_intermediates(src.snapshot("s1")?, src.snapshot("s4")?);
-        let mut recv = RecvRequest::new(dst.snapshot("s4")?);
-        recv.no_mount = true;
-        transfer(b, &req, &recv)?;
+        let bytes = capture(b, &req)?;
+        let mut child = std::process::Command::new("zfs")
+            .args(["receive", "-u", dst.as_str()])
+            .stdin(std::process::Stdio::piped())
+            .spawn()?;
+        child.stdin.take().ok_or("stdin")?.write_all(&bytes)?;
+        assert!(
+            child.wait()?.success(),
+            "{label}: zfs receive of the -I stream"
+        );
         for i in 1..=4 {
             assert_eq!(
                 get(&pool, "guid", &format!("{dst}@s{i}"))?,
