@@ -380,7 +380,41 @@ fn copy(
     progress: &Progress,
     buf: &mut Vec<u8>,
 ) -> Result<(), Fail> {
-    buf.resize(1 << 20, 0);
+    copy_pieces(src, sink, limiter, progress, buf, 1 << 20, None)
+}
+
+/// The read/write loop with every piece checked by the inspector before it is written (the caller
+/// finishes the inspector).
+fn copy_inspected(
+    src: &OwnedFd,
+    sink: &OwnedFd,
+    limiter: &mut Option<RateLimiter>,
+    progress: &Progress,
+    buf: &mut Vec<u8>,
+    inspector: &mut StreamInspector,
+) -> Result<(), Fail> {
+    copy_pieces(
+        src,
+        sink,
+        limiter,
+        progress,
+        buf,
+        INSPECT_PIECE,
+        Some(inspector),
+    )
+}
+
+/// read/write in pieces of `piece` bytes (fewer under a rate limit), inspecting each when asked.
+fn copy_pieces(
+    src: &OwnedFd,
+    sink: &OwnedFd,
+    limiter: &mut Option<RateLimiter>,
+    progress: &Progress,
+    buf: &mut Vec<u8>,
+    piece: usize,
+    mut inspector: Option<&mut StreamInspector>,
+) -> Result<(), Fail> {
+    buf.resize(piece, 0);
     loop {
         let want = match limiter {
             Some(l) => buf.len().min(l.burst() as usize).max(1),
@@ -398,6 +432,9 @@ fn copy(
         };
         progress.add_in(n as u64);
         progress.add_stream(n as u64);
+        if let Some(i) = inspector.as_deref_mut() {
+            i.feed(&buf[..n]).map_err(Fail::Stream)?;
+        }
         if let Some(l) = limiter {
             l.acquire(n as u64);
         }
@@ -747,40 +784,4 @@ fn refused_sink(
     copy_inspected(src, sink, limiter, progress, &mut buf, &mut i)?;
     let summary = i.finish().map_err(Fail::Stream)?;
     Ok(Tail::Copied(Box::new(summary)))
-}
-
-/// read → inspect → write loop in the calling thread (each piece is checked
-/// before it is written; the caller finishes the inspector).
-fn copy_inspected(
-    src: &OwnedFd,
-    sink: &OwnedFd,
-    limiter: &mut Option<RateLimiter>,
-    progress: &Progress,
-    buf: &mut Vec<u8>,
-    inspector: &mut StreamInspector,
-) -> Result<(), Fail> {
-    buf.resize(INSPECT_PIECE, 0);
-    loop {
-        let want = match limiter {
-            Some(l) => buf.len().min(l.burst() as usize).max(1),
-            None => buf.len(),
-        };
-        let n = match sys::read(src.as_fd(), &mut buf[..want]) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                sys::wait_one(src.as_fd(), false).map_err(Fail::Source)?;
-                continue;
-            }
-            Err(e) if retryable(&e) => continue,
-            Err(e) => return Err(Fail::Source(e)),
-        };
-        progress.add_in(n as u64);
-        progress.add_stream(n as u64);
-        inspector.feed(&buf[..n]).map_err(Fail::Stream)?;
-        if let Some(l) = limiter {
-            l.acquire(n as u64);
-        }
-        write_all(sink, &buf[..n], progress)?;
-    }
 }
