@@ -162,6 +162,29 @@ pub struct SyncArgs {
     pub source: String,
     /// Target dataset.
     pub target: String,
+    /// The flags `zsync sync` shares with syncoid mode.
+    #[command(flatten)]
+    pub flags: SyncFlags,
+    /// Allow discarding target-only snapshots newer than the common base.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Mount received filesystems. Default: received unmounted (`receive -u`), because a mounted
+    /// replica changes (mountpoint directories of its children, atime) and the next incremental
+    /// then fails with "destination has been modified".
+    #[arg(long)]
+    pub mount: bool,
+}
+
+/// The replication flags `zsync sync`/`plan` and syncoid mode share (flattened into both
+/// [`SyncArgs`] and [`SyncoidArgs`], so a flag added here exists in both).
+///
+/// Not here because the two differ: the positional SRC/DST (optional in syncoid mode, for
+/// `--version`), rollback (`--rollback` opts in for zsync; syncoid rolls back unless
+/// `--no-rollback`), mounting (`--mount` opts in for zsync; syncoid mounts unless
+/// `--recvoptions=u`). In syncoid mode `--quiet` has no `-q` and `--jobs`/`--json` are hidden
+/// (see [`SyncoidArgs`]).
+#[derive(Debug, Clone, Args, Default, PartialEq, Eq)]
+pub struct SyncFlags {
     /// Replicate the children too.
     #[arg(long, short = 'r')]
     pub recursive: bool,
@@ -198,9 +221,6 @@ pub struct SyncArgs {
     /// Do not resume interrupted receives; abort them.
     #[arg(long)]
     pub no_resume: bool,
-    /// Allow discarding target-only snapshots newer than the common base.
-    #[arg(long)]
-    pub rollback: bool,
     /// Allow destroying and recreating a target that shares no snapshot with the source.
     #[arg(long)]
     pub force_delete: bool,
@@ -219,11 +239,6 @@ pub struct SyncArgs {
     /// Extra `zfs receive` flags, syncoid style (e.g. "o compression=lz4").
     #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
     pub recvoptions: Option<String>,
-    /// Mount received filesystems. Default: received unmounted (`receive -u`), because a mounted
-    /// replica changes (mountpoint directories of its children, atime) and the next incremental
-    /// then fails with "destination has been modified".
-    #[arg(long)]
-    pub mount: bool,
     /// Stream compression in transit (none, lz4, zstd...; local transfers are not compressed).
     #[arg(long, value_name = "ALGO")]
     pub compress: Option<String>,
@@ -367,12 +382,16 @@ impl SanoidArgs {
     }
 }
 
-/// syncoid's flags.
+/// syncoid's flags: the shared [`SyncFlags`] plus syncoid's own.
 #[derive(Debug, Clone, Parser, Default)]
 #[command(
     name = "syncoid",
     disable_version_flag = true,
-    about = "zsync in syncoid mode"
+    about = "zsync in syncoid mode",
+    // syncoid has no `-q`; --jobs and --json are zsync extras, kept out of syncoid's help.
+    mut_arg("quiet", |a| a.short(None)),
+    mut_arg("jobs", |a| a.hide(true)),
+    mut_arg("json", |a| a.hide(true))
 )]
 pub struct SyncoidArgs {
     /// Source dataset.
@@ -381,75 +400,15 @@ pub struct SyncoidArgs {
     /// Target dataset.
     #[arg(required_unless_present = "version")]
     pub target: Option<String>,
-    /// Replicate children too.
-    #[arg(long, short = 'r')]
-    pub recursive: bool,
-    /// With -r: skip SRC itself.
-    #[arg(long)]
-    pub skip_parent: bool,
-    /// Regex of datasets to skip (repeatable).
-    #[arg(long, value_name = "RE")]
-    pub exclude_datasets: Vec<String>,
+    /// The flags syncoid mode shares with `zsync sync`.
+    #[command(flatten)]
+    pub flags: SyncFlags,
     /// Deprecated syncoid spelling of --exclude-datasets (ignored when that is given).
     #[arg(long, value_name = "RE")]
     pub exclude: Vec<String>,
-    /// Regex of snapshots to send (repeatable).
-    #[arg(long, value_name = "RE")]
-    pub include_snaps: Vec<String>,
-    /// Regex of snapshots not to send (repeatable).
-    #[arg(long, value_name = "RE")]
-    pub exclude_snaps: Vec<String>,
-    /// `-i` instead of `-I`.
-    #[arg(long)]
-    pub no_stream: bool,
-    /// No sync snapshot.
-    #[arg(long)]
-    pub no_sync_snap: bool,
-    /// Keep old sync snapshots.
-    #[arg(long)]
-    pub keep_sync_snap: bool,
-    /// Job identifier.
-    #[arg(long, value_name = "ID")]
-    pub identifier: Option<String>,
-    /// Bookmark replicated snapshots.
-    #[arg(long)]
-    pub create_bookmark: bool,
-    /// Hold the newest replicated snapshot.
-    #[arg(long)]
-    pub use_hold: bool,
-    /// Do not resume.
-    #[arg(long)]
-    pub no_resume: bool,
     /// No `recv -F`: refuse to discard target changes.
     #[arg(long)]
     pub no_rollback: bool,
-    /// Recreate a target with no common snapshot.
-    #[arg(long)]
-    pub force_delete: bool,
-    /// Mirror source snapshot deletions.
-    #[arg(long)]
-    pub delete_target_snapshots: bool,
-    /// Copy local properties.
-    #[arg(long)]
-    pub preserve_properties: bool,
-    /// Keep recordsize.
-    #[arg(long)]
-    pub preserve_recordsize: bool,
-    /// Extra send flags.
-    #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
-    pub sendoptions: Option<String>,
-    /// Extra receive flags.
-    #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
-    pub recvoptions: Option<String>,
-    /// Transit compression.
-    #[arg(long, value_name = "ALGO")]
-    pub compress: Option<String>,
-    /// Send-side rate limit.
-    #[arg(long, value_name = "RATE")]
-    pub source_bwlimit: Option<String>,
-    /// Receive-side rate limit.
-    #[arg(long, value_name = "RATE")]
-    pub target_bwlimit: Option<String>,
     /// Accepted and ignored (zsync buffers in-process).
     #[arg(long, value_name = "SIZE")]
     pub mbuffer_size: Option<String>,
@@ -483,15 +442,6 @@ pub struct SyncoidArgs {
     /// Direct TCP transport (not supported: refused).
     #[arg(long, value_name = "SPEC")]
     pub insecure_direct_connection: Option<String>,
-    /// Errors only.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Every step.
-    #[arg(long)]
-    pub debug: bool,
-    /// Print both sides' snapshot lists.
-    #[arg(long)]
-    pub dumpsnaps: bool,
     /// Print the version.
     #[arg(long)]
     pub version: bool,
@@ -507,58 +457,25 @@ pub struct SyncoidArgs {
         hide = true
     )]
     pub backend: BackendArg,
-    /// zsync extra: parallel datasets.
-    #[arg(long, short = 'j', value_name = "N", hide = true)]
-    pub jobs: Option<usize>,
-    /// zsync extra: machine-readable report.
-    #[arg(long, hide = true)]
-    pub json: bool,
 }
 
 impl SyncoidArgs {
     /// Maps syncoid's flags onto zsync's sync options. syncoid receives with `-F` unless
     /// `--no-rollback`: that is kept here as `rollback = !no_rollback` (what is discarded is printed).
     pub fn to_sync_args(&self) -> SyncArgs {
-        let exclude_datasets = if self.exclude_datasets.is_empty() {
-            self.exclude.clone()
-        } else {
-            self.exclude_datasets.clone()
-        };
+        let mut flags = self.flags.clone();
+        if flags.exclude_datasets.is_empty() {
+            flags.exclude_datasets = self.exclude.clone();
+        }
         SyncArgs {
             source: self.source.clone().unwrap_or_default(),
             target: self.target.clone().unwrap_or_default(),
-            recursive: self.recursive,
-            skip_parent: self.skip_parent,
-            exclude_datasets,
-            include_snaps: self.include_snaps.clone(),
-            exclude_snaps: self.exclude_snaps.clone(),
-            no_stream: self.no_stream,
-            no_sync_snap: self.no_sync_snap,
-            keep_sync_snap: self.keep_sync_snap,
-            identifier: self.identifier.clone(),
-            create_bookmark: self.create_bookmark,
-            use_hold: self.use_hold,
-            no_resume: self.no_resume,
+            flags,
             rollback: !self.no_rollback,
-            force_delete: self.force_delete,
-            delete_target_snapshots: self.delete_target_snapshots,
-            preserve_properties: self.preserve_properties,
-            preserve_recordsize: self.preserve_recordsize,
-            sendoptions: self.sendoptions.clone(),
-            recvoptions: self.recvoptions.clone(),
             // syncoid mounts what it receives unless `--recvoptions=u`.
             mount: true,
-            compress: self.compress.clone(),
-            source_bwlimit: self.source_bwlimit.clone(),
-            target_bwlimit: self.target_bwlimit.clone(),
-            jobs: self.jobs,
-            json: self.json,
-            quiet: self.quiet,
-            debug: self.debug,
-            dumpsnaps: self.dumpsnaps,
         }
     }
-
     /// Whether any SSH-only option was given (they need a remote endpoint).
     pub fn ssh_options_given(&self) -> bool {
         self.sshkey.is_some()
@@ -869,15 +786,21 @@ mod tests {
         .unwrap();
         assert_eq!(a.source.as_deref(), Some("tank/a"));
         assert_eq!(a.target.as_deref(), Some("backup/a"));
-        assert_eq!(a.exclude_datasets, vec!["foo", "bar$"]);
+        assert_eq!(a.flags.exclude_datasets, vec!["foo", "bar$"]);
         assert_eq!(a.sshoption, vec!["ConnectTimeout=5", "Compression=no"]);
         assert_eq!(a.sshport, Some(2222));
         assert_eq!(a.pv_options.as_deref(), Some("-p -t"));
         assert!(a.ssh_options_given());
         let s = a.to_sync_args();
-        assert!(s.recursive && s.skip_parent && s.no_stream && !s.rollback && s.force_delete);
-        assert_eq!(s.identifier.as_deref(), Some("job1"));
-        assert_eq!(s.recvoptions.as_deref(), Some("u o compression=lz4"));
+        assert!(
+            s.flags.recursive
+                && s.flags.skip_parent
+                && s.flags.no_stream
+                && !s.rollback
+                && s.flags.force_delete
+        );
+        assert_eq!(s.flags.identifier.as_deref(), Some("job1"));
+        assert_eq!(s.flags.recvoptions.as_deref(), Some("u o compression=lz4"));
     }
 
     #[test]
@@ -891,9 +814,9 @@ mod tests {
         assert!(!a.ssh_options_given());
         // Deprecated --exclude is used only without --exclude-datasets.
         let a = parse_syncoid(&os(&["--exclude=x", "a", "b"])).unwrap();
-        assert_eq!(a.to_sync_args().exclude_datasets, vec!["x"]);
+        assert_eq!(a.to_sync_args().flags.exclude_datasets, vec!["x"]);
         let a = parse_syncoid(&os(&["--exclude=x", "--exclude-datasets=y", "a", "b"])).unwrap();
-        assert_eq!(a.to_sync_args().exclude_datasets, vec!["y"]);
+        assert_eq!(a.to_sync_args().flags.exclude_datasets, vec!["y"]);
     }
 
     #[test]
@@ -903,6 +826,146 @@ mod tests {
         assert_eq!(out.code, 2);
         assert_eq!(out.text.lines().count(), 1, "{}", out.text);
         assert!(parse_syncoid(&os(&["--version"])).unwrap().version);
+    }
+
+    /// Every long name of `cmd`'s options (help/version included when present).
+    fn longs(cmd: &clap::Command) -> Vec<String> {
+        cmd.get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn sync_and_syncoid_share_the_same_flags() {
+        use clap::CommandFactory;
+        let shared = longs(&SyncFlags::augment_args(clap::Command::new("shared")));
+        assert!(shared.len() > 20, "{shared:?}");
+        let zsync = Cli::command();
+        let syncoid = SyncoidArgs::command();
+        for sub in ["sync", "plan"] {
+            let sub = zsync.find_subcommand(sub).unwrap();
+            let have = longs(sub);
+            assert!(shared.iter().all(|f| have.contains(f)), "{have:?}");
+        }
+        let have = longs(&syncoid);
+        for f in &shared {
+            assert!(have.contains(f), "syncoid lacks --{f}");
+            // syncoid's own flags also take Getopt::Long's `-name` form; zsync's extras do not.
+            let extra = ["jobs", "json"].contains(&f.as_str());
+            assert_eq!(
+                SYNCOID_LONG.contains(&f.as_str()),
+                !extra,
+                "-{f} in SYNCOID_LONG"
+            );
+        }
+        // The same shared flags give the same values through both grammars.
+        let flags = [
+            "-r",
+            "--skip-parent",
+            "--exclude-datasets=a",
+            "--exclude-datasets",
+            "b$",
+            "--include-snaps=^auto",
+            "--exclude-snaps",
+            "hourly",
+            "--no-stream",
+            "--no-sync-snap",
+            "--keep-sync-snap",
+            "--identifier=job1",
+            "--create-bookmark",
+            "--use-hold",
+            "--no-resume",
+            "--force-delete",
+            "--delete-target-snapshots",
+            "--preserve-properties",
+            "--preserve-recordsize",
+            "--sendoptions=-L c e",
+            "--recvoptions",
+            "u o compression=lz4",
+            "--compress=zstd",
+            "--source-bwlimit=10M",
+            "--target-bwlimit",
+            "5M",
+            "-j",
+            "3",
+            "--json",
+            "--quiet",
+            "--debug",
+            "--dumpsnaps",
+            "tank/a",
+            "backup/a",
+        ];
+        let via_syncoid = parse_syncoid(&os(&flags)).unwrap().to_sync_args();
+        let argv = ["zsync", "sync"].into_iter().chain(flags);
+        let Command::Sync(via_sync) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not sync");
+        };
+        assert_eq!(via_sync.flags, via_syncoid.flags);
+        assert_eq!(via_sync.flags.exclude_datasets, vec!["a", "b$"]);
+        assert_eq!(via_sync.flags.sendoptions.as_deref(), Some("-L c e"));
+        assert_eq!(via_sync.flags.jobs, Some(3));
+        assert!(via_sync.flags.recursive && via_sync.flags.dumpsnaps);
+        assert_eq!(
+            (via_sync.source.as_str(), via_sync.target.as_str()),
+            ("tank/a", "backup/a")
+        );
+        // Defaults agree too; rollback and mount are where the two modes differ.
+        let d = parse_syncoid(&os(&["a", "b"])).unwrap().to_sync_args();
+        assert_eq!(d.flags, SyncFlags::default());
+        let Command::Sync(z) = Cli::try_parse_from(["zsync", "sync", "a", "b"])
+            .unwrap()
+            .command
+        else {
+            panic!("not sync");
+        };
+        assert_eq!(z.flags, SyncFlags::default());
+        assert!(!z.rollback && !z.mount && d.rollback && d.mount);
+    }
+
+    #[test]
+    fn syncoid_mode_differences_in_the_shared_flags() {
+        use clap::CommandFactory;
+        // syncoid has no -q; zsync sync does.
+        assert!(parse_syncoid(&os(&["-q", "a", "b"])).is_err());
+        let Command::Sync(z) = Cli::try_parse_from(["zsync", "sync", "-q", "a", "b"])
+            .unwrap()
+            .command
+        else {
+            panic!("not sync");
+        };
+        assert!(z.flags.quiet);
+        // --jobs and --json work in syncoid mode but stay out of its help.
+        let syncoid = SyncoidArgs::command();
+        for name in ["jobs", "json", "backend"] {
+            let a = syncoid
+                .get_arguments()
+                .find(|a| a.get_id() == name)
+                .unwrap();
+            assert!(a.is_hide_set(), "--{name} shown in syncoid help");
+        }
+        let sync = Cli::command();
+        let sync = sync.find_subcommand("sync").unwrap();
+        for name in ["jobs", "json", "quiet"] {
+            let a = sync.get_arguments().find(|a| a.get_id() == name).unwrap();
+            assert!(!a.is_hide_set(), "--{name} hidden in zsync sync help");
+        }
+        // Getopt::Long single-dash forms reach the shared flags too.
+        let a = parse_syncoid(&os(&["-recursive", "-identifier=x", "-quiet", "a", "b"])).unwrap();
+        assert!(a.flags.recursive && a.flags.quiet);
+        assert_eq!(a.flags.identifier.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn syncoid_long_list_matches_the_grammar() {
+        use clap::CommandFactory;
+        let mut have = longs(&SyncoidArgs::command());
+        have.push("help".into());
+        have.sort();
+        let mut listed: Vec<String> = SYNCOID_LONG.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        // --jobs, --json and --backend are zsync extras: `--` forms only.
+        have.retain(|f| !["jobs", "json", "backend"].contains(&f.as_str()));
+        assert_eq!(have, listed);
     }
 
     #[test]
@@ -947,8 +1010,8 @@ mod tests {
         .unwrap();
         match c.command {
             Command::Sync(s) => {
-                assert_eq!(s.exclude_datasets, vec!["a", "b"]);
-                assert_eq!(s.jobs, Some(3));
+                assert_eq!(s.flags.exclude_datasets, vec!["a", "b"]);
+                assert_eq!(s.flags.jobs, Some(3));
                 assert_eq!(s.target, "backup/tank");
             }
             other => panic!("{other:?}"),

@@ -34,18 +34,18 @@ pub fn run(
     if syncoid_mode {
         // syncoid's names: `syncoid_<id_><host>_<local date>-GMT<offset>`, holds `syncoid_<id_><host>`;
         // unlike syncoid, only exactly this identifier + host is pruned (not `<host>2`).
-        opts.identifier = syncoid_identifier(args.identifier.as_deref(), &hostname());
+        opts.identifier = syncoid_identifier(args.flags.identifier.as_deref(), &hostname());
         opts.naming = zfs_sync::SyncNaming::Syncoid;
     }
     let warn = |m: &str| {
-        if !args.quiet {
+        if !args.flags.quiet {
             eprintln!("zsync: warning: {m}");
         }
     };
-    if args.preserve_recordsize {
+    if args.flags.preserve_recordsize {
         warn("--preserve-recordsize is not supported yet (zfs-core reads no recordsize); ignored");
     }
-    if let Some(c) = &args.compress {
+    if let Some(c) = &args.flags.compress {
         if c != "none" {
             warn(&format!(
                 "--compress={c}: local transfers are not compressed; ignored"
@@ -53,14 +53,14 @@ pub fn run(
         }
     }
     let (be, why) = backend::open(choice)?;
-    if args.debug {
+    if args.flags.debug {
         eprintln!("zsync: debug: backend {} ({why})", be.name());
     }
     let mover = PipelineMover {
         buffer: None,
         rate_limit: rate_limit(args)?,
     };
-    let quiet = args.quiet || args.json;
+    let quiet = args.flags.quiet || args.flags.json;
     let print_lock = Mutex::new(());
     let on_dataset = |d: &DatasetReport| {
         if !quiet {
@@ -79,16 +79,16 @@ pub fn run(
     exec.mover = &mover;
     exec.on_dataset = Some(&on_dataset);
 
-    if args.dumpsnaps {
+    if args.flags.dumpsnaps {
         dump_snaps(be.as_ref(), &spec);
     }
     if plan_only {
         let plan = exec
             .plan(&spec, &opts.plan)
             .map_err(|e| Fail::failure(e.to_string()))?;
-        if args.json {
+        if args.flags.json {
             println!("{}", plan.to_json());
-        } else if !args.quiet {
+        } else if !args.flags.quiet {
             print!("{}", render_plan(&plan));
         }
         return Ok(plan_exit(&plan));
@@ -116,7 +116,7 @@ pub fn run(
     let report = exec
         .run(&spec, &opts)
         .map_err(|e| Fail::failure(e.to_string()))?;
-    if args.json {
+    if args.flags.json {
         println!("{}", report.to_json());
     }
     Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
@@ -179,58 +179,58 @@ fn regexes(flag: &str, v: &[String]) -> Result<Vec<Regex>, Fail> {
 pub fn tree_spec(a: &SyncArgs) -> Result<TreeSpec, Fail> {
     let src = dataset("source", &a.source)?;
     let dst = dataset("target", &a.target)?;
-    if a.skip_parent && !a.recursive {
+    if a.flags.skip_parent && !a.flags.recursive {
         return Err(Fail::failure("--skip-parent needs --recursive"));
     }
-    let mut spec = if a.recursive {
+    let mut spec = if a.flags.recursive {
         TreeSpec::recursive(src, dst)
     } else {
         TreeSpec::single(src, dst)
     };
-    spec.skip_parent = a.skip_parent;
-    spec.exclude_datasets = regexes("--exclude-datasets", &a.exclude_datasets)?;
+    spec.skip_parent = a.flags.skip_parent;
+    spec.exclude_datasets = regexes("--exclude-datasets", &a.flags.exclude_datasets)?;
     Ok(spec)
 }
 
 /// Planner and executor options from the flags.
 pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
-    regexes("--include-snaps", &a.include_snaps)?;
-    regexes("--exclude-snaps", &a.exclude_snaps)?;
-    let filter = SnapshotFilter::new(&a.include_snaps, &a.exclude_snaps)
+    regexes("--include-snaps", &a.flags.include_snaps)?;
+    regexes("--exclude-snaps", &a.flags.exclude_snaps)?;
+    let filter = SnapshotFilter::new(&a.flags.include_snaps, &a.flags.exclude_snaps)
         .map_err(|e| Fail::failure(format!("snapshot filter: {e}")))?;
     let plan = PlanOptions {
-        intermediates: !a.no_stream,
-        initial: if a.no_stream {
+        intermediates: !a.flags.no_stream,
+        initial: if a.flags.no_stream {
             InitialReplication::Newest
         } else {
             InitialReplication::All
         },
         rollback: a.rollback,
-        force_delete: a.force_delete,
-        delete_target_snapshots: a.delete_target_snapshots,
-        resume: !a.no_resume,
+        force_delete: a.flags.force_delete,
+        delete_target_snapshots: a.flags.delete_target_snapshots,
+        resume: !a.flags.no_resume,
         abort_stale_token: true,
         snapshots: filter,
     };
-    let (send, send_props) = parse_sendoptions(a.sendoptions.as_deref().unwrap_or(""))?;
-    let mut recv = parse_recvoptions(a.recvoptions.as_deref().unwrap_or(""))?;
+    let (send, send_props) = parse_sendoptions(a.flags.sendoptions.as_deref().unwrap_or(""))?;
+    let mut recv = parse_recvoptions(a.flags.recvoptions.as_deref().unwrap_or(""))?;
     // Unmounted unless --mount (syncoid mode: mounted unless `u`).
     recv.no_mount |= !a.mount;
     let mut o = SyncOptions {
         plan,
-        sync_snapshot: !a.no_sync_snap,
-        keep_sync_snapshots: a.keep_sync_snap,
-        use_hold: a.use_hold,
-        create_bookmark: a.create_bookmark,
+        sync_snapshot: !a.flags.no_sync_snap,
+        keep_sync_snapshots: a.flags.keep_sync_snap,
+        use_hold: a.flags.use_hold,
+        create_bookmark: a.flags.create_bookmark,
         send,
         recv,
-        preserve_properties: a.preserve_properties || send_props,
+        preserve_properties: a.flags.preserve_properties || send_props,
         ..SyncOptions::default()
     };
-    if let Some(id) = &a.identifier {
+    if let Some(id) = &a.flags.identifier {
         o.identifier = id.clone();
     }
-    if let Some(j) = a.jobs {
+    if let Some(j) = a.flags.jobs {
         if j == 0 {
             return Err(Fail::failure("--jobs must be at least 1"));
         }
@@ -324,8 +324,18 @@ pub fn parse_rate(s: &str) -> Result<u64, Fail> {
 }
 
 fn rate_limit(a: &SyncArgs) -> Result<Option<u64>, Fail> {
-    let s = a.source_bwlimit.as_deref().map(parse_rate).transpose()?;
-    let t = a.target_bwlimit.as_deref().map(parse_rate).transpose()?;
+    let s = a
+        .flags
+        .source_bwlimit
+        .as_deref()
+        .map(parse_rate)
+        .transpose()?;
+    let t = a
+        .flags
+        .target_bwlimit
+        .as_deref()
+        .map(parse_rate)
+        .transpose()?;
     Ok(match (s, t) {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, y) => x.or(y),
@@ -491,6 +501,7 @@ fn dump_snaps(be: &dyn zfs_core::Backend, spec: &TreeSpec) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args::SyncFlags;
 
     #[test]
     fn sendoptions() {
@@ -544,12 +555,15 @@ mod tests {
         let a = SyncArgs {
             source: "tank/a".into(),
             target: "backup/a".into(),
-            recursive: true,
-            skip_parent: true,
-            exclude_datasets: vec!["tmp$".into()],
-            no_stream: true,
-            identifier: Some("nas1".into()),
-            jobs: Some(3),
+            flags: SyncFlags {
+                recursive: true,
+                skip_parent: true,
+                exclude_datasets: vec!["tmp$".into()],
+                no_stream: true,
+                identifier: Some("nas1".into()),
+                jobs: Some(3),
+                ..SyncFlags::default()
+            },
             ..SyncArgs::default()
         };
         let spec = tree_spec(&a).unwrap();
@@ -568,15 +582,11 @@ mod tests {
             ..a.clone()
         };
         assert!(!sync_options(&m).unwrap().recv.no_mount);
-        let mu = SyncArgs {
-            recvoptions: Some("u".into()),
-            ..m
-        };
+        let mut mu = m;
+        mu.flags.recvoptions = Some("u".into());
         assert!(sync_options(&mu).unwrap().recv.no_mount);
-        let bad = SyncArgs {
-            exclude_datasets: vec!["(".into()],
-            ..a.clone()
-        };
+        let mut bad = a.clone();
+        bad.flags.exclude_datasets = vec!["(".into()];
         assert!(tree_spec(&bad)
             .unwrap_err()
             .message
