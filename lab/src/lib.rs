@@ -1,5 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod data;
+pub mod parse;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,6 +45,9 @@ pub enum LabError {
     /// A bad argument to a helper.
     #[error("{0}")]
     Invalid(String),
+    /// ZFS printed something a helper cannot read (the message names the command and the text).
+    #[error("{0}")]
+    Unexpected(String),
 }
 
 // Tests return `Result<(), LabError>`; libtest prints errors with Debug, so make it readable.
@@ -250,6 +257,70 @@ impl TestPool {
     /// Runs `zpool ARGS`; returns stdout.
     pub fn zpool(&self, args: &[&str]) -> Result<String, LabError> {
         zpool(args)
+    }
+
+    /// `zfs get -Hp -o value PROP NAME`, trimmed (`-` when the property has no value).
+    pub fn get(&self, prop: &str, name: &str) -> Result<String, LabError> {
+        let out = zfs(&["get", "-Hp", "-o", "value", prop, name])?;
+        Ok(parse::value(&out).to_owned())
+    }
+
+    /// [`TestPool::get`] of a numeric property (`used`, `createtxg`, ...).
+    pub fn get_u64(&self, prop: &str, name: &str) -> Result<u64, LabError> {
+        let v = self.get(prop, name)?;
+        v.parse().map_err(|_| {
+            LabError::Unexpected(format!("zfs get {prop} {name}: {v:?} is not a number"))
+        })
+    }
+
+    /// The guid of a dataset, snapshot or bookmark, as `zfs get -Hp` prints it (decimal).
+    pub fn guid(&self, name: &str) -> Result<String, LabError> {
+        self.get("guid", name)
+    }
+
+    /// Whether a dataset, snapshot or bookmark `name` exists (`zfs list -t all NAME` succeeds).
+    pub fn exists(&self, name: &str) -> bool {
+        zfs(&["list", "-H", "-t", "all", "-o", "name", name]).is_ok()
+    }
+
+    /// The tags of the user holds on snapshot `snap` (`zfs holds -H`).
+    pub fn holds(&self, snap: &str) -> Result<BTreeSet<String>, LabError> {
+        Ok(parse::hold_tags(&zfs(&["holds", "-H", snap])?))
+    }
+
+    /// `(short name, guid)` of the snapshots of `dataset` itself (not its children), oldest
+    /// (lowest createtxg) first. Fails when `dataset` does not exist.
+    pub fn snapshots(&self, dataset: &str) -> Result<Vec<(String, String)>, LabError> {
+        let out = zfs(&[
+            "list",
+            "-H",
+            "-p",
+            "-t",
+            "snapshot",
+            "-d",
+            "1",
+            "-s",
+            "createtxg",
+            "-o",
+            "name,guid",
+            dataset,
+        ])?;
+        Ok(parse::snapshot_guids(&out))
+    }
+
+    /// Short names of the snapshots of `dataset`, oldest first (see [`TestPool::snapshots`]).
+    pub fn snapshot_names(&self, dataset: &str) -> Result<Vec<String>, LabError> {
+        Ok(self
+            .snapshots(dataset)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect())
+    }
+
+    /// Short name → guid of the snapshots of `dataset` (see [`TestPool::snapshots`]): two
+    /// datasets hold the same snapshots exactly when their maps are equal.
+    pub fn snapshot_guids(&self, dataset: &str) -> Result<BTreeMap<String, String>, LabError> {
+        Ok(self.snapshots(dataset)?.into_iter().collect())
     }
 
     fn path(&self, rel: &str) -> Result<PathBuf, LabError> {
