@@ -255,7 +255,7 @@ impl Grid {
 
 fn fmt_len(secs: u64) -> String {
     for (unit, s) in [('w', 7 * 86_400), ('d', 86_400), ('h', 3600), ('m', 60)] {
-        if secs % s == 0 {
+        if secs.is_multiple_of(s) {
             return format!("{}{unit}", secs / s);
         }
     }

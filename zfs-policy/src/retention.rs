@@ -400,7 +400,7 @@ pub fn plan<'a, Tz: TimeZone>(
     } else if policy.settings.prune_defer > 0
         && protect
             .pool_capacity
-            .map_or(true, |c| c <= policy.settings.prune_defer)
+            .is_none_or(|c| c <= policy.settings.prune_defer)
     {
         Some(Skip::Deferred {
             prune_defer: policy.settings.prune_defer,

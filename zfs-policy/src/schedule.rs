@@ -64,7 +64,7 @@ pub fn status<Tz: TimeZone>(
                 kind,
                 slot,
                 newest,
-                due: newest.map_or(true, |n| n < slot),
+                due: newest.is_none_or(|n| n < slot),
             }
         })
         .collect()
