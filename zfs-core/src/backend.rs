@@ -7,6 +7,7 @@
 
 use crate::error::ZfsError;
 use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::props::{PropQuery, PropertyMap};
 use crate::version::{Listing, VersionName};
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
@@ -163,6 +164,11 @@ pub struct RecvRequest {
     pub exclude_props: Vec<String>,
     /// Do not mount the received filesystem (`-u`).
     pub no_mount: bool,
+    /// Receive into `target`'s dataset and let the stream name each snapshot (`zfs receive DS`). An `-I`
+    /// package needs it: given `DS@snap`, `zfs receive` would name the package's first snapshot `snap` and
+    /// then fail on the next. `target` still names the last snapshot the stream brings (for errors). Lzc
+    /// runs these through its CLI backend.
+    pub into_dataset: bool,
 }
 
 impl RecvRequest {
@@ -177,6 +183,7 @@ impl RecvRequest {
             props: Vec::new(),
             exclude_props: Vec::new(),
             no_mount: false,
+            into_dataset: false,
         }
     }
 }
@@ -322,6 +329,18 @@ pub trait Backend: Send + Sync {
 
     /// Sets user properties (`module:name`) on a dataset or snapshot. Names and properties are validated.
     fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError>;
+
+    /// Properties of `root` (and its descendants with [`PropQuery::recursive`]) in ONE spawn (`zfs get`),
+    /// filesystems and volumes only. Property names are validated before anything runs; a missing root is
+    /// [`ZfsError::NotFound`] naming it. The default says [`ZfsError::Unsupported`].
+    fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError> {
+        let _ = (root, query);
+        Err(ZfsError::Unsupported {
+            op: "properties",
+            backend: self.name(),
+            why: "this backend cannot read properties".into(),
+        })
+    }
 
     /// Health and capacity of the named pools (all imported pools when `names` is empty), in
     /// `zpool list` order, from ONE `zpool list -Hp` spawn; [`crate::pool::PoolStatus::detail`] is `None`. A missing

@@ -343,7 +343,11 @@ pub fn receive_args(req: &RecvRequest) -> Result<Vec<String>, ZfsError> {
         args.push("-x".into());
         args.push(k.clone());
     }
-    args.push(req.target.as_str().to_owned());
+    if req.into_dataset {
+        args.push(req.target.dataset().as_str().to_owned());
+    } else {
+        args.push(req.target.as_str().to_owned());
+    }
     Ok(args)
 }
 
@@ -758,6 +762,34 @@ impl Backend for Cli {
         self.run(args, &[target]).map(|_| ())
     }
 
+    fn properties(
+        &self,
+        root: &DatasetName,
+        query: &crate::props::PropQuery,
+    ) -> Result<crate::props::PropertyMap, ZfsError> {
+        for p in &query.names {
+            check_prop_name(p)?;
+        }
+        let args = crate::props::get_args(root, query);
+        let what = format!("{} {}", self.zfs, crate::quote::join(&args));
+        let out = self.run(args, &[root.as_str()])?;
+        let text = std::str::from_utf8(&out.stdout).map_err(|e| ZfsError::Parse {
+            what: what.clone(),
+            host: self.host().to_owned(),
+            line: 1 + out.stdout[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            detail: "output is not UTF-8 (a user property value?)".into(),
+        })?;
+        crate::props::parse_props(text).map_err(|e| ZfsError::Parse {
+            what,
+            host: self.host().to_owned(),
+            line: e.line,
+            detail: e.detail,
+        })
+    }
+
     fn pools(
         &self,
         names: &[crate::name::PoolName],
@@ -943,6 +975,9 @@ mod tests {
             Err(ZfsError::InvalidArgument { .. })
         ));
         assert!(receive_args(&RecvRequest::new(snap("p/%recv@s"))).is_err());
+        let mut pkg = RecvRequest::new(snap("p/a/b@last"));
+        pkg.into_dataset = true;
+        assert_eq!(receive_args(&pkg).unwrap(), ["receive", "p/a/b"]);
     }
 
     #[test]

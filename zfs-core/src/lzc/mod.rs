@@ -940,10 +940,11 @@ impl Backend for Lzc {
     }
 
     fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink>, ZfsError> {
-        let needs_cli = !req.props.is_empty() || !req.exclude_props.is_empty() || {
-            // libzfs_core never mounts: a new filesystem that should be mounted goes through the CLI.
-            !req.no_mount && !self.exists(req.target.dataset().as_str())?
-        };
+        let needs_cli =
+            req.into_dataset || !req.props.is_empty() || !req.exclude_props.is_empty() || {
+                // libzfs_core never mounts: a new filesystem that should be mounted goes through the CLI.
+                !req.no_mount && !self.exists(req.target.dataset().as_str())?
+            };
         if needs_cli {
             return self.inner.receive(req);
         }
@@ -984,6 +985,14 @@ impl Backend for Lzc {
 
     fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError> {
         self.inner.set_user_props(target, props)
+    }
+
+    fn properties(
+        &self,
+        root: &DatasetName,
+        query: &crate::props::PropQuery,
+    ) -> Result<crate::props::PropertyMap, ZfsError> {
+        self.inner.properties(root, query)
     }
 
     fn pools(

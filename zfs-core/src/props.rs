@@ -1,0 +1,337 @@
+//! Reading dataset properties in one spawn: build the `zfs get` argv and parse its output (nom).
+//!
+//! The command is
+//! `zfs get -Hp -o name,property,value,source -t filesystem,volume [-r] [-s SOURCES] all|P1,P2 ROOT`:
+//! one process reads the wanted properties of a whole tree. `-p` prints numbers exactly (`recordsize`
+//! is `131072`, not `128K`).
+//!
+//! Output format: one line per (dataset, property), four tab-separated fields. Names and sources never
+//! contain a tab or newline, but a user property's value may: the parser takes the first two fields and
+//! the last one, and everything between them is the value (so a tab inside a value survives), and a line
+//! that ends before its source field is joined with the next one (so a newline inside a value survives).
+
+use crate::name::DatasetName;
+use nom::bytes::complete::take_till;
+use nom::character::complete::char as ch;
+use nom::{IResult, Parser};
+use std::collections::BTreeMap;
+
+/// Where a property's value comes from (`zfs get`'s `source` column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropSource {
+    /// Set on this dataset (`zfs set`, `zfs create -o`, `zfs receive -o`).
+    Local,
+    /// Received in a send stream (`zfs send -p`/`-R`) and not overridden locally.
+    Received,
+    /// The built-in default.
+    Default,
+    /// Set for this mount only (`zfs mount -o`).
+    Temporary,
+    /// Inherited from this ancestor.
+    Inherited(DatasetName),
+    /// Read-only or not applicable (`-`).
+    None,
+}
+
+impl PropSource {
+    /// The kind, without the ancestor of an inherited value.
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            PropSource::Local => SourceKind::Local,
+            PropSource::Received => SourceKind::Received,
+            PropSource::Default => SourceKind::Default,
+            PropSource::Temporary => SourceKind::Temporary,
+            PropSource::Inherited(_) => SourceKind::Inherited,
+            PropSource::None => SourceKind::None,
+        }
+    }
+}
+
+/// A source to select with `zfs get -s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SourceKind {
+    /// `local`
+    Local,
+    /// `received`
+    Received,
+    /// `default`
+    Default,
+    /// `temporary`
+    Temporary,
+    /// `inherited`
+    Inherited,
+    /// `none` (read-only properties)
+    None,
+}
+
+impl SourceKind {
+    /// The word `zfs get -s` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Local => "local",
+            SourceKind::Received => "received",
+            SourceKind::Default => "default",
+            SourceKind::Temporary => "temporary",
+            SourceKind::Inherited => "inherited",
+            SourceKind::None => "none",
+        }
+    }
+}
+
+/// One property value of one dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropValue {
+    /// The value as `zfs get -p` prints it (`-` for none).
+    pub value: String,
+    /// Where it comes from.
+    pub source: PropSource,
+}
+
+/// What to read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PropQuery {
+    /// Property names (native or `module:name`); empty means all of them (`all`).
+    pub names: Vec<String>,
+    /// Only values from these sources; empty means every source.
+    pub sources: Vec<SourceKind>,
+    /// The whole tree below the root too (`-r`); snapshots are never included.
+    pub recursive: bool,
+}
+
+impl PropQuery {
+    /// Every property set locally on the root (and its descendants with `recursive`).
+    pub fn local(recursive: bool) -> Self {
+        PropQuery {
+            names: Vec::new(),
+            sources: vec![SourceKind::Local],
+            recursive,
+        }
+    }
+
+    /// The named properties from any source.
+    pub fn named(names: &[&str], recursive: bool) -> Self {
+        PropQuery {
+            names: names.iter().map(|s| (*s).to_owned()).collect(),
+            sources: Vec::new(),
+            recursive,
+        }
+    }
+}
+
+/// Properties by dataset, then by property name.
+pub type PropertyMap = BTreeMap<DatasetName, BTreeMap<String, PropValue>>;
+
+/// Why `zfs get` output could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {detail}")]
+pub struct PropParseError {
+    /// 1-based line number where the bad record starts.
+    pub line: usize,
+    /// What was wrong.
+    pub detail: String,
+}
+
+/// The argv (after the program name) for reading `q` on `root`. Property names are not validated here
+/// (the backend does that before running anything).
+pub fn get_args(root: &DatasetName, q: &PropQuery) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "get".into(),
+        "-Hp".into(),
+        "-o".into(),
+        "name,property,value,source".into(),
+        "-t".into(),
+        "filesystem,volume".into(),
+    ];
+    if q.recursive {
+        args.push("-r".into());
+    }
+    if !q.sources.is_empty() {
+        let mut kinds = q.sources.clone();
+        kinds.sort();
+        kinds.dedup();
+        args.push("-s".into());
+        args.push(
+            kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    args.push(if q.names.is_empty() {
+        "all".into()
+    } else {
+        q.names.join(",")
+    });
+    args.push(root.as_str().to_owned());
+    args
+}
+
+fn field(i: &str) -> IResult<&str, &str> {
+    take_till(|c| c == '\t')(i)
+}
+
+/// `name TAB property TAB rest`, where rest is `value TAB source` (value may hold tabs).
+fn head(i: &str) -> IResult<&str, (&str, &str)> {
+    (field, ch('\t'), field, ch('\t'))
+        .map(|(n, _, p, _)| (n, p))
+        .parse(i)
+}
+
+fn parse_source(s: &str) -> Option<PropSource> {
+    Some(match s {
+        "local" => PropSource::Local,
+        "received" => PropSource::Received,
+        "default" => PropSource::Default,
+        "temporary" => PropSource::Temporary,
+        "-" => PropSource::None,
+        other => {
+            PropSource::Inherited(DatasetName::parse(other.strip_prefix("inherited from ")?).ok()?)
+        }
+    })
+}
+
+/// One complete record, or `Ok(None)` when it has no source field yet (a value continued on the next
+/// line).
+fn record(rec: &str) -> Result<Option<(&str, &str, &str, PropSource)>, String> {
+    let Ok((rest, (name, prop))) = head(rec) else {
+        return Ok(None);
+    };
+    let Some((value, source)) = rest.rsplit_once('\t') else {
+        return Ok(None);
+    };
+    let source = parse_source(source)
+        .ok_or_else(|| format!("unknown source {source:?} for {prop} of {name:?} in {rec:?}"))?;
+    Ok(Some((name, prop, value, source)))
+}
+
+/// Parses `zfs get` output produced by [`get_args`]. Never panics; a malformed record is an error naming
+/// its first line.
+pub fn parse_props(text: &str) -> Result<PropertyMap, PropParseError> {
+    let mut map = PropertyMap::new();
+    let mut pending: Option<(usize, String)> = None;
+    for (idx, line) in text.lines().enumerate() {
+        let (start, rec) = match pending.take() {
+            Some((start, mut acc)) => {
+                acc.push('\n');
+                acc.push_str(line);
+                (start, acc)
+            }
+            None if line.is_empty() => continue,
+            None => (idx + 1, line.to_owned()),
+        };
+        let err = |detail: String| PropParseError {
+            line: start,
+            detail,
+        };
+        match record(&rec).map_err(err)? {
+            None => pending = Some((start, rec)),
+            Some((name, prop, value, source)) => {
+                let ds = DatasetName::parse(name).map_err(|e| err(e.to_string()))?;
+                if prop.is_empty() {
+                    return Err(err(format!("empty property name in {rec:?}")));
+                }
+                map.entry(ds).or_default().insert(
+                    prop.to_owned(),
+                    PropValue {
+                        value: value.to_owned(),
+                        source,
+                    },
+                );
+            }
+        }
+    }
+    match pending {
+        Some((line, rec)) => Err(PropParseError {
+            line,
+            detail: format!("truncated record {rec:?} (no source field)"),
+        }),
+        None => Ok(map),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ds(s: &str) -> DatasetName {
+        DatasetName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn argv() {
+        let q = PropQuery {
+            names: vec![],
+            sources: vec![SourceKind::Received, SourceKind::Local, SourceKind::Local],
+            recursive: true,
+        };
+        assert_eq!(
+            get_args(&ds("tank/a"), &q).join(" "),
+            "get -Hp -o name,property,value,source -t filesystem,volume -r -s local,received all tank/a"
+        );
+        assert_eq!(
+            get_args(
+                &ds("tank"),
+                &PropQuery::named(&["recordsize", "user:x"], false)
+            )
+            .join(" "),
+            "get -Hp -o name,property,value,source -t filesystem,volume recordsize,user:x tank"
+        );
+    }
+
+    #[test]
+    fn parses_sources_and_odd_values() {
+        let text = "tank/a\tcompression\tlz4\tlocal\n\
+                    tank/a\trecordsize\t16384\tinherited from tank\n\
+                    tank/a\tused\t24576\t-\n\
+                    tank/a\tuser:note\ttab\there\tlocal\n\
+                    tank/a\tuser:multi\tline one\n\
+                    line two\treceived\n\
+                    tank/a/v\tvolblocksize\t16384\tdefault\n\
+                    tank/a/v\tuser:empty\t\ttemporary\n";
+        let m = parse_props(text).unwrap();
+        let a = &m[&ds("tank/a")];
+        assert_eq!(a["compression"].value, "lz4");
+        assert_eq!(a["compression"].source, PropSource::Local);
+        assert_eq!(a["recordsize"].source, PropSource::Inherited(ds("tank")));
+        assert_eq!(a["recordsize"].source.kind(), SourceKind::Inherited);
+        assert_eq!(a["used"].source, PropSource::None);
+        assert_eq!(a["user:note"].value, "tab\there");
+        assert_eq!(a["user:multi"].value, "line one\nline two");
+        assert_eq!(a["user:multi"].source, PropSource::Received);
+        let v = &m[&ds("tank/a/v")];
+        assert_eq!(v["volblocksize"].source, PropSource::Default);
+        assert_eq!(v["user:empty"].value, "");
+        assert_eq!(v["user:empty"].source, PropSource::Temporary);
+        assert!(parse_props("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_records_name_their_line() {
+        let e = parse_props("tank\tatime\toff\tlocal\ntank\tatime\toff\tsomewhere\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.detail.contains("somewhere"), "{e}");
+        let e = parse_props("tank\tatime\toff\tlocal\ntank\tatime\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.detail.contains("truncated"), "{e}");
+        let e = parse_props("bad name!\tatime\toff\tlocal\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = parse_props("tank\t\toff\tlocal\n").unwrap_err();
+        assert!(e.detail.contains("empty property"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(text in "[a-z/\t\n -]{0,200}") {
+            let _ = parse_props(&text);
+        }
+
+        #[test]
+        fn values_round_trip(value in "[ -~\t]{0,40}") {
+            let text = format!("tank/x\tuser:v\t{value}\tlocal\n");
+            let m = parse_props(&text).unwrap();
+            prop_assert_eq!(&m[&ds("tank/x")]["user:v"].value, &value);
+        }
+    }
+}
