@@ -7,18 +7,32 @@
 
 use crate::options::{PlanOptions, ResumeToken, TreeSpec};
 use crate::planner::{plan_dataset, plan_tree, select_datasets, TargetState, TreeInput};
+use crate::preserve::{preserved, Preserved};
 use crate::types::{Conflict, DatasetPlan, Decision, Plan, Step, VersionRef};
 use crate::{model, PlanError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 use zfs_core::{
-    Backend, BookmarkName, Dataset, DatasetName, Depth, ListOptions, Listing, RecvRequest,
-    ResumePoint, SendFlags, SendRequest, SnapshotName, VersionKind, VersionName, ZfsError,
+    Backend, BookmarkName, Dataset, DatasetName, Depth, ListOptions, Listing, PropQuery,
+    RecvRequest, ResumePoint, SendFlags, SendRequest, SnapshotName, Version, VersionKind,
+    VersionName, ZfsError,
 };
+
+/// How many source snapshots were created after `after_txg`, up to `to_txg`: what a `-I` stream between
+/// them carries.
+fn snapshots_between(src: &[Version], after_txg: u64, to_txg: u64) -> usize {
+    src.iter()
+        .filter(|v| {
+            v.name.kind() == VersionKind::Snapshot
+                && v.createtxg > after_txg
+                && v.createtxg <= to_txg
+        })
+        .count()
+}
 
 /// Prefix of sync snapshot names and hold tags.
 pub const SYNC_PREFIX: &str = "zsync_";
@@ -84,6 +98,8 @@ pub struct SendOptions {
     pub compressed: bool,
     /// `-w` for every dataset, not only encrypted ones.
     pub raw: bool,
+    /// `-p`: send the dataset's properties in the stream (received as `received` values).
+    pub props: bool,
 }
 
 /// Receive options passed through to every receive (`--recvoptions`).
@@ -133,8 +149,11 @@ pub struct SyncOptions {
     pub send: SendOptions,
     /// Receive options.
     pub recv: RecvOptions,
-    /// Send dataset properties with the stream (`zfs send -p`).
+    /// Read the source's locally set properties once per run and set them on every receive with
+    /// `zfs receive -o` (syncoid's `--preserve-properties`); see [`crate::preserve`].
     pub preserve_properties: bool,
+    /// Set the source's `recordsize` on every receive of a filesystem (`-o recordsize=`).
+    pub preserve_recordsize: bool,
     /// Receive incrementals with `-F`: discards changes made on the target since its newest snapshot (the
     /// plan has already checked that no target snapshot is newer than the base, so no snapshot is lost).
     /// syncoid's default; off here. Implied by `plan.rollback`. Without it a modified target fails with a
@@ -157,6 +176,7 @@ impl Default for SyncOptions {
             send: SendOptions::default(),
             recv: RecvOptions::default(),
             preserve_properties: false,
+            preserve_recordsize: false,
             force_receive: false,
             jobs: default_jobs(),
         }
@@ -196,6 +216,14 @@ pub enum SyncError {
     SyncSnapshot {
         /// Short name of the sync snapshot.
         name: String,
+        /// The error.
+        source: Box<ZfsError>,
+    },
+    /// Reading the source's properties (`--preserve-properties`/`--preserve-recordsize`) failed.
+    #[error("reading the properties of the source {root}: {source}")]
+    Properties {
+        /// The root read.
+        root: DatasetName,
         /// The error.
         source: Box<ZfsError>,
     },
@@ -541,6 +569,37 @@ impl<'a> Executor<'a> {
         self.list_source(spec, true)
     }
 
+    /// The `-o` sets of `--preserve-properties`/`--preserve-recordsize`, by source dataset: at most two
+    /// `zfs get` spawns for the whole tree, none when neither is asked for.
+    fn read_preserved(
+        &self,
+        spec: &TreeSpec,
+        opts: &SyncOptions,
+    ) -> Result<BTreeMap<DatasetName, Preserved>, SyncError> {
+        if !opts.preserve_properties && !opts.preserve_recordsize {
+            return Ok(BTreeMap::new());
+        }
+        let read = |q: PropQuery| {
+            self.source
+                .properties(&spec.source_root, &q)
+                .map_err(|e| SyncError::Properties {
+                    root: spec.source_root.clone(),
+                    source: Box::new(e),
+                })
+        };
+        let local = if opts.preserve_properties {
+            Some(read(PropQuery::local(spec.recursive))?)
+        } else {
+            None
+        };
+        let recordsize = if opts.preserve_recordsize {
+            Some(read(PropQuery::named(&["recordsize"], spec.recursive))?)
+        } else {
+            None
+        };
+        Ok(preserved(local.as_ref(), recordsize.as_ref(), &opts.recv))
+    }
+
     /// One run: sync snapshot, listings, plan, steps, cleanup. Per-dataset failures are in the report.
     pub fn run(&self, spec: &TreeSpec, opts: &SyncOptions) -> Result<Report, SyncError> {
         check_identifier(&opts.identifier)?;
@@ -550,16 +609,23 @@ impl<'a> Executor<'a> {
                 .snapshot_name(&opts.identifier, chrono::Utc::now())
         });
         let t = Instant::now();
-        // The target listing does not depend on the sync snapshot: list it meanwhile.
-        let (src, tgt) = std::thread::scope(|s| {
+        // The target listing and the source's properties do not depend on the sync snapshot: read them
+        // meanwhile. Properties come first in error order: a failed read changes nothing.
+        let (src, tgt, props) = std::thread::scope(|s| {
+            let props = s.spawn(|| self.read_preserved(spec, opts));
             let tgt = s.spawn(|| self.list_target(spec));
-            let src = match &sync_name {
-                Some(n) => self.snapshot_and_list(spec, n),
-                None => self.list_source(spec, true),
+            let props = props
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let src = match (&props, &sync_name) {
+                (Err(_), _) => Ok(Listing::default()),
+                (Ok(_), Some(n)) => self.snapshot_and_list(spec, n),
+                (Ok(_), None) => self.list_source(spec, true),
             };
             let tgt = tgt.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (src, tgt)
+            (src, tgt, props)
         });
+        let preserved = props?;
         let (src, tgt) = (src?, tgt?);
         crate::trace::line("run: sync snapshot and listings", t);
         let t = Instant::now();
@@ -574,7 +640,7 @@ impl<'a> Executor<'a> {
         )?;
         crate::trace::line("run: plan", t);
         let t = Instant::now();
-        let datasets = self.execute(&plan, &src, &tgt, opts, sync_name.as_deref());
+        let datasets = self.execute(&plan, &src, &tgt, opts, sync_name.as_deref(), &preserved);
         crate::trace::line("run: execute", t);
         let exit_code = datasets
             .iter()
@@ -602,6 +668,7 @@ impl<'a> Executor<'a> {
         tgt: &Listing,
         opts: &SyncOptions,
         sync_name: Option<&str>,
+        preserved: &BTreeMap<DatasetName, Preserved>,
     ) -> Vec<DatasetReport> {
         let n = plan.datasets.len();
         let idx: HashMap<&DatasetName, usize> = plan
@@ -687,11 +754,14 @@ impl<'a> Executor<'a> {
                     let dp = &plan.datasets[i];
                     let report = self.run_dataset(
                         dp,
-                        src_by.get(dp.source.as_str()).copied(),
-                        tgt_by.get(dp.target.as_str()).copied(),
+                        (
+                            src_by.get(dp.source.as_str()).copied(),
+                            tgt_by.get(dp.target.as_str()).copied(),
+                        ),
                         opts,
                         sync_name,
                         failed_dep,
+                        preserved.get(&dp.source),
                     );
                     if let Some(cb) = self.on_dataset {
                         cb(&report);
@@ -727,11 +797,11 @@ impl<'a> Executor<'a> {
     fn run_dataset(
         &self,
         dp: &DatasetPlan,
-        src: Option<&Dataset>,
-        tgt: Option<&Dataset>,
+        (src, tgt): (Option<&Dataset>, Option<&Dataset>),
         opts: &SyncOptions,
         sync_name: Option<&str>,
         failed_dep: Option<DatasetName>,
+        preserved: Option<&Preserved>,
     ) -> DatasetReport {
         let started = Instant::now();
         let mut rep = DatasetReport {
@@ -741,8 +811,9 @@ impl<'a> Executor<'a> {
             steps: Vec::new(),
             bytes: 0,
             seconds: 0.0,
-            warnings: Vec::new(),
+            warnings: preserved.map(|p| p.skipped.clone()).unwrap_or_default(),
         };
+        let extra_props = preserved.map_or(&[][..], |p| &p.props[..]);
         let finish = |mut rep: DatasetReport| {
             rep.bytes = rep.steps.iter().map(|s| s.bytes).sum();
             rep.seconds = started.elapsed().as_secs_f64();
@@ -783,7 +854,7 @@ impl<'a> Executor<'a> {
             let mut stale = false;
             for step in &steps {
                 let t0 = Instant::now();
-                let r = self.run_step(dp, step, opts);
+                let r = self.run_step(dp, step, opts, extra_props, &src_versions);
                 let (streams, bytes, err) = match r {
                     Ok((s, b)) => (s, b, None),
                     Err((s, b, e)) => (s, b, Some(e)),
@@ -888,6 +959,8 @@ impl<'a> Executor<'a> {
         dp: &DatasetPlan,
         step: &Step,
         opts: &SyncOptions,
+        extra_props: &[(String, String)],
+        src_versions: &[Version],
     ) -> Result<(u32, u64), (u32, u64, StepError)> {
         let e0 = |e: ZfsError| (0, 0, StepError::Zfs(Box::new(e)));
         let flags = SendFlags {
@@ -895,7 +968,7 @@ impl<'a> Executor<'a> {
             embed: opts.send.embed,
             compressed: opts.send.compressed,
             raw: dp.raw || opts.send.raw,
-            props: opts.preserve_properties,
+            props: opts.send.props,
             saved: false,
         };
         let recv = |short: &str,
@@ -908,9 +981,14 @@ impl<'a> Executor<'a> {
                 resumable: true,
                 raw: flags.raw,
                 origin,
-                props: opts.recv.props.clone(),
+                props: extra_props
+                    .iter()
+                    .chain(&opts.recv.props)
+                    .cloned()
+                    .collect(),
                 exclude_props: opts.recv.exclude_props.clone(),
                 no_mount: opts.recv.no_mount,
+                into_dataset: false,
             })
         };
         // With --rollback (or force_receive) the user allowed discarding target changes since the base.
@@ -1002,37 +1080,50 @@ impl<'a> Executor<'a> {
                 intermediates,
                 receives,
             } => {
-                // One `-i` stream per snapshot, for every backend: the same snapshots land with the
-                // source's GUIDs, each one is its own resumable unit, and libzfs_core runs them
-                // in-process. One `-I` stream would save the CLI a process pair per snapshot, but
-                // `zfs receive` must then be given the dataset (it names each snapshot from the stream);
-                // given `ds@snap` it receives the first snapshot of the package under that name and fails
-                // on the next ("destination already exists", seen in the lab). zfs-core's `RecvRequest`
-                // takes a snapshot name only, so this waits for a dataset-target receive there.
                 let chain: Vec<&VersionRef> = if *intermediates {
                     receives.iter().collect()
                 } else {
                     vec![to]
                 };
-                let mut prev: VersionName = from.name.clone();
+                // One `-I` stream for the rest of the chain, received into the dataset (the stream names
+                // each snapshot), when it would carry exactly the planned snapshots (a snapshot filter
+                // can leave some out) and when the alternative costs a process pair per snapshot (the
+                // CLI). With libzfs_core on both ends, one in-process `-i` per snapshot costs no spawn and
+                // keeps each snapshot its own resumable unit.
+                let lzc_both = self.source.name() == "lzc" && self.target.name() == "lzc";
+                let package = |base: &VersionRef, rest: &[&VersionRef]| {
+                    rest.len() > 1
+                        && !lzc_both
+                        && snapshots_between(src_versions, base.createtxg, to.createtxg)
+                            == rest.len()
+                };
                 let (mut streams, mut bytes) = (0u32, 0u64);
-                for next in chain {
-                    let next_snap = as_snapshot(next)
-                        .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
-                    let req = SendRequest {
-                        to: next_snap.clone(),
-                        from: Some(prev.clone()),
-                        intermediates: false,
-                        flags,
-                        resume: None,
+                let mut prev: &VersionRef = from;
+                let mut rest = &chain[..];
+                // `-I` starts at a snapshot: from a bookmark, the first snapshot comes with `-i`.
+                loop {
+                    let Some((next, tail)) = rest.split_first() else {
+                        return Ok((streams, bytes));
                     };
-                    let r = recv(next_snap.short(), force, None)
+                    let whole =
+                        matches!(prev.name, VersionName::Snapshot(_)) && package(prev, rest);
+                    let last = if whole { to } else { *next };
+                    let last_snap = as_snapshot(last)
                         .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
+                    let mut req = SendRequest::incremental(prev.name.clone(), last_snap.clone());
+                    req.intermediates = whole;
+                    req.flags = flags;
+                    let mut r = recv(last_snap.short(), force, None)
+                        .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
+                    r.into_dataset = whole;
                     streams += 1;
                     bytes += self.stream(&req, &r).map_err(|e| (streams, bytes, e))?;
-                    prev = VersionName::Snapshot(next_snap);
+                    if whole {
+                        return Ok((streams, bytes));
+                    }
+                    prev = next;
+                    rest = tail;
                 }
-                Ok((streams, bytes))
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod exec;
 pub mod model;
 pub mod options;
 pub mod planner;
+pub mod preserve;
 pub mod trace;
 pub mod types;
 

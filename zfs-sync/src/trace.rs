@@ -228,6 +228,16 @@ impl Backend for Traced<'_> {
             || self.inner.rollback_to(snap, destroy_newer),
         )
     }
+    fn properties(
+        &self,
+        root: &DatasetName,
+        query: &zfs_core::PropQuery,
+    ) -> Result<zfs_core::PropertyMap, ZfsError> {
+        t(
+            || format!("properties {root}"),
+            || self.inner.properties(root, query),
+        )
+    }
     fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError> {
         t(
             || format!("set {target}"),
