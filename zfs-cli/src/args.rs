@@ -227,10 +227,10 @@ pub struct SyncFlags {
     /// Destroy target snapshots that no longer exist on the source.
     #[arg(long)]
     pub delete_target_snapshots: bool,
-    /// Copy the source's locally set properties to the target on the first receive.
+    /// Set the source's locally set properties on the target (`receive -o`, every receive).
     #[arg(long)]
     pub preserve_properties: bool,
-    /// Keep the source's recordsize on the target.
+    /// Set the source's recordsize on the target (`receive -o recordsize=`).
     #[arg(long)]
     pub preserve_recordsize: bool,
     /// Extra `zfs send` flags, syncoid style (e.g. "L c e", "w").

@@ -42,9 +42,6 @@ pub fn run(
             eprintln!("zsync: warning: {m}");
         }
     };
-    if args.flags.preserve_recordsize {
-        warn("--preserve-recordsize is not supported yet (zfs-core reads no recordsize); ignored");
-    }
     if let Some(c) = &args.flags.compress {
         if c != "none" {
             warn(&format!(
@@ -212,7 +209,7 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
         abort_stale_token: true,
         snapshots: filter,
     };
-    let (send, send_props) = parse_sendoptions(a.flags.sendoptions.as_deref().unwrap_or(""))?;
+    let send = parse_sendoptions(a.flags.sendoptions.as_deref().unwrap_or(""))?;
     let mut recv = parse_recvoptions(a.flags.recvoptions.as_deref().unwrap_or(""))?;
     // Unmounted unless --mount (syncoid mode: mounted unless `u`).
     recv.no_mount |= !a.mount;
@@ -224,7 +221,8 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
         create_bookmark: a.flags.create_bookmark,
         send,
         recv,
-        preserve_properties: a.flags.preserve_properties || send_props,
+        preserve_properties: a.flags.preserve_properties,
+        preserve_recordsize: a.flags.preserve_recordsize,
         ..SyncOptions::default()
     };
     if let Some(id) = &a.flags.identifier {
@@ -240,18 +238,17 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
 }
 
 /// syncoid's `--sendoptions`: letters, optionally dashed and space separated (`"L c e"`, `"-Lce"`,
-/// `"w"`). Supported: `L` large blocks, `c` compressed, `e` embedded, `w` raw, `p` properties.
-/// Returns the options and whether `p` was given.
-pub fn parse_sendoptions(s: &str) -> Result<(SendOptions, bool), Fail> {
+/// `"w"`). Supported: `L` large blocks, `c` compressed, `e` embedded, `w` raw, `p` properties in the
+/// stream.
+pub fn parse_sendoptions(s: &str) -> Result<SendOptions, Fail> {
     let mut o = SendOptions::default();
-    let mut props = false;
     for c in s.chars().filter(|c| !c.is_whitespace() && *c != '-') {
         match c {
             'L' => o.large_block = true,
             'c' => o.compressed = true,
             'e' => o.embed = true,
             'w' => o.raw = true,
-            'p' => props = true,
+            'p' => o.props = true,
             other => {
                 return Err(Fail::failure(format!(
                     "--sendoptions: '{other}' is not supported (supported: L c e w p)"
@@ -259,7 +256,7 @@ pub fn parse_sendoptions(s: &str) -> Result<(SendOptions, bool), Fail> {
             }
         }
     }
-    Ok((o, props))
+    Ok(o)
 }
 
 /// syncoid's `--recvoptions`: `u` (no mount), `o prop=value`, `x prop`, space separated
@@ -505,10 +502,10 @@ mod tests {
 
     #[test]
     fn sendoptions() {
-        let (o, p) = parse_sendoptions("L c e").unwrap();
-        assert!(o.large_block && o.compressed && o.embed && !o.raw && !p);
-        let (o, p) = parse_sendoptions("-w -p").unwrap();
-        assert!(o.raw && p);
+        let o = parse_sendoptions("L c e").unwrap();
+        assert!(o.large_block && o.compressed && o.embed && !o.raw && !o.props);
+        let o = parse_sendoptions("-w -p").unwrap();
+        assert!(o.raw && o.props);
         assert!(parse_sendoptions("R").is_err());
     }
 
