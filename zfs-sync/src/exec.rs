@@ -262,7 +262,8 @@ pub enum Outcome {
 pub struct StepReport {
     /// The planned step.
     pub step: Step,
-    /// Send/receive streams run for it (an `-I` step runs one `-i` stream per snapshot).
+    /// Send/receive streams run for it: an `-I` step is one stream, or one `-i` per snapshot when a filter
+    /// leaves snapshots out or libzfs_core runs both ends (plus one `-i` first from a bookmark base).
     pub streams: u32,
     /// Stream bytes moved.
     pub bytes: u64,
