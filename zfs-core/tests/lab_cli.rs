@@ -12,7 +12,8 @@ use zfs_core::backend::{
 };
 use zfs_core::cli::Cli;
 use zfs_core::{BookmarkName, DatasetKind, DatasetName, VersionKind, VersionName, ZfsError};
-use zsync_lab::{LabError, TestPool};
+use zsync_lab::data::pattern;
+use zsync_lab::TestPool;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
@@ -21,31 +22,6 @@ fn ds(s: &str) -> DatasetName {
 }
 fn bm(s: &str) -> BookmarkName {
     BookmarkName::parse(s).unwrap()
-}
-
-/// `zfs get -Hp -o value PROP NAME`, trimmed.
-fn get(pool: &TestPool, prop: &str, name: &str) -> Result<String, LabError> {
-    Ok(pool
-        .zfs(&["get", "-Hp", "-o", "value", prop, name])?
-        .trim()
-        .to_owned())
-}
-
-fn get_u64(pool: &TestPool, prop: &str, name: &str) -> Result<u64, Box<dyn std::error::Error>> {
-    let v = get(pool, prop, name)?;
-    Ok(v.parse().map_err(|_| format!("{prop} of {name}: {v:?}"))?)
-}
-
-fn exists_cli(name: &str) -> bool {
-    zsync_lab::zfs(&["list", "-H", "-t", "all", "-o", "name", name]).is_ok()
-}
-
-fn cli_holds(pool: &TestPool, snap: &str) -> Result<BTreeSet<String>, LabError> {
-    Ok(pool
-        .zfs(&["holds", "-H", snap])?
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
-        .collect())
 }
 
 /// Sends `req` and receives it with `recv`, all through zfs-core; returns both results.
@@ -97,19 +73,6 @@ fn feed(b: &dyn Backend, recv: &RecvRequest, bytes: &[u8]) -> Result<(), ZfsErro
     })
 }
 
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    // Incompressible-ish deterministic bytes (xorshift), so streams have real size.
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 /// The Foundation done-criterion: create a pool, snapshot a dataset, send/receive it through zfs-core
 /// code, check the received data and identity.
 #[test]
@@ -125,7 +88,7 @@ fn cli_foundation_snapshot_send_receive() -> R {
     pool.zfs(&["snapshot", "-r", &format!("{}@warmup", pool.name())])?; // unrelated, must not matter
     let s1 = src.snapshot("s1")?;
     b.snapshot(std::slice::from_ref(&s1), &[])?;
-    assert!(exists_cli(s1.as_str()));
+    assert!(pool.exists(s1.as_str()));
 
     let dst = ds(&pool.dataset("dst"));
     transfer(
@@ -139,14 +102,11 @@ fn cli_foundation_snapshot_send_receive() -> R {
         data,
         "received file differs"
     );
-    assert_eq!(
-        get(&pool, "guid", &format!("{dst}@s1"))?,
-        get(&pool, "guid", s1.as_str())?
-    );
+    assert_eq!(pool.guid(&format!("{dst}@s1"))?, pool.guid(s1.as_str())?);
     let listing = b.list(&dst, &ListOptions::default())?;
     let d = listing.get(&dst).ok_or("dst missing from listing")?;
     assert_eq!(d.versions.len(), 1);
-    assert_eq!(d.versions[0].guid, get_u64(&pool, "guid", s1.as_str())?);
+    assert_eq!(d.versions[0].guid, pool.get_u64("guid", s1.as_str())?);
     Ok(())
 }
 
@@ -197,34 +157,24 @@ fn cli_list_matches_zfs_get() -> R {
     let names: Vec<&str> = l.datasets.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names.len(), 4, "{names:?}");
     for d in &l.datasets {
-        assert_eq!(
-            d.guid,
-            get_u64(&pool, "guid", d.name.as_str())?,
-            "{}",
-            d.name
-        );
+        assert_eq!(d.guid, pool.get_u64("guid", d.name.as_str())?, "{}", d.name);
         assert_eq!(
             d.createtxg,
-            get_u64(&pool, "createtxg", d.name.as_str())?,
+            pool.get_u64("createtxg", d.name.as_str())?,
             "{}",
             d.name
         );
         for v in &d.versions {
-            assert_eq!(
-                v.guid,
-                get_u64(&pool, "guid", v.name.as_str())?,
-                "{}",
-                v.name
-            );
+            assert_eq!(v.guid, pool.get_u64("guid", v.name.as_str())?, "{}", v.name);
             assert_eq!(
                 v.createtxg,
-                get_u64(&pool, "createtxg", v.name.as_str())?,
+                pool.get_u64("createtxg", v.name.as_str())?,
                 "{}",
                 v.name
             );
             assert_eq!(
                 v.creation,
-                get_u64(&pool, "creation", v.name.as_str())? as i64,
+                pool.get_u64("creation", v.name.as_str())? as i64,
                 "{}",
                 v.name
             );
@@ -250,7 +200,7 @@ fn cli_list_matches_zfs_get() -> R {
     // Multi-dataset snapshot in one call: one txg.
     let txgs: BTreeSet<u64> = [&a, &child, &vol]
         .iter()
-        .map(|d| get_u64(&pool, "createtxg", &format!("{d}@s 1")).unwrap())
+        .map(|d| pool.get_u64("createtxg", &format!("{d}@s 1")).unwrap())
         .collect();
     assert_eq!(
         txgs.len(),
@@ -314,12 +264,12 @@ fn cli_hostile_names_every_operation() -> R {
     b.snapshot(std::slice::from_ref(&s1), &[])?;
     pool.write_file("my data/-x/g", b"second")?;
     b.snapshot(std::slice::from_ref(&s2), &[])?;
-    assert!(exists_cli(s1.as_str()) && exists_cli(s2.as_str()));
+    assert!(pool.exists(s1.as_str()) && pool.exists(s2.as_str()));
 
     // hold / holds / release
     b.hold(&[(s1.clone(), "zsync keep".into())])?;
     assert_eq!(
-        cli_holds(&pool, s1.as_str())?,
+        pool.holds(s1.as_str())?,
         BTreeSet::from(["zsync keep".to_owned()])
     );
     assert!(b.holds(&s1)?.contains_key("zsync keep"));
@@ -335,10 +285,7 @@ fn cli_hostile_names_every_operation() -> R {
     let b2 = x.bookmark("copy:2")?;
     b.bookmark(&[(b1.clone(), VersionName::Snapshot(s1.clone()))])?;
     b.bookmark(&[(b2.clone(), VersionName::Bookmark(b1.clone()))])?;
-    assert_eq!(
-        get(&pool, "guid", b2.as_str())?,
-        get(&pool, "guid", s1.as_str())?
-    );
+    assert_eq!(pool.guid(b2.as_str())?, pool.guid(s1.as_str())?);
 
     // send (full + incremental from a bookmark) into a hostile target
     let t = ds(&pool.dataset("re cv/-y:.z"));
@@ -354,10 +301,7 @@ fn cli_hostile_names_every_operation() -> R {
         &RecvRequest::new(t.snapshot("s 1:.")?),
     )?;
     assert_eq!(pool.read_file("re cv/-y:.z/g")?, b"second");
-    assert_eq!(
-        get(&pool, "guid", &format!("{t}@s 1:."))?,
-        get(&pool, "guid", s2.as_str())?
-    );
+    assert_eq!(pool.guid(&format!("{t}@s 1:."))?, pool.guid(s2.as_str())?);
     let size = b.send_space(
         &s2,
         Some(&VersionName::Snapshot(s1.clone())),
@@ -373,11 +317,11 @@ fn cli_hostile_names_every_operation() -> R {
         "rollback must drop the new file"
     );
     b.destroy_bookmarks(&[b1.clone(), b2.clone()])?;
-    assert!(!exists_cli(b1.as_str()) && !exists_cli(b2.as_str()));
+    assert!(!pool.exists(b1.as_str()) && !pool.exists(b2.as_str()));
     b.destroy_snapshots(&[s1.clone(), s2.clone()], false)?;
-    assert!(!exists_cli(s1.as_str()) && !exists_cli(s2.as_str()));
+    assert!(!pool.exists(s1.as_str()) && !pool.exists(s2.as_str()));
     b.destroy_dataset(&t, true)?;
-    assert!(!exists_cli(t.as_str()));
+    assert!(!pool.exists(t.as_str()));
     Ok(())
 }
 
@@ -443,7 +387,7 @@ fn cli_resume_truncated_receive_then_abort() -> R {
         .receive_resume_token
         .clone()
         .ok_or("no resume token after truncated receive")?;
-    assert_eq!(token, get(&pool, "receive_resume_token", dst.as_str())?);
+    assert_eq!(token, pool.get("receive_resume_token", dst.as_str())?);
     // A new full receive into it is refused while the partial state exists.
     match feed(&b, &RecvRequest::new(dst.snapshot("s1")?), &stream) {
         Err(e @ (ZfsError::PartialReceive { .. } | ZfsError::AlreadyExists { .. })) => {
@@ -460,22 +404,19 @@ fn cli_resume_truncated_receive_then_abort() -> R {
         offset: 0,
     });
     transfer(&b, &req, &recv)?;
-    assert_eq!(get(&pool, "receive_resume_token", dst.as_str())?, "-");
+    assert_eq!(pool.get("receive_resume_token", dst.as_str())?, "-");
     assert_eq!(pool.read_file("dst/big.bin")?, data);
-    assert_eq!(
-        get(&pool, "guid", &format!("{dst}@s1"))?,
-        get(&pool, "guid", s.as_str())?
-    );
+    assert_eq!(pool.guid(&format!("{dst}@s1"))?, pool.guid(s.as_str())?);
 
     // Truncate again into a second target, then abort: the partial state disappears.
     let dst2 = ds(&pool.dataset("dst2"));
     let mut recv2 = RecvRequest::new(dst2.snapshot("s1")?);
     recv2.resumable = true;
     assert!(feed(&b, &recv2, &stream[..cut]).is_err());
-    assert_ne!(get(&pool, "receive_resume_token", dst2.as_str())?, "-");
+    assert_ne!(pool.get("receive_resume_token", dst2.as_str())?, "-");
     b.receive_abort(&dst2)?;
     assert!(
-        !exists_cli(dst2.as_str()),
+        !pool.exists(dst2.as_str()),
         "aborting a new filesystem's partial receive removes it"
     );
     Ok(())
@@ -503,9 +444,9 @@ fn cli_rollback_and_errors() -> R {
         Err(ZfsError::HasNewerVersions { name, .. }) => assert_eq!(name, a.as_str()),
         other => panic!("expected HasNewerVersions, got {other:?}"),
     }
-    assert!(exists_cli(bb.as_str()));
+    assert!(pool.exists(bb.as_str()));
     b.rollback_to(&a, true)?;
-    assert!(!exists_cli(bb.as_str()));
+    assert!(!pool.exists(bb.as_str()));
     assert!(pool.read_file("d/b").is_err());
     assert!(b.holds(&d.snapshot("nope")?).unwrap_err().is_not_found());
     assert!(matches!(
@@ -547,10 +488,10 @@ fn cli_batched_destroy_and_defer() -> R {
         .flat_map(|x| x.versions.iter().map(|v| v.name.as_str()))
         .collect();
     assert_eq!(left, [keep.as_str()]);
-    assert_eq!(get(&pool, "defer_destroy", keep.as_str())?, "on");
+    assert_eq!(pool.get("defer_destroy", keep.as_str())?, "on");
     b.release(&[(keep.clone(), "keep".into())])?;
     assert!(
-        !exists_cli(keep.as_str()),
+        !pool.exists(keep.as_str()),
         "deferred destroy completes on release"
     );
     Ok(())
@@ -571,7 +512,7 @@ fn cli_zvol_send_receive() -> R {
         },
         &[("volblocksize".into(), "16384".into())],
     )?;
-    assert_eq!(get(&pool, "volsize", v.as_str())?, (8u64 << 20).to_string());
+    assert_eq!(pool.get("volsize", v.as_str())?, (8u64 << 20).to_string());
     let s1 = v.snapshot("s1")?;
     let s2 = v.snapshot("s2")?;
     b.snapshot(std::slice::from_ref(&s1), &[])?;
@@ -592,11 +533,8 @@ fn cli_zvol_send_receive() -> R {
     let l = b.list(&t, &ListOptions::default())?;
     assert_eq!(l.datasets[0].kind, DatasetKind::Volume);
     assert_eq!(l.datasets[0].versions.len(), 2);
-    assert_eq!(
-        get(&pool, "guid", &format!("{t}@s2"))?,
-        get(&pool, "guid", s2.as_str())?
-    );
-    assert_eq!(get(&pool, "volsize", t.as_str())?, (8u64 << 20).to_string());
+    assert_eq!(pool.guid(&format!("{t}@s2"))?, pool.guid(s2.as_str())?);
+    assert_eq!(pool.get("volsize", t.as_str())?, (8u64 << 20).to_string());
     Ok(())
 }
 
@@ -633,10 +571,7 @@ fn cli_receive_errors_are_typed() -> R {
     let mut forced = RecvRequest::new(t.snapshot("c")?);
     forced.force = true;
     transfer(&b, &inc, &forced)?;
-    assert_eq!(
-        get(&pool, "guid", &format!("{t}@c"))?,
-        get(&pool, "guid", c.as_str())?
-    );
+    assert_eq!(pool.guid(&format!("{t}@c"))?, pool.guid(c.as_str())?);
     // A full stream into an existing filesystem without -F: AlreadyExists naming it.
     match transfer(
         &b,
@@ -705,8 +640,8 @@ fn cli_hostile_names_through_remote_quoting() -> R {
         std::slice::from_ref(&s),
         &[("zsync:job".into(), "a;b".into())],
     )?;
-    assert_eq!(get(&pool, "zsync:note", x.as_str())?, "it's $(id) `x`");
-    assert_eq!(get(&pool, "zsync:job", s.as_str())?, "a;b");
+    assert_eq!(pool.get("zsync:note", x.as_str())?, "it's $(id) `x`");
+    assert_eq!(pool.get("zsync:job", s.as_str())?, "a;b");
     b.hold(&[(s.clone(), "keep it".into())])?;
     assert!(b.holds(&s)?.contains_key("keep it"));
     b.release(&[(s.clone(), "keep it".into())])?;
@@ -720,14 +655,14 @@ fn cli_hostile_names_through_remote_quoting() -> R {
     let l = b.list(&ds(pool.name()), &ListOptions::default())?;
     assert_eq!(
         l.get(&t).ok_or("t missing")?.versions[0].guid,
-        get_u64(&pool, "guid", s.as_str())?
+        pool.get_u64("guid", s.as_str())?
     );
     match b.list(&ds(&pool.dataset("no such")), &ListOptions::default()) {
         Err(ZfsError::NotFound { host, .. }) => assert_eq!(host, "sh-c"),
         other => panic!("expected NotFound, got {other:?}"),
     }
     b.destroy_dataset(&t, true)?;
-    assert!(!exists_cli(t.as_str()));
+    assert!(!pool.exists(t.as_str()));
     Ok(())
 }
 
@@ -768,8 +703,8 @@ fn cli_send_with_intermediates() -> R {
         );
         for i in 1..=4 {
             assert_eq!(
-                get(&pool, "guid", &format!("{dst}@s{i}"))?,
-                get(&pool, "guid", &format!("{src}@s{i}"))?,
+                pool.guid(&format!("{dst}@s{i}"))?,
+                pool.guid(&format!("{src}@s{i}"))?,
                 "{label}: @s{i}"
             );
         }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use zfs_core::backend::{Backend, RecvRequest, ResumePoint, SendFlags, SendRequest};
 use zfs_core::lzc::Lzc;
 use zfs_core::{BookmarkName, DatasetName, SnapshotName, VersionName, ZfsError};
-use zsync_lab::{LabError, TestPool};
+use zsync_lab::data::pattern;
+use zsync_lab::TestPool;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
@@ -32,32 +33,6 @@ fn snap(s: &str) -> SnapshotName {
 }
 fn bm(s: &str) -> BookmarkName {
     BookmarkName::parse(s).unwrap()
-}
-
-/// `zfs get -Hp -o value PROP NAME`, trimmed.
-fn get(pool: &TestPool, prop: &str, name: &str) -> Result<String, LabError> {
-    Ok(pool
-        .zfs(&["get", "-Hp", "-o", "value", prop, name])?
-        .trim()
-        .to_owned())
-}
-
-fn get_u64(pool: &TestPool, prop: &str, name: &str) -> Result<u64, Box<dyn std::error::Error>> {
-    let v = get(pool, prop, name)?;
-    Ok(v.parse().map_err(|_| format!("{prop} of {name}: {v:?}"))?)
-}
-
-/// Tags of `zfs holds -H SNAP`.
-fn cli_holds(pool: &TestPool, snap: &str) -> Result<BTreeSet<String>, LabError> {
-    Ok(pool
-        .zfs(&["holds", "-H", snap])?
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
-        .collect())
-}
-
-fn exists_cli(name: &str) -> bool {
-    zsync_lab::zfs(&["list", "-H", "-t", "all", "-o", "name", name]).is_ok()
 }
 
 /// Pipes a send into a receive on this thread; returns both outcomes.
@@ -119,19 +94,6 @@ fn zvol_dev(vol: &str) -> Result<std::path::PathBuf, Box<dyn std::error::Error>>
     Ok(path)
 }
 
-/// Pseudo-random, incompressible bytes (so streams have real size).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lzc_multi_dataset_snapshot_is_atomic_with_user_props() -> R {
@@ -154,15 +116,15 @@ fn lzc_multi_dataset_snapshot_is_atomic_with_user_props() -> R {
     )?;
     let txgs = snaps
         .iter()
-        .map(|s| get_u64(&pool, "createtxg", s.as_str()))
+        .map(|s| pool.get_u64("createtxg", s.as_str()))
         .collect::<Result<BTreeSet<_>, _>>()?;
     assert_eq!(txgs.len(), 1, "one txg for all snapshots: {txgs:?}");
     for s in &snaps {
-        assert_eq!(get(&pool, "zsync:kind", s.as_str())?, "daily x");
-        assert_eq!(get(&pool, "zsync:n", s.as_str())?, "1");
+        assert_eq!(pool.get("zsync:kind", s.as_str())?, "daily x");
+        assert_eq!(pool.get("zsync:n", s.as_str())?, "1");
         assert!(l.exists(s.as_str())?);
     }
-    assert_eq!(get(&pool, "type", &format!("{v}@s 1"))?, "snapshot");
+    assert_eq!(pool.get("type", &format!("{v}@s 1"))?, "snapshot");
 
     // Taking one again fails as a whole and names the snapshot; nothing new appears.
     let again = [snap(&format!("{a}@s 2")), snaps[1].clone()];
@@ -172,7 +134,7 @@ fn lzc_multi_dataset_snapshot_is_atomic_with_user_props() -> R {
         "{e}"
     );
     assert!(
-        !exists_cli(again[0].as_str()),
+        !pool.exists(again[0].as_str()),
         "atomic: {} must not exist",
         again[0]
     );
@@ -183,7 +145,7 @@ fn lzc_multi_dataset_snapshot_is_atomic_with_user_props() -> R {
         l.snapshot(&two, &[]),
         Err(ZfsError::InvalidArgument { .. })
     ));
-    assert!(!exists_cli(two[0].as_str()) && !exists_cli(two[1].as_str()));
+    assert!(!pool.exists(two[0].as_str()) && !pool.exists(two[1].as_str()));
 
     // A missing dataset: NotFound naming it.
     let e = l
@@ -196,7 +158,7 @@ fn lzc_multi_dataset_snapshot_is_atomic_with_user_props() -> R {
         &[("compression".into(), "lz4".into())],
     );
     assert!(matches!(e, Err(ZfsError::InvalidArgument { .. })));
-    assert!(!exists_cli(&format!("{a}@p")));
+    assert!(!pool.exists(&format!("{a}@p")));
     Ok(())
 }
 
@@ -245,7 +207,7 @@ fn lzc_destroy_snapshots_batched_holds_clones_defer() -> R {
     }
     let l = lzc();
     l.destroy_snapshots(&[snap(&format!("{d}@a")), snap(&format!("{d}@b"))], false)?;
-    assert!(!exists_cli(&format!("{d}@a")) && !exists_cli(&format!("{d}@b")));
+    assert!(!pool.exists(&format!("{d}@a")) && !pool.exists(&format!("{d}@b")));
     // Missing snapshots are ignored by lzc_destroy_snaps.
     l.destroy_snapshots(&[snap(&format!("{d}@a"))], false)?;
 
@@ -260,7 +222,7 @@ fn lzc_destroy_snapshots_batched_holds_clones_defer() -> R {
         matches!(&e, ZfsError::HasHolds { name, .. } if name.ends_with("@held")),
         "{e}"
     );
-    assert!(exists_cli(&format!("{d}@c")), "all or nothing");
+    assert!(pool.exists(&format!("{d}@c")), "all or nothing");
 
     pool.zfs(&["clone", &format!("{d}@cloned"), &pool.dataset("clo ne")])?;
     let e = l
@@ -273,10 +235,10 @@ fn lzc_destroy_snapshots_batched_holds_clones_defer() -> R {
 
     // Deferred: @c goes now, @held is marked and goes when released.
     l.destroy_snapshots(&[snap(&format!("{d}@c")), snap(&format!("{d}@held"))], true)?;
-    assert!(!exists_cli(&format!("{d}@c")));
-    assert_eq!(get(&pool, "defer_destroy", &format!("{d}@held"))?, "on");
+    assert!(!pool.exists(&format!("{d}@c")));
+    assert_eq!(pool.get("defer_destroy", &format!("{d}@held"))?, "on");
     l.release(&[(snap(&format!("{d}@held")), "keep".into())])?;
-    assert!(!exists_cli(&format!("{d}@held")));
+    assert!(!pool.exists(&format!("{d}@held")));
     Ok(())
 }
 
@@ -297,11 +259,11 @@ fn lzc_holds_place_read_release() -> R {
         (s2.clone(), "zsync:a b".into()),
     ])?;
     assert_eq!(
-        cli_holds(&pool, s1.as_str())?,
+        pool.holds(s1.as_str())?,
         BTreeSet::from(["zsync:a b".into(), "t2".into()])
     );
     assert_eq!(
-        cli_holds(&pool, s2.as_str())?,
+        pool.holds(s2.as_str())?,
         BTreeSet::from(["zsync:a b".into()])
     );
     let h = l.holds(&s1)?;
@@ -313,7 +275,7 @@ fn lzc_holds_place_read_release() -> R {
         h.values().all(|t| (now - 3600..=now + 60).contains(t)),
         "{h:?}"
     );
-    assert_eq!(get_u64(&pool, "userrefs", s1.as_str())?, 2);
+    assert_eq!(pool.get_u64("userrefs", s1.as_str())?, 2);
 
     // The same tag again: AlreadyExists.
     let e = l.hold(&[(s2.clone(), "zsync:a b".into())]).unwrap_err();
@@ -327,9 +289,9 @@ fn lzc_holds_place_read_release() -> R {
         matches!(&e, ZfsError::NotFound { name, .. } if name == missing.as_str()),
         "{e}"
     );
-    assert!(!cli_holds(&pool, s2.as_str())?.contains("new"));
+    assert!(!pool.holds(s2.as_str())?.contains("new"));
     assert!(
-        cli_holds(&pool, s2.as_str())?.contains("zsync:a b"),
+        pool.holds(s2.as_str())?.contains("zsync:a b"),
         "pre-existing hold kept"
     );
 
@@ -338,8 +300,8 @@ fn lzc_holds_place_read_release() -> R {
         (s1.clone(), "t2".into()),
         (s2.clone(), "zsync:a b".into()),
     ])?;
-    assert!(cli_holds(&pool, s1.as_str())?.is_empty());
-    assert!(cli_holds(&pool, s2.as_str())?.is_empty());
+    assert!(pool.holds(s1.as_str())?.is_empty());
+    assert!(pool.holds(s2.as_str())?.is_empty());
     assert!(l.holds(&s1)?.is_empty());
     let e = l.release(&[(s1.clone(), "t2".into())]).unwrap_err();
     assert!(matches!(e, ZfsError::NotFound { .. }), "{e}");
@@ -360,7 +322,7 @@ fn lzc_temporary_hold_released_on_drop() -> R {
     let l = lzc();
     let guard = l.hold_temporary(&[(s.clone(), "zsync-tmp".into())])?;
     assert_eq!(
-        cli_holds(&pool, s.as_str())?,
+        pool.holds(s.as_str())?,
         BTreeSet::from(["zsync-tmp".into()])
     );
     // While held, a plain destroy fails.
@@ -369,9 +331,9 @@ fn lzc_temporary_hold_released_on_drop() -> R {
         Err(ZfsError::HasHolds { .. })
     ));
     drop(guard);
-    assert!(cli_holds(&pool, s.as_str())?.is_empty());
+    assert!(pool.holds(s.as_str())?.is_empty());
     l.destroy_snapshots(std::slice::from_ref(&s), false)?;
-    assert!(!exists_cli(s.as_str()));
+    assert!(!pool.exists(s.as_str()));
     Ok(())
 }
 
@@ -429,10 +391,7 @@ fn lzc_temporary_hold_released_after_sigkill() -> R {
             "child never held: {seen}"
         );
     }
-    assert_eq!(
-        cli_holds(&pool, &s)?,
-        BTreeSet::from(["zsync-child".into()])
-    );
+    assert_eq!(pool.holds(&s)?, BTreeSet::from(["zsync-child".into()]));
     // SAFETY: plain kill(2) on our own child's pid.
     let rc = unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     assert_eq!(rc, 0);
@@ -444,7 +403,7 @@ fn lzc_temporary_hold_released_after_sigkill() -> R {
     // The kernel releases the hold when the dead process's descriptor is closed.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let holds = cli_holds(&pool, &s)?;
+        let holds = pool.holds(&s)?;
         if holds.is_empty() {
             break;
         }
@@ -454,7 +413,7 @@ fn lzc_temporary_hold_released_after_sigkill() -> R {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(get_u64(&pool, "userrefs", &s)?, 0);
+    assert_eq!(pool.get_u64("userrefs", &s)?, 0);
     Ok(())
 }
 
@@ -470,11 +429,11 @@ fn lzc_bookmarks_from_snapshot_and_bookmark() -> R {
     let (b1, b2) = (bm(&format!("{d}#b 1")), bm(&format!("{d}#-b2")));
     l.bookmark(&[(b1.clone(), VersionName::Snapshot(snap(&format!("{d}@s:1"))))])?;
     l.bookmark(&[(b2.clone(), VersionName::Bookmark(b1.clone()))])?;
-    let sguid = get_u64(&pool, "guid", &format!("{d}@s:1"))?;
-    let stxg = get_u64(&pool, "createtxg", &format!("{d}@s:1"))?;
+    let sguid = pool.get_u64("guid", &format!("{d}@s:1"))?;
+    let stxg = pool.get_u64("createtxg", &format!("{d}@s:1"))?;
     for b in [&b1, &b2] {
-        assert_eq!(get_u64(&pool, "guid", b.as_str())?, sguid);
-        assert_eq!(get_u64(&pool, "createtxg", b.as_str())?, stxg);
+        assert_eq!(pool.get_u64("guid", b.as_str())?, sguid);
+        assert_eq!(pool.get_u64("createtxg", b.as_str())?, stxg);
         assert!(l.exists(b.as_str())?);
     }
     let listed = l.bookmarks(&ds(&d))?;
@@ -496,7 +455,7 @@ fn lzc_bookmarks_from_snapshot_and_bookmark() -> R {
     assert!(matches!(e, ZfsError::AlreadyExists { .. }), "{e}");
 
     l.destroy_bookmarks(&[b1.clone(), b2.clone()])?;
-    assert!(!exists_cli(b1.as_str()) && !exists_cli(b2.as_str()));
+    assert!(!pool.exists(b1.as_str()) && !pool.exists(b2.as_str()));
     assert!(l.bookmarks(&ds(&d))?.is_empty());
     Ok(())
 }
@@ -508,10 +467,10 @@ fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
     let pool = TestPool::new("lzcsend")?;
     let src = pool.dataset("src data");
     pool.zfs(&["create", &src])?;
-    pool.write_file("src data/a.bin", &noise(300_000, 1))?;
+    pool.write_file("src data/a.bin", &pattern(300_000, 1))?;
     pool.zfs(&["snapshot", &format!("{src}@-1")])?;
     pool.zfs(&["bookmark", &format!("{src}@-1"), &format!("{src}#b:1")])?;
-    pool.write_file("src data/b.bin", &noise(200_000, 2))?;
+    pool.write_file("src data/b.bin", &pattern(200_000, 2))?;
     pool.zfs(&["snapshot", &format!("{src}@2")])?;
     let l = lzc();
     let flags = SendFlags {
@@ -532,8 +491,8 @@ fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
     s?;
     r?;
     assert_eq!(
-        get(&pool, "guid", &format!("{dst}@-1"))?,
-        get(&pool, "guid", &format!("{src}@-1"))?
+        pool.guid(&format!("{dst}@-1"))?,
+        pool.guid(&format!("{src}@-1"))?
     );
 
     // Incremental from the bookmark (source snapshot @-1 no longer needed on the sender).
@@ -548,12 +507,12 @@ fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
     s?;
     r?;
     assert_eq!(
-        get(&pool, "guid", &format!("{dst}@2"))?,
-        get(&pool, "guid", &format!("{src}@2"))?
+        pool.guid(&format!("{dst}@2"))?,
+        pool.guid(&format!("{src}@2"))?
     );
     pool.zfs(&["mount", &dst])?;
-    assert_eq!(pool.read_file("dst .x/a.bin")?, noise(300_000, 1));
-    assert_eq!(pool.read_file("dst .x/b.bin")?, noise(200_000, 2));
+    assert_eq!(pool.read_file("dst .x/a.bin")?, pattern(300_000, 1));
+    assert_eq!(pool.read_file("dst .x/b.bin")?, pattern(200_000, 2));
 
     // The same incremental received as a clone of dst@-1 (origin).
     let clone = pool.dataset("-clone");
@@ -568,10 +527,10 @@ fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
     let (s, r) = pipe_through(&l, &inc, &req);
     s?;
     r?;
-    assert_eq!(get(&pool, "origin", &clone)?, format!("{dst}@-1"));
+    assert_eq!(pool.get("origin", &clone)?, format!("{dst}@-1"));
     assert_eq!(
-        get(&pool, "guid", &format!("{clone}@2"))?,
-        get(&pool, "guid", &format!("{src}@2"))?
+        pool.guid(&format!("{clone}@2"))?,
+        pool.guid(&format!("{src}@2"))?
     );
 
     // Receiving over a modified target without force fails; with force it rolls back.
@@ -598,15 +557,15 @@ fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
     s?;
     r?;
     assert_eq!(
-        get(&pool, "guid", &format!("{dst}@3"))?,
-        get(&pool, "guid", &format!("{src}@3"))?
+        pool.guid(&format!("{dst}@3"))?,
+        pool.guid(&format!("{src}@3"))?
     );
 
     // A zvol: data written to the block device travels intact. (No space in zvol names here: udev
     // splits /dev/zvol link names at spaces.)
     let vol = pool.dataset("-vol.1");
     pool.zfs(&["create", "-V", "4M", &vol])?;
-    let data = noise(1 << 20, 9);
+    let data = pattern(1 << 20, 9);
     {
         let mut dev = std::fs::OpenOptions::new()
             .write(true)
@@ -623,14 +582,14 @@ fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
     );
     s?;
     r?;
-    assert_eq!(get(&pool, "type", &vdst)?, "volume");
-    assert_eq!(get(&pool, "volsize", &vdst)?, get(&pool, "volsize", &vol)?);
+    assert_eq!(pool.get("type", &vdst)?, "volume");
+    assert_eq!(pool.get("volsize", &vdst)?, pool.get("volsize", &vol)?);
     let mut back = vec![0u8; data.len()];
     File::open(zvol_dev(&vdst)?)?.read_exact(&mut back)?;
     assert!(back == data, "zvol data differs after send/receive");
     assert_eq!(
-        get(&pool, "guid", &format!("{vdst}@v"))?,
-        get(&pool, "guid", &format!("{vol}@v"))?
+        pool.guid(&format!("{vdst}@v"))?,
+        pool.guid(&format!("{vol}@v"))?
     );
 
     // Sending something missing fails in finish with NotFound.
@@ -683,11 +642,11 @@ fn lzc_raw_send_of_encrypted_dataset() -> R {
     s?;
     r?;
     assert_eq!(
-        get(&pool, "guid", &format!("{dst}@1"))?,
-        get(&pool, "guid", &format!("{src}@1"))?
+        pool.guid(&format!("{dst}@1"))?,
+        pool.guid(&format!("{src}@1"))?
     );
-    assert_eq!(get(&pool, "encryptionroot", &dst)?, dst);
-    assert_eq!(get(&pool, "keystatus", &dst)?, "unavailable");
+    assert_eq!(pool.get("encryptionroot", &dst)?, dst);
+    assert_eq!(pool.get("keystatus", &dst)?, "unavailable");
     pool.zfs(&["load-key", "-L", &format!("file://{}", key.display()), &dst])?;
     pool.zfs(&["mount", &dst])?;
     assert_eq!(pool.read_file("enc dst/secret")?, b"secret data");
@@ -733,7 +692,7 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
     let pool = TestPool::new("lzcresume")?;
     let src = pool.dataset("-src");
     pool.zfs(&["create", "-o", "recordsize=16K", &src])?;
-    pool.write_file("-src/big", &noise(3 << 20, 7))?;
+    pool.write_file("-src/big", &pattern(3 << 20, 7))?;
     pool.zfs(&["snapshot", &format!("{src}@s 1")])?;
     let l = lzc();
     let flags = SendFlags {
@@ -761,22 +720,22 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
         matches!(&e, ZfsError::Io { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof),
         "{e}"
     );
-    let token = get(&pool, "receive_resume_token", &dst)?;
+    let token = pool.get("receive_resume_token", &dst)?;
     assert!(
         token.len() > 10 && token != "-",
         "no resume token: {token:?}"
     );
-    assert!(!exists_cli(target.as_str()));
+    assert!(!pool.exists(target.as_str()));
 
     // Starting over with a plain (non-resume) stream is refused while the partial state exists (the kernel
     // says EBUSY), and the token survives the attempt.
     let e = recv_from_slice(&l, &no_mount(target.clone()), &stream).unwrap_err();
     assert!(matches!(e, ZfsError::Busy { .. }), "{e}");
-    assert_eq!(get(&pool, "receive_resume_token", &dst)?, token);
+    assert_eq!(pool.get("receive_resume_token", &dst)?, token);
 
     let t = zfs_stream::resume::ResumeToken::parse(&token)?;
     assert_eq!(t.toname, format!("{src}@s 1"));
-    assert_eq!(t.toguid, get_u64(&pool, "guid", &t.toname)?);
+    assert_eq!(t.toguid, pool.get_u64("guid", &t.toname)?);
     assert_eq!(t.fromguid, None);
     assert_eq!(
         cli_token_position(&token)?,
@@ -811,12 +770,12 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
     );
     recv_from_slice(&l, &resumable, &rest)?;
     assert_eq!(
-        get(&pool, "guid", target.as_str())?,
-        get(&pool, "guid", &format!("{src}@s 1"))?
+        pool.guid(target.as_str())?,
+        pool.guid(&format!("{src}@s 1"))?
     );
-    assert_eq!(get(&pool, "receive_resume_token", &dst)?, "-");
+    assert_eq!(pool.get("receive_resume_token", &dst)?, "-");
     pool.zfs(&["mount", &dst])?;
-    assert_eq!(pool.read_file("dst: r/big")?, noise(3 << 20, 7));
+    assert_eq!(pool.read_file("dst: r/big")?, pattern(3 << 20, 7));
     Ok(())
 }
 
@@ -839,7 +798,7 @@ fn lzc_rollback_to_latest_only() -> R {
         "{e}"
     );
     assert!(
-        exists_cli(&format!("{d}@-2")),
+        pool.exists(&format!("{d}@-2")),
         "newer snapshot must survive"
     );
     l.rollback_to(&snap(&format!("{d}@-2")), false)?;
@@ -880,7 +839,7 @@ fn lzc_exists_and_input_errors() -> R {
     assert!(l
         .hold(&[(snap(&format!("{d}@:s")), "a\0b".into())])
         .is_err());
-    assert!(cli_holds(&pool, &format!("{d}@:s"))?.is_empty());
+    assert!(pool.holds(&format!("{d}@:s"))?.is_empty());
     Ok(())
 }
 
@@ -899,7 +858,7 @@ fn lzc_delegated_operations_go_through_the_cli() -> R {
         CreateKind::Filesystem,
         &[("compression".into(), "lz4".into())],
     )?;
-    assert_eq!(get(&pool, "compression", fs.as_str())?, "lz4");
+    assert_eq!(pool.get("compression", fs.as_str())?, "lz4");
     let vol = ds(&pool.dataset("v:1"));
     l.create(
         &vol,
@@ -909,9 +868,9 @@ fn lzc_delegated_operations_go_through_the_cli() -> R {
         },
         &[],
     )?;
-    assert_eq!(get_u64(&pool, "volsize", vol.as_str())?, 4 << 20);
+    assert_eq!(pool.get_u64("volsize", vol.as_str())?, 4 << 20);
     l.set_user_props(fs.as_str(), &[("zsync:x".into(), "y z".into())])?;
-    assert_eq!(get(&pool, "zsync:x", fs.as_str())?, "y z");
+    assert_eq!(pool.get("zsync:x", fs.as_str())?, "y z");
 
     // list sees what lzc made, with guid and createtxg equal to the CLI's.
     pool.write_file("-f s/f", b"payload")?;
@@ -927,8 +886,8 @@ fn lzc_delegated_operations_go_through_the_cli() -> R {
     )?;
     let d = listing.get(&fs).ok_or("listed")?;
     let v = d.snapshots().next().ok_or("snapshot listed")?;
-    assert_eq!(v.guid, get_u64(&pool, "guid", s1.as_str())?);
-    assert_eq!(v.createtxg, get_u64(&pool, "createtxg", s1.as_str())?);
+    assert_eq!(v.guid, pool.get_u64("guid", s1.as_str())?);
+    assert_eq!(v.createtxg, pool.get_u64("createtxg", s1.as_str())?);
 
     // A receive of a new filesystem to be mounted, and one with -o: delegated, and the result is right.
     let dst = ds(&pool.dataset("dst x"));
@@ -939,8 +898,8 @@ fn lzc_delegated_operations_go_through_the_cli() -> R {
     let (s, r) = pipe_through(&l, &SendRequest::full(s1.clone()), &req);
     s?;
     r?;
-    assert_eq!(get(&pool, "zsync:r", dst.as_str())?, "1");
-    assert_eq!(get(&pool, "mounted", dst.as_str())?, "yes");
+    assert_eq!(pool.get("zsync:r", dst.as_str())?, "1");
+    assert_eq!(pool.get("mounted", dst.as_str())?, "yes");
     assert_eq!(pool.read_file("dst x/f")?, b"payload");
 
     // receive_abort of an interrupted resumable receive (CLI `receive -A`).
@@ -951,15 +910,15 @@ fn lzc_delegated_operations_go_through_the_cli() -> R {
         ..no_mount(part.snapshot("1")?)
     };
     assert!(recv_from_slice(&l, &resumable, &stream[..stream.len() / 2]).is_err());
-    assert_ne!(get(&pool, "receive_resume_token", part.as_str())?, "-");
+    assert_ne!(pool.get("receive_resume_token", part.as_str())?, "-");
     l.receive_abort(&part)?;
-    assert!(!exists_cli(part.as_str()));
+    assert!(!pool.exists(part.as_str()));
 
     // rollback with destroy_newer (CLI `rollback -r`) and destroy_dataset.
     l.snapshot(&[snap(&format!("{fs}@2"))], &[])?;
     l.rollback_to(&s1, true)?;
-    assert!(!exists_cli(&format!("{fs}@2")));
+    assert!(!pool.exists(&format!("{fs}@2")));
     l.destroy_dataset(&dst, true)?;
-    assert!(!exists_cli(dst.as_str()));
+    assert!(!pool.exists(dst.as_str()));
     Ok(())
 }
