@@ -12,6 +12,7 @@ use zfs_sync::{
     is_sync_snapshot, AbortReason, Conflict, Executor, Outcome, RecvOptions, Report, Step,
     SyncOptions, TreeSpec,
 };
+use zsync_lab::data::pattern;
 use zsync_lab::TestPool;
 
 type R = Result<(), Box<dyn std::error::Error>>;
@@ -20,61 +21,19 @@ fn ds(s: &str) -> DatasetName {
     DatasetName::parse(s).unwrap()
 }
 
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-/// `zfs get -Hp -o value PROP NAME`.
-fn get(pool: &TestPool, prop: &str, name: &str) -> String {
-    pool.zfs(&["get", "-Hp", "-o", "value", prop, name])
-        .unwrap_or_else(|e| panic!("zfs get {prop} {name}: {e}"))
-        .trim()
-        .to_string()
-}
-
-/// (short name, guid) of a dataset's snapshots, oldest first.
-fn snaps(pool: &TestPool, dataset: &str) -> Vec<(String, String)> {
-    pool.zfs(&[
-        "list",
-        "-H",
-        "-p",
-        "-t",
-        "snapshot",
-        "-d",
-        "1",
-        "-s",
-        "createtxg",
-        "-o",
-        "name,guid",
-        dataset,
-    ])
-    .unwrap_or_default()
-    .lines()
-    .filter_map(|l| {
-        let (n, g) = l.split_once('\t')?;
-        Some((n.split_once('@')?.1.to_string(), g.to_string()))
-    })
-    .collect()
-}
-
-fn shorts(v: &[(String, String)]) -> Vec<&str> {
-    v.iter().map(|(n, _)| n.as_str()).collect()
-}
-
 /// The target has every listed source snapshot with the same GUID.
 fn assert_same_guids(pool: &TestPool, src: &str, dst: &str, names: &[&str]) {
     for n in names {
-        let s = get(pool, "guid", &format!("{src}@{n}"));
-        let d = get(pool, "guid", &format!("{dst}@{n}"));
-        assert_eq!(s, d, "guid of {dst}@{n} differs from {src}@{n}");
+        let guid = |ds: &str| {
+            let snap = format!("{ds}@{n}");
+            pool.guid(&snap)
+                .unwrap_or_else(|e| panic!("guid of {snap}: {e}"))
+        };
+        assert_eq!(
+            guid(src),
+            guid(dst),
+            "guid of {dst}@{n} differs from {src}@{n}"
+        );
     }
 }
 
@@ -157,7 +116,10 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
 
     // The plan changes nothing, and the executor then does exactly what it said.
     let planned = ex.plan(&spec, &opts(false).plan)?;
-    assert!(snaps(&pool, &pool.dataset("backup/dst")).is_empty());
+    assert!(pool
+        .snapshots(&pool.dataset("backup/dst"))
+        .unwrap_or_default()
+        .is_empty());
     let r = ex.run(&spec, &opts(false))?;
     assert_eq!(r.exit_code, 0, "{}", r.to_json());
     assert_eq!(r.plan, planned, "plan differs from what ran");
@@ -180,10 +142,7 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
     ] {
         assert_same_guids(&pool, &pool.dataset(s), &pool.dataset(t), &["s1"]);
     }
-    assert_eq!(
-        get(&pool, "type", &pool.dataset("backup/dst/vol")),
-        "volume"
-    );
+    assert_eq!(pool.get("type", &pool.dataset("backup/dst/vol"))?, "volume");
     assert_eq!(pool.read_file("backup/dst/a/one.bin")?, pattern(100_000, 1));
     assert_eq!(
         pool.read_file("backup/dst/a/b/two.bin")?,
@@ -198,7 +157,7 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
     let r = ex.run(&spec, &opts(false))?;
     assert_eq!(r.exit_code, 0, "{}", r.to_json());
     assert_eq!(
-        shorts(&snaps(&pool, &pool.dataset("backup/dst/a/b"))),
+        pool.snapshot_names(&pool.dataset("backup/dst/a/b"))?,
         vec!["s1", "s2", "s3"]
     );
     assert_same_guids(
@@ -259,14 +218,12 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
         ("src/tree/vol", "backup/dst/vol"),
     ] {
         let (s, t) = (pool.dataset(s), pool.dataset(t));
-        let ss = snaps(&pool, &s);
-        let ts = snaps(&pool, &t);
         assert!(
-            !shorts(&ss).contains(&first.as_str()),
+            !pool.snapshot_names(&s)?.contains(&first),
             "{s} still has {first}"
         );
         assert!(
-            !shorts(&ts).contains(&first.as_str()),
+            !pool.snapshot_names(&t)?.contains(&first),
             "{t} still has {first}"
         );
         assert_same_guids(&pool, &s, &t, &[&second]);
@@ -284,9 +241,9 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
         assert!(!bms.contains(&format!("#{first}")), "{bms}");
     }
     // The foreign job's sync snapshot survived.
-    assert!(
-        shorts(&snaps(&pool, &pool.dataset("src/tree"))).contains(&"zsync_other_20260101T000000Z")
-    );
+    assert!(pool
+        .snapshot_guids(&pool.dataset("src/tree"))?
+        .contains_key("zsync_other_20260101T000000Z"));
     Ok(())
 }
 
@@ -311,8 +268,8 @@ fn lab_sync_default_options_into_mounted_tree() -> R {
     let r = ex.run(&spec, &o)?;
     assert_eq!(r.exit_code, 0, "{} ({why}): {}", be.name(), r.to_json());
     // The target parent stays mounted (it was created by hand); nothing below it got mounted.
-    assert_eq!(get(&pool, "mounted", &pool.dataset("backup")), "yes");
-    assert_eq!(get(&pool, "mounted", &pool.dataset("backup/src/a")), "no");
+    assert_eq!(pool.get("mounted", &pool.dataset("backup"))?, "yes");
+    assert_eq!(pool.get("mounted", &pool.dataset("backup/src/a"))?, "no");
     for round in 1..=2 {
         // Sync snapshot names have one-second resolution.
         std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -326,7 +283,7 @@ fn lab_sync_default_options_into_mounted_tree() -> R {
             r.to_json()
         );
     }
-    let sync = snaps(&pool, &pool.dataset("src/a/b"));
+    let sync = pool.snapshots(&pool.dataset("src/a/b"))?;
     let last = &sync.last().expect("sync snapshots").0;
     for (s, t) in [
         ("src", "backup/src"),
@@ -379,8 +336,8 @@ fn lab_sync_job_bookmarks_keep_only_the_newest() -> R {
     let first = job_bms();
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(
-        get(&pool, "guid", &format!("{s}#{}", first[0])),
-        get(&pool, "guid", &format!("{s}@s1"))
+        pool.guid(&format!("{s}#{}", first[0]))?,
+        pool.guid(&format!("{s}@s1"))?
     );
     std::thread::sleep(std::time::Duration::from_millis(1100));
     pool.write_file("src/d/f", b"s2")?;
@@ -391,8 +348,8 @@ fn lab_sync_job_bookmarks_keep_only_the_newest() -> R {
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(second, first);
     assert_eq!(
-        get(&pool, "guid", &format!("{s}#{}", second[0])),
-        get(&pool, "guid", &format!("{s}@s2"))
+        pool.guid(&format!("{s}#{}", second[0]))?,
+        pool.guid(&format!("{s}@s2"))?
     );
     for b in foreign {
         assert!(
@@ -435,7 +392,7 @@ fn lab_sync_no_stream_and_bookmark_base() -> R {
     o.plan.intermediates = false;
     let r = ex.run(&spec, &o)?;
     assert_eq!(r.exit_code, 0, "{}", r.to_json());
-    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "s4"]);
+    assert_eq!(pool.snapshot_names(&t)?, vec!["s1", "s4"]);
     assert_same_guids(&pool, &s, &t, &["s1", "s4"]);
     assert_eq!(pool.read_file("backup/dst/f")?, b"s4");
 
@@ -489,13 +446,13 @@ fn lab_sync_divergence_and_no_common_base() -> R {
         panic!("{}", r.to_json())
     };
     assert_eq!(target_only_newer[0].name.as_str(), format!("{t}@local"));
-    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "local"]);
+    assert_eq!(pool.snapshot_names(&t)?, vec!["s1", "local"]);
     // Refused with a sync snapshot: the unused sync snapshot does not stay behind on the source.
     let r = ex.run(&spec, &opts(true))?;
     assert_eq!(r.exit_code, 2, "{}", r.to_json());
-    let left: Vec<String> = snaps(&pool, &s)
+    let left: Vec<String> = pool
+        .snapshot_names(&s)?
         .into_iter()
-        .map(|(n, _)| n)
         .filter(|n| is_sync_snapshot(n, "lab"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
@@ -505,7 +462,7 @@ fn lab_sync_divergence_and_no_common_base() -> R {
     o.plan.rollback = true;
     let r = ex.run(&spec, &o)?;
     assert_eq!(r.exit_code, 0, "{}", r.to_json());
-    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "s2"]);
+    assert_eq!(pool.snapshot_names(&t)?, vec!["s1", "s2"]);
     assert_same_guids(&pool, &s, &t, &["s1", "s2"]);
 
     // A write on a writable replica: refused with a hint; force_receive discards it.
@@ -542,12 +499,12 @@ fn lab_sync_divergence_and_no_common_base() -> R {
         panic!("{}", r.to_json())
     };
     assert_eq!(target_snapshots[0].name.as_str(), format!("{t2}@x"));
-    assert_eq!(shorts(&snaps(&pool, &t2)), vec!["x"]);
+    assert_eq!(pool.snapshot_names(&t2)?, vec!["x"]);
     let mut o = opts(false);
     o.plan.force_delete = true;
     let r = ex.run(&spec2, &o)?;
     assert_eq!(r.exit_code, 0, "{}", r.to_json());
-    assert_eq!(shorts(&snaps(&pool, &t2)), vec!["y"]);
+    assert_eq!(pool.snapshot_names(&t2)?, vec!["y"]);
     assert_same_guids(&pool, &s2, &t2, &["y"]);
     Ok(())
 }
@@ -614,7 +571,7 @@ fn resume_scenario(be: &dyn Backend, tag: &str) -> R {
     pool.write_file("src/d/big", &data2)?;
     pool.zfs(&["snapshot", &format!("{s}@s2")])?;
     partial_receive(Some(&format!("{s}@s1")), &format!("{s}@s2"), &t, 1 << 20)?;
-    assert_ne!(get(&pool, "receive_resume_token", &t), "-");
+    assert_ne!(pool.get("receive_resume_token", &t)?, "-");
     pool.write_file("src/d/small", b"three")?;
     pool.zfs(&["snapshot", &format!("{s}@s3")])?;
     let r = ex.run(&spec, &opts(false))?;
@@ -624,7 +581,7 @@ fn resume_scenario(be: &dyn Backend, tag: &str) -> R {
         "{}",
         r.to_json()
     );
-    assert_eq!(get(&pool, "receive_resume_token", &t), "-");
+    assert_eq!(pool.get("receive_resume_token", &t)?, "-");
     assert_same_guids(&pool, &s, &t, &["s2", "s3"]);
     assert_eq!(pool.read_file("backup/dst/big")?, data2);
 
@@ -632,7 +589,7 @@ fn resume_scenario(be: &dyn Backend, tag: &str) -> R {
     pool.write_file("src/d/big", &pattern(3 << 20, 10))?;
     pool.zfs(&["snapshot", &format!("{s}@s4")])?;
     partial_receive(Some(&format!("{s}@s3")), &format!("{s}@s4"), &t, 1 << 20)?;
-    assert_ne!(get(&pool, "receive_resume_token", &t), "-");
+    assert_ne!(pool.get("receive_resume_token", &t)?, "-");
     pool.zfs(&["destroy", &format!("{s}@s4")])?;
     pool.write_file("src/d/small", b"five")?;
     pool.zfs(&["snapshot", &format!("{s}@s5")])?;
@@ -649,8 +606,8 @@ fn resume_scenario(be: &dyn Backend, tag: &str) -> R {
         "{}",
         r.to_json()
     );
-    assert_eq!(get(&pool, "receive_resume_token", &t), "-");
-    assert_eq!(shorts(&snaps(&pool, &t)), vec!["s1", "s2", "s3", "s5"]);
+    assert_eq!(pool.get("receive_resume_token", &t)?, "-");
+    assert_eq!(pool.snapshot_names(&t)?, vec!["s1", "s2", "s3", "s5"]);
     assert_same_guids(&pool, &s, &t, &["s5"]);
     assert_eq!(pool.read_file("backup/dst/small")?, b"five");
     assert_eq!(pool.read_file("backup/dst/big")?, pattern(3 << 20, 10));
@@ -700,7 +657,7 @@ fn lab_sync_clone_incremental_from_origin() -> R {
     let pos = |n: &str| order.iter().position(|x| x.ends_with(n)).unwrap();
     assert!(pos("/base") < pos("/aclone"));
     assert_eq!(
-        get(&pool, "origin", &pool.dataset("backup/dst/aclone")),
+        pool.get("origin", &pool.dataset("backup/dst/aclone"))?,
         format!("{p}/backup/dst/base@s1")
     );
     assert_same_guids(
@@ -755,11 +712,11 @@ fn lab_sync_encrypted_raw_and_excludes() -> R {
     assert!(sec.raw && sec.encrypted);
     // Raw receive: encrypted on the target, key not loaded there.
     assert_eq!(
-        get(&pool, "encryption", &pool.dataset("backup/dst/secret")),
+        pool.get("encryption", &pool.dataset("backup/dst/secret"))?,
         "aes-256-gcm"
     );
     assert_eq!(
-        get(&pool, "keystatus", &pool.dataset("backup/dst/secret")),
+        pool.get("keystatus", &pool.dataset("backup/dst/secret"))?,
         "unavailable"
     );
     let sync = r.sync_snapshot.unwrap();
@@ -770,7 +727,9 @@ fn lab_sync_encrypted_raw_and_excludes() -> R {
         &["s1", &sync],
     );
     // The excluded dataset got neither a sync snapshot nor a replica.
-    assert!(!shorts(&snaps(&pool, &pool.dataset("src/t/scratch"))).contains(&sync.as_str()));
+    assert!(!pool
+        .snapshot_names(&pool.dataset("src/t/scratch"))?
+        .contains(&sync));
     assert!(pool
         .zfs(&["list", &pool.dataset("backup/dst/scratch")])
         .is_err());
