@@ -6,6 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use zsync_lab::data::pattern;
 use zsync_lab::{LabError, TestPool};
 
 mod common;
@@ -27,20 +28,6 @@ const BIG: usize = 24 << 20;
 /// Rate limit that makes the payload take ~8 s to move, so the kill lands mid-transfer.
 const RATE: &str = "--source-bwlimit=3M";
 
-/// Deterministic incompressible bytes (xorshift64*).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        v.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
 /// FNV-1a 64 of the bytes (a checksum to print and compare).
 fn fnv(b: &[u8]) -> u64 {
     b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| {
@@ -48,9 +35,9 @@ fn fnv(b: &[u8]) -> u64 {
     })
 }
 
+/// The receive resume token of `ds` (`-` when none), or `<error: ...>`.
 fn token(pool: &TestPool, ds: &str) -> String {
-    pool.zfs(&["get", "-H", "-o", "value", "receive_resume_token", ds])
-        .map(|s| s.trim().to_string())
+    pool.get("receive_resume_token", ds)
         .unwrap_or_else(|e| format!("<error: {e}>"))
 }
 
@@ -61,17 +48,7 @@ fn has_token(pool: &TestPool, ds: &str) -> bool {
 
 /// Bytes used by the in-progress incremental receive (`DST/%recv`), if visible.
 fn recv_used(pool: &TestPool, ds: &str) -> u64 {
-    pool.zfs(&["get", "-Hp", "-o", "value", "used", &format!("{ds}/%recv")])
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn guid(pool: &TestPool, snap: &str) -> Result<String, LabError> {
-    Ok(pool
-        .zfs(&["get", "-Hp", "-o", "value", "guid", snap])?
-        .trim()
-        .to_string())
+    pool.get_u64("used", &format!("{ds}/%recv")).unwrap_or(0)
 }
 
 /// SIGKILL the whole process group of `child` (zsync runs in its own group, so the `zfs send` /
@@ -100,7 +77,7 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     assert_eq!(o.status.code(), Some(0), "first full sync");
 
     // A big incremental s1 -> s2, killed while it is moving.
-    let big = noise(BIG, 0x5eed ^ backend.len() as u64);
+    let big = pattern(BIG, 0x5eed ^ backend.len() as u32);
     pool.write_file("src/big", &big)?;
     pool.zfs(&["snapshot", &format!("{src}@s2")])?;
     let mut child = zsync_cmd(&dir, backend, &args)
@@ -198,8 +175,8 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     // Same snapshots by GUID, same bytes.
     for s in ["s1", "s2"] {
         assert_eq!(
-            guid(&pool, &format!("{src}@{s}"))?,
-            guid(&pool, &format!("{dst}@{s}"))?,
+            pool.guid(&format!("{src}@{s}"))?,
+            pool.guid(&format!("{dst}@{s}"))?,
             "guid of @{s}"
         );
     }

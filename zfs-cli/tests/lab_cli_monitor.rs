@@ -7,6 +7,7 @@
 use chrono::Duration as ChronoDuration;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use zsync_lab::data::pattern;
 use zsync_lab::{LabError, TestPool};
 
 mod common;
@@ -36,19 +37,6 @@ fn monitor(dir: &Path, check: &str) -> (Option<i32>, String) {
     assert_eq!(o.status.code(), s.status.code(), "zsync monitor vs sanoid");
     assert_eq!(text(&o.stdout), text(&s.stdout), "zsync monitor vs sanoid");
     (o.status.code(), text(&o.stdout).trim_end().to_owned())
-}
-
-/// Incompressible deterministic bytes.
-fn junk(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 fn capacity(pool: &TestPool) -> Result<u8, LabError> {
@@ -94,7 +82,7 @@ fn corrupt(path: &Path) {
         .open(path)
         .expect("open vdev file");
     f.seek(SeekFrom::Start(start)).unwrap();
-    f.write_all(&junk((end - start) as usize, 5)).unwrap();
+    f.write_all(&pattern((end - start) as usize, 5)).unwrap();
     f.sync_all().unwrap();
 }
 
@@ -105,7 +93,7 @@ fn lab_monitor_health_checksum_errors_after_scrub() -> Result<(), LabError> {
     let mirror = TestPool::mirror("mon-ck", POOL_SIZE)?;
     let single = TestPool::with_size("mon-ck1", POOL_SIZE)?;
     for pool in [&mirror, &single] {
-        pool.write_file("junk", &junk(10 << 20, 3))?;
+        pool.write_file("junk", &pattern(10 << 20, 3))?;
         pool.zpool(&["sync", pool.name()])?;
     }
     corrupt(mirror.files()[1]);
@@ -150,7 +138,7 @@ fn lab_monitor_capacity_thresholds() -> Result<(), LabError> {
     let dir = scratch(&pool, "cap");
     let p = pool.name();
     // A 64 MiB file pool has 48 MiB of space and keeps half of it as slop: 12 MiB is about 25%.
-    pool.write_file("junk", &junk(12 << 20, 9))?;
+    pool.write_file("junk", &pattern(12 << 20, 9))?;
     pool.zpool(&["sync", p])?;
     let cap = capacity(&pool)?;
     assert!((15..45).contains(&cap), "capacity {cap}%");
@@ -256,7 +244,7 @@ fn lab_prune_defer_waits_for_pool_capacity() -> Result<(), LabError> {
     assert_eq!(hourlies(&pool, &ds)?.len(), 3);
 
     // Fill the pool past prune_defer: the next prune destroys all but the newest hourly.
-    pool.write_file("data/junk", &junk(12 << 20, 11))?;
+    pool.write_file("data/junk", &pattern(12 << 20, 11))?;
     pool.zpool(&["sync", p])?;
     let cap = capacity(&pool)?;
     assert!(cap > 10, "filled pool at {cap}%");

@@ -2,7 +2,6 @@
 //! real binary. Run with `cargo xtask lab test lab_cli_`.
 
 use chrono::Duration as ChronoDuration;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use zsync_lab::{LabError, TestPool};
@@ -12,28 +11,6 @@ use common::{bin, now0, scratch as scratch_in, text, zsync};
 
 fn scratch(pool: &TestPool, tag: &str) -> PathBuf {
     scratch_in(pool, "clisync", tag)
-}
-
-/// Short snapshot name → guid for every snapshot of `ds` (not recursive).
-fn guids(pool: &TestPool, ds: &str) -> Result<BTreeMap<String, String>, LabError> {
-    let out = pool.zfs(&[
-        "list",
-        "-Hp",
-        "-t",
-        "snapshot",
-        "-o",
-        "name,guid",
-        "-d",
-        "1",
-        ds,
-    ])?;
-    Ok(out
-        .lines()
-        .filter_map(|l| {
-            let (n, g) = l.split_once('\t')?;
-            Some((n.split_once('@')?.1.to_string(), g.to_string()))
-        })
-        .collect())
 }
 
 fn write_conf(dir: &Path, p: &str) -> PathBuf {
@@ -86,7 +63,7 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
         assert_eq!(d["decision"]["steps"][0]["step"], "full", "{d}");
     }
     assert!(
-        guids(&pool, &format!("{p}/dst"))?.is_empty(),
+        pool.snapshot_guids(&format!("{p}/dst"))?.is_empty(),
         "plan changes nothing"
     );
     let o = zsync(
@@ -102,8 +79,8 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     );
     for ds in ["", "/child", "/vol"] {
         assert_eq!(
-            guids(&pool, &format!("{src}{ds}"))?,
-            guids(&pool, &format!("{dst}{ds}"))?,
+            pool.snapshot_guids(&format!("{src}{ds}"))?,
+            pool.snapshot_guids(&format!("{dst}{ds}"))?,
             "guids of {ds}"
         );
     }
@@ -132,8 +109,8 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
     assert_eq!(report["plan"], planned);
     for ds in ["", "/child", "/vol"] {
-        let g = guids(&pool, &format!("{dst}{ds}"))?;
-        assert_eq!(guids(&pool, &format!("{src}{ds}"))?, g);
+        let g = pool.snapshot_guids(&format!("{dst}{ds}"))?;
+        assert_eq!(pool.snapshot_guids(&format!("{src}{ds}"))?, g);
         assert_eq!(g.len(), 2, "{ds}: {g:?}");
     }
     pool.zfs(&["mount", &dst])?;
@@ -165,9 +142,9 @@ fn lab_cli_sync_divergence_refused_then_rollback() -> Result<(), LabError> {
     let o = zsync(&dir, None, &["sync", &src, &dst]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     // The default sync snapshot was taken and sent.
-    let sg = guids(&pool, &src)?;
+    let sg = pool.snapshot_guids(&src)?;
     assert!(sg.keys().any(|k| k.starts_with("zsync_default_")), "{sg:?}");
-    assert_eq!(sg, guids(&pool, &dst)?);
+    assert_eq!(sg, pool.snapshot_guids(&dst)?);
 
     pool.zfs(&["snapshot", &format!("{src}@two")])?;
     pool.zfs(&["snapshot", &format!("{dst}@local")])?;
@@ -179,7 +156,7 @@ fn lab_cli_sync_divergence_refused_then_rollback() -> Result<(), LabError> {
         "{out}"
     );
     assert!(
-        guids(&pool, &dst)?.contains_key("local"),
+        pool.snapshot_guids(&dst)?.contains_key("local"),
         "nothing discarded without --rollback"
     );
 
@@ -200,7 +177,7 @@ fn lab_cli_sync_divergence_refused_then_rollback() -> Result<(), LabError> {
         &["sync", "--no-sync-snap", "--rollback", &src, &dst],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let g = guids(&pool, &dst)?;
+    let g = pool.snapshot_guids(&dst)?;
     assert!(!g.contains_key("local") && g.contains_key("two"), "{g:?}");
     Ok(())
 }
@@ -237,8 +214,8 @@ fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
     );
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
-        guids(&pool, &format!("{src}/kid"))?,
-        guids(&pool, &format!("{dst}/kid"))?
+        pool.snapshot_guids(&format!("{src}/kid"))?,
+        pool.snapshot_guids(&format!("{dst}/kid"))?
     );
 
     // With sync snapshots, as syncoid runs by default: syncoid's names, mounted replicas (syncoid
@@ -248,7 +225,7 @@ fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
     let foreign = format!("syncoid_{host}2_2026-01-01:00:00:00-GMT00:00");
     pool.zfs(&["snapshot", &format!("{src}/kid@{foreign}")])?;
     let sync_snaps = |ds: &str| -> Vec<String> {
-        guids(&pool, ds)
+        pool.snapshot_guids(ds)
             .unwrap_or_default()
             .into_keys()
             .filter(|n| zfs_sync::is_syncoid_snapshot(n, &host))
@@ -271,15 +248,12 @@ fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
             "round {round}: not a new sync snapshot"
         );
         seen.push(src_sync[0].clone());
-        let mounted = pool.zfs(&["get", "-H", "-o", "value", "mounted", &format!("{dst}/kid")])?;
-        assert_eq!(
-            mounted.trim(),
-            "yes",
-            "syncoid mode mounts what it receives"
-        );
+        let mounted = pool.get("mounted", &format!("{dst}/kid"))?;
+        assert_eq!(mounted, "yes", "syncoid mode mounts what it receives");
     }
     assert!(
-        guids(&pool, &format!("{src}/kid"))?.contains_key(&foreign),
+        pool.snapshot_guids(&format!("{src}/kid"))?
+            .contains_key(&foreign),
         "another host's sync snapshot was pruned"
     );
     // A remote endpoint is refused by name.

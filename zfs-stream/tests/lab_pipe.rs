@@ -26,13 +26,6 @@ fn recv(args: &[&str]) -> Result<Child, std::io::Error> {
         .spawn()
 }
 
-fn guid(pool: &TestPool, name: &str) -> Result<String, Box<dyn std::error::Error>> {
-    Ok(pool
-        .zfs(&["get", "-Hp", "-o", "value", "guid", name])?
-        .trim()
-        .to_string())
-}
-
 fn setup(pool: &TestPool) -> R {
     pool.zfs(&["create", &pool.dataset("src")])?;
     let text: Vec<u8> = (0..200_000u32)
@@ -80,15 +73,12 @@ fn send_compress_decompress_inspect_recv() -> R {
     assert_eq!(srep.summary, Some(sum.clone()));
     assert_eq!(srep.stream_bytes, rep.stream_bytes);
     assert_eq!(
-        guid(&pool, &pool.dataset("dst@s1"))?,
-        guid(&pool, &pool.dataset("src@s1"))?
+        pool.guid(&pool.dataset("dst@s1"))?,
+        pool.guid(&pool.dataset("src@s1"))?
     );
     assert_eq!(
         format!("{:#x}", sum.begin().ok_or("no begin")?.toguid),
-        format!(
-            "{:#x}",
-            guid(&pool, &pool.dataset("src@s1"))?.parse::<u64>()?
-        )
+        format!("{:#x}", pool.guid(&pool.dataset("src@s1"))?.parse::<u64>()?)
     );
     assert_eq!(pool.read_file("dst/small.txt")?, b"hello");
     Ok(())
@@ -160,20 +150,13 @@ fn truncated_stream_then_resume_with_decoded_token() -> R {
         "{err}"
     );
     assert!(!r.wait_with_output()?.status.success());
-    let token = pool.zfs(&[
-        "get",
-        "-H",
-        "-o",
-        "value",
-        "receive_resume_token",
-        &pool.dataset("dst"),
-    ])?;
+    let token = pool.get("receive_resume_token", &pool.dataset("dst"))?;
     let t = ResumeToken::parse(&token)?;
     assert_eq!(t.toname, pool.dataset("src@s1"));
-    assert_eq!(t.toguid.to_string(), guid(&pool, &pool.dataset("src@s1"))?);
+    assert_eq!(t.toguid.to_string(), pool.guid(&pool.dataset("src@s1"))?);
     assert!(t.compressok && t.bytes > 0);
     // Resume: zfs send -t TOKEN -> pipeline (inspect) -> zfs recv -s.
-    let mut s = send(&["send", "-t", token.trim()])?;
+    let mut s = send(&["send", "-t", &token])?;
     let mut r = recv(&["recv", "-s", &pool.dataset("dst")])?;
     let rep = Pipeline::new(
         s.stdout.take().ok_or("no stdout")?,
@@ -196,8 +179,8 @@ fn truncated_stream_then_resume_with_decoded_token() -> R {
     assert_eq!(payload.get_u64("resume_object"), Some(t.object));
     assert_eq!(payload.get_u64("resume_offset"), Some(t.offset));
     assert_eq!(
-        guid(&pool, &pool.dataset("dst@s1"))?,
-        guid(&pool, &pool.dataset("src@s1"))?
+        pool.guid(&pool.dataset("dst@s1"))?,
+        pool.guid(&pool.dataset("src@s1"))?
     );
     let _ = std::fs::remove_file(&path);
     Ok(())
