@@ -7,7 +7,7 @@
 //! zpipe --gen SIZE [--compressible] > stream     # writes a synthetic send stream
 //! ```
 //! At the end it prints one line to stderr: method, bytes, seconds, MiB/s and
-//! the process's peak RSS (VmHWM).
+//! the process's peak RSS (VmHWM) and CPU time (user, system).
 
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -26,6 +26,18 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// This process's CPU time so far (user, system), in milliseconds.
+fn cpu_ms() -> (u64, u64) {
+    // SAFETY: rusage is plain data that getrusage fills.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid out pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return (0, 0);
+    }
+    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+    (ms(ru.ru_utime), ms(ru.ru_stime))
 }
 
 fn main() -> ExitCode {
@@ -80,13 +92,15 @@ fn run() -> Result<(), String> {
     if !quiet {
         let secs = rep.duration.as_secs_f64();
         eprintln!(
-            "zpipe: {:?} in={} out={} secs={:.3} MiB/s={:.0} peak_rss_kib={}",
+            "zpipe: {:?} in={} out={} secs={:.3} MiB/s={:.0} peak_rss_kib={} cpu_user_ms={} cpu_sys_ms={}",
             rep.method,
             rep.bytes_in,
             rep.bytes_out,
             secs,
             rep.stream_bytes as f64 / secs / 1048576.0,
-            peak_rss_kib()
+            peak_rss_kib(),
+            cpu_ms().0,
+            cpu_ms().1
         );
         if let Some(s) = rep.summary {
             eprintln!("zpipe: stream: {s}");

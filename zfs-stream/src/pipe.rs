@@ -6,9 +6,9 @@
 //! refuses (`EINVAL`, e.g. a sink opened with `O_APPEND`) it falls back to
 //! `read`/`write`. Rate limiting and progress work on both paths. Inspection
 //! alone keeps the spliced path: `tee(2)` duplicates each piece (page
-//! references, no copy) to an inspector thread, and the last piece is held
-//! back until the inspector has accepted the whole stream. Any other stage
-//! switches to the two-thread buffered engine ([`crate::buffer`]).
+//! references, no copy) into a second pipe, the same thread reads the
+//! duplicate back and checks it, and only then splices the piece on. Any
+//! other stage switches to the two-thread buffered engine ([`crate::buffer`]).
 //!
 //! Errors say which side failed and how many bytes had passed. On any error
 //! the sink is closed without completing the stream (no compression epilogue,
@@ -17,8 +17,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::buffer::{BufferedRun, Fail, DEFAULT_BUFFER};
@@ -139,12 +138,13 @@ impl Pipeline {
     /// compressed data relayed without [`decompress`](Self::decompress))
     /// fail it at once.
     ///
-    /// Without other stages the bytes still move with `splice(2)` and an
-    /// inspector thread checks a `tee(2)` duplicate beside the mover, so a
-    /// corrupt record may reach the sink before it is found (the receiver's
-    /// own checks reject it too), but the end of the stream is released only
-    /// after the inspector agreed. With the buffer stage each piece is
-    /// checked before it is written.
+    /// Without other stages the bytes still move with `splice(2)`; each
+    /// piece (up to 1 MiB) is checked through a `tee(2)` duplicate before it
+    /// is spliced on. With the buffer stage each piece is checked before it
+    /// is written. Either way a corrupt record is found at the first record
+    /// header (or END) whose checksum covers it, so bytes of the corrupt
+    /// record itself may already have passed (the receiver's own checks
+    /// reject them too), but never the end of the stream.
     pub fn inspect(mut self, on: bool) -> Self {
         self.inspect = on;
         self
@@ -442,307 +442,8 @@ fn copy_pieces(
     }
 }
 
-/// What the inspector thread of the spliced path concluded.
-type Verdict = Result<StreamSummary, crate::error::StreamError>;
-
-/// Piece size the inspector thread reads from its tee pipe.
+/// Largest piece read back and checked at once (stays in L2 for the fletcher-4 pass).
 const INSPECT_PIECE: usize = 256 << 10;
-
-/// The inspector thread of the spliced path: reads the duplicated stream
-/// from `tee_r` until EOF and checks it. On the first problem it flags
-/// `failed` and closes the pipe (so the mover's next `tee` fails with `EPIPE`).
-fn inspector_thread(tee_r: OwnedFd, failed: &AtomicBool) -> Verdict {
-    let mut inspector = StreamInspector::new();
-    let mut buf = vec![0u8; INSPECT_PIECE];
-    loop {
-        match sys::read(tee_r.as_fd(), &mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if let Err(e) = inspector.feed(&buf[..n]) {
-                    failed.store(true, Ordering::Release);
-                    return Err(e);
-                }
-            }
-            Err(e) if retryable(&e) => {}
-            // Our own pipe: a read error cannot happen short of a kernel bug;
-            // report it as a truncated stream (what the inspector last saw).
-            Err(_) => break,
-        }
-    }
-    // At EOF: `failed` stays for problems found mid-stream (which stop the
-    // mover); a truncation here may also just follow the mover's own error.
-    inspector.finish()
-}
-
-/// The spliced path with inspection: the bytes still move source → pipe →
-/// sink with `splice(2)`, and `tee(2)` hands a duplicate of every piece (page
-/// references, no copy) to an inspector thread, which runs beside the
-/// mover on the other core. The most recent piece is held back in a second
-/// pipe until the next one arrives, and at EOF until the inspector has
-/// judged the whole stream, so the sink never receives the end of a stream
-/// the inspector rejects as corrupt (it sees an aborted stream instead); a
-/// stream that is merely truncated is passed on in full (it cannot complete,
-/// and a resumable receive keeps all of it). Where splice is refused, it
-/// falls back to read → inspect → write in this thread.
-fn direct_inspected(
-    src: OwnedFd,
-    sink: OwnedFd,
-    mut limiter: Option<RateLimiter>,
-    progress: &Progress,
-    allow_splice: bool,
-) -> Result<(Method, Option<StreamSummary>), Fail> {
-    sys::grow_pipe(src.as_fd());
-    sys::grow_pipe(sink.as_fd());
-    if !allow_splice {
-        let mut i = StreamInspector::new();
-        copy_inspected(&src, &sink, &mut limiter, progress, &mut Vec::new(), &mut i)?;
-        return Ok((Method::Copy, Some(i.finish().map_err(Fail::Stream)?)));
-    }
-    // in: source → here; hold: the piece held back; tee: to the inspector.
-    let (in_r, in_w) = sys::pipe().map_err(Fail::Setup)?;
-    let (hold_r, hold_w) = sys::pipe().map_err(Fail::Setup)?;
-    let (tee_r, tee_w) = sys::pipe().map_err(Fail::Setup)?;
-    for p in [&in_w, &hold_w, &tee_w] {
-        sys::grow_pipe(p.as_fd());
-    }
-    // A piece must fit the hold pipe whole (nothing drains it meanwhile), so
-    // take the smallest of the three (growing a pipe can fail past a user's limit).
-    let chunk = [&in_w, &hold_w, &tee_w]
-        .iter()
-        .map(|p| sys::pipe_size(p.as_fd()).unwrap_or(64 << 10))
-        .min()
-        .unwrap_or(64 << 10);
-    let failed = AtomicBool::new(false);
-    let verdict: Mutex<Option<Verdict>> = Mutex::new(None);
-    let moved = std::thread::scope(|s| {
-        let inspector = s.spawn(|| {
-            let _g = sys::SigpipeGuard::new();
-            let v = inspector_thread(tee_r, &failed);
-            if let Ok(mut g) = verdict.lock() {
-                *g = Some(v);
-            }
-        });
-        let mut tee_w = Some(tee_w);
-        spliced_with_tee(
-            &src,
-            &sink,
-            (&in_r, &in_w),
-            (&hold_r, &hold_w),
-            &mut tee_w,
-            chunk,
-            &mut limiter,
-            progress,
-            &failed,
-            &verdict,
-            || {
-                let _ = inspector.join();
-            },
-        )
-    });
-    let verdict = verdict.lock().ok().and_then(|mut g| g.take());
-    match (moved, verdict) {
-        // The inspector stopping early makes the mover fail; its reason wins.
-        (Err(_), Some(Err(e))) if failed.load(Ordering::Acquire) => Err(Fail::Stream(e)),
-        (Err(f), _) => Err(f),
-        (Ok(Tail::Copied(summary)), _) => Ok((Method::Copy, Some(*summary))),
-        (Ok(Tail::Spliced), Some(Ok(summary))) => Ok((Method::Splice, Some(summary))),
-        (Ok(Tail::Spliced), Some(Err(e))) => Err(Fail::Stream(e)),
-        (Ok(Tail::Spliced), None) => Err(Fail::Stage(
-            "stream inspection",
-            io::Error::other("the inspector thread panicked"),
-        )),
-    }
-}
-
-/// How the inspected splice loop ended.
-enum Tail {
-    /// All bytes spliced; the verdict is the inspector thread's.
-    Spliced,
-    /// Splice was refused; the rest was copied and inspected in this thread.
-    Copied(Box<StreamSummary>),
-}
-
-/// Splices everything from `src` to `sink` with a tee to the inspector.
-/// `join` waits for the inspector thread (called once `tee_w` is closed).
-#[allow(clippy::too_many_arguments)]
-fn spliced_with_tee(
-    src: &OwnedFd,
-    sink: &OwnedFd,
-    (in_r, in_w): (&OwnedFd, &OwnedFd),
-    (hold_r, hold_w): (&OwnedFd, &OwnedFd),
-    tee_w: &mut Option<OwnedFd>,
-    chunk: usize,
-    limiter: &mut Option<RateLimiter>,
-    progress: &Progress,
-    failed: &AtomicBool,
-    verdict: &Mutex<Option<Verdict>>,
-    join: impl FnOnce(),
-) -> Result<Tail, Fail> {
-    let mut join = Some(join);
-    let mut finish = |tee_w: &mut Option<OwnedFd>| {
-        // Closing the tee pipe is the inspector's EOF.
-        tee_w.take();
-        if let Some(j) = join.take() {
-            j();
-        }
-    };
-    let inspector_failed = || {
-        Fail::Stage(
-            "stream inspection",
-            io::Error::other("the inspector rejected the stream"),
-        )
-    };
-    let mut held = 0usize;
-    let mut first = true;
-    let result = (|| -> Result<Tail, Fail> {
-        loop {
-            if failed.load(Ordering::Acquire) {
-                return Err(inspector_failed());
-            }
-            let want = match limiter {
-                Some(l) => chunk.min(l.burst() as usize).max(1),
-                None => chunk,
-            };
-            let n = match sys::splice(src.as_fd(), in_w.as_fd(), want) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    sys::wait_one(src.as_fd(), false).map_err(Fail::Source)?;
-                    continue;
-                }
-                Err(e) if retryable(&e) => continue,
-                Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => {
-                    // The source refuses splice: copy and inspect here.
-                    let mut i = StreamInspector::new();
-                    let mut buf = Vec::new();
-                    copy_inspected(src, sink, limiter, progress, &mut buf, &mut i)?;
-                    let summary = i.finish().map_err(Fail::Stream)?;
-                    return Ok(Tail::Copied(Box::new(summary)));
-                }
-                Err(e) => return Err(Fail::Source(e)),
-            };
-            progress.add_in(n as u64);
-            progress.add_stream(n as u64);
-            if let Some(l) = limiter {
-                l.acquire(n as u64);
-            }
-            // Duplicate the piece for the inspector, then release the one
-            // held before and hold this one.
-            let mut left = n;
-            while left > 0 {
-                let Some(t) = tee_w.as_ref() else {
-                    return Err(inspector_failed());
-                };
-                let m = match sys::tee(in_r.as_fd(), t.as_fd(), left) {
-                    Ok(0) => return Err(inspector_failed()),
-                    Ok(m) => m,
-                    Err(e) if retryable(&e) => continue,
-                    Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
-                        return Err(inspector_failed())
-                    }
-                    Err(e) => return Err(Fail::Stage("stream inspection", e)),
-                };
-                if held > 0 {
-                    match drain(hold_r, sink, held, progress, first) {
-                        Ok(()) => {}
-                        Err(Drain::Refused) => {
-                            return refused_sink(
-                                src, sink, in_r, hold_r, held, left, limiter, progress, tee_w,
-                            )
-                        }
-                        Err(Drain::Failed(f)) => return Err(f),
-                    }
-                    first = false;
-                }
-                // Move the duplicated bytes into the hold pipe.
-                let mut k = m;
-                while k > 0 {
-                    match sys::splice(in_r.as_fd(), hold_w.as_fd(), k) {
-                        Ok(0) => return Err(Fail::Setup(io::Error::other("internal pipe ended"))),
-                        Ok(j) => k -= j,
-                        Err(e) if retryable(&e) => {}
-                        Err(e) => return Err(Fail::Setup(e)),
-                    }
-                }
-                held = m;
-                left -= m;
-            }
-        }
-        Ok(Tail::Spliced)
-    })();
-    finish(tee_w);
-    let tail = result?;
-    if matches!(tail, Tail::Spliced) {
-        // Release the held piece if the inspector accepted the stream, or
-        // found it merely cut short: the receiver cannot complete a stream
-        // without its final END anyway, and every byte it gets counts for a
-        // resumable receive (`zfs recv -s` saves a token at the last complete
-        // record). A stream found corrupt keeps its tail.
-        let release = verdict.lock().is_ok_and(|g| {
-            matches!(
-                g.as_ref(),
-                Some(Ok(_)) | Some(Err(crate::error::StreamError::Truncated { .. }))
-            )
-        });
-        if !release {
-            // The caller reports the inspector's verdict; the tail stays held.
-            return Ok(tail);
-        }
-        if held > 0 {
-            match drain(hold_r, sink, held, progress, first) {
-                Ok(()) => {}
-                Err(Drain::Refused) => {
-                    let mut buf = vec![0u8; held];
-                    let got = read_exact_pipe(hold_r, &mut buf)?;
-                    write_all(sink, &buf[..got], progress)?;
-                }
-                Err(Drain::Failed(f)) => return Err(f),
-            }
-        }
-    }
-    Ok(tail)
-}
-
-enum Drain {
-    /// The sink refused splice (EINVAL) before any byte was spliced to it.
-    Refused,
-    Failed(Fail),
-}
-
-/// Splices exactly `n` bytes from the internal pipe `from` to the sink.
-fn drain(
-    from: &OwnedFd,
-    sink: &OwnedFd,
-    mut n: usize,
-    progress: &Progress,
-    first: bool,
-) -> Result<(), Drain> {
-    let mut first = first;
-    while n > 0 {
-        match sys::splice(from.as_fd(), sink.as_fd(), n) {
-            Ok(0) => {
-                return Err(Drain::Failed(Fail::Sink(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "sink accepted no bytes",
-                ))))
-            }
-            Ok(m) => {
-                first = false;
-                n -= m;
-                progress.add_out(m as u64);
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                sys::wait_one(sink.as_fd(), true).map_err(|e| Drain::Failed(Fail::Sink(e)))?;
-            }
-            Err(e) if retryable(&e) => {}
-            Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => {
-                return Err(Drain::Refused)
-            }
-            Err(e) => return Err(Drain::Failed(Fail::Sink(e))),
-        }
-    }
-    Ok(())
-}
 
 /// Reads up to `buf.len()` bytes from an internal pipe (stops early only at EOF).
 fn read_exact_pipe(from: &OwnedFd, buf: &mut [u8]) -> Result<usize, Fail> {
@@ -758,30 +459,139 @@ fn read_exact_pipe(from: &OwnedFd, buf: &mut [u8]) -> Result<usize, Fail> {
     Ok(got)
 }
 
-/// The sink refused splice on its first bytes (nothing has reached it):
-/// take back the held piece and the piece still in the input pipe, and
-/// continue with read → inspect → write in this thread, inspecting from the
-/// start of the stream (the inspector thread's partial verdict is dropped).
-#[allow(clippy::too_many_arguments)]
-fn refused_sink(
-    src: &OwnedFd,
-    sink: &OwnedFd,
-    in_r: &OwnedFd,
-    hold_r: &OwnedFd,
-    held: usize,
-    pending: usize,
-    limiter: &mut Option<RateLimiter>,
+/// The spliced path with inspection, in the calling thread: each piece moves
+/// source → internal pipe → sink with `splice(2)`, and before it is passed
+/// on, `tee(2)` duplicates it (page references, no copy) into a second pipe
+/// that this thread reads back — the one copy inspection needs, right before
+/// the fletcher-4 pass, so that runs on cache-hot data — and checks. A piece
+/// reaches the sink only after it passed inspection, so the sink never
+/// receives the end of a stream found corrupt (it sees an aborted stream); a
+/// stream that is merely truncated has been passed on in full (it cannot
+/// complete, and a resumable receive keeps all of it) when the pipe reports
+/// it. Where splice is refused, it falls back to read → inspect → write.
+fn direct_inspected(
+    src: OwnedFd,
+    sink: OwnedFd,
+    mut limiter: Option<RateLimiter>,
     progress: &Progress,
-    _tee_w: &mut Option<OwnedFd>,
-) -> Result<Tail, Fail> {
-    let mut i = StreamInspector::new();
-    let mut buf = vec![0u8; held + pending];
-    let got = read_exact_pipe(hold_r, &mut buf[..held])?;
-    let got2 = read_exact_pipe(in_r, &mut buf[got..got + pending])?;
-    let seen = &buf[..got + got2];
-    i.feed(seen).map_err(Fail::Stream)?;
-    write_all(sink, seen, progress)?;
-    copy_inspected(src, sink, limiter, progress, &mut buf, &mut i)?;
-    let summary = i.finish().map_err(Fail::Stream)?;
-    Ok(Tail::Copied(Box::new(summary)))
+    allow_splice: bool,
+) -> Result<(Method, Option<StreamSummary>), Fail> {
+    sys::grow_pipe(src.as_fd());
+    sys::grow_pipe(sink.as_fd());
+    let (src, sink, limiter) = (&src, &sink, &mut limiter);
+    let mut inspector = StreamInspector::new();
+    if !allow_splice {
+        copy_inspected(
+            src,
+            sink,
+            limiter,
+            progress,
+            &mut Vec::new(),
+            &mut inspector,
+        )?;
+        return Ok((
+            Method::Copy,
+            Some(inspector.finish().map_err(Fail::Stream)?),
+        ));
+    }
+    let (in_r, in_w) = sys::pipe().map_err(Fail::Setup)?;
+    let (tee_r, tee_w) = sys::pipe().map_err(Fail::Setup)?;
+    for p in [&in_w, &tee_w] {
+        sys::grow_pipe(p.as_fd());
+    }
+    // A piece must fit the tee pipe whole (it is drained only after the tee).
+    let chunk = [&in_w, &tee_w]
+        .iter()
+        .map(|p| sys::pipe_size(p.as_fd()).unwrap_or(64 << 10))
+        .min()
+        .unwrap_or(64 << 10);
+    let mut buf = vec![0u8; INSPECT_PIECE.min(chunk)];
+    let mut first_in = true;
+    let mut first_out = true;
+    loop {
+        let want = match limiter {
+            Some(l) => chunk.min(l.burst() as usize).max(1),
+            None => chunk,
+        };
+        let n = match sys::splice(src.as_fd(), in_w.as_fd(), want) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                sys::wait_one(src.as_fd(), false).map_err(Fail::Source)?;
+                continue;
+            }
+            Err(e) if retryable(&e) => continue,
+            Err(e) if first_in && e.raw_os_error() == Some(libc::EINVAL) => {
+                // The source refuses splice: copy and inspect here.
+                copy_inspected(src, sink, limiter, progress, &mut buf, &mut inspector)?;
+                let summary = inspector.finish().map_err(Fail::Stream)?;
+                return Ok((Method::Copy, Some(summary)));
+            }
+            Err(e) => return Err(Fail::Source(e)),
+        };
+        first_in = false;
+        progress.add_in(n as u64);
+        progress.add_stream(n as u64);
+        if let Some(l) = limiter {
+            l.acquire(n as u64);
+        }
+        // tee duplicates from the head of the pipe without consuming it, so
+        // each duplicated part is checked and passed on before the next tee.
+        let mut pending = n;
+        while pending > 0 {
+            let m = match sys::tee(in_r.as_fd(), tee_w.as_fd(), pending) {
+                Ok(0) => return Err(Fail::Setup(io::Error::other("internal pipe ended"))),
+                Ok(m) => m,
+                Err(e) if retryable(&e) => continue,
+                Err(e) => return Err(Fail::Stage("stream inspection", e)),
+            };
+            let mut left = m;
+            while left > 0 {
+                let k = left.min(buf.len());
+                let got = read_exact_pipe(&tee_r, &mut buf[..k])?;
+                if got == 0 {
+                    return Err(Fail::Setup(io::Error::other("internal pipe ended")));
+                }
+                inspector.feed(&buf[..got]).map_err(Fail::Stream)?;
+                left -= got;
+            }
+            let mut left = m;
+            while left > 0 {
+                match sys::splice(in_r.as_fd(), sink.as_fd(), left) {
+                    Ok(0) => {
+                        return Err(Fail::Sink(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "sink accepted no bytes",
+                        )))
+                    }
+                    Ok(j) => {
+                        first_out = false;
+                        left -= j;
+                        progress.add_out(j as u64);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        sys::wait_one(sink.as_fd(), true).map_err(Fail::Sink)?;
+                    }
+                    Err(e) if retryable(&e) => {}
+                    Err(e) if first_out && e.raw_os_error() == Some(libc::EINVAL) => {
+                        // The sink refuses splice (nothing reached it yet): write
+                        // what is in the pipe (checked and unchecked), then copy.
+                        let mut rest = vec![0u8; pending];
+                        let got = read_exact_pipe(&in_r, &mut rest)?;
+                        if let Some(unchecked) = rest.get(m..got) {
+                            inspector.feed(unchecked).map_err(Fail::Stream)?;
+                        }
+                        write_all(sink, &rest[..got], progress)?;
+                        copy_inspected(src, sink, limiter, progress, &mut buf, &mut inspector)?;
+                        let summary = inspector.finish().map_err(Fail::Stream)?;
+                        return Ok((Method::Copy, Some(summary)));
+                    }
+                    Err(e) => return Err(Fail::Sink(e)),
+                }
+            }
+            pending -= m;
+        }
+    }
+    let summary = inspector.finish().map_err(Fail::Stream)?;
+    Ok((Method::Splice, Some(summary)))
 }

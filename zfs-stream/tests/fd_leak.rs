@@ -51,7 +51,7 @@ fn failing_pipes_close_every_fd_and_join_every_thread() {
             let _ = r.read_to_end(&mut v);
         });
         let p = Pipeline::new(File::open(&path).unwrap(), w).inspect(true);
-        // Buffered with compression, and spliced (tee to the inspector thread).
+        // Buffered with compression, and spliced (inspected through a tee duplicate).
         let p = if round % 2 == 0 {
             p.compress(Codec::Zstd { level: 1 })
         } else {

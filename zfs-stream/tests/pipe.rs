@@ -384,8 +384,8 @@ fn os_pipe() -> std::io::Result<(File, File)> {
     Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
 }
 
-/// The spliced path with inspection (tee to an inspector thread), from a
-/// file and from a pipe, and through the copy fallbacks.
+/// The spliced path with inspection (each piece checked through a tee
+/// duplicate), from a file and from a pipe, and through the copy fallbacks.
 #[test]
 fn spliced_inspection_round_trips_and_summarises() {
     let data = stream(5 << 20);
@@ -452,8 +452,16 @@ fn spliced_inspection_reports_corruption_and_withholds_the_end() {
             "flip at {pos}: {err}"
         );
         assert!(err.to_string().contains("record "), "{err}");
-        // The sink got a strict prefix: never the end of the stream.
+        // The sink got a strict prefix: never the end of the stream, and
+        // nothing past the record found bad (each piece is checked before
+        // it is spliced on; a record header may straddle two pieces).
         assert!(out.len() < bad.len(), "flip at {pos}: sink got everything");
+        assert!(
+            out.len() as u64 <= error.offset() + 312,
+            "flip at {pos}: sink got {} bytes past the bad record at {}",
+            out.len(),
+            error.offset()
+        );
         assert_eq!(&out[..], &bad[..out.len()]);
     }
 }
