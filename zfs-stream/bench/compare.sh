@@ -8,6 +8,7 @@
 #
 # Needs: cat, mbuffer, zstd, lz4, /usr/bin/time (skips a row whose tool is missing).
 # ZPIPE_ROWS=inspect,lz4 (comma list of: copy, inspect, zstd, lz4) runs only those groups.
+# The inspect group also prints zpipe's own CPU time per configuration.
 # Data: a synthetic send stream (random blocks for the copy rows, text-like
 # blocks for the compression rows), written to a temp dir first.
 set -euo pipefail
@@ -65,8 +66,20 @@ row() { # name ours_ms base_ms baseline_name
         'BEGIN { printf "%-34s %8d ms %7s MiB/s | %-26s %8d ms %7s MiB/s | ratio %.2fx\n", n, o, ob, bn, b, bb, (o > 0 ? b / o : 0) }'
 }
 
+# zpipe's own CPU time (user+sys ms, median of 3) between two cat pipes: far
+# less sensitive to other load than wall time; args are zpipe's options
+cpu_of() {
+    local t=()
+    for _ in 1 2 3; do
+        cat "$R" | "$Z" "$@" 2> "$dir/err" | cat > /dev/null
+        t+=("$(sed -n 's/.*cpu_user_ms=\([0-9]*\) cpu_sys_ms=\([0-9]*\).*/\1 \2/p' "$dir/err" | awk '{print $1 + $2}')")
+    done
+    printf '%s\n' "${t[@]}" | sort -n | sed -n 2p
+}
+
 R="$dir/rand.zs"
 T="$dir/text.zs"
+trap 'rm -rf "$dir"; echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"' EXIT
 echo "zfs-stream compare: $bytes bytes per run, $runs interleaved runs (ratio of bests, then of medians), $(nproc) cores, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if want copy; then
@@ -85,6 +98,7 @@ cmp_row "  same between pipes" "cat $R | $Z --quiet --inspect | cat > /dev/null"
 cmp_row "  same vs buffered plain" "cat $R | $Z --quiet --inspect | cat > /dev/null" "cat $R | $Z --quiet --buffer 64M | cat > /dev/null" "buffer 64M, no inspect"
 cmp_row "buffer 64M + inspect (fletcher-4)" "$Z --quiet --buffer 64M --inspect < $R > /dev/null" "$Z --quiet --buffer 64M < $R > /dev/null" "buffer 64M, no inspect"
 cmp_row "  same between pipes" "cat $R | $Z --quiet --buffer 64M --inspect | cat > /dev/null" "cat $R | $Z --quiet --buffer 64M | cat > /dev/null" "buffer 64M, no inspect"
+echo "  zpipe's own CPU ms between pipes (median of 3): splice $(cpu_of), splice + inspect $(cpu_of --inspect), buffer $(cpu_of --buffer 64M), buffer + inspect $(cpu_of --buffer 64M --inspect)"
 fi
 
 bytes=$(stat -c %s "$T")
