@@ -1,0 +1,109 @@
+//! Lab tests of `Backend::properties` (one `zfs get` for a tree) on both backends, read against real
+//! OpenZFS 2.3 output: every source kind, a value with a tab, a missing root, and a property name that is
+//! refused before anything runs.
+//!
+//! Run: `cargo xtask lab test lab_props`.
+
+use zfs_core::{Backend, BackendChoice, DatasetName, PropQuery, PropSource, SourceKind, ZfsError};
+use zsync_lab::TestPool;
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn ds(s: &str) -> DatasetName {
+    DatasetName::parse(s).unwrap()
+}
+
+fn scenario(be: &dyn Backend, tag: &str) -> R {
+    let pool = TestPool::new(tag)?;
+    let p = |d: &str| pool.dataset(d);
+    pool.zfs(&[
+        "create",
+        "-o",
+        "compression=lz4",
+        "-o",
+        "user:note=a\tb",
+        &p("top"),
+    ])?;
+    pool.zfs(&["create", "-o", "recordsize=16K", &p("top/fs")])?;
+    pool.zfs(&["create", "-s", "-V", "4M", &p("top/vol")])?;
+    pool.zfs(&["snapshot", "-r", &format!("{}@s", p("top"))])?;
+
+    // Local values of the whole tree, in one call; snapshots are not listed.
+    let local = be.properties(&ds(&p("top")), &PropQuery::local(true))?;
+    assert_eq!(
+        local
+            .keys()
+            .map(|d| d.as_str().to_owned())
+            .collect::<Vec<_>>(),
+        [p("top"), p("top/fs"), p("top/vol")]
+    );
+    let top = &local[&ds(&p("top"))];
+    assert_eq!(top["compression"].value, "lz4");
+    assert_eq!(top["compression"].source, PropSource::Local);
+    assert_eq!(
+        top["user:note"].value, "a\tb",
+        "a tab inside a value survives"
+    );
+    assert_eq!(local[&ds(&p("top/fs"))]["recordsize"].value, "16384");
+    assert!(local[&ds(&p("top/vol"))].contains_key("volsize"));
+    assert!(local
+        .values()
+        .flat_map(|m| m.values())
+        .all(|v| v.source == PropSource::Local));
+
+    // Named properties from every source: inherited, default, none.
+    let named = be.properties(
+        &ds(&p("top")),
+        &PropQuery::named(&["compression", "recordsize", "used"], true),
+    )?;
+    let fs = &named[&ds(&p("top/fs"))];
+    assert_eq!(
+        fs["compression"].source,
+        PropSource::Inherited(ds(&p("top")))
+    );
+    assert_eq!(fs["recordsize"].source, PropSource::Local);
+    assert_eq!(fs["used"].source, PropSource::None);
+    assert!(
+        fs["used"].value.bytes().all(|b| b.is_ascii_digit()),
+        "-p gives bytes"
+    );
+    assert_eq!(named[&ds(&p("top"))]["recordsize"].value, "131072");
+    assert_eq!(
+        named[&ds(&p("top"))]["recordsize"].source.kind(),
+        SourceKind::Default
+    );
+
+    // Not recursive: the root only.
+    let one = be.properties(&ds(&p("top")), &PropQuery::named(&["compression"], false))?;
+    assert_eq!(one.len(), 1);
+
+    // A missing root is NotFound naming it; a bad property name runs nothing.
+    let missing = ds(&p("nope"));
+    match be.properties(&missing, &PropQuery::local(false)) {
+        Err(ZfsError::NotFound { name, .. }) => assert_eq!(name, missing.as_str()),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert!(matches!(
+        be.properties(&ds(&p("top")), &PropQuery::named(&["Bad Name"], false)),
+        Err(ZfsError::InvalidArgument { .. })
+    ));
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_props_cli() -> R {
+    zsync_lab::require_lab();
+    let (be, why) = zfs_core::open(BackendChoice::Cli)?;
+    assert_eq!(be.name(), "cli", "{why}");
+    scenario(be.as_ref(), "props-cli")
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_props_lzc() -> R {
+    zsync_lab::require_lab();
+    let (be, why) = zfs_core::open(BackendChoice::Lzc)?;
+    assert_eq!(be.name(), "lzc", "{why}");
+    scenario(be.as_ref(), "props-lzc")
+}

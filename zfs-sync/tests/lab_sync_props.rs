@@ -1,0 +1,220 @@
+//! Lab tests of `--preserve-properties` / `--preserve-recordsize` and of `-I` steps as one stream, on real
+//! pools (local → local). Results are read back with the real `zfs` CLI.
+//!
+//! Run: `cargo xtask lab test lab_sync_props`.
+
+use zfs_core::cli::Cli;
+use zfs_core::DatasetName;
+use zfs_sync::{
+    Executor, Outcome, RecvOptions, Report, SnapshotFilter, Step, SyncOptions, TreeSpec,
+};
+use zsync_lab::data::pattern;
+use zsync_lab::TestPool;
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn ds(s: &str) -> DatasetName {
+    DatasetName::parse(s).unwrap()
+}
+
+/// `value source` of a property, as `zfs get -H` prints them.
+fn prop(pool: &TestPool, name: &str, ds: &str) -> String {
+    pool.zfs(&["get", "-Hp", "-o", "value,source", name, ds])
+        .unwrap_or_else(|e| panic!("zfs get {name} {ds}: {e}"))
+        .trim()
+        .replace('\t', " ")
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions {
+        identifier: "props".into(),
+        sync_snapshot: false,
+        jobs: 2,
+        ..SyncOptions::default()
+    }
+}
+
+fn all_synced(r: &Report) {
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert!(
+        r.datasets.iter().all(|d| d.outcome == Outcome::Synced),
+        "{}",
+        r.to_json()
+    );
+}
+
+/// Incremental steps' stream counts, per dataset in report order.
+fn incremental_streams(r: &Report) -> Vec<Vec<u32>> {
+    r.datasets
+        .iter()
+        .map(|d| {
+            d.steps
+                .iter()
+                .filter(|s| matches!(s.step, Step::Incremental { .. }))
+                .map(|s| s.streams)
+                .collect()
+        })
+        .collect()
+}
+
+/// Local properties (system and user) arrive as local values on every receive, later source changes
+/// arrive with the next run, unsettable ones (volsize) are left out, the user's `-o` wins, and
+/// `preserve_recordsize` alone sets only `recordsize`.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_preserve_properties_and_recordsize() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("sync-props")?;
+    let p = |d: &str| pool.dataset(d);
+    pool.zfs(&[
+        "create",
+        "-o",
+        "compression=lz4",
+        "-o",
+        "atime=off",
+        "-o",
+        "user:note=alpha beta",
+        &p("src"),
+    ])?;
+    pool.zfs(&["create", "-o", "recordsize=16K", &p("src/child")])?;
+    pool.zfs(&[
+        "create",
+        "-s",
+        "-V",
+        "4M",
+        "-o",
+        "compression=off",
+        &p("src/vol"),
+    ])?;
+    pool.zfs(&["create", &p("backup")])?;
+    pool.write_file("src/child/f", &pattern(40_000, 1))?;
+    pool.zfs(&["snapshot", "-r", &format!("{}@a", p("src"))])?;
+
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::recursive(ds(&p("src")), ds(&p("backup/full")));
+    let mut o = opts();
+    o.preserve_properties = true;
+    let r = ex.run(&spec, &o)?;
+    all_synced(&r);
+    assert_eq!(prop(&pool, "compression", &p("backup/full")), "lz4 local");
+    assert_eq!(prop(&pool, "atime", &p("backup/full")), "off local");
+    assert_eq!(
+        prop(&pool, "user:note", &p("backup/full")),
+        "alpha beta local"
+    );
+    assert_eq!(
+        prop(&pool, "recordsize", &p("backup/full/child")),
+        "16384 local"
+    );
+    // Inherited on the source, inherited on the target too.
+    assert_eq!(
+        prop(&pool, "compression", &p("backup/full/child")),
+        format!("lz4 inherited from {}", p("backup/full"))
+    );
+    assert_eq!(
+        prop(&pool, "compression", &p("backup/full/vol")),
+        "off local"
+    );
+
+    // Changes on the source arrive with the next incremental.
+    pool.zfs(&["set", "user:note=gamma", "atime=on", &p("src")])?;
+    pool.zfs(&["snapshot", "-r", &format!("{}@b", p("src"))])?;
+    let r = ex.run(&spec, &o)?;
+    all_synced(&r);
+    assert_eq!(prop(&pool, "user:note", &p("backup/full")), "gamma local");
+    assert_eq!(prop(&pool, "atime", &p("backup/full")), "on local");
+
+    // The user's own -o wins over the preserved value.
+    let spec2 = TreeSpec::recursive(ds(&p("src")), ds(&p("backup/own")));
+    let mut o2 = o.clone();
+    o2.recv = RecvOptions {
+        props: vec![("compression".into(), "zle".into())],
+        ..RecvOptions::default()
+    };
+    let r = ex.run(&spec2, &o2)?;
+    all_synced(&r);
+    assert_eq!(prop(&pool, "compression", &p("backup/own")), "zle local");
+    assert_eq!(prop(&pool, "user:note", &p("backup/own")), "gamma local");
+
+    // recordsize only: the default 128K becomes local on the target, the child keeps 16K, nothing else
+    // is copied.
+    let spec3 = TreeSpec::recursive(ds(&p("src")), ds(&p("backup/rs")));
+    let mut o3 = opts();
+    o3.preserve_recordsize = true;
+    let r = ex.run(&spec3, &o3)?;
+    all_synced(&r);
+    assert_eq!(prop(&pool, "recordsize", &p("backup/rs")), "131072 local");
+    assert_eq!(
+        prop(&pool, "recordsize", &p("backup/rs/child")),
+        "16384 local"
+    );
+    assert_ne!(prop(&pool, "compression", &p("backup/rs")), "lz4 local");
+    assert_eq!(prop(&pool, "user:note", &p("backup/rs")), "- -");
+    Ok(())
+}
+
+/// An `-I` step is one stream on the CLI: every intermediate arrives with its guid. Around a snapshot a
+/// filter leaves out, and from a bookmark base, the plan uses `-i` steps, each one stream.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_intermediates_as_one_stream() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("sync-pkg")?;
+    let src = pool.dataset("src");
+    let dst = pool.dataset("backup/src");
+    pool.zfs(&["create", &src])?;
+    pool.zfs(&["create", &pool.dataset("backup")])?;
+    let snap = |n: u32| -> R {
+        pool.write_file(&format!("src/f{n}"), &pattern(20_000, n))?;
+        pool.zfs(&["snapshot", &format!("{src}@s{n}")])?;
+        Ok(())
+    };
+    for n in 1..=4 {
+        snap(n)?;
+    }
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::single(ds(&src), ds(&dst));
+
+    // Full s1, then s2..s4 as one package.
+    let r = ex.run(&spec, &opts())?;
+    all_synced(&r);
+    assert_eq!(incremental_streams(&r), vec![vec![1]], "{}", r.to_json());
+    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+
+    // s5..s7 with s6 filtered out: the plan splits at the gap (-i s4→s5, -i s5→s7), one stream each.
+    for n in 5..=7 {
+        snap(n)?;
+    }
+    let mut o = opts();
+    o.plan.snapshots = SnapshotFilter::new::<&str>(&[], &["^s6$"])?;
+    let r = ex.run(&spec, &o)?;
+    all_synced(&r);
+    assert_eq!(incremental_streams(&r), vec![vec![1, 1]], "{}", r.to_json());
+    assert_eq!(
+        pool.snapshot_names(&dst)?,
+        ["s1", "s2", "s3", "s4", "s5", "s7"]
+    );
+    assert_eq!(
+        pool.guid(&format!("{dst}@s7"))?,
+        pool.guid(&format!("{src}@s7"))?
+    );
+
+    // The base s7 survives only as a bookmark: -i #s7→s8, then s9 and s10 as one -I s8→s10.
+    pool.zfs(&["bookmark", &format!("{src}@s7"), &format!("{src}#s7")])?;
+    pool.zfs(&["destroy", &format!("{src}@s7")])?;
+    for n in 8..=10 {
+        snap(n)?;
+    }
+    let r = ex.run(&spec, &opts())?;
+    all_synced(&r);
+    assert_eq!(incremental_streams(&r), vec![vec![1, 1]], "{}", r.to_json());
+    for n in 8..=10 {
+        assert_eq!(
+            pool.guid(&format!("{dst}@s{n}"))?,
+            pool.guid(&format!("{src}@s{n}"))?
+        );
+    }
+    Ok(())
+}
