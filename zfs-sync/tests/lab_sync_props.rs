@@ -1,13 +1,11 @@
-//! Lab tests of `--preserve-properties` / `--preserve-recordsize` and of `-I` steps as one stream, on real
-//! pools (local → local). Results are read back with the real `zfs` CLI.
+//! Lab tests of `--preserve-properties` / `--preserve-recordsize` on real pools (local → local). Results are
+//! read back with the real `zfs` CLI.
 //!
 //! Run: `cargo xtask lab test lab_sync_props`.
 
 use zfs_core::cli::Cli;
 use zfs_core::DatasetName;
-use zfs_sync::{
-    Executor, Outcome, RecvOptions, Report, SnapshotFilter, Step, SyncOptions, TreeSpec,
-};
+use zfs_sync::{Executor, Outcome, RecvOptions, Report, SyncOptions, TreeSpec};
 use zsync_lab::data::pattern;
 use zsync_lab::TestPool;
 
@@ -41,20 +39,6 @@ fn all_synced(r: &Report) {
         "{}",
         r.to_json()
     );
-}
-
-/// Incremental steps' stream counts, per dataset in report order.
-fn incremental_streams(r: &Report) -> Vec<Vec<u32>> {
-    r.datasets
-        .iter()
-        .map(|d| {
-            d.steps
-                .iter()
-                .filter(|s| matches!(s.step, Step::Incremental { .. }))
-                .map(|s| s.streams)
-                .collect()
-        })
-        .collect()
 }
 
 /// Local properties (system and user) arrive as local values on every receive, later source changes
@@ -151,70 +135,5 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
     );
     assert_ne!(prop(&pool, "compression", &p("backup/rs")), "lz4 local");
     assert_eq!(prop(&pool, "user:note", &p("backup/rs")), "- -");
-    Ok(())
-}
-
-/// An `-I` step is one stream on the CLI: every intermediate arrives with its guid. Around a snapshot a
-/// filter leaves out, and from a bookmark base, the plan uses `-i` steps, each one stream.
-#[test]
-#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
-fn lab_sync_intermediates_as_one_stream() -> R {
-    zsync_lab::require_lab();
-    let pool = TestPool::new("sync-pkg")?;
-    let src = pool.dataset("src");
-    let dst = pool.dataset("backup/src");
-    pool.zfs(&["create", &src])?;
-    pool.zfs(&["create", &pool.dataset("backup")])?;
-    let snap = |n: u32| -> R {
-        pool.write_file(&format!("src/f{n}"), &pattern(20_000, n))?;
-        pool.zfs(&["snapshot", &format!("{src}@s{n}")])?;
-        Ok(())
-    };
-    for n in 1..=4 {
-        snap(n)?;
-    }
-    let cli = Cli::local();
-    let ex = Executor::new(&cli, &cli);
-    let spec = TreeSpec::single(ds(&src), ds(&dst));
-
-    // Full s1, then s2..s4 as one package.
-    let r = ex.run(&spec, &opts())?;
-    all_synced(&r);
-    assert_eq!(incremental_streams(&r), vec![vec![1]], "{}", r.to_json());
-    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
-
-    // s5..s7 with s6 filtered out: the plan splits at the gap (-i s4→s5, -i s5→s7), one stream each.
-    for n in 5..=7 {
-        snap(n)?;
-    }
-    let mut o = opts();
-    o.plan.snapshots = SnapshotFilter::new::<&str>(&[], &["^s6$"])?;
-    let r = ex.run(&spec, &o)?;
-    all_synced(&r);
-    assert_eq!(incremental_streams(&r), vec![vec![1, 1]], "{}", r.to_json());
-    assert_eq!(
-        pool.snapshot_names(&dst)?,
-        ["s1", "s2", "s3", "s4", "s5", "s7"]
-    );
-    assert_eq!(
-        pool.guid(&format!("{dst}@s7"))?,
-        pool.guid(&format!("{src}@s7"))?
-    );
-
-    // The base s7 survives only as a bookmark: -i #s7→s8, then s9 and s10 as one -I s8→s10.
-    pool.zfs(&["bookmark", &format!("{src}@s7"), &format!("{src}#s7")])?;
-    pool.zfs(&["destroy", &format!("{src}@s7")])?;
-    for n in 8..=10 {
-        snap(n)?;
-    }
-    let r = ex.run(&spec, &opts())?;
-    all_synced(&r);
-    assert_eq!(incremental_streams(&r), vec![vec![1, 1]], "{}", r.to_json());
-    for n in 8..=10 {
-        assert_eq!(
-            pool.guid(&format!("{dst}@s{n}"))?,
-            pool.guid(&format!("{src}@s{n}"))?
-        );
-    }
     Ok(())
 }

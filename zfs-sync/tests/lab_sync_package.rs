@@ -1,0 +1,181 @@
+//! Lab tests of `-I` steps as one `zfs send -I` stream received into the dataset, on real pools (local →
+//! local, Cli backend): guids of every intermediate, the plan's splits at filter gaps and bookmark bases,
+//! and a package cut in the middle resuming on the next run.
+//!
+//! Run: `cargo xtask lab test lab_sync_package`.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use zfs_core::cli::Cli;
+use zfs_core::DatasetName;
+use zfs_sync::{Executor, Mover, Outcome, Report, SnapshotFilter, Step, SyncOptions, TreeSpec};
+use zsync_lab::data::pattern;
+use zsync_lab::TestPool;
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn ds(s: &str) -> DatasetName {
+    DatasetName::parse(s).unwrap()
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions {
+        identifier: "pkg".into(),
+        sync_snapshot: false,
+        jobs: 2,
+        ..SyncOptions::default()
+    }
+}
+
+fn all_synced(r: &Report) {
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert!(
+        r.datasets.iter().all(|d| d.outcome == Outcome::Synced),
+        "{}",
+        r.to_json()
+    );
+}
+
+/// Incremental steps' stream counts, per dataset in report order.
+fn incremental_streams(r: &Report) -> Vec<Vec<u32>> {
+    r.datasets
+        .iter()
+        .map(|d| {
+            d.steps
+                .iter()
+                .filter(|s| matches!(s.step, Step::Incremental { .. }))
+                .map(|s| s.streams)
+                .collect()
+        })
+        .collect()
+}
+
+/// Passes the first `limit` bytes of a stream on, then drops both ends: the receive sees the stream end
+/// early, as when the link or the process dies mid-transfer.
+struct CutAfter(u64);
+
+impl Mover for CutAfter {
+    fn transfer(&self, input: OwnedFd, output: OwnedFd, _label: &str) -> std::io::Result<u64> {
+        let mut from = File::from(input);
+        let mut to = File::from(output);
+        let n = std::io::copy(&mut (&mut from).take(self.0), &mut to)?;
+        Err(std::io::Error::other(format!("cut after {n} bytes")))
+    }
+}
+
+/// An `-I` step is one stream on the CLI: every intermediate arrives with its guid. Around a snapshot a
+/// filter leaves out, and from a bookmark base, the plan uses `-i` steps, each one stream.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_intermediates_as_one_stream() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("sync-pkg")?;
+    let src = pool.dataset("src");
+    let dst = pool.dataset("backup/src");
+    pool.zfs(&["create", &src])?;
+    pool.zfs(&["create", &pool.dataset("backup")])?;
+    let snap = |n: u32| -> R {
+        pool.write_file(&format!("src/f{n}"), &pattern(20_000, n))?;
+        pool.zfs(&["snapshot", &format!("{src}@s{n}")])?;
+        Ok(())
+    };
+    for n in 1..=4 {
+        snap(n)?;
+    }
+    let cli = Cli::local();
+    let ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::single(ds(&src), ds(&dst));
+
+    // Full s1, then s2..s4 as one package.
+    let r = ex.run(&spec, &opts())?;
+    all_synced(&r);
+    assert_eq!(incremental_streams(&r), vec![vec![1]], "{}", r.to_json());
+    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+
+    // s5..s7 with s6 filtered out: the plan splits at the gap (-i s4→s5, -i s5→s7), one stream each.
+    for n in 5..=7 {
+        snap(n)?;
+    }
+    let mut o = opts();
+    o.plan.snapshots = SnapshotFilter::new::<&str>(&[], &["^s6$"])?;
+    let r = ex.run(&spec, &o)?;
+    all_synced(&r);
+    assert_eq!(incremental_streams(&r), vec![vec![1, 1]], "{}", r.to_json());
+    assert_eq!(
+        pool.snapshot_names(&dst)?,
+        ["s1", "s2", "s3", "s4", "s5", "s7"]
+    );
+    assert_eq!(
+        pool.guid(&format!("{dst}@s7"))?,
+        pool.guid(&format!("{src}@s7"))?
+    );
+
+    // The base s7 survives only as a bookmark: -i #s7→s8, then s9 and s10 as one -I s8→s10.
+    pool.zfs(&["bookmark", &format!("{src}@s7"), &format!("{src}#s7")])?;
+    pool.zfs(&["destroy", &format!("{src}@s7")])?;
+    for n in 8..=10 {
+        snap(n)?;
+    }
+    let r = ex.run(&spec, &opts())?;
+    all_synced(&r);
+    assert_eq!(incremental_streams(&r), vec![vec![1, 1]], "{}", r.to_json());
+    for n in 8..=10 {
+        assert_eq!(
+            pool.guid(&format!("{dst}@s{n}"))?,
+            pool.guid(&format!("{src}@s{n}"))?
+        );
+    }
+    Ok(())
+}
+
+/// A package cut inside its second snapshot: the first one stays received, the second leaves a resume
+/// token; the next run resumes it, then sends the rest, and every guid matches.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_package_cut_then_resumed() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("sync-pkg-cut")?;
+    let src = pool.dataset("src");
+    let dst = pool.dataset("backup/src");
+    pool.zfs(&["create", &src])?;
+    pool.zfs(&["create", &pool.dataset("backup")])?;
+    pool.zfs(&["snapshot", &format!("{src}@s1")])?;
+    let cli = Cli::local();
+    let mut ex = Executor::new(&cli, &cli);
+    let spec = TreeSpec::single(ds(&src), ds(&dst));
+    all_synced(&ex.run(&spec, &opts())?);
+
+    // s2 small, s3 large, s4 small: cut the one s1→s4 stream 1 MiB in, inside s3.
+    pool.write_file("src/a", &pattern(100_000, 2))?;
+    pool.zfs(&["snapshot", &format!("{src}@s2")])?;
+    pool.write_file("src/b", &pattern(3 << 20, 3))?;
+    pool.zfs(&["snapshot", &format!("{src}@s3")])?;
+    pool.write_file("src/c", &pattern(10_000, 4))?;
+    pool.zfs(&["snapshot", &format!("{src}@s4")])?;
+    let cut = CutAfter(1 << 20);
+    ex.mover = &cut;
+    let r = ex.run(&spec, &opts())?;
+    assert_eq!(r.exit_code, 2, "{}", r.to_json());
+    assert!(
+        matches!(r.datasets[0].outcome, Outcome::Failed { .. }),
+        "{}",
+        r.to_json()
+    );
+    assert_eq!(incremental_streams(&r), vec![vec![1]], "{}", r.to_json());
+    assert_eq!(pool.snapshot_names(&dst)?, ["s1", "s2"]);
+    assert_ne!(pool.get("receive_resume_token", &dst)?, "-");
+
+    // Next run: resume s3 from the token, then s3→s4.
+    let ex = Executor::new(&cli, &cli);
+    let r = ex.run(&spec, &opts())?;
+    all_synced(&r);
+    assert!(
+        matches!(r.datasets[0].steps[0].step, Step::Resume { .. }),
+        "{}",
+        r.to_json()
+    );
+    assert_eq!(pool.get("receive_resume_token", &dst)?, "-");
+    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+    Ok(())
+}
