@@ -102,6 +102,32 @@ impl Cli {
         }
     }
 
+    /// Runs a `zfs` command about `root` and parses its UTF-8 output; a parse failure (1-based line,
+    /// detail) becomes [`ZfsError::Parse`] naming the command and host.
+    fn run_text<T>(
+        &self,
+        args: Vec<String>,
+        root: &DatasetName,
+        parse: impl FnOnce(&str) -> Result<T, (usize, String)>,
+    ) -> Result<T, ZfsError> {
+        let what = format!("{} {}", self.zfs, crate::quote::join(&args));
+        let out = self.run(args, &[root.as_str()])?;
+        let err = |line, detail| ZfsError::Parse {
+            what: what.clone(),
+            host: self.host().to_owned(),
+            line,
+            detail,
+        };
+        let text = std::str::from_utf8(&out.stdout).map_err(|e| {
+            let line = 1 + out.stdout[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            err(line, "output is not UTF-8 (a user property value?)".into())
+        })?;
+        parse(text).map_err(|(line, detail)| err(line, detail))
+    }
+
     fn spawn(&self, cmd: &Cmd, name: &str) -> Result<Running, ZfsError> {
         self.runner
             .spawn(cmd)
@@ -450,22 +476,8 @@ impl Backend for Cli {
             validate_user_prop(p)?;
         }
         let args = list_args(root, opts);
-        let what = format!("{} {}", self.zfs, crate::quote::join(&args));
-        let out = self.run(args, &[root.as_str()])?;
-        let text = std::str::from_utf8(&out.stdout).map_err(|e| ZfsError::Parse {
-            what: what.clone(),
-            host: self.host().to_owned(),
-            line: 1 + out.stdout[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count(),
-            detail: "output is not UTF-8 (a user property value?)".into(),
-        })?;
-        parse_listing(text, root, opts).map_err(|e| ZfsError::Parse {
-            what,
-            host: self.host().to_owned(),
-            line: e.line,
-            detail: e.detail,
+        self.run_text(args, root, |text| {
+            parse_listing(text, root, opts).map_err(|e| (e.line, e.detail))
         })
     }
 
@@ -771,22 +783,8 @@ impl Backend for Cli {
             check_prop_name(p)?;
         }
         let args = crate::props::get_args(root, query);
-        let what = format!("{} {}", self.zfs, crate::quote::join(&args));
-        let out = self.run(args, &[root.as_str()])?;
-        let text = std::str::from_utf8(&out.stdout).map_err(|e| ZfsError::Parse {
-            what: what.clone(),
-            host: self.host().to_owned(),
-            line: 1 + out.stdout[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count(),
-            detail: "output is not UTF-8 (a user property value?)".into(),
-        })?;
-        crate::props::parse_props(text).map_err(|e| ZfsError::Parse {
-            what,
-            host: self.host().to_owned(),
-            line: e.line,
-            detail: e.detail,
+        self.run_text(args, root, |text| {
+            crate::props::parse_props(text).map_err(|e| (e.line, e.detail))
         })
     }
 
