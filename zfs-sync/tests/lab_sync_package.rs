@@ -8,33 +8,17 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use zfs_core::cli::Cli;
-use zfs_core::DatasetName;
 use zfs_sync::{Executor, Mover, Outcome, Report, SnapshotFilter, Step, SyncOptions, TreeSpec};
 use zsync_lab::data::pattern;
 use zsync_lab::TestPool;
 
+mod common;
+use common::{all_synced, ds};
+
 type R = Result<(), Box<dyn std::error::Error>>;
 
-fn ds(s: &str) -> DatasetName {
-    DatasetName::parse(s).unwrap()
-}
-
 fn opts() -> SyncOptions {
-    SyncOptions {
-        identifier: "pkg".into(),
-        sync_snapshot: false,
-        jobs: 2,
-        ..SyncOptions::default()
-    }
-}
-
-fn all_synced(r: &Report) {
-    assert_eq!(r.exit_code, 0, "{}", r.to_json());
-    assert!(
-        r.datasets.iter().all(|d| d.outcome == Outcome::Synced),
-        "{}",
-        r.to_json()
-    );
+    common::opts("pkg")
 }
 
 /// Incremental steps' stream counts, per dataset in report order.

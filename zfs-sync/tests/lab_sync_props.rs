@@ -4,15 +4,17 @@
 //! Run: `cargo xtask lab test lab_sync_props`.
 
 use zfs_core::cli::Cli;
-use zfs_core::DatasetName;
-use zfs_sync::{Executor, Outcome, RecvOptions, Report, SyncOptions, TreeSpec};
+use zfs_sync::{Executor, RecvOptions, SyncOptions, TreeSpec};
 use zsync_lab::data::pattern;
 use zsync_lab::TestPool;
 
+mod common;
+use common::{all_synced, ds};
+
 type R = Result<(), Box<dyn std::error::Error>>;
 
-fn ds(s: &str) -> DatasetName {
-    DatasetName::parse(s).unwrap()
+fn opts() -> SyncOptions {
+    common::opts("props")
 }
 
 /// `value source` of a property, as `zfs get -H` prints them.
@@ -21,24 +23,6 @@ fn prop(pool: &TestPool, name: &str, ds: &str) -> String {
         .unwrap_or_else(|e| panic!("zfs get {name} {ds}: {e}"))
         .trim()
         .replace('\t', " ")
-}
-
-fn opts() -> SyncOptions {
-    SyncOptions {
-        identifier: "props".into(),
-        sync_snapshot: false,
-        jobs: 2,
-        ..SyncOptions::default()
-    }
-}
-
-fn all_synced(r: &Report) {
-    assert_eq!(r.exit_code, 0, "{}", r.to_json());
-    assert!(
-        r.datasets.iter().all(|d| d.outcome == Outcome::Synced),
-        "{}",
-        r.to_json()
-    );
 }
 
 /// Local properties (system and user) arrive as local values on every receive, later source changes

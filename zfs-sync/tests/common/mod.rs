@@ -1,4 +1,4 @@
-//! Fixture builders shared by the host tests.
+//! Fixture builders shared by the host tests, and run helpers shared by the lab tests.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -51,4 +51,27 @@ pub fn dataset(name: &str, versions: Vec<Version>) -> Dataset {
         user_props: BTreeMap::new(),
         versions,
     }
+}
+
+/// Lab runs: default options for job `identifier`, without a sync snapshot (the tests name their
+/// snapshots), two workers.
+pub fn opts(identifier: &str) -> zfs_sync::SyncOptions {
+    zfs_sync::SyncOptions {
+        identifier: identifier.into(),
+        sync_snapshot: false,
+        jobs: 2,
+        ..zfs_sync::SyncOptions::default()
+    }
+}
+
+/// Lab runs: every dataset synced, exit code 0.
+pub fn all_synced(r: &zfs_sync::Report) {
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert!(
+        r.datasets
+            .iter()
+            .all(|d| d.outcome == zfs_sync::Outcome::Synced),
+        "{}",
+        r.to_json()
+    );
 }
