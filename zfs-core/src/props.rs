@@ -210,7 +210,9 @@ fn record(rec: &str) -> Result<Option<(&str, &str, &str, PropSource)>, String> {
 pub fn parse_props(text: &str) -> Result<PropertyMap, PropParseError> {
     let mut map = PropertyMap::new();
     let mut pending: Option<(usize, String)> = None;
-    for (idx, line) in text.lines().enumerate() {
+    // Split on '\n' only: `lines()` would also eat a '\r' before it, which belongs to a multi-line value.
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for (idx, line) in body.split('\n').enumerate() {
         let (start, rec) = match pending.take() {
             Some((start, mut acc)) => {
                 acc.push('\n');
@@ -325,6 +327,15 @@ mod tests {
         #[test]
         fn never_panics(text in "[a-z/\t\n -]{0,200}") {
             let _ = parse_props(&text);
+        }
+
+        #[test]
+        fn multi_line_values_round_trip(value in "[ -~\r\n]{0,40}") {
+            // Without tabs no line of the value can look like a record of its own.
+            let text = format!("tank/x\tuser:v\t{value}\tlocal\ntank/y\ta\tb\tdefault\n");
+            let m = parse_props(&text).unwrap();
+            prop_assert_eq!(&m[&ds("tank/x")]["user:v"].value, &value);
+            prop_assert_eq!(&m[&ds("tank/y")]["a"].value, "b");
         }
 
         #[test]
