@@ -45,6 +45,21 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
         &p("src"),
     ])?;
     pool.zfs(&["create", "-o", "recordsize=16K", &p("src/child")])?;
+    // An encryption root: sent raw; its key properties are not copied, its other local ones are.
+    let key = std::env::temp_dir().join(format!("{}.key", pool.name()));
+    std::fs::write(&key, b"correct horse battery")?;
+    pool.zfs(&[
+        "create",
+        "-o",
+        "encryption=on",
+        "-o",
+        "keyformat=passphrase",
+        "-o",
+        &format!("keylocation=file://{}", key.display()),
+        "-o",
+        "compression=zle",
+        &p("src/secret"),
+    ])?;
     pool.zfs(&[
         "create",
         "-s",
@@ -84,6 +99,14 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
         prop(&pool, "compression", &p("backup/full/vol")),
         "off local"
     );
+    assert_eq!(
+        prop(&pool, "compression", &p("backup/full/secret")),
+        "zle local"
+    );
+    assert_eq!(
+        prop(&pool, "keystatus", &p("backup/full/secret")),
+        "unavailable -"
+    );
 
     // Changes on the source arrive with the next incremental.
     pool.zfs(&["set", "user:note=gamma", "atime=on", &p("src")])?;
@@ -119,5 +142,6 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
     );
     assert_ne!(prop(&pool, "compression", &p("backup/rs")), "lz4 local");
     assert_eq!(prop(&pool, "user:note", &p("backup/rs")), "- -");
+    let _ = std::fs::remove_file(key);
     Ok(())
 }
