@@ -7,6 +7,9 @@
 //! threads (one per core, at most 4) with `lz4_flex`'s block compressor and
 //! written in order, each with its xxHash32 block checksum. Memory stays at
 //! a few blocks per worker. Decoding uses `lz4_flex`'s checked frame decoder.
+//!
+//! zstd frames are written by libzstd with its own worker threads (as many
+//! as the lz4 encoder uses), one standard frame as the `zstd` CLI writes.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -367,6 +370,8 @@ pub fn encoder<W: Write + Send + 'static>(
             let mut e = zstd::stream::write::Encoder::new(inner, level)?;
             // Let the CLI's `--content-size`-less streaming mode apply; add a checksum like the CLI.
             e.include_checksum(true)?;
+            // Compress in zstd's worker threads while this thread feeds them.
+            e.multithread(lz4par::workers() as u32)?;
             Box::new(ZstdW(e))
         }
         Codec::Lz4 => Box::new(lz4par::ParLz4::new(inner, lz4par::workers())?),
