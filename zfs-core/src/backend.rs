@@ -330,8 +330,9 @@ pub trait Backend: Send + Sync {
     /// Sets user properties (`module:name`) on a dataset or snapshot. Names and properties are validated.
     fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError>;
 
-    /// Properties of `root` (and its descendants with [`PropQuery::recursive`]) in ONE spawn (`zfs get`),
-    /// filesystems and volumes only. Property names are validated before anything runs; a missing root is
+    /// Properties of `root` (and its descendants with [`PropQuery::recursive`]), filesystems and volumes
+    /// only: one `zfs get` for the values and one without them that the values must match, so a user
+    /// property value imitating `zfs get` rows is refused ([`crate::props::verify_rows`]). Property names are validated before anything runs; a missing root is
     /// [`ZfsError::NotFound`] naming it. The default says [`ZfsError::Unsupported`].
     fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError> {
         let _ = (root, query);

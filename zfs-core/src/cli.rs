@@ -782,10 +782,14 @@ impl Backend for Cli {
         for p in &query.names {
             check_prop_name(p)?;
         }
-        let args = crate::props::get_args(root, query);
-        self.run_text(args, root, |text| {
+        // Values first, then the value-free row list they must match (see `props::verify_rows`).
+        let map = self.run_text(crate::props::get_args(root, query), root, |text| {
             crate::props::parse_props(text).map_err(|e| (e.line, e.detail))
-        })
+        })?;
+        self.run_text(crate::props::rows_args(root, query), root, |text| {
+            crate::props::verify_rows(&map, text).map_err(|e| (e.line, e.detail))
+        })?;
+        Ok(map)
     }
 
     fn pools(

@@ -1,9 +1,11 @@
-//! Reading dataset properties in one spawn: build the `zfs get` argv and parse its output (nom).
+//! Reading dataset properties: build the `zfs get` argv and parse its output (nom).
 //!
 //! The command is
 //! `zfs get -Hp -o name,property,value,source -t filesystem,volume [-r] [-s SOURCES] all|P1,P2 ROOT`:
 //! one process reads the wanted properties of a whole tree. `-p` prints numbers exactly (`recordsize`
-//! is `131072`, not `128K`).
+//! is `131072`, not `128K`). The same query without the value column ([`rows_args`]) lists the rows
+//! the values must match ([`verify_rows`]): `-H` output has no escaping, so a user property value with
+//! a newline and tabs could otherwise pass itself off as another property of any dataset.
 //!
 //! Output format: one line per (dataset, property), four tab-separated fields. Names and sources never
 //! contain a tab or newline, but a user property's value may: the parser takes the first two fields and
@@ -134,11 +136,22 @@ pub struct PropParseError {
 /// The argv (after the program name) for reading `q` on `root`. Property names are not validated here
 /// (the backend does that before running anything).
 pub fn get_args(root: &DatasetName, q: &PropQuery) -> Vec<String> {
+    args_with_columns(root, q, "name,property,value,source")
+}
+
+/// The argv of the same query without the value column: its output holds only names and sources, which
+/// cannot contain a tab or newline, so nothing in it can be forged by a property value. See
+/// [`verify_rows`].
+pub fn rows_args(root: &DatasetName, q: &PropQuery) -> Vec<String> {
+    args_with_columns(root, q, "name,property,source")
+}
+
+fn args_with_columns(root: &DatasetName, q: &PropQuery, columns: &str) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "get".into(),
         "-Hp".into(),
         "-o".into(),
-        "name,property,value,source".into(),
+        columns.into(),
         "-t".into(),
         "filesystem,volume".into(),
     ];
@@ -158,10 +171,18 @@ pub fn get_args(root: &DatasetName, q: &PropQuery) -> Vec<String> {
                 .join(","),
         );
     }
+    // Native properties first, as `zfs get all` prints them: `parse_props` relies on that order.
+    let (user, native): (Vec<&String>, Vec<&String>) =
+        q.names.iter().partition(|n| n.contains(':'));
     args.push(if q.names.is_empty() {
         "all".into()
     } else {
-        q.names.join(",")
+        native
+            .into_iter()
+            .chain(user)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
     });
     args.push(root.as_str().to_owned());
     args
@@ -210,6 +231,12 @@ fn record(rec: &str) -> Result<Option<(&str, &str, &str, PropSource)>, String> {
 pub fn parse_props(text: &str) -> Result<PropertyMap, PropParseError> {
     let mut map = PropertyMap::new();
     let mut pending: Option<(usize, String)> = None;
+    // `zfs get` prints each dataset's rows together, native properties before user ones (`module:name`;
+    // [`get_args`] orders named queries that way too). A user property's value can hold a newline and
+    // then imitate further rows: such a fake row either repeats a dataset already read, puts a native
+    // property after a user one, or repeats a property. All three are refused, so a value cannot set
+    // another property of its own or any other dataset.
+    let mut current: Option<(DatasetName, bool)> = None;
     // Split on '\n' only: `lines()` would also eat a '\r' before it, which belongs to a multi-line value.
     let body = text.strip_suffix('\n').unwrap_or(text);
     for (idx, line) in body.split('\n').enumerate() {
@@ -233,7 +260,32 @@ pub fn parse_props(text: &str) -> Result<PropertyMap, PropParseError> {
                 if prop.is_empty() {
                     return Err(err(format!("empty property name in {rec:?}")));
                 }
-                map.entry(ds).or_default().insert(
+                const FORGED: &str =
+                    "a user property value with a newline imitating zfs get output?";
+                let user = prop.contains(':');
+                match &mut current {
+                    Some((cur, seen_user)) if *cur == ds => {
+                        if *seen_user && !user {
+                            return Err(err(format!(
+                                "{ds}: native property {prop} after a user property ({FORGED})"
+                            )));
+                        }
+                        *seen_user |= user;
+                    }
+                    _ => {
+                        if map.contains_key(&ds) {
+                            return Err(err(format!(
+                                "{ds} appears again after other datasets ({FORGED})"
+                            )));
+                        }
+                        current = Some((ds.clone(), user));
+                    }
+                }
+                let props = map.entry(ds).or_default();
+                if props.contains_key(prop) {
+                    return Err(err(format!("property {prop} listed twice ({FORGED})")));
+                }
+                props.insert(
                     prop.to_owned(),
                     PropValue {
                         value: value.to_owned(),
@@ -250,6 +302,47 @@ pub fn parse_props(text: &str) -> Result<PropertyMap, PropParseError> {
         }),
         None => Ok(map),
     }
+}
+
+/// Checks parsed values against the output of [`rows_args`] (`name TAB property TAB source` lines): the
+/// same (dataset, property) rows, no more and no fewer. A user property value holding a newline and a
+/// tab can imitate whole rows of `zfs get` output; the row list has no values, so such an imitation shows
+/// up as a row it does not have. A mismatch can also mean a property changed between the two reads.
+pub fn verify_rows(map: &PropertyMap, rows_text: &str) -> Result<(), PropParseError> {
+    let mut count = 0usize;
+    for (idx, line) in rows_text.split('\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let err = |detail: String| PropParseError {
+            line: idx + 1,
+            detail,
+        };
+        let mut f = line.splitn(3, '\t');
+        let (Some(name), Some(prop), Some(_source)) = (f.next(), f.next(), f.next()) else {
+            return Err(err(format!(
+                "expected name, property and source in {line:?}"
+            )));
+        };
+        let ds = DatasetName::parse(name).map_err(|e| err(e.to_string()))?;
+        if !map.get(&ds).is_some_and(|m| m.contains_key(prop)) {
+            return Err(err(format!(
+                "{ds} {prop} is in the property list but not among the values read"
+            )));
+        }
+        count += 1;
+    }
+    let parsed: usize = map.values().map(BTreeMap::len).sum();
+    if parsed != count {
+        return Err(PropParseError {
+            line: 0,
+            detail: format!(
+                "the values read hold {parsed} properties but the property list {count}: a user \
+                 property value imitating zfs get output, or properties changed between the two reads"
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -275,7 +368,7 @@ mod tests {
         assert_eq!(
             get_args(
                 &ds("tank"),
-                &PropQuery::named(&["recordsize", "user:x"], false)
+                &PropQuery::named(&["user:x", "recordsize"], false)
             )
             .join(" "),
             "get -Hp -o name,property,value,source -t filesystem,volume recordsize,user:x tank"
@@ -321,6 +414,55 @@ mod tests {
         assert_eq!(e.line, 1);
         let e = parse_props("tank\t\toff\tlocal\n").unwrap_err();
         assert!(e.detail.contains("empty property"), "{e}");
+    }
+
+    #[test]
+    fn rows_check_catches_a_forgery_the_order_cannot() {
+        // bob's user:x ends bob's rows and forges a native row of tank/c, which comes next.
+        let values = "tank/bob\tuser:x\ta\tlocal\n\
+                      tank/c\tmountpoint\t/etc\tlocal\n\
+                      tank/c\tatime\toff\tlocal\n";
+        let rows = "tank/bob\tuser:x\tlocal\ntank/c\tatime\tlocal\n";
+        let map = parse_props(values).unwrap();
+        let e = verify_rows(&map, rows).unwrap_err();
+        assert!(e.detail.contains("imitating"), "{e}");
+        let honest =
+            parse_props("tank/bob\tuser:x\ta\tlocal\ntank/c\tatime\toff\tlocal\n").unwrap();
+        verify_rows(&honest, rows).unwrap();
+        assert!(verify_rows(&honest, "tank/bob\tuser:y\tlocal\ntank/c\tatime\tlocal\n").is_err());
+        assert!(verify_rows(&honest, "garbage\n").is_err());
+        assert_eq!(
+            rows_args(&ds("tank"), &PropQuery::local(true)).join(" "),
+            "get -Hp -o name,property,source -t filesystem,volume -r -s local all tank"
+        );
+    }
+
+    #[test]
+    fn forged_rows_are_refused() {
+        // bob's user:x = "a\tlocal\ntank/bob\tmountpoint\t/etc" (one value, two lines of output).
+        let native_after_user = "tank/bob\tcompression\tlz4\tlocal\n\
+                                 tank/bob\tuser:x\ta\tlocal\n\
+                                 tank/bob\tmountpoint\t/etc\tlocal\n";
+        let e = parse_props(native_after_user).unwrap_err();
+        assert!(e.detail.contains("native property mountpoint"), "{e}");
+        assert_eq!(e.line, 3);
+        // Another dataset's rows, forged before or after its own.
+        let again = "tank/a\tatime\toff\tlocal\n\
+                     tank/bob\tuser:x\ta\tlocal\n\
+                     tank/a\tuser:y\tz\tlocal\n";
+        assert!(parse_props(again)
+            .unwrap_err()
+            .detail
+            .contains("appears again"));
+        let next = "tank/bob\tuser:x\ta\tlocal\n\
+                    tank/c\tuser:y\tz\tlocal\n\
+                    tank/c\tsharenfs\ton\tlocal\n";
+        assert!(parse_props(next)
+            .unwrap_err()
+            .detail
+            .contains("native property"));
+        let twice = "tank/bob\tuser:x\ta\tlocal\ntank/bob\tuser:x\tb\tlocal\n";
+        assert!(parse_props(twice).unwrap_err().detail.contains("twice"));
     }
 
     proptest! {

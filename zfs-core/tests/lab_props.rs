@@ -1,6 +1,6 @@
 //! Lab tests of `Backend::properties` (one `zfs get` for a tree) on both backends, read against real
-//! OpenZFS 2.3 output: every source kind, a value with a tab, a missing root, and a property name that is
-//! refused before anything runs.
+//! OpenZFS 2.3 output: every source kind, a value with a tab, a missing root, a property name that is
+//! refused before anything runs, and a value that imitates another dataset's row.
 //!
 //! Run: `cargo xtask lab test lab_props`.
 
@@ -87,6 +87,14 @@ fn scenario(be: &dyn Backend, tag: &str) -> R {
         be.properties(&ds(&p("top")), &PropQuery::named(&["Bad Name"], false)),
         Err(ZfsError::InvalidArgument { .. })
     ));
+
+    // A user property value that imitates a row of the next dataset is refused, not read as a property.
+    let forged = format!("user:x=a\tlocal\n{}\tmountpoint\t/etc", p("top/vol"));
+    pool.zfs(&["set", &forged, &p("top/fs")])?;
+    match be.properties(&ds(&p("top")), &PropQuery::local(true)) {
+        Err(ZfsError::Parse { detail, .. }) => assert!(detail.contains("imitating"), "{detail}"),
+        other => panic!("expected a parse error, got {other:?}"),
+    }
     Ok(())
 }
 
