@@ -814,7 +814,6 @@ impl<'a> Executor<'a> {
             seconds: 0.0,
             warnings: preserved.map(|p| p.skipped.clone()).unwrap_or_default(),
         };
-        let extra_props = preserved.map_or(&[][..], |p| &p.props[..]);
         let finish = |mut rep: DatasetReport| {
             rep.bytes = rep.steps.iter().map(|s| s.bytes).sum();
             rep.seconds = started.elapsed().as_secs_f64();
@@ -855,7 +854,7 @@ impl<'a> Executor<'a> {
             let mut stale = false;
             for step in &steps {
                 let t0 = Instant::now();
-                let r = self.run_step(dp, step, opts, extra_props, &src_versions);
+                let r = self.run_step(dp, step, opts, preserved, &src_versions);
                 let (streams, bytes, err) = match r {
                     Ok((s, b)) => (s, b, None),
                     Err((s, b, e)) => (s, b, Some(e)),
@@ -881,8 +880,22 @@ impl<'a> Executor<'a> {
                         }
                         _ => "",
                     };
+                    let preserved_hint = match preserved {
+                        Some(p) if !p.props.is_empty() || !p.on_create.is_empty() => format!(
+                            "; preserved properties were set with receive -o ({}): an older OpenZFS or a \
+                             target pool without the feature a value needs refuses some (exclude one with \
+                             --recvoptions \"x NAME\")",
+                            p.props
+                                .iter()
+                                .chain(&p.on_create)
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ),
+                        _ => String::new(),
+                    };
                     rep.outcome = Outcome::Failed {
-                        error: format!("{} {}: {e}{hint}", step.kind(), dp.source),
+                        error: format!("{} {}: {e}{hint}{preserved_hint}", step.kind(), dp.source),
                     };
                     return finish(rep);
                 }
@@ -960,7 +973,7 @@ impl<'a> Executor<'a> {
         dp: &DatasetPlan,
         step: &Step,
         opts: &SyncOptions,
-        extra_props: &[(String, String)],
+        preserved: Option<&Preserved>,
         src_versions: &[Version],
     ) -> Result<(u32, u64), (u32, u64, StepError)> {
         let e0 = |e: ZfsError| (0, 0, StepError::Zfs(Box::new(e)));
@@ -972,9 +985,13 @@ impl<'a> Executor<'a> {
             props: opts.send.props,
             saved: false,
         };
+        let every = preserved.map_or(&[][..], |p| &p.props[..]);
+        let on_create = preserved.map_or(&[][..], |p| &p.on_create[..]);
+        // `creates`: this receive creates the target (full or clone stream).
         let recv = |short: &str,
                     force: bool,
-                    origin: Option<SnapshotName>|
+                    origin: Option<SnapshotName>,
+                    creates: bool|
          -> Result<RecvRequest, ZfsError> {
             Ok(RecvRequest {
                 target: snap_name(&dp.target, short)?,
@@ -982,8 +999,9 @@ impl<'a> Executor<'a> {
                 resumable: true,
                 raw: flags.raw,
                 origin,
-                props: extra_props
+                props: every
                     .iter()
+                    .chain(if creates { on_create } else { &[] })
                     .chain(&opts.recv.props)
                     .cloned()
                     .collect(),
@@ -1032,7 +1050,7 @@ impl<'a> Executor<'a> {
                     flags,
                     resume: None,
                 };
-                let r = recv(to.short(), false, None).map_err(e0)?;
+                let r = recv(to.short(), false, None, true).map_err(e0)?;
                 self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
             }
             Step::Clone {
@@ -1048,7 +1066,7 @@ impl<'a> Executor<'a> {
                     flags,
                     resume: None,
                 };
-                let r = recv(to.short(), false, Some(target_origin.clone())).map_err(e0)?;
+                let r = recv(to.short(), false, Some(target_origin.clone()), true).map_err(e0)?;
                 self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
             }
             Step::Resume { token, to, from } => {
@@ -1071,7 +1089,8 @@ impl<'a> Executor<'a> {
                         offset: token.offset,
                     }),
                 };
-                let mut r = recv(to.short(), force && from.is_some(), None).map_err(e0)?;
+                let mut r =
+                    recv(to.short(), force && from.is_some(), None, from.is_none()).map_err(e0)?;
                 r.raw = token.raw;
                 self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
             }
@@ -1090,11 +1109,16 @@ impl<'a> Executor<'a> {
                 // each snapshot), when it would carry exactly the planned snapshots (a snapshot filter
                 // can leave some out) and when the alternative costs a process pair per snapshot (the
                 // CLI). With libzfs_core on both ends, one in-process `-i` per snapshot costs no spawn and
-                // keeps each snapshot its own resumable unit.
-                let lzc_both = self.source.name() == "lzc" && self.target.name() == "lzc";
+                // keeps each snapshot its own resumable unit — unless the receive takes `-o`/`-x`, which
+                // the Lzc backend runs through the CLI anyway.
+                let in_process = self.source.name() == "lzc"
+                    && self.target.name() == "lzc"
+                    && every.is_empty()
+                    && opts.recv.props.is_empty()
+                    && opts.recv.exclude_props.is_empty();
                 let package = |base: &VersionRef, rest: &[&VersionRef]| {
                     rest.len() > 1
-                        && !lzc_both
+                        && !in_process
                         && snapshots_between(src_versions, base.createtxg, to.createtxg)
                             == rest.len()
                 };
@@ -1114,7 +1138,7 @@ impl<'a> Executor<'a> {
                     let mut req = SendRequest::incremental(prev.name.clone(), last_snap.clone());
                     req.intermediates = whole;
                     req.flags = flags;
-                    let mut r = recv(last_snap.short(), force, None)
+                    let mut r = recv(last_snap.short(), force, None, false)
                         .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
                     r.into_dataset = whole;
                     streams += 1;

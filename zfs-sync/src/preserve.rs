@@ -1,21 +1,32 @@
 //! `--preserve-properties` and `--preserve-recordsize`: which source properties each receive sets with
 //! `zfs receive -o`.
 //!
-//! The source's locally set properties are read once per run for the whole tree (one `zfs get`), and
-//! every receive of a dataset — full, incremental or resumed — sets them on its target. Setting them as
-//! `-o` (rather than sending them with `zfs send -p`) makes them local on the target, applies the source's
-//! later changes on the next run, and lets the user's own `--recvoptions` `o`/`x` win. Properties that a
-//! receive cannot set (fixed at creation, carried by the stream, or part of the encryption setup) are
-//! left out, and so are values that cannot travel as one argument (a newline, a tab, over 8 KiB): each
-//! such value is reported as a warning for its dataset.
+//! The source's locally set properties are read once per run for the whole tree
+//! ([`zfs_core::Backend::properties`]), and every receive of a dataset — full, incremental or resumed —
+//! sets them on its target. Setting them as `-o` (rather than sending them with `zfs send -p`) makes them
+//! local on the target, applies the source's later changes on the next run, and lets the user's own
+//! `--recvoptions` `o`/`x` win. `recordsize` (`--preserve-recordsize`) is set when the target is created
+//! only, as syncoid does. Properties in [`NOT_PRESERVED`] are left out, and so are values that cannot
+//! travel as one argument (a newline, a tab, over 8 KiB): each such value is reported as a warning for
+//! its dataset.
 
 use crate::exec::RecvOptions;
 use std::collections::BTreeMap;
 use zfs_core::{DatasetName, PropertyMap};
 
-/// Properties never copied with `-o`: set once at creation (`casesensitivity`, `normalization`,
-/// `utf8only`, `volblocksize`), defined by the stream (`volsize`, `version`), or belonging to the
-/// encryption setup, which a raw stream carries and a plain one must not fake.
+/// Properties never copied with `-o`:
+/// - set once at creation (`casesensitivity`, `normalization`, `utf8only`, `volblocksize`) or defined by
+///   the stream (`volsize`, `version`): a receive cannot set them;
+/// - the encryption setup, which a raw stream carries and a plain one must not fake;
+/// - where the replica mounts and whether it is shared (`mountpoint`, `sharenfs`, `sharesmb`): a backup
+///   mounted at the source's paths hides live data on its host (OpenZFS mounts over non-empty
+///   directories), and a shared one exposes it;
+/// - space bookings on the target pool (`reservation`, `refreservation`, `quota`): a thick zvol's
+///   `refreservation` would book its whole size again on the backup pool, and `quota` counts snapshots,
+///   which a replica usually keeps more of than its source (zfs_autobackup also recommends leaving
+///   `refreservation` out).
+///
+/// The user's own `--recvoptions` `o` still sets any of them.
 pub const NOT_PRESERVED: &[&str] = &[
     "casesensitivity",
     "normalization",
@@ -27,6 +38,12 @@ pub const NOT_PRESERVED: &[&str] = &[
     "keyformat",
     "keylocation",
     "pbkdf2iters",
+    "mountpoint",
+    "sharenfs",
+    "sharesmb",
+    "reservation",
+    "refreservation",
+    "quota",
 ];
 
 /// Longest value passed on (zfs-core refuses longer `-o` values).
@@ -35,8 +52,10 @@ const MAX_VALUE: usize = zfs_core::cli::MAX_USER_PROP_VALUE;
 /// What the receives of one dataset set, and what could not be carried over.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preserved {
-    /// `-o name=value` pairs, sorted by name.
+    /// `-o name=value` pairs for every receive, sorted by name (`--preserve-properties`).
     pub props: Vec<(String, String)>,
+    /// `-o name=value` pairs for the receive that creates the target only (`--preserve-recordsize`).
+    pub on_create: Vec<(String, String)>,
     /// One line per property left out, for the dataset's warnings.
     pub skipped: Vec<String>,
 }
@@ -53,9 +72,12 @@ pub fn preserved(
     let user_owned = |name: &str| {
         recv.props.iter().any(|(k, _)| k == name) || recv.exclude_props.iter().any(|k| k == name)
     };
-    let mut add = |ds: &DatasetName, name: &str, value: &str| {
+    let mut add = |ds: &DatasetName, name: &str, value: &str, create_only: bool| {
         let entry = out.entry(ds.clone()).or_default();
-        if NOT_PRESERVED.contains(&name) || user_owned(name) {
+        if NOT_PRESERVED.contains(&name)
+            || user_owned(name)
+            || (create_only && entry.props.iter().any(|(k, _)| k == name))
+        {
             return;
         }
         let bad = if value.contains(['\n', '\t', '\0']) {
@@ -65,25 +87,23 @@ pub fn preserved(
         } else {
             None
         };
-        match bad {
-            Some(why) => entry.skipped.push(format!(
+        match (bad, create_only) {
+            (Some(why), _) => entry.skipped.push(format!(
                 "property {name} not preserved: its value has {why}"
             )),
-            None => {
-                entry.props.retain(|(k, _)| k != name);
-                entry.props.push((name.to_owned(), value.to_owned()));
-            }
+            (None, false) => entry.props.push((name.to_owned(), value.to_owned())),
+            (None, true) => entry.on_create.push((name.to_owned(), value.to_owned())),
         }
     };
     for (ds, props) in local.into_iter().flatten() {
         for (name, v) in props {
-            add(ds, name, &v.value);
+            add(ds, name, &v.value, false);
         }
     }
     for (ds, props) in recordsize.into_iter().flatten() {
         if let Some(v) = props.get("recordsize") {
-            if v.value.bytes().all(|b| b.is_ascii_digit()) && !v.value.is_empty() {
-                add(ds, "recordsize", &v.value);
+            if !v.value.is_empty() && v.value.bytes().all(|b| b.is_ascii_digit()) {
+                add(ds, "recordsize", &v.value, true);
             }
         }
     }
@@ -118,14 +138,24 @@ mod tests {
         DatasetName::parse(s).unwrap()
     }
 
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
     #[test]
-    fn local_properties_minus_unsettable_and_user_owned() {
+    fn local_properties_minus_unsettable_unsafe_and_user_owned() {
         let local = map(&[
             ("t/a", "compression", "lz4", PropSource::Local),
             ("t/a", "atime", "off", PropSource::Local),
             ("t/a", "user:note", "x", PropSource::Local),
             ("t/a", "keylocation", "file:///k", PropSource::Local),
+            ("t/a", "mountpoint", "/home", PropSource::Local),
+            ("t/a", "sharenfs", "on", PropSource::Local),
+            ("t/a", "canmount", "noauto", PropSource::Local),
             ("t/a/v", "volsize", "1048576", PropSource::Local),
+            ("t/a/v", "refreservation", "1069547520", PropSource::Local),
             ("t/a/v", "user:bad", "two\nlines", PropSource::Local),
         ]);
         let recv = RecvOptions {
@@ -134,7 +164,10 @@ mod tests {
             no_mount: true,
         };
         let p = preserved(Some(&local), None, &recv);
-        assert_eq!(p[&ds("t/a")].props, [("compression".into(), "lz4".into())]);
+        assert_eq!(
+            p[&ds("t/a")].props,
+            pairs(&[("canmount", "noauto"), ("compression", "lz4")])
+        );
         assert!(p[&ds("t/a")].skipped.is_empty());
         assert!(p[&ds("t/a/v")].props.is_empty());
         assert_eq!(p[&ds("t/a/v")].skipped.len(), 1);
@@ -142,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn recordsize_from_any_source_and_not_for_volumes() {
+    fn recordsize_from_any_source_on_create_only_and_not_for_volumes() {
         let rs = map(&[
             ("t/a", "recordsize", "131072", PropSource::Default),
             (
@@ -154,25 +187,21 @@ mod tests {
             ("t/a/v", "recordsize", "-", PropSource::None),
         ]);
         let p = preserved(None, Some(&rs), &RecvOptions::default());
-        assert_eq!(
-            p[&ds("t/a")].props,
-            [("recordsize".into(), "131072".into())]
-        );
-        assert_eq!(
-            p[&ds("t/a/b")].props,
-            [("recordsize".into(), "16384".into())]
-        );
+        assert_eq!(p[&ds("t/a")].on_create, pairs(&[("recordsize", "131072")]));
+        assert_eq!(p[&ds("t/a/b")].on_create, pairs(&[("recordsize", "16384")]));
+        assert!(p[&ds("t/a")].props.is_empty());
         assert!(p
             .get(&ds("t/a/v"))
-            .map(|x| x.props.is_empty())
+            .map(|x| x.on_create.is_empty())
             .unwrap_or(true));
     }
 
     #[test]
-    fn both_flags_give_one_recordsize() {
+    fn both_flags_give_one_recordsize_on_every_receive() {
         let local = map(&[("t", "recordsize", "16384", PropSource::Local)]);
         let rs = map(&[("t", "recordsize", "16384", PropSource::Local)]);
         let p = preserved(Some(&local), Some(&rs), &RecvOptions::default());
-        assert_eq!(p[&ds("t")].props, [("recordsize".into(), "16384".into())]);
+        assert_eq!(p[&ds("t")].props, pairs(&[("recordsize", "16384")]));
+        assert!(p[&ds("t")].on_create.is_empty());
     }
 }

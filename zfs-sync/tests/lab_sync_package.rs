@@ -114,7 +114,8 @@ fn lab_sync_intermediates_as_one_stream() -> R {
 }
 
 /// A package cut inside its second snapshot: the first one stays received, the second leaves a resume
-/// token; the next run resumes it, then sends the rest, and every guid matches.
+/// token; the next run resumes it (with `-o` of preserved properties), then sends the rest, and every
+/// guid matches.
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_sync_package_cut_then_resumed() -> R {
@@ -122,7 +123,12 @@ fn lab_sync_package_cut_then_resumed() -> R {
     let pool = TestPool::new("sync-pkg-cut")?;
     let src = pool.dataset("src");
     let dst = pool.dataset("backup/src");
-    pool.zfs(&["create", &src])?;
+    // Preserved properties ride along on every receive, the resumed one included.
+    pool.zfs(&["create", "-o", "compression=zle", &src])?;
+    let opts = || SyncOptions {
+        preserve_properties: true,
+        ..opts()
+    };
     pool.zfs(&["create", &pool.dataset("backup")])?;
     pool.zfs(&["snapshot", &format!("{src}@s1")])?;
     let cli = Cli::local();
@@ -161,5 +167,6 @@ fn lab_sync_package_cut_then_resumed() -> R {
     );
     assert_eq!(pool.get("receive_resume_token", &dst)?, "-");
     assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+    assert_eq!(pool.get("compression", &dst)?, "zle");
     Ok(())
 }

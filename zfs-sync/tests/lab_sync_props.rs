@@ -69,6 +69,16 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
         "compression=off",
         &p("src/vol"),
     ])?;
+    // A thick zvol (refreservation set locally) and a dataset mounted elsewhere: neither the booking
+    // nor the mountpoint is copied.
+    pool.zfs(&["create", "-V", "4M", &p("src/thick")])?;
+    let elsewhere = format!("{}/elsewhere", pool.mountpoint().display());
+    pool.zfs(&[
+        "create",
+        "-o",
+        &format!("mountpoint={elsewhere}"),
+        &p("src/mnt"),
+    ])?;
     pool.zfs(&["create", &p("backup")])?;
     pool.write_file("src/child/f", &pattern(40_000, 1))?;
     pool.zfs(&["snapshot", "-r", &format!("{}@a", p("src"))])?;
@@ -99,6 +109,16 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
         prop(&pool, "compression", &p("backup/full/vol")),
         "off local"
     );
+    assert_ne!(prop(&pool, "refreservation", &p("src/thick")), "0 default");
+    assert_eq!(
+        prop(&pool, "refreservation", &p("backup/full/thick")),
+        "0 default"
+    );
+    assert_eq!(
+        prop(&pool, "mountpoint", &p("src/mnt")),
+        format!("{elsewhere} local")
+    );
+    assert!(!prop(&pool, "mountpoint", &p("backup/full/mnt")).ends_with(" local"));
     assert_eq!(
         prop(&pool, "compression", &p("backup/full/secret")),
         "zle local"
