@@ -227,10 +227,11 @@ pub struct SyncFlags {
     /// Destroy target snapshots that no longer exist on the source.
     #[arg(long)]
     pub delete_target_snapshots: bool,
-    /// Set the source's locally set properties on the target (`receive -o`, every receive).
+    /// Set the source's locally set properties on the target (`receive -o`, every receive; not
+    /// mountpoint, shares, reservations or quota).
     #[arg(long)]
     pub preserve_properties: bool,
-    /// Set the source's recordsize on the target (`receive -o recordsize=`).
+    /// Set the source's recordsize on a target it creates (`receive -o recordsize=`).
     #[arg(long)]
     pub preserve_recordsize: bool,
     /// Extra `zfs send` flags, syncoid style (e.g. "L c e", "w").
