@@ -6,7 +6,7 @@
 //! - splice path file -> pipe -> /dev/null vs `cat file | cat > /dev/null`
 //! - buffer stage (64 MiB) vs `mbuffer -m 64M -i file -o /dev/null`
 //! - buffered with inspection (fletcher-4 verify) vs buffered plain; the
-//!   splice path with inspection (tee to an inspector thread) vs plain splice
+//!   splice path with inspection (each piece checked through a tee duplicate) vs plain splice
 //! - zstd-1 / lz4 compression vs `zstd -1 -c` / `lz4 -1 -c`
 //!
 //! The external tools are skipped (with a note) when not installed.
