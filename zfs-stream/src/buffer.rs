@@ -3,13 +3,14 @@
 //! with the transforming stages on either thread:
 //!
 //! ```text
-//! source fd -> [decompress] -> [inspect] ==pool buffers==> [compress] -> [rate limit] -> sink fd
-//!              '--------- reader thread ---------'        '---------- writer thread ----------'
+//! source fd -> [decompress] ==pool buffers==> [inspect] -> [compress] -> [rate limit] -> sink fd
+//!              '--- reader thread ---'          '-------------- writer thread -------------'
 //! ```
 //!
-//! The reader reads in pieces of at most 256 KiB and inspects each piece
-//! right after reading it, while it is still in cache; a buffer is handed to
-//! the writer only after all of it passed inspection.
+//! The writer inspects each buffer before it writes any of it, so nothing of a
+//! buffer reaches the sink before all of it passed inspection, and checking one
+//! buffer overlaps with reading the next (the copy out of the source and the
+//! fletcher-4 pass run on two cores instead of one after the other).
 //!
 //! Buffers are allocated only when the writer lags (up to the pool size), so
 //! memory stays at what the backlog needs and never exceeds the configured
@@ -31,8 +32,10 @@ use crate::sys;
 
 /// Size of the pool when none is configured.
 pub const DEFAULT_BUFFER: usize = 64 << 20;
-/// Largest single read; inspection runs on each piece while it is in cache.
+/// Largest single read.
 const READ_PIECE: usize = 256 << 10;
+/// Inspection runs over a buffer in pieces of this size, each written right after it passed.
+const INSPECT_PIECE: usize = 256 << 10;
 /// Largest single buffer of the pool.
 pub const MAX_CHUNK: usize = 1 << 20;
 
@@ -270,7 +273,7 @@ impl BufferedRun {
         let (r, w) = std::thread::scope(|s| {
             let r = s.spawn(move || {
                 let _g = sys::SigpipeGuard::new();
-                let res = reader(src, &rs, pool, data_tx, decompress, inspect);
+                let res = reader(src, &rs, pool, data_tx, decompress);
                 if res.is_err() {
                     rs.abort(1);
                 }
@@ -278,7 +281,7 @@ impl BufferedRun {
             });
             let w = s.spawn(move || {
                 let _g = sys::SigpipeGuard::new();
-                let res = writer(sink, &ws, data_rx, free_tx, compress, limiter);
+                let res = writer(sink, &ws, data_rx, free_tx, compress, limiter, inspect);
                 if res.is_err() {
                     ws.abort(2);
                 }
@@ -290,7 +293,7 @@ impl BufferedRun {
         let r = r.map_err(panicked).and_then(|x| x);
         let w = w.map_err(panicked).and_then(|x| x);
         match (r, w) {
-            (Ok(summary), Ok(())) => Ok(summary),
+            (Ok(()), Ok(summary)) => Ok(summary),
             (Err(Fail::Aborted), Err(e)) | (Err(e), Err(Fail::Aborted)) => Err(e),
             (Err(re), Err(we)) => {
                 if shared.first.load(Ordering::Acquire) == 2 {
@@ -310,8 +313,7 @@ fn reader(
     mut pool: Pool,
     data_tx: Sender<Msg>,
     decompress: Option<Codec>,
-    inspect: bool,
-) -> Result<Option<StreamSummary>, Fail> {
+) -> Result<(), Fail> {
     let err: ErrSlot = Arc::default();
     sys::grow_pipe(src.as_fd());
     let raw = FdReader {
@@ -334,7 +336,6 @@ fn reader(
             Fail::Source(e)
         }
     };
-    let mut inspector = inspect.then(StreamInspector::new);
     loop {
         let Some(mut buf) = pool.get() else {
             return Err(Fail::Aborted);
@@ -342,7 +343,6 @@ fn reader(
         let mut filled = 0;
         let mut eof = false;
         while filled < buf.len() {
-            // Read in cache-sized pieces and inspect each while it is hot.
             let end = (filled + READ_PIECE).min(buf.len());
             match input.read(&mut buf[filled..end]) {
                 Ok(0) => {
@@ -350,9 +350,6 @@ fn reader(
                     break;
                 }
                 Ok(n) => {
-                    if let Some(i) = &mut inspector {
-                        i.feed(&buf[filled..filled + n]).map_err(Fail::Stream)?;
-                    }
                     filled += n;
                     // Hand over early when the writer is idle.
                     if data_tx.is_empty() {
@@ -370,12 +367,8 @@ fn reader(
                 .map_err(|_| Fail::Aborted)?;
         }
         if eof {
-            let summary = match &mut inspector {
-                Some(i) => Some(i.finish().map_err(Fail::Stream)?),
-                None => None,
-            };
             data_tx.send(Msg::Eof).map_err(|_| Fail::Aborted)?;
-            return Ok(summary);
+            return Ok(());
         }
     }
 }
@@ -387,7 +380,8 @@ fn writer(
     free_tx: Sender<Vec<u8>>,
     compress: Option<Codec>,
     limiter: Option<RateLimiter>,
-) -> Result<(), Fail> {
+    inspect: bool,
+) -> Result<Option<StreamSummary>, Fail> {
     let err: ErrSlot = Arc::default();
     sys::grow_pipe(sink.as_fd());
     let raw = FdWriter {
@@ -411,13 +405,30 @@ fn writer(
             Fail::Sink(e)
         }
     };
+    let mut inspector = inspect.then(StreamInspector::new);
     loop {
         match data_rx.recv() {
             Ok(Msg::Data(buf, n)) => {
-                out.write_all(&buf[..n]).map_err(classify)?;
+                match &mut inspector {
+                    // Check a piece, then write it while the next one is checked from cache.
+                    Some(i) => {
+                        for piece in buf[..n].chunks(INSPECT_PIECE) {
+                            i.feed(piece).map_err(Fail::Stream)?;
+                            out.write_all(piece).map_err(classify)?;
+                        }
+                    }
+                    None => out.write_all(&buf[..n]).map_err(classify)?,
+                }
                 let _ = free_tx.send(buf);
             }
-            Ok(Msg::Eof) => return out.finish().map_err(classify),
+            Ok(Msg::Eof) => {
+                let summary = match &mut inspector {
+                    Some(i) => Some(i.finish().map_err(Fail::Stream)?),
+                    None => None,
+                };
+                out.finish().map_err(classify)?;
+                return Ok(summary);
+            }
             // The reader stopped without EOF: drop `out` unfinished.
             Err(_) => return Err(Fail::Aborted),
         }
