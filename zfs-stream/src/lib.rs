@@ -18,5 +18,5 @@ pub use error::{PipeError, Side, StreamError, TokenError};
 pub use pipe::{Method, PipeReport, Pipeline};
 pub use progress::{Progress, ProgressSnapshot};
 pub use ratelimit::parse_rate;
-pub use record::{inspect, StreamInspector, StreamSummary};
+pub use record::{inspect, StreamInspector, StreamSummary, UnknownRecord};
 pub use resume::ResumeToken;

@@ -616,6 +616,21 @@ pub struct StreamSummary {
     pub substreams: Vec<SubstreamSummary>,
     /// Whether the stream is complete (final END seen and verified).
     pub complete: bool,
+    /// Where checking stopped at a record type this parser does not know (from a newer OpenZFS) whose
+    /// header checksum is right: the rest of the stream was passed through unchecked, and the receiver
+    /// (which verifies every record itself) judges it.
+    pub unverified_from: Option<UnknownRecord>,
+}
+
+/// A record of a type this parser does not know, with a valid running checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownRecord {
+    /// Record index.
+    pub index: u64,
+    /// Byte offset of its header.
+    pub offset: u64,
+    /// Its `drr_type`.
+    pub drr_type: u32,
 }
 
 impl StreamSummary {
@@ -677,7 +692,13 @@ impl fmt::Display for StreamSummary {
             )?;
         }
         write!(f, "{} records, {} bytes", self.records, self.bytes)?;
-        if !self.complete {
+        if let Some(u) = &self.unverified_from {
+            write!(
+                f,
+                " (unchecked from record {} at byte {}: unknown type {}, from a newer OpenZFS?)",
+                u.index, u.offset, u.drr_type
+            )?;
+        } else if !self.complete {
             write!(f, " (incomplete)")?;
         }
         Ok(())
@@ -701,7 +722,11 @@ enum Ctx {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Header,
-    Payload { remaining: u64 },
+    Payload {
+        remaining: u64,
+    },
+    /// Past a record of an unknown type: everything is passed through unchecked.
+    Opaque,
 }
 
 /// Incremental send stream checker: feed it the stream in chunks of any
@@ -802,6 +827,11 @@ impl StreamInspector {
                     }
                     take
                 }
+                Phase::Opaque => {
+                    self.offset += data.len() as u64;
+                    self.account_bytes(data.len() as u64);
+                    data.len()
+                }
                 Phase::Payload { remaining } => {
                     let take = remaining.min(data.len() as u64) as usize;
                     let chunk = &data[..take];
@@ -837,6 +867,9 @@ impl StreamInspector {
         if self.offset == 0 {
             return self.fail(StreamError::Empty);
         }
+        if self.phase == Phase::Opaque {
+            return Ok(self.summary.clone());
+        }
         if self.ctx != Ctx::Done || self.fill != 0 || self.phase != Phase::Header {
             let in_payload = matches!(self.phase, Phase::Payload { .. });
             let index = if in_payload {
@@ -867,6 +900,14 @@ impl StreamInspector {
         }
     }
 
+    /// Whether the header in `hdr` carries the right, non-zero running checksum.
+    fn header_checksum_ok(&self) -> bool {
+        let mut probe = self.sum.clone();
+        probe.update(&self.hdr[..CHECKSUM_OFFSET]);
+        let stored = cksum(self.order.nom())(&self.hdr[CHECKSUM_OFFSET..]).map(|(_, c)| c);
+        matches!(stored, Ok(c) if c != [0; 4] && c == probe.value())
+    }
+
     fn header(&mut self) -> Result<(), StreamError> {
         let index = self.index;
         let offset = self.offset - RECORD_SIZE as u64;
@@ -889,11 +930,25 @@ impl StreamInspector {
         let parsed = match parse_record(&self.hdr[..], self.order) {
             Ok(p) => p,
             Err(ParseRecordError::UnknownType(drr_type)) => {
+                // Inside a substream, a header whose running checksum is right is a record type from a
+                // newer OpenZFS, not damage: stop checking and pass the rest through.
+                if self.ctx == Ctx::Sub && self.header_checksum_ok() {
+                    self.summary.unverified_from = Some(UnknownRecord {
+                        index,
+                        offset,
+                        drr_type,
+                    });
+                    self.index += 1;
+                    self.summary.records += 1;
+                    self.phase = Phase::Opaque;
+                    self.account_bytes(RECORD_SIZE as u64);
+                    return Ok(());
+                }
                 return Err(StreamError::UnknownRecordType {
                     index,
                     offset,
                     drr_type,
-                })
+                });
             }
             Err(ParseRecordError::Short) => {
                 return Err(StreamError::Truncated {
@@ -1538,6 +1593,41 @@ mod tests {
                     "flip at {pos}: {err} (record {lo}..{hi})"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn unknown_record_type_with_its_checksum_passes_unchecked() {
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let mut b = StreamBuilder::new(order);
+            b.begin(1, 0, G, 0, "tank/a@s1", &[]);
+            b.write(2, 0, &[9u8; 512], G);
+            let at = b.bytes().len();
+            let mut r = b.rec(RecordType::Free);
+            r.bytes(
+                0,
+                &match order {
+                    ByteOrder::Little => 99u32.to_le_bytes(),
+                    ByteOrder::Big => 99u32.to_be_bytes(),
+                },
+            );
+            b.dump(r, &[]);
+            b.write(2, 512, &[1u8; 512], G);
+            b.end(G);
+            let s = b.finish();
+            let sum = inspect(&s).unwrap();
+            let u = sum.unverified_from.unwrap();
+            assert_eq!((u.index, u.offset, u.drr_type), (2, at as u64, 99));
+            assert!(!sum.complete);
+            assert_eq!(sum.bytes, s.len() as u64);
+            assert!(sum.to_string().contains("unknown type 99"), "{sum}");
+            // The same header damaged: its checksum fails, so it is an error, not a new type.
+            let mut bad = s.clone();
+            bad[at + 8] ^= 1;
+            assert!(matches!(
+                inspect(&bad),
+                Err(StreamError::UnknownRecordType { drr_type: 99, .. })
+            ));
         }
     }
 
