@@ -309,44 +309,58 @@ fn direct(
         if let Some(l) = &mut limiter {
             l.acquire(n as u64);
         }
-        let mut left = n;
-        while left > 0 {
-            match sys::splice(pr.as_fd(), sink.as_fd(), left) {
-                Ok(0) => {
-                    return Err(Fail::Sink(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "sink accepted no bytes",
-                    )))
+        if !splice_to_sink(&pr, &sink, n, progress, &mut first_out)? {
+            // The sink refuses splice: drain the internal pipe by hand, then copy.
+            let mut buf = vec![0u8; n];
+            let mut got = 0;
+            while got < n {
+                match sys::read(pr.as_fd(), &mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(k) => got += k,
+                    Err(e) if retryable(&e) => {}
+                    Err(e) => return Err(Fail::Setup(e)),
                 }
-                Ok(m) => {
-                    first_out = false;
-                    left -= m;
-                    progress.add_out(m as u64);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    sys::wait_one(sink.as_fd(), true).map_err(Fail::Sink)?;
-                }
-                Err(e) if retryable(&e) => {}
-                Err(e) if first_out && e.raw_os_error() == Some(libc::EINVAL) => {
-                    // The sink refuses splice: drain the internal pipe by hand, then copy.
-                    let mut buf = vec![0u8; left];
-                    let mut got = 0;
-                    while got < left {
-                        match sys::read(pr.as_fd(), &mut buf[got..]) {
-                            Ok(0) => break,
-                            Ok(k) => got += k,
-                            Err(e) if retryable(&e) => {}
-                            Err(e) => return Err(Fail::Setup(e)),
-                        }
-                    }
-                    write_all(&sink, &buf[..got], progress)?;
-                    copy(&src, &sink, &mut limiter, progress, &mut buf)?;
-                    return Ok(Method::Copy);
-                }
-                Err(e) => return Err(Fail::Sink(e)),
             }
+            write_all(&sink, &buf[..got], progress)?;
+            copy(&src, &sink, &mut limiter, progress, &mut buf)?;
+            return Ok(Method::Copy);
         }
     }
+}
+
+/// Splices `len` bytes from the internal pipe `from` to the sink. `Ok(false)` when the sink refuses
+/// splice before anything reached it (`EINVAL` on the first write; all `len` bytes are still in
+/// `from`): the caller falls back to read/write.
+fn splice_to_sink(
+    from: &OwnedFd,
+    sink: &OwnedFd,
+    len: usize,
+    progress: &Progress,
+    first_out: &mut bool,
+) -> Result<bool, Fail> {
+    let mut left = len;
+    while left > 0 {
+        match sys::splice(from.as_fd(), sink.as_fd(), left) {
+            Ok(0) => {
+                return Err(Fail::Sink(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "sink accepted no bytes",
+                )))
+            }
+            Ok(m) => {
+                *first_out = false;
+                left -= m;
+                progress.add_out(m as u64);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                sys::wait_one(sink.as_fd(), true).map_err(Fail::Sink)?;
+            }
+            Err(e) if retryable(&e) => {}
+            Err(e) if *first_out && e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+            Err(e) => return Err(Fail::Sink(e)),
+        }
+    }
+    Ok(true)
 }
 
 fn write_all(sink: &OwnedFd, mut buf: &[u8], progress: &Progress) -> Result<(), Fail> {
@@ -555,39 +569,18 @@ fn direct_inspected(
                 inspector.feed(&buf[..got]).map_err(Fail::Stream)?;
                 left -= got;
             }
-            let mut left = m;
-            while left > 0 {
-                match sys::splice(in_r.as_fd(), sink.as_fd(), left) {
-                    Ok(0) => {
-                        return Err(Fail::Sink(io::Error::new(
-                            io::ErrorKind::WriteZero,
-                            "sink accepted no bytes",
-                        )))
-                    }
-                    Ok(j) => {
-                        first_out = false;
-                        left -= j;
-                        progress.add_out(j as u64);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        sys::wait_one(sink.as_fd(), true).map_err(Fail::Sink)?;
-                    }
-                    Err(e) if retryable(&e) => {}
-                    Err(e) if first_out && e.raw_os_error() == Some(libc::EINVAL) => {
-                        // The sink refuses splice (nothing reached it yet): write
-                        // what is in the pipe (checked and unchecked), then copy.
-                        let mut rest = vec![0u8; pending];
-                        let got = read_exact_pipe(&in_r, &mut rest)?;
-                        if let Some(unchecked) = rest.get(m..got) {
-                            inspector.feed(unchecked).map_err(Fail::Stream)?;
-                        }
-                        write_all(sink, &rest[..got], progress)?;
-                        copy_inspected(src, sink, limiter, progress, &mut buf, &mut inspector)?;
-                        let summary = inspector.finish().map_err(Fail::Stream)?;
-                        return Ok((Method::Copy, Some(summary)));
-                    }
-                    Err(e) => return Err(Fail::Sink(e)),
+            if !splice_to_sink(&in_r, sink, m, progress, &mut first_out)? {
+                // The sink refuses splice (nothing reached it yet): write
+                // what is in the pipe (checked and unchecked), then copy.
+                let mut rest = vec![0u8; pending];
+                let got = read_exact_pipe(&in_r, &mut rest)?;
+                if let Some(unchecked) = rest.get(m..got) {
+                    inspector.feed(unchecked).map_err(Fail::Stream)?;
                 }
+                write_all(sink, &rest[..got], progress)?;
+                copy_inspected(src, sink, limiter, progress, &mut buf, &mut inspector)?;
+                let summary = inspector.finish().map_err(Fail::Stream)?;
+                return Ok((Method::Copy, Some(summary)));
             }
             pending -= m;
         }
