@@ -173,6 +173,10 @@ pub struct SyncArgs {
     /// then fails with "destination has been modified".
     #[arg(long)]
     pub mount: bool,
+    /// Do not check the send stream's records and fletcher-4 checksums in transit (checked by
+    /// default; costs one read of every byte).
+    #[arg(long)]
+    pub no_stream_check: bool,
 }
 
 /// The replication flags `zsync sync`/`plan` and syncoid mode share (flattened into both
@@ -475,6 +479,7 @@ impl SyncoidArgs {
             rollback: !self.no_rollback,
             // syncoid mounts what it receives unless `--recvoptions=u`.
             mount: true,
+            no_stream_check: false,
         }
     }
     /// Whether any SSH-only option was given (they need a remote endpoint).

@@ -56,6 +56,7 @@ pub fn run(
     let mover = PipelineMover {
         buffer: None,
         rate_limit: rate_limit(args)?,
+        verify: !args.no_stream_check,
     };
     let quiet = args.flags.quiet || args.flags.json;
     let print_lock = Mutex::new(());

@@ -59,31 +59,52 @@ impl Mover for CopyMover {
 
 /// zfs-stream's [`zfs_stream::Pipeline`] (splice when possible; optional buffer and rate limit). The
 /// executor's default.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct PipelineMover {
     /// Bounded buffer stage of this many bytes (`--mbuffer-size`).
     pub buffer: Option<usize>,
     /// Bytes per second (`--source-bwlimit` / `--target-bwlimit`).
     pub rate_limit: Option<u64>,
+    /// Check every record and running fletcher-4 checksum of the send stream in transit
+    /// (zfs-stream's inspection; on by default): a corrupt stream stops before the receiver is handed
+    /// anything past the damage, and the error names the record and byte offset. A record type from a
+    /// newer OpenZFS (with a valid checksum) ends checking and passes the rest through; the receiver
+    /// verifies every record itself either way.
+    pub verify: bool,
+}
+
+impl Default for PipelineMover {
+    /// No buffer, no limit, verifying.
+    fn default() -> Self {
+        DEFAULT_MOVER
+    }
 }
 
 static DEFAULT_MOVER: PipelineMover = PipelineMover {
     buffer: None,
     rate_limit: None,
+    verify: true,
 };
 
 impl Mover for PipelineMover {
     fn transfer(&self, input: OwnedFd, output: OwnedFd, _label: &str) -> std::io::Result<u64> {
-        let mut p = zfs_stream::Pipeline::new(input, output);
+        let mut p = zfs_stream::Pipeline::new(input, output).inspect(self.verify);
         if let Some(b) = self.buffer {
             p = p.buffer(b);
         }
         if let Some(r) = self.rate_limit {
             p = p.rate_limit(r);
         }
-        p.run()
-            .map(|r| r.bytes_out)
-            .map_err(|e| std::io::Error::other(e.to_string()))
+        p.run().map(|r| r.bytes_out).map_err(|e| match &e {
+            // Damage found in transit is the cause of whatever the receiver then says; a stream that
+            // merely ended early is explained by the sender's own error.
+            zfs_stream::PipeError::Stream { error, .. }
+                if !matches!(error, zfs_stream::StreamError::Truncated { .. }) =>
+            {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+            }
+            _ => std::io::Error::other(e.to_string()),
+        })
     }
 }
 
@@ -1181,6 +1202,10 @@ impl<'a> Executor<'a> {
             // The send could not start its stream (stale token, vanished snapshot): that is the cause.
             (Err(se @ (ZfsError::StaleResumeToken { .. } | ZfsError::NotFound { .. })), _, _) => {
                 Err(StepError::Zfs(Box::new(se)))
+            }
+            // The stream was found damaged in transit (the mover says InvalidData): that is the cause.
+            (_, _, Err(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Err(StepError::Transfer(io.to_string()))
             }
             // A failing receive makes the send fail with a broken pipe: the receive's error is the cause.
             (_, Err(re), _) => Err(StepError::Zfs(Box::new(re))),
