@@ -338,6 +338,38 @@ impl TestPool {
         Ok(self.mountpoint.join(rel))
     }
 
+    /// The key file of [`TestPool::create_encrypted`]: beside the pool's file, removed with the pool.
+    pub fn key_file(&self) -> PathBuf {
+        self.file.with_extension("key")
+    }
+
+    /// Creates `<pool>/<rel>` as an encryption root (`encryption=on`, a passphrase in
+    /// [`TestPool::key_file`], `keylocation=file://…`) plus `extra` `zfs create` arguments (e.g.
+    /// `["-o", "compression=zle"]`); returns the key file's path.
+    pub fn create_encrypted(&self, rel: &str, extra: &[&str]) -> Result<PathBuf, LabError> {
+        let key = self.key_file();
+        fs::write(&key, "correct horse battery").map_err(|source| LabError::Io {
+            what: "cannot write key file",
+            path: key.clone(),
+            source,
+        })?;
+        let location = format!("keylocation=file://{}", key.display());
+        let mut args = vec![
+            "create",
+            "-o",
+            "encryption=on",
+            "-o",
+            "keyformat=passphrase",
+            "-o",
+            &location,
+        ];
+        args.extend_from_slice(extra);
+        let ds = self.dataset(rel);
+        args.push(&ds);
+        self.zfs(&args)?;
+        Ok(key)
+    }
+
     /// Writes `bytes` to `rel` (relative to the pool's mountpoint, e.g. `"data/file.bin"`).
     pub fn write_file(&self, rel: &str, bytes: &[u8]) -> Result<(), LabError> {
         let path = self.path(rel)?;
@@ -384,6 +416,7 @@ impl Drop for TestPool {
             return; // keep the file: the pool still uses it
         }
         let _ = fs::remove_file(&self.file);
+        let _ = fs::remove_file(self.key_file());
         for f in &self.more_files {
             let _ = fs::remove_file(f);
         }

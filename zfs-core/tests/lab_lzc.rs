@@ -606,19 +606,8 @@ fn lzc_send_receive_full_incremental_bookmark_clone_zvol() -> R {
 fn lzc_raw_send_of_encrypted_dataset() -> R {
     zsync_lab::require_lab();
     let pool = TestPool::new("lzcraw")?;
-    let key = zsync_lab::lab_dir()?.join(format!("{}.key", pool.name()));
-    std::fs::write(&key, "correct horse battery")?;
+    let key = pool.create_encrypted("enc src", &[])?;
     let src = pool.dataset("enc src");
-    pool.zfs(&[
-        "create",
-        "-o",
-        "encryption=on",
-        "-o",
-        "keyformat=passphrase",
-        "-o",
-        &format!("keylocation=file://{}", key.display()),
-        &src,
-    ])?;
     pool.write_file("enc src/secret", b"secret data")?;
     pool.zfs(&["snapshot", &format!("{src}@1")])?;
     let l = lzc();
@@ -650,7 +639,6 @@ fn lzc_raw_send_of_encrypted_dataset() -> R {
     pool.zfs(&["load-key", "-L", &format!("file://{}", key.display()), &dst])?;
     pool.zfs(&["mount", &dst])?;
     assert_eq!(pool.read_file("enc dst/secret")?, b"secret data");
-    let _ = std::fs::remove_file(key);
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //!
 //! Run: `cargo xtask lab test lab_sync`.
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use zfs_core::cli::Cli;
@@ -680,19 +679,8 @@ fn lab_sync_encrypted_raw_and_excludes() -> R {
     zsync_lab::require_lab();
     let pool = setup("sync-enc")?;
     let p = pool.name().to_string();
-    let key = std::env::temp_dir().join(format!("{p}.key"));
-    File::create(&key)?.write_all(b"correct horse battery")?;
     pool.zfs(&["create", &pool.dataset("src/t")])?;
-    pool.zfs(&[
-        "create",
-        "-o",
-        "encryption=on",
-        "-o",
-        "keyformat=passphrase",
-        "-o",
-        &format!("keylocation=file://{}", key.display()),
-        &pool.dataset("src/t/secret"),
-    ])?;
+    pool.create_encrypted("src/t/secret", &[])?;
     pool.write_file("src/t/secret/f", b"top secret")?;
     pool.zfs(&["create", &pool.dataset("src/t/scratch")])?;
     pool.zfs(&["snapshot", "-r", &format!("{p}/src/t@s1")])?;
@@ -733,6 +721,5 @@ fn lab_sync_encrypted_raw_and_excludes() -> R {
     assert!(pool
         .zfs(&["list", &pool.dataset("backup/dst/scratch")])
         .is_err());
-    let _ = std::fs::remove_file(key);
     Ok(())
 }

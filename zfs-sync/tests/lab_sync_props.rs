@@ -46,20 +46,7 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
     ])?;
     pool.zfs(&["create", "-o", "recordsize=16K", &p("src/child")])?;
     // An encryption root: sent raw; its key properties are not copied, its other local ones are.
-    let key = std::env::temp_dir().join(format!("{}.key", pool.name()));
-    std::fs::write(&key, b"correct horse battery")?;
-    pool.zfs(&[
-        "create",
-        "-o",
-        "encryption=on",
-        "-o",
-        "keyformat=passphrase",
-        "-o",
-        &format!("keylocation=file://{}", key.display()),
-        "-o",
-        "compression=zle",
-        &p("src/secret"),
-    ])?;
+    pool.create_encrypted("src/secret", &["-o", "compression=zle"])?;
     pool.zfs(&[
         "create",
         "-s",
@@ -162,6 +149,5 @@ fn lab_sync_preserve_properties_and_recordsize() -> R {
     );
     assert_ne!(prop(&pool, "compression", &p("backup/rs")), "lz4 local");
     assert_eq!(prop(&pool, "user:note", &p("backup/rs")), "- -");
-    let _ = std::fs::remove_file(key);
     Ok(())
 }
