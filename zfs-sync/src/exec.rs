@@ -173,7 +173,8 @@ pub struct SyncOptions {
     /// Read the source's locally set properties once per run and set them on every receive with
     /// `zfs receive -o` (syncoid's `--preserve-properties`); see [`crate::preserve`].
     pub preserve_properties: bool,
-    /// Set the source's `recordsize` on every receive of a filesystem (`-o recordsize=`).
+    /// Set the source's `recordsize` on the receive that creates a filesystem's target
+    /// (`-o recordsize=`, as syncoid); see [`crate::preserve`].
     pub preserve_recordsize: bool,
     /// Receive incrementals with `-F`: discards changes made on the target since its newest snapshot (the
     /// plan has already checked that no target snapshot is newer than the base, so no snapshot is lost).
@@ -631,14 +632,11 @@ impl<'a> Executor<'a> {
                 .snapshot_name(&opts.identifier, chrono::Utc::now())
         });
         let t = Instant::now();
-        // The target listing and the source's properties do not depend on the sync snapshot: read them
-        // meanwhile. Properties come first in error order: a failed read changes nothing.
+        // The target listing does not depend on the sync snapshot: list it meanwhile. The source's
+        // properties are read before the snapshot is taken, so a failed read changes nothing.
         let (src, tgt, props) = std::thread::scope(|s| {
-            let props = s.spawn(|| self.read_preserved(spec, opts));
             let tgt = s.spawn(|| self.list_target(spec));
-            let props = props
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let props = self.read_preserved(spec, opts);
             let src = match (&props, &sync_name) {
                 (Err(_), _) => Ok(Listing::default()),
                 (Ok(_), Some(n)) => self.snapshot_and_list(spec, n),
