@@ -796,14 +796,36 @@ impl Backend for Cli {
         &self,
         names: &[crate::name::PoolName],
     ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        let args = crate::pool::pools_args(names);
-        let text = self.run_zpool(args, names)?;
-        crate::pool::parse_pool_list(&text.1).map_err(|e| ZfsError::Parse {
-            what: text.0,
-            host: self.host().to_owned(),
-            line: e.line,
-            detail: e.detail,
-        })
+        // A pool exported or destroyed while `zpool list` runs is printed as a row named `-`; the
+        // next listing no longer has it, so one more run settles that race. A row still unreadable
+        // then is a pool whose properties cannot be read: an error, never a pool silently left out.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (what, text) = self.run_zpool(crate::pool::pools_args(names), names)?;
+            let parse_err = |line, detail| ZfsError::Parse {
+                what: what.clone(),
+                host: self.host().to_owned(),
+                line,
+                detail,
+            };
+            let list = crate::pool::parse_pool_list(&text)
+                .map_err(|e| parse_err(e.line, e.detail))?;
+            match list.unreadable.first() {
+                None => return Ok(list.pools),
+                Some(_) if attempt < 2 => continue,
+                Some(&line) => {
+                    return Err(parse_err(
+                        line,
+                        format!(
+                            "zpool could not read the properties of {} pool(s) (it printed `-` \
+                             for the name) in two listings in a row; `zpool status` shows which",
+                            list.unreadable.len()
+                        ),
+                    ))
+                }
+            }
+        }
     }
 
     fn pool_status(

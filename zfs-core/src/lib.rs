@@ -22,7 +22,7 @@ pub use cli::Cli;
 pub use error::{Cause, ZfsError};
 pub use name::{BookmarkName, DatasetName, NameError, PoolName, SnapshotName};
 pub use open::{open, BackendChoice};
-pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolStatus, VdevStatus};
+pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolList, PoolStatus, VdevStatus};
 pub use props::{PropQuery, PropSource, PropValue, PropertyMap, SourceKind};
 pub use runner::{LocalRunner, Runner};
 pub use version::{Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName};

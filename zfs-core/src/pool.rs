@@ -267,9 +267,23 @@ fn percent(what: &str, s: &str) -> Result<Option<u8>, String> {
     }
 }
 
+/// What one `zpool list -Hp` run printed: the pools it could read, and the lines it could not.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PoolList {
+    /// Pools in `zpool list` order.
+    pub pools: Vec<PoolStatus>,
+    /// 1-based lines where `zpool` printed `-` for the name: it could not read that pool's
+    /// properties. A pool exported or destroyed while `zpool list` ran shows up this way (the
+    /// next listing no longer has it); so does a pool whose properties stay unreadable.
+    pub unreadable: Vec<usize>,
+}
+
 /// Parses `zpool list -Hp -o name,health,size,allocated,free,capacity,fragmentation` output.
-pub fn parse_pool_list(text: &str) -> Result<Vec<PoolStatus>, PoolParseError> {
+///
+/// A row named `-` is not an error: it goes to [`PoolList::unreadable`] (see there).
+pub fn parse_pool_list(text: &str) -> Result<PoolList, PoolParseError> {
     let mut pools = Vec::new();
+    let mut unreadable = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = n + 1;
         let l = raw.strip_suffix('\r').unwrap_or(raw);
@@ -284,6 +298,10 @@ pub fn parse_pool_list(text: &str) -> Result<Vec<PoolStatus>, PoolParseError> {
                 l
             ))
         })?;
+        if name == "-" {
+            unreadable.push(line);
+            continue;
+        }
         let name = PoolName::parse(name).map_err(|e| err(e.to_string()))?;
         let capacity = percent("capacity", cap)
             .map_err(&err)?
@@ -299,7 +317,7 @@ pub fn parse_pool_list(text: &str) -> Result<Vec<PoolStatus>, PoolParseError> {
             name,
         });
     }
-    Ok(pools)
+    Ok(PoolList { pools, unreadable })
 }
 
 /// An error counter: exact with `-p`; `1.2K`-style without it (read approximately).
@@ -556,10 +574,12 @@ mod tests {
                 "tank"
             ]
         );
-        let p = parse_pool_list(
+        let list = parse_pool_list(
             "tank\tONLINE\t1000\t250\t750\t25\t3\nmy pool\tDEGRADED\t10\t9\t1\t90%\t-\n\n",
         )
         .unwrap();
+        assert!(list.unreadable.is_empty());
+        let p = list.pools;
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].name.as_str(), "tank");
         assert_eq!(p[0].health, PoolHealth::Online);
@@ -617,8 +637,23 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_pool_rows_are_counted_not_fatal() {
+        // What `zpool list -Hp` printed in the lab for a pool destroyed while it was being listed.
+        let list = parse_pool_list(
+            "a\tONLINE\t1000\t250\t750\t25\t3\n-\t-\t-\t-\t-\t-\t-\nb\tONLINE\t1\t0\t1\t0\t0\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = list.pools.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(list.unreadable, [2]);
+        // Other bad names are still errors.
+        let e = parse_pool_list("a\tONLINE\t1\t0\t1\t0\t0\n-x\t-\t-\t-\t-\t-\t-\n").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
     fn real_list_output() {
-        let p = parse_pool_list(LIST).unwrap();
+        let p = parse_pool_list(LIST).unwrap().pools;
         let names: Vec<&str> = p.iter().map(|x| x.name.as_str()).collect();
         assert_eq!(names, ["capc", "caph", "capm", "caps", "capu"]);
         assert_eq!(p[2].health, PoolHealth::Degraded);

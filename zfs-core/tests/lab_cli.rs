@@ -781,6 +781,42 @@ fn cli_pool_status_healthy() -> R {
     Ok(())
 }
 
+/// Listing every pool while other pools are created and destroyed: `zpool list` prints a row named
+/// `-` for a pool that goes away mid-listing (seen in CI); `pools` must ride that out, never fail.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_pools_while_pools_come_and_go() -> R {
+    zsync_lab::require_lab();
+    let b = Cli::local();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (listings, dashes) = std::thread::scope(|s| {
+        let churn = s.spawn(|| {
+            let r = (0..6).try_for_each(|_| TestPool::with_size("pst-churn", 64 << 20).map(drop));
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            r
+        });
+        let (mut listings, mut dashes) = (0u32, 0u32);
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let pools = b.pools(&[]).expect("zpool list while pools come and go");
+            assert!(pools.iter().all(|p| p.name.as_str() != "-"));
+            let raw = std::process::Command::new("zpool")
+                .args(["list", "-Hp", "-o", "name"])
+                .output()
+                .expect("zpool list");
+            dashes += String::from_utf8_lossy(&raw.stdout)
+                .lines()
+                .filter(|l| *l == "-")
+                .count() as u32;
+            listings += 1;
+        }
+        churn.join().expect("churn thread").expect("create/destroy pools");
+        (listings, dashes)
+    });
+    println!("{listings} listings; raw `zpool list` printed {dashes} rows named `-`");
+    assert!(listings > 0);
+    Ok(())
+}
+
 /// A mirror with one side offlined is DEGRADED and the detail names the OFFLINE device; the Lzc
 /// backend answers the same through its CLI.
 #[test]
