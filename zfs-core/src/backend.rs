@@ -332,8 +332,10 @@ pub trait Backend: Send + Sync {
 
     /// Properties of `root` (and its descendants with [`PropQuery::recursive`]), filesystems and volumes
     /// only: one `zfs get` for the values and one without them that the values must match, so a user
-    /// property value imitating `zfs get` rows is refused ([`crate::props::verify_rows`]). Property names are validated before anything runs; a missing root is
-    /// [`ZfsError::NotFound`] naming it. The default says [`ZfsError::Unsupported`].
+    /// property value imitating `zfs get` rows is refused ([`crate::props::verify_rows`]); when the two
+    /// differ, both are read once more (the tree may have changed in between) before that is an error.
+    /// Property names are validated before anything runs; a missing root is [`ZfsError::NotFound`]
+    /// naming it. The default says [`ZfsError::Unsupported`].
     fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError> {
         let _ = (root, query);
         Err(ZfsError::Unsupported {

@@ -782,14 +782,23 @@ impl Backend for Cli {
         for p in &query.names {
             check_prop_name(p)?;
         }
-        // Values first, then the value-free row list they must match (see `props::verify_rows`).
-        let map = self.run_text(crate::props::get_args(root, query), root, |text| {
-            crate::props::parse_props(text).map_err(|e| (e.line, e.detail))
-        })?;
-        self.run_text(crate::props::rows_args(root, query), root, |text| {
-            crate::props::verify_rows(&map, text).map_err(|e| (e.line, e.detail))
-        })?;
-        Ok(map)
+        // Values first, then the value-free row list they must match (see `props::verify_rows`). A
+        // dataset created or destroyed in the tree, or a property changing source, between the two
+        // reads also makes them differ: both are read once more before that is an error.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let map = self.run_text(crate::props::get_args(root, query), root, |text| {
+                crate::props::parse_props(text).map_err(|e| (e.line, e.detail))
+            })?;
+            match self.run_text(crate::props::rows_args(root, query), root, |text| {
+                crate::props::verify_rows(&map, text).map_err(|e| (e.line, e.detail))
+            }) {
+                Ok(()) => return Ok(map),
+                Err(ZfsError::Parse { .. }) if attempt < 2 => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn pools(
@@ -809,8 +818,8 @@ impl Backend for Cli {
                 line,
                 detail,
             };
-            let list = crate::pool::parse_pool_list(&text)
-                .map_err(|e| parse_err(e.line, e.detail))?;
+            let list =
+                crate::pool::parse_pool_list(&text).map_err(|e| parse_err(e.line, e.detail))?;
             match list.unreadable.first() {
                 None => return Ok(list.pools),
                 Some(_) if attempt < 2 => continue,

@@ -327,7 +327,8 @@ pub fn verify_rows(map: &PropertyMap, rows_text: &str) -> Result<(), PropParseEr
         let ds = DatasetName::parse(name).map_err(|e| err(e.to_string()))?;
         if !map.get(&ds).is_some_and(|m| m.contains_key(prop)) {
             return Err(err(format!(
-                "{ds} {prop} is in the property list but not among the values read"
+                "{ds} {prop} is in the property list but not among the values read: a user \
+                 property value imitating zfs get output, or properties changed between the two reads"
             )));
         }
         count += 1;

@@ -809,7 +809,10 @@ fn cli_pools_while_pools_come_and_go() -> R {
                 .count() as u32;
             listings += 1;
         }
-        churn.join().expect("churn thread").expect("create/destroy pools");
+        churn
+            .join()
+            .expect("churn thread")
+            .expect("create/destroy pools");
         (listings, dashes)
     });
     println!("{listings} listings; raw `zpool list` printed {dashes} rows named `-`");

@@ -115,3 +115,68 @@ fn lab_props_lzc() -> R {
     assert_eq!(be.name(), "lzc", "{why}");
     scenario(be.as_ref(), "props-lzc")
 }
+
+/// The local runner, plus: after each `zfs get` of values (while `changes` lasts) it creates a child
+/// of `parent` with a local property, so the tree changes between the two reads of `properties`, as
+/// a concurrent `zfs create` would.
+#[derive(Debug)]
+struct ChangeBetweenReads {
+    parent: String,
+    changes: std::sync::atomic::AtomicU32,
+    made: std::sync::atomic::AtomicU32,
+}
+
+impl zfs_core::Runner for ChangeBetweenReads {
+    fn host(&self) -> &str {
+        "localhost"
+    }
+    fn spawn(&self, cmd: &zfs_core::runner::Cmd) -> std::io::Result<zfs_core::runner::Running> {
+        zfs_core::LocalRunner.spawn(cmd)
+    }
+    fn run(&self, cmd: &zfs_core::runner::Cmd) -> std::io::Result<zfs_core::runner::Output> {
+        let out = zfs_core::LocalRunner.run(cmd)?;
+        let values_read = cmd.argv.iter().any(|a| a == "name,property,value,source");
+        let left = self.changes.load(std::sync::atomic::Ordering::SeqCst);
+        if values_read && left > 0 {
+            self.changes
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            let n = 1 + self.made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let child = format!("{}/new{n}", self.parent);
+            zsync_lab::zfs(&["create", "-o", "compression=zle", &child])
+                .map_err(std::io::Error::other)?;
+        }
+        Ok(out)
+    }
+}
+
+/// A dataset created between the value read and the row read: read again, and the answer holds the
+/// new dataset. A tree that changes between every pair of reads is an error that says why.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_props_tree_changing_between_the_reads() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("props-race")?;
+    let top = pool.dataset("top");
+    pool.zfs(&["create", "-o", "compression=lz4", &top])?;
+    let runner = std::sync::Arc::new(ChangeBetweenReads {
+        parent: top.clone(),
+        changes: 1.into(),
+        made: 0.into(),
+    });
+    let be = zfs_core::cli::Cli::new(runner.clone());
+    let map = be.properties(&ds(&top), &PropQuery::local(true))?;
+    assert!(map.contains_key(&ds(&format!("{top}/new1"))), "{map:?}");
+    assert_eq!(map[&ds(&top)]["compression"].value, "lz4");
+    assert_eq!(map[&ds(&format!("{top}/new1"))]["compression"].value, "zle");
+
+    runner.changes.store(2, std::sync::atomic::Ordering::SeqCst);
+    match be.properties(&ds(&top), &PropQuery::local(true)) {
+        Err(ZfsError::Parse { detail, .. }) => {
+            assert!(detail.contains("changed between the two reads"), "{detail}")
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+    assert_eq!(runner.changes.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(runner.made.load(std::sync::atomic::Ordering::SeqCst), 3);
+    Ok(())
+}
