@@ -177,6 +177,13 @@ pub struct SyncArgs {
     /// default; costs one read of every byte).
     #[arg(long)]
     pub no_stream_check: bool,
+    /// Show a progress line on stderr (default: when stderr is a terminal, unless --quiet); into
+    /// a log it is a plain line every 5 s.
+    #[arg(long, conflicts_with = "no_progress")]
+    pub progress: bool,
+    /// Never show the progress line.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// The replication flags `zsync sync`/`plan` and syncoid mode share (flattened into both
@@ -417,7 +424,7 @@ pub struct SyncoidArgs {
     /// Accepted and ignored (zsync buffers in-process).
     #[arg(long, value_name = "SIZE")]
     pub mbuffer_size: Option<String>,
-    /// Accepted and ignored (zsync reports progress itself).
+    /// Accepted and ignored (zsync draws its own progress line on a terminal).
     #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
     pub pv_options: Option<String>,
     /// SSH key (remote endpoints: not supported yet).
@@ -480,6 +487,9 @@ impl SyncoidArgs {
             // syncoid mounts what it receives unless `--recvoptions=u`.
             mount: true,
             no_stream_check: false,
+            // syncoid shows pv's bar on a terminal unless --quiet: the same default.
+            progress: false,
+            no_progress: false,
         }
     }
     /// Whether any SSH-only option was given (they need a remote endpoint).

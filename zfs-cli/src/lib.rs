@@ -9,5 +9,6 @@ pub mod hooks;
 pub mod lock;
 pub mod monitor;
 pub mod output;
+pub mod progress;
 pub mod snap;
 pub mod sync;

@@ -53,17 +53,40 @@ pub fn run(
     if args.flags.debug {
         eprintln!("zsync: debug: backend {} ({why})", be.name());
     }
+    let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress_line = (args.progress || (stderr_tty && !args.no_progress && !args.flags.quiet))
+        .then(|| crate::progress::ProgressLine::new(stderr_tty));
     let mover = PipelineMover {
         buffer: None,
         rate_limit: rate_limit(args)?,
         verify: !args.no_stream_check,
+        progress: progress_line
+            .as_ref()
+            .map(|p| p as &dyn zfs_sync::ProgressObserver),
     };
     let quiet = args.flags.quiet || args.flags.json;
     let print_lock = Mutex::new(());
-    let on_dataset = |d: &DatasetReport| {
+    let debug = args.flags.debug;
+    let print_report = |d: &DatasetReport| {
         if !quiet {
-            let _g = print_lock.lock();
             println!("{}", result_line(d));
+        }
+        if !args.flags.quiet {
+            for w in &d.warnings {
+                eprintln!("zsync: warning: {}: {w}", d.target);
+            }
+        }
+        if debug {
+            for c in d.steps.iter().flat_map(|s| &s.checked) {
+                eprintln!("zsync: debug: {}: stream {}", d.source, c.describe());
+            }
+        }
+    };
+    let on_dataset = |d: &DatasetReport| {
+        let _g = print_lock.lock();
+        match &progress_line {
+            Some(p) => p.print_above(|| print_report(d)),
+            None => print_report(d),
         }
     };
     // ZSYNC_TRACE=1: one stderr line per backend call with its duration.
@@ -340,21 +363,6 @@ fn rate_limit(a: &SyncArgs) -> Result<Option<u64>, Fail> {
     })
 }
 
-fn human_bytes(b: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", U[i])
-    }
-}
-
 /// One line per dataset: `synced tank/a -> backup/a (2 steps, 1.2 MiB, 0.8 s)`.
 pub fn result_line(d: &DatasetReport) -> String {
     let arrow = format!("{} -> {}", d.source, d.target);
@@ -363,7 +371,7 @@ pub fn result_line(d: &DatasetReport) -> String {
             "synced {arrow} ({} step{}, {}, {:.1} s)",
             d.steps.len(),
             if d.steps.len() == 1 { "" } else { "s" },
-            human_bytes(d.bytes),
+            crate::progress::human_bytes(d.bytes),
             d.seconds
         ),
         Outcome::UpToDate => format!("up to date {arrow}"),

@@ -80,10 +80,14 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     let big = pattern(BIG, 0x5eed ^ backend.len() as u32);
     pool.write_file("src/big", &big)?;
     pool.zfs(&["snapshot", &format!("{src}@s2")])?;
-    let mut child = zsync_cmd(&dir, backend, &args)
+    // With a progress line (forced: stderr is a file here, so plain lines every 5 s).
+    let progress_log = dir.join("progress.log");
+    let mut killed_args = args.to_vec();
+    killed_args.insert(1, "--progress");
+    let mut child = zsync_cmd(&dir, backend, &killed_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(&progress_log).expect("progress log"))
         .process_group(0)
         .spawn()
         .expect("start zsync");
@@ -121,6 +125,15 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     }
     let used_at_kill = recv_used(&pool, &dst);
     kill_group(&mut child);
+    // What moved, against the `zfs send -nP` estimate, and how fast.
+    let log = std::fs::read_to_string(&progress_log).unwrap_or_default();
+    eprintln!("{log}");
+    let line = log
+        .lines()
+        .find(|l| l.starts_with(&format!("zsync: progress: {src}@s2 from @s1: ")))
+        .unwrap_or_else(|| panic!("no progress line for {src}@s2: {log}"));
+    assert!(line.contains(" of 24.") && line.contains("%), "), "{line}");
+    assert!(line.contains("/s, ") && line.ends_with(" left"), "{line}");
 
     // The kernel saves the partial state as the receive unwinds; wait for the token (bounded).
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -26,6 +26,32 @@ fn write_conf(dir: &Path, p: &str) -> PathBuf {
     conf
 }
 
+/// The snapshot guids the streams of `source` carried, as the in-transit check read them from the
+/// BEGIN records (`checked` in the JSON report); every stream must have been checked and verified.
+fn carried(report: &serde_json::Value, source: &str) -> Vec<String> {
+    let d = report["datasets"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["source"] == source))
+        .unwrap_or_else(|| panic!("{source} in {report}"));
+    let mut guids = Vec::new();
+    for st in d["steps"].as_array().unwrap() {
+        let checked = st["checked"].as_array().cloned().unwrap_or_default();
+        assert_eq!(Some(checked.len() as u64), st["streams"].as_u64(), "{st}");
+        for c in &checked {
+            assert_eq!(c["verified"], true, "{c}");
+            for s in c["snapshots"].as_array().unwrap() {
+                guids.push(s["guid"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    guids
+}
+
+fn guids_of(pool: &TestPool, ds: &str) -> Vec<String> {
+    let snaps = pool.snapshots(ds).unwrap();
+    snaps.into_iter().map(|(_, g)| g).collect()
+}
+
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<(), LabError> {
@@ -83,6 +109,12 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
             pool.snapshot_guids(&format!("{dst}{ds}"))?,
             "guids of {ds}"
         );
+        // The check in transit saw every snapshot that arrived, in order.
+        assert_eq!(
+            carried(&report, &format!("{src}{ds}")),
+            guids_of(&pool, &format!("{dst}{ds}")),
+            "{ds}"
+        );
     }
 
     // New data, a later snapshot run (an hour on: the hourly is due again), incremental sync.
@@ -103,7 +135,15 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
     let o = zsync(
         &dir,
         None,
-        &["sync", "-r", "--no-sync-snap", "--json", &src, &dst],
+        &[
+            "sync",
+            "-r",
+            "--no-sync-snap",
+            "--json",
+            "--debug",
+            &src,
+            &dst,
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
@@ -112,7 +152,16 @@ fn lab_cli_sync_snapshot_sync_snapshot_incremental_and_plan_matches() -> Result<
         let g = pool.snapshot_guids(&format!("{dst}{ds}"))?;
         assert_eq!(pool.snapshot_guids(&format!("{src}{ds}"))?, g);
         assert_eq!(g.len(), 2, "{ds}: {g:?}");
+        let newest = guids_of(&pool, &format!("{dst}{ds}")).split_off(1);
+        assert_eq!(carried(&report, &format!("{src}{ds}")), newest, "{ds}");
     }
+    // --debug says what each stream carried.
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!("zsync: debug: {src}/child: stream verified "))
+            && err.contains(&format!("incremental {src}/child@")),
+        "{err}"
+    );
     pool.zfs(&["mount", &dst])?;
     pool.zfs(&["mount", &format!("{dst}/child")])?;
     assert_eq!(pool.read_file("dst/src/child/a.txt")?, b"second");

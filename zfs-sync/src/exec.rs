@@ -41,8 +41,118 @@ pub const SYNC_PREFIX: &str = "zsync_";
 /// (buffering, rate limit, compression across a remote hop) plugs in here.
 pub trait Mover: Send + Sync {
     /// Copies everything from `input` (the send's read end) into `output` (the receive's write end), then
-    /// closes both; returns the bytes moved. `label` names the stream for progress output.
-    fn transfer(&self, input: OwnedFd, output: OwnedFd, label: &str) -> std::io::Result<u64>;
+    /// closes both; returns the bytes moved and, when the mover checked the stream, what it carried.
+    fn transfer(
+        &self,
+        input: OwnedFd,
+        output: OwnedFd,
+        stream: &StreamInfo,
+    ) -> std::io::Result<Moved>;
+
+    /// Whether [`StreamInfo::estimate`] is worth a `zfs send -nP` per stream (it is for progress
+    /// display). Default: no.
+    fn wants_estimate(&self) -> bool {
+        false
+    }
+}
+
+/// What the executor tells a [`Mover`] about the stream it is to move.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The source dataset.
+    pub dataset: String,
+    /// What is sent: `pool/a@s1`, `pool/a@s1 -> @s3` (incremental), `-I`, `(resumed)`.
+    pub label: String,
+    /// Expected stream bytes (`zfs send -nP`), when [`Mover::wants_estimate`] asked for it and the
+    /// source could tell.
+    pub estimate: Option<u64>,
+}
+
+/// Told how each stream advances while a [`PipelineMover`] moves it: about twice a second from a
+/// polling thread, and once more when the stream ended (`now.done`). Datasets run in parallel, so
+/// calls for different streams interleave.
+pub trait ProgressObserver: Sync {
+    /// The stream's counters as of now.
+    fn update(&self, stream: &StreamInfo, now: &zfs_stream::ProgressSnapshot);
+}
+
+/// What a [`Mover`] moved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// Stream bytes passed to the receive.
+    pub bytes: u64,
+    /// What the in-transit check read from the stream; `None` when the mover does not check.
+    pub check: Option<StreamCheck>,
+}
+
+/// What the in-transit check (zfs-stream's inspection) read from one send stream: which snapshots it
+/// carried, by guid, and whether every record checksum was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamCheck {
+    /// One entry per substream, in stream order (an `-I` stream carries several).
+    pub snapshots: Vec<StreamSnapshot>,
+    /// Records in the stream.
+    pub records: u64,
+    /// Every record and running fletcher-4 checksum was verified through the final END record. `false`
+    /// when a record type from a newer OpenZFS ended checking early (the receiver still verifies
+    /// everything itself).
+    pub verified: bool,
+}
+
+/// One snapshot a send stream carried (its BEGIN record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSnapshot {
+    /// The snapshot's name as the sender wrote it (`drr_toname`).
+    pub name: String,
+    /// Its guid (`drr_toguid`; decimal string in JSON).
+    #[serde(with = "crate::types::guid_str")]
+    pub guid: u64,
+    /// The incremental base's guid (`drr_fromguid`); `None` for a full stream.
+    #[serde(with = "crate::types::guid_str::option", default)]
+    pub from_guid: Option<u64>,
+}
+
+impl StreamCheck {
+    /// The facts of an inspected stream; `None` before any BEGIN record was read.
+    pub fn from_summary(summary: &zfs_stream::StreamSummary) -> Option<StreamCheck> {
+        let snapshots: Vec<StreamSnapshot> = summary
+            .substreams
+            .iter()
+            .filter_map(|s| s.begin.as_ref())
+            .map(|b| StreamSnapshot {
+                name: b.toname.clone(),
+                guid: b.toguid,
+                from_guid: (b.fromguid != 0).then_some(b.fromguid),
+            })
+            .collect();
+        (!snapshots.is_empty()).then(|| StreamCheck {
+            snapshots,
+            records: summary.records,
+            verified: summary.complete && summary.unverified_from.is_none(),
+        })
+    }
+
+    /// One line: `verified 12 records: full pool/a@s1 (guid 0x…)`, substreams joined with `; `.
+    pub fn describe(&self) -> String {
+        let what: Vec<String> = self
+            .snapshots
+            .iter()
+            .map(|s| match s.from_guid {
+                None => format!("full {} (guid {:#x})", s.name, s.guid),
+                Some(f) => format!("incremental {} (guid {:#x}, from {f:#x})", s.name, s.guid),
+            })
+            .collect();
+        format!(
+            "{} {} records: {}",
+            if self.verified {
+                "verified"
+            } else {
+                "partly verified (newer record type)"
+            },
+            self.records,
+            what.join("; ")
+        )
+    }
 }
 
 /// `std::io::copy` between the two descriptors (the standard library uses `splice` for pipes on Linux).
@@ -50,17 +160,22 @@ pub trait Mover: Send + Sync {
 pub struct CopyMover;
 
 impl Mover for CopyMover {
-    fn transfer(&self, input: OwnedFd, output: OwnedFd, _label: &str) -> std::io::Result<u64> {
+    fn transfer(
+        &self,
+        input: OwnedFd,
+        output: OwnedFd,
+        _stream: &StreamInfo,
+    ) -> std::io::Result<Moved> {
         let mut i = File::from(input);
         let mut o = File::from(output);
-        std::io::copy(&mut i, &mut o)
+        std::io::copy(&mut i, &mut o).map(|bytes| Moved { bytes, check: None })
     }
 }
 
 /// zfs-stream's [`zfs_stream::Pipeline`] (splice when possible; optional buffer and rate limit). The
 /// executor's default.
-#[derive(Debug, Clone, Copy)]
-pub struct PipelineMover {
+#[derive(Clone, Copy)]
+pub struct PipelineMover<'a> {
     /// Bounded buffer stage of this many bytes (`--mbuffer-size`).
     pub buffer: Option<usize>,
     /// Bytes per second (`--source-bwlimit` / `--target-bwlimit`).
@@ -71,23 +186,50 @@ pub struct PipelineMover {
     /// newer OpenZFS (with a valid checksum) ends checking and passes the rest through; the receiver
     /// verifies every record itself either way.
     pub verify: bool,
+    /// Told how each stream advances (with a `zfs send -nP` estimate per stream); `None`: nothing
+    /// polls, no estimate is asked for.
+    pub progress: Option<&'a dyn ProgressObserver>,
 }
 
-impl Default for PipelineMover {
-    /// No buffer, no limit, verifying.
+impl std::fmt::Debug for PipelineMover<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineMover")
+            .field("buffer", &self.buffer)
+            .field("rate_limit", &self.rate_limit)
+            .field("verify", &self.verify)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl Default for PipelineMover<'_> {
+    /// No buffer, no limit, verifying, no progress.
     fn default() -> Self {
         DEFAULT_MOVER
     }
 }
 
-static DEFAULT_MOVER: PipelineMover = PipelineMover {
+static DEFAULT_MOVER: PipelineMover<'static> = PipelineMover {
     buffer: None,
     rate_limit: None,
     verify: true,
+    progress: None,
 };
 
-impl Mover for PipelineMover {
-    fn transfer(&self, input: OwnedFd, output: OwnedFd, _label: &str) -> std::io::Result<u64> {
+/// How often a [`ProgressObserver`] hears about a moving stream.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Mover for PipelineMover<'_> {
+    fn wants_estimate(&self) -> bool {
+        self.progress.is_some()
+    }
+
+    fn transfer(
+        &self,
+        input: OwnedFd,
+        output: OwnedFd,
+        stream: &StreamInfo,
+    ) -> std::io::Result<Moved> {
         let mut p = zfs_stream::Pipeline::new(input, output).inspect(self.verify);
         if let Some(b) = self.buffer {
             p = p.buffer(b);
@@ -95,16 +237,49 @@ impl Mover for PipelineMover {
         if let Some(r) = self.rate_limit {
             p = p.rate_limit(r);
         }
-        p.run().map(|r| r.bytes_out).map_err(|e| match &e {
-            // Damage found in transit is the cause of whatever the receiver then says; a stream that
-            // merely ended early is explained by the sender's own error.
-            zfs_stream::PipeError::Stream { error, .. }
-                if !matches!(error, zfs_stream::StreamError::Truncated { .. }) =>
-            {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+        if let Some(e) = stream.estimate {
+            p = p.size_estimate(e);
+        }
+        let result = match self.progress {
+            None => p.run(),
+            Some(observer) => {
+                let handle = p.progress();
+                let (stop, stopped) = std::sync::mpsc::channel::<()>();
+                let result = std::thread::scope(|s| {
+                    let handle = &handle;
+                    s.spawn(move || {
+                        // Wakes every PROGRESS_EVERY until the sender below is dropped.
+                        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                            stopped.recv_timeout(PROGRESS_EVERY)
+                        {
+                            observer.update(stream, &handle.snapshot());
+                        }
+                    });
+                    let r = p.run();
+                    drop(stop);
+                    r
+                });
+                let mut last = handle.snapshot();
+                last.done = true;
+                observer.update(stream, &last);
+                result
             }
-            _ => std::io::Error::other(e.to_string()),
-        })
+        };
+        result
+            .map(|r| Moved {
+                bytes: r.bytes_out,
+                check: r.summary.as_ref().and_then(StreamCheck::from_summary),
+            })
+            .map_err(|e| match &e {
+                // Damage found in transit is the cause of whatever the receiver then says; a stream that
+                // merely ended early is explained by the sender's own error.
+                zfs_stream::PipeError::Stream { error, .. }
+                    if !matches!(error, zfs_stream::StreamError::Truncated { .. }) =>
+                {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+                }
+                _ => std::io::Error::other(e.to_string()),
+            })
     }
 }
 
@@ -291,6 +466,77 @@ pub struct StepReport {
     pub bytes: u64,
     /// Wall time.
     pub seconds: f64,
+    /// What the in-transit check read from each stream that completed (empty with the check off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checked: Vec<StreamCheck>,
+}
+
+/// What a [`Mover`] is told about `send`.
+fn stream_info(send: &SendRequest, estimate: Option<u64>) -> StreamInfo {
+    let dataset = send.to.dataset().to_string();
+    let mut label = send.to.to_string();
+    if let Some(from) = &send.from {
+        let base = from.as_str();
+        label.push_str(" from ");
+        label.push_str(base.strip_prefix(dataset.as_str()).unwrap_or(base));
+        if send.intermediates {
+            label.push_str(" with intermediates");
+        }
+    }
+    if send.resume.is_some() {
+        label.push_str(" (resumed)");
+    }
+    StreamInfo {
+        dataset,
+        label,
+        estimate,
+    }
+}
+
+/// The guids a step's streams should carry, in order: the snapshots it receives.
+fn planned_guids(step: &Step) -> Vec<u64> {
+    match step {
+        Step::Full { snapshot } => vec![snapshot.guid],
+        Step::Clone { to, .. } | Step::Resume { to, .. } => vec![to.guid],
+        Step::Incremental {
+            to,
+            intermediates,
+            receives,
+            ..
+        } => {
+            if *intermediates {
+                receives.iter().map(|r| r.guid).collect()
+            } else {
+                vec![to.guid]
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A warning when the verified streams of a completed step carried other snapshots than planned (one
+/// replaced under the same name between listing and sending); `None` when they match or were not all
+/// verified.
+fn unplanned_stream(step: &Step, checked: &[StreamCheck]) -> Option<String> {
+    if checked.is_empty() || checked.iter().any(|c| !c.verified) {
+        return None;
+    }
+    let carried: Vec<&StreamSnapshot> = checked.iter().flat_map(|c| &c.snapshots).collect();
+    let guids: Vec<u64> = carried.iter().map(|s| s.guid).collect();
+    let planned = planned_guids(step);
+    (guids != planned).then(|| {
+        let names: Vec<String> = carried
+            .iter()
+            .map(|s| format!("{} ({:#x})", s.name, s.guid))
+            .collect();
+        let want: Vec<String> = planned.iter().map(|g| format!("{g:#x}")).collect();
+        format!(
+            "the send stream carried {}, the plan expected guid(s) {}: a snapshot was replaced \
+             while the run went on",
+            names.join(", "),
+            want.join(", ")
+        )
+    })
 }
 
 /// The result for one dataset.
@@ -873,16 +1119,21 @@ impl<'a> Executor<'a> {
             let mut stale = false;
             for step in &steps {
                 let t0 = Instant::now();
-                let r = self.run_step(dp, step, opts, preserved, &src_versions);
+                let mut checked = Vec::new();
+                let r = self.run_step(dp, step, opts, preserved, &src_versions, &mut checked);
                 let (streams, bytes, err) = match r {
                     Ok((s, b)) => (s, b, None),
                     Err((s, b, e)) => (s, b, Some(e)),
                 };
+                if err.is_none() {
+                    rep.warnings.extend(unplanned_stream(step, &checked));
+                }
                 rep.steps.push(StepReport {
                     step: step.clone(),
                     streams,
                     bytes,
                     seconds: t0.elapsed().as_secs_f64(),
+                    checked,
                 });
                 if let Some(e) = err {
                     if matches!(step, Step::Resume { .. })
@@ -994,6 +1245,7 @@ impl<'a> Executor<'a> {
         opts: &SyncOptions,
         preserved: Option<&Preserved>,
         src_versions: &[Version],
+        checked: &mut Vec<StreamCheck>,
     ) -> Result<(u32, u64), (u32, u64, StepError)> {
         let e0 = |e: ZfsError| (0, 0, StepError::Zfs(Box::new(e)));
         let flags = SendFlags {
@@ -1070,7 +1322,9 @@ impl<'a> Executor<'a> {
                     resume: None,
                 };
                 let r = recv(to.short(), false, None, true).map_err(e0)?;
-                self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
+                self.stream(&req, &r, checked)
+                    .map(|b| (1, b))
+                    .map_err(|e| (1, 0, e))
             }
             Step::Clone {
                 origin,
@@ -1086,7 +1340,9 @@ impl<'a> Executor<'a> {
                     resume: None,
                 };
                 let r = recv(to.short(), false, Some(target_origin.clone()), true).map_err(e0)?;
-                self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
+                self.stream(&req, &r, checked)
+                    .map(|b| (1, b))
+                    .map_err(|e| (1, 0, e))
             }
             Step::Resume { token, to, from } => {
                 let to = as_snapshot(to).map_err(e0)?;
@@ -1111,7 +1367,9 @@ impl<'a> Executor<'a> {
                 let mut r =
                     recv(to.short(), force && from.is_some(), None, from.is_none()).map_err(e0)?;
                 r.raw = token.raw;
-                self.stream(&req, &r).map(|b| (1, b)).map_err(|e| (1, 0, e))
+                self.stream(&req, &r, checked)
+                    .map(|b| (1, b))
+                    .map_err(|e| (1, 0, e))
             }
             Step::Incremental {
                 from,
@@ -1161,7 +1419,9 @@ impl<'a> Executor<'a> {
                         .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
                     r.into_dataset = whole;
                     streams += 1;
-                    bytes += self.stream(&req, &r).map_err(|e| (streams, bytes, e))?;
+                    bytes += self
+                        .stream(&req, &r, checked)
+                        .map_err(|e| (streams, bytes, e))?;
                     if whole {
                         return Ok((streams, bytes));
                     }
@@ -1173,7 +1433,23 @@ impl<'a> Executor<'a> {
     }
 
     /// One send piped into one receive.
-    fn stream(&self, send: &SendRequest, recv: &RecvRequest) -> Result<u64, StepError> {
+    /// A completed stream's check (when the mover made one) goes to `checked`.
+    fn stream(
+        &self,
+        send: &SendRequest,
+        recv: &RecvRequest,
+        checked: &mut Vec<StreamCheck>,
+    ) -> Result<u64, StepError> {
+        // The estimate first: no send is running yet. Not for a resume (`-nP -t` would need the
+        // token's own flags); a failed estimate only means no ETA.
+        let estimate = (self.mover.wants_estimate() && send.resume.is_none())
+            .then(|| {
+                self.source
+                    .send_space(&send.to, send.from.as_ref(), &send.flags)
+                    .ok()
+            })
+            .flatten();
+        let info = stream_info(send, estimate);
         let mut s = self
             .source
             .send(send)
@@ -1191,12 +1467,15 @@ impl<'a> Executor<'a> {
             ));
         };
         let t = Instant::now();
-        let moved = self.mover.transfer(input, output, send.to.as_str());
+        let moved = self.mover.transfer(input, output, &info);
         crate::trace::line(&format!("transfer {}", send.to), t);
         let recv_res = r.finish();
         let send_res = s.finish();
         match (send_res, recv_res, moved) {
-            (Ok(()), Ok(()), Ok(b)) => Ok(b),
+            (Ok(()), Ok(()), Ok(m)) => {
+                checked.extend(m.check);
+                Ok(m.bytes)
+            }
             // The send could not start its stream (stale token, vanished snapshot): that is the cause.
             (Err(se @ (ZfsError::StaleResumeToken { .. } | ZfsError::NotFound { .. })), _, _) => {
                 Err(StepError::Zfs(Box::new(se)))
@@ -1467,5 +1746,199 @@ mod tests {
         for bad in ["", "a b", "a/b", "a@b", "a#b"] {
             assert!(check_identifier(bad).is_err(), "{bad:?}");
         }
+    }
+
+    fn begin(name: &str, toguid: u64, fromguid: u64) -> zfs_stream::record::SubstreamSummary {
+        zfs_stream::record::SubstreamSummary {
+            begin: Some(zfs_stream::record::Begin {
+                order: zfs_stream::record::ByteOrder::Little,
+                header_type: zfs_stream::record::HeaderType::Substream,
+                features: Default::default(),
+                creation_time: 0,
+                objset_type: 2,
+                flags: 0,
+                toguid,
+                fromguid,
+                toname: name.into(),
+            }),
+            complete: true,
+            ..Default::default()
+        }
+    }
+
+    fn vref(name: &str, guid: u64, txg: u64) -> VersionRef {
+        VersionRef {
+            name: VersionName::Snapshot(SnapshotName::parse(name).unwrap()),
+            guid,
+            createtxg: txg,
+            creation: 0,
+        }
+    }
+
+    #[test]
+    fn stream_check_reads_the_begin_records() {
+        let mut sum = zfs_stream::StreamSummary {
+            records: 9,
+            complete: true,
+            substreams: vec![begin("p/a@s2", 0x22, 0x11), begin("p/a@s3", 0x33, 0x22)],
+            ..Default::default()
+        };
+        let c = StreamCheck::from_summary(&sum).unwrap();
+        assert!(c.verified);
+        assert_eq!(c.records, 9);
+        assert_eq!(c.snapshots[0].from_guid, Some(0x11));
+        assert_eq!(c.snapshots[1].guid, 0x33);
+        assert_eq!(
+            c.describe(),
+            "verified 9 records: incremental p/a@s2 (guid 0x22, from 0x11); \
+             incremental p/a@s3 (guid 0x33, from 0x22)"
+        );
+        sum.unverified_from = Some(zfs_stream::UnknownRecord {
+            index: 3,
+            offset: 936,
+            drr_type: 99,
+        });
+        assert!(!StreamCheck::from_summary(&sum).unwrap().verified);
+        sum.substreams = vec![zfs_stream::record::SubstreamSummary::default()];
+        assert_eq!(StreamCheck::from_summary(&sum), None, "no BEGIN read yet");
+    }
+
+    #[test]
+    fn streams_that_carried_other_snapshots_than_planned_are_flagged() {
+        let (s1, s2, s3) = (
+            vref("p/a@s1", 0x11, 1),
+            vref("p/a@s2", 0x22, 2),
+            vref("p/a@s3", 0x33, 3),
+        );
+        let step = Step::Incremental {
+            from: s1.clone(),
+            to: s3.clone(),
+            intermediates: true,
+            receives: vec![s2.clone(), s3.clone()],
+        };
+        let check = |subs: Vec<zfs_stream::record::SubstreamSummary>| {
+            StreamCheck::from_summary(&zfs_stream::StreamSummary {
+                complete: true,
+                substreams: subs,
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        // One -I package, or one -i stream per snapshot: both match.
+        let package = check(vec![
+            begin("p/a@s2", 0x22, 0x11),
+            begin("p/a@s3", 0x33, 0x22),
+        ]);
+        assert_eq!(
+            unplanned_stream(&step, std::slice::from_ref(&package)),
+            None
+        );
+        let each = [
+            check(vec![begin("p/a@s2", 0x22, 0x11)]),
+            check(vec![begin("p/a@s3", 0x33, 0x22)]),
+        ];
+        assert_eq!(unplanned_stream(&step, &each), None);
+        // s3 replaced under its name between listing and sending.
+        let replaced = check(vec![
+            begin("p/a@s2", 0x22, 0x11),
+            begin("p/a@s3", 0x99, 0x22),
+        ]);
+        let w = unplanned_stream(&step, std::slice::from_ref(&replaced)).unwrap();
+        assert!(
+            w.contains("p/a@s3 (0x99)") && w.contains("0x22, 0x33"),
+            "{w}"
+        );
+        // Not verified to the end, or not checked at all: nothing to say.
+        let mut partial = replaced.clone();
+        partial.verified = false;
+        assert_eq!(unplanned_stream(&step, &[partial]), None);
+        assert_eq!(unplanned_stream(&step, &[]), None);
+        let full = Step::Full { snapshot: s1 };
+        let ok = check(vec![begin("p/a@s1", 0x11, 0)]);
+        assert_eq!(unplanned_stream(&full, &[ok]), None);
+    }
+
+    /// (label, bytes, estimate, done) per update.
+    type Update = (String, u64, Option<u64>, bool);
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<Update>>);
+
+    impl ProgressObserver for Seen {
+        fn update(&self, s: &StreamInfo, p: &zfs_stream::ProgressSnapshot) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((s.label.clone(), p.bytes, p.estimate, p.done));
+        }
+    }
+
+    #[test]
+    fn pipeline_mover_tells_its_observer_and_ends_with_done() {
+        let seen = Seen::default();
+        let mover = PipelineMover {
+            verify: false,
+            progress: Some(&seen),
+            ..Default::default()
+        };
+        assert!(mover.wants_estimate() && !PipelineMover::default().wants_estimate());
+        let data: Vec<u8> = (0..3u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+        let (src_r, mut src_w) = std::io::pipe().unwrap();
+        let (mut sink_r, sink_w) = std::io::pipe().unwrap();
+        let info = StreamInfo {
+            dataset: "p/a".into(),
+            label: "p/a@s2 from @s1".into(),
+            estimate: Some(data.len() as u64),
+        };
+        let moved = std::thread::scope(|s| {
+            s.spawn(|| {
+                use std::io::Write;
+                src_w.write_all(&data).unwrap();
+                drop(src_w);
+            });
+            let reader = s.spawn(move || {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut sink_r, &mut out).unwrap();
+                out
+            });
+            let m = mover
+                .transfer(OwnedFd::from(src_r), OwnedFd::from(sink_w), &info)
+                .unwrap();
+            assert_eq!(reader.join().unwrap(), data);
+            m
+        });
+        assert_eq!(
+            moved,
+            Moved {
+                bytes: data.len() as u64,
+                check: None
+            }
+        );
+        let seen = seen.0.into_inner().unwrap();
+        let last = seen.last().expect("a final update");
+        assert_eq!(
+            last,
+            &(info.label.clone(), data.len() as u64, info.estimate, true)
+        );
+        assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1), "{seen:?}");
+        assert_eq!(seen.iter().filter(|u| u.3).count(), 1, "{seen:?}");
+    }
+
+    #[test]
+    fn stream_labels_say_what_is_sent() {
+        let snap = |s: &str| SnapshotName::parse(s).unwrap();
+        let mut req = SendRequest::incremental(
+            VersionName::Bookmark(zfs_core::BookmarkName::parse("p/a#b1").unwrap()),
+            snap("p/a@s3"),
+        );
+        assert_eq!(stream_info(&req, None).label, "p/a@s3 from #b1");
+        req.from = Some(VersionName::Snapshot(snap("p/a@s1")));
+        req.intermediates = true;
+        let i = stream_info(&req, Some(5));
+        assert_eq!(i.label, "p/a@s3 from @s1 with intermediates");
+        assert_eq!((i.dataset.as_str(), i.estimate), ("p/a", Some(5)));
+        req.from = None;
+        req.intermediates = false;
+        assert_eq!(stream_info(&req, None).label, "p/a@s3");
     }
 }

@@ -11,8 +11,9 @@ pub mod types;
 
 pub use exec::{
     default_jobs, is_sync_snapshot, is_syncoid_snapshot, sync_snapshot_name, syncoid_snapshot_name,
-    CopyMover, DatasetReport, Executor, Mover, Outcome, PipelineMover, RecvOptions, Report,
-    SendOptions, StepReport, SyncError, SyncNaming, SyncOptions,
+    CopyMover, DatasetReport, Executor, Moved, Mover, Outcome, PipelineMover, ProgressObserver,
+    RecvOptions, Report, SendOptions, StepReport, StreamCheck, StreamInfo, StreamSnapshot,
+    SyncError, SyncNaming, SyncOptions,
 };
 pub use options::{InitialReplication, PlanOptions, ResumeToken, SnapshotFilter, TreeSpec};
 pub use planner::select_datasets;
@@ -20,3 +21,5 @@ pub use planner::{plan_dataset, plan_tree, CloneBase, PlanError, TargetState, Tr
 pub use types::{
     AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
 };
+/// The counters a [`ProgressObserver`] is given (zfs-stream's).
+pub use zfs_stream::ProgressSnapshot;

@@ -8,7 +8,10 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use zfs_core::cli::Cli;
-use zfs_sync::{Executor, Mover, Outcome, Report, SnapshotFilter, Step, SyncOptions, TreeSpec};
+use zfs_sync::{
+    Executor, Moved, Mover, Outcome, Report, SnapshotFilter, Step, StreamInfo, SyncOptions,
+    TreeSpec,
+};
 use zsync_lab::data::pattern;
 use zsync_lab::TestPool;
 
@@ -40,7 +43,12 @@ fn incremental_streams(r: &Report) -> Vec<Vec<u32>> {
 struct CutAfter(u64);
 
 impl Mover for CutAfter {
-    fn transfer(&self, input: OwnedFd, output: OwnedFd, _label: &str) -> std::io::Result<u64> {
+    fn transfer(
+        &self,
+        input: OwnedFd,
+        output: OwnedFd,
+        _stream: &StreamInfo,
+    ) -> std::io::Result<Moved> {
         let mut from = File::from(input);
         let mut to = File::from(output);
         let n = std::io::copy(&mut (&mut from).take(self.0), &mut to)?;

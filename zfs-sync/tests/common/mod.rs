@@ -74,4 +74,13 @@ pub fn all_synced(r: &zfs_sync::Report) {
         "{}",
         r.to_json()
     );
+    // Every stream was checked in transit and carried exactly the planned snapshots (a mismatch
+    // would be a warning).
+    for d in &r.datasets {
+        assert!(d.warnings.is_empty(), "{}", r.to_json());
+        for s in &d.steps {
+            assert_eq!(s.checked.len() as u32, s.streams, "{}", r.to_json());
+            assert!(s.checked.iter().all(|c| c.verified), "{}", r.to_json());
+        }
+    }
 }
