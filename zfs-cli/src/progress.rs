@@ -24,8 +24,8 @@ pub struct ProgressLine {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Moving streams, oldest first.
-    active: Vec<(String, ProgressSnapshot)>,
+    /// Moving streams (id, label, counters), oldest first.
+    active: Vec<(u64, String, ProgressSnapshot)>,
     /// Whether a line is on screen now (terminal form).
     drawn: bool,
     /// When the plain form last wrote.
@@ -75,13 +75,13 @@ impl ProgressLine {
 impl ProgressObserver for ProgressLine {
     fn update(&self, stream: &StreamInfo, now: &ProgressSnapshot) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let pos = st.active.iter().position(|(l, _)| *l == stream.label);
+        let pos = st.active.iter().position(|(id, _, _)| *id == stream.id);
         match (pos, now.done) {
             (Some(i), true) => {
                 st.active.remove(i);
             }
-            (Some(i), false) => st.active[i].1 = *now,
-            (None, false) => st.active.push((stream.label.clone(), *now)),
+            (Some(i), false) => st.active[i].2 = *now,
+            (None, false) => st.active.push((stream.id, stream.label.clone(), *now)),
             (None, true) => {}
         }
         if self.tty {
@@ -94,8 +94,8 @@ impl ProgressObserver for ProgressLine {
 }
 
 /// `tank/a@s3 from @s1: 1.2 GiB of 4.0 GiB (30%), 85.3 MiB/s, 0:34 left (+1 more stream)`.
-pub fn render(active: &[(String, ProgressSnapshot)]) -> String {
-    let Some((label, p)) = active.first() else {
+pub fn render(active: &[(u64, String, ProgressSnapshot)]) -> String {
+    let Some((_, label, p)) = active.first() else {
         return String::new();
     };
     let mut s = format!("{label}: {}", human_bytes(p.bytes));
@@ -184,6 +184,7 @@ mod tests {
     #[test]
     fn the_line_says_what_how_much_how_fast_and_how_long() {
         let a = (
+            1,
             "tank/a@s3 from @s1".to_string(),
             snap(3 << 20, Some(10 << 20), 3),
         );
@@ -191,7 +192,7 @@ mod tests {
             render(std::slice::from_ref(&a)),
             "tank/a@s3 from @s1: 3.0 MiB of 10.0 MiB (30%), 1.0 MiB/s, 0:07 left"
         );
-        let b = ("tank/b@s1".to_string(), snap(512, None, 1));
+        let b = (2, "tank/b@s1".to_string(), snap(512, None, 1));
         assert_eq!(
             render(&[a.clone(), b.clone()]),
             "tank/a@s3 from @s1: 3.0 MiB of 10.0 MiB (30%), 1.0 MiB/s, 0:07 left (+1 more stream)"
@@ -208,24 +209,25 @@ mod tests {
     #[test]
     fn streams_come_and_go() {
         let line = ProgressLine::new(false);
-        let info = |l: &str| StreamInfo {
+        let info = |id: u64| StreamInfo {
+            id,
             dataset: "tank/a".into(),
-            label: l.into(),
+            label: "same label".into(),
             estimate: None,
         };
-        line.update(&info("x"), &snap(1, None, 1));
-        line.update(&info("y"), &snap(2, None, 1));
-        line.update(&info("x"), &snap(5, None, 1));
+        line.update(&info(1), &snap(1, None, 1));
+        line.update(&info(2), &snap(2, None, 1));
+        line.update(&info(1), &snap(5, None, 1));
         {
             let st = line.state.lock().unwrap();
-            let labels: Vec<&str> = st.active.iter().map(|(l, _)| l.as_str()).collect();
-            assert_eq!(labels, ["x", "y"]);
-            assert_eq!(st.active[0].1.bytes, 5);
+            let ids: Vec<u64> = st.active.iter().map(|(id, _, _)| *id).collect();
+            assert_eq!(ids, [1, 2]);
+            assert_eq!(st.active[0].2.bytes, 5);
         }
         let mut done = snap(9, None, 1);
         done.done = true;
-        line.update(&info("x"), &done);
-        line.update(&info("y"), &done);
+        line.update(&info(1), &done);
+        line.update(&info(2), &done);
         assert!(line.state.lock().unwrap().active.is_empty());
     }
 }

@@ -346,7 +346,8 @@ pub trait Backend: Send + Sync {
     }
 
     /// Health and capacity of the named pools (all imported pools when `names` is empty), in
-    /// `zpool list` order, from ONE `zpool list -Hp` spawn; [`crate::pool::PoolStatus::detail`] is `None`. A missing
+    /// `zpool list` order, from ONE `zpool list -Hp` spawn (up to three when it prints a pool as `-`, see
+    /// [`crate::pool::PoolList::unreadable`]); [`crate::pool::PoolStatus::detail`] is `None`. A missing
     /// pool is [`ZfsError::NotFound`] naming it. The default says [`ZfsError::Unsupported`].
     fn pools(
         &self,

@@ -805,9 +805,11 @@ impl Backend for Cli {
         &self,
         names: &[crate::name::PoolName],
     ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        // A pool exported or destroyed while `zpool list` runs is printed as a row named `-`; the
-        // next listing no longer has it, so one more run settles that race. A row still unreadable
-        // then is a pool whose properties cannot be read: an error, never a pool silently left out.
+        // A pool exported or destroyed while `zpool list` runs is printed as a row named `-`; a later
+        // listing no longer has it (pools of a busy host may come and go more than once, hence a few
+        // tries, a moment apart). A row still unreadable then is a pool whose properties cannot be
+        // read: an error, never a pool silently left out.
+        const TRIES: u32 = 3;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -822,13 +824,15 @@ impl Backend for Cli {
                 crate::pool::parse_pool_list(&text).map_err(|e| parse_err(e.line, e.detail))?;
             match list.unreadable.first() {
                 None => return Ok(list.pools),
-                Some(_) if attempt < 2 => continue,
+                Some(_) if attempt < TRIES => {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
                 Some(&line) => {
                     return Err(parse_err(
                         line,
                         format!(
-                            "zpool could not read the properties of {} pool(s) (it printed `-` \
-                             for the name) in two listings in a row; `zpool status` shows which",
+                            "zpool printed `-` for the name of {} pool(s) in {TRIES} listings in a \
+                             row: it cannot read their properties (`zpool status` may say why)",
                             list.unreadable.len()
                         ),
                     ))

@@ -1,8 +1,9 @@
 //! Pool status: capacity and health from `zpool list -Hp` (nom) and vdev detail from `zpool status -p`.
 //!
 //! [`Backend::pools`](crate::Backend::pools) runs ONE
-//! `zpool list -Hp -o name,health,size,allocated,free,capacity,fragmentation [POOL...]`; that is all
-//! capacity checks and `prune_defer` need. [`Backend::pool_status`](crate::Backend::pool_status) adds ONE
+//! `zpool list -Hp -o name,health,size,allocated,free,capacity,fragmentation [POOL...]` (again, up to
+//! three times, while it prints a pool as `-`: see [`PoolList::unreadable`]); that is all capacity
+//! checks and `prune_defer` need. [`Backend::pool_status`](crate::Backend::pool_status) adds ONE
 //! `zpool status -p [POOL...]` and attaches a [`PoolDetail`] to each pool: the vdev tree with each
 //! device's state and read/write/checksum error counters, the `scan:` line (errors found by the last
 //! scrub or resilver) and the `errors:` line (permanent data errors).

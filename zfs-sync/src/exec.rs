@@ -59,6 +59,9 @@ pub trait Mover: Send + Sync {
 /// What the executor tells a [`Mover`] about the stream it is to move.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamInfo {
+    /// Distinguishes streams (unique within the process; labels can repeat, e.g. one snapshot sent to
+    /// two targets by two executors).
+    pub id: u64,
     /// The source dataset.
     pub dataset: String,
     /// What is sent: `pool/a@s1`, `pool/a@s1 -> @s3` (incremental), `-I`, `(resumed)`.
@@ -132,14 +135,15 @@ impl StreamCheck {
         })
     }
 
-    /// One line: `verified 12 records: full pool/a@s1 (guid 0x…)`, substreams joined with `; `.
+    /// One line: `verified 12 records: full pool/a@s1 (guid 1234…)`, substreams joined with `; `
+    /// (guids in decimal, as `zfs get guid` prints them).
     pub fn describe(&self) -> String {
         let what: Vec<String> = self
             .snapshots
             .iter()
             .map(|s| match s.from_guid {
-                None => format!("full {} (guid {:#x})", s.name, s.guid),
-                Some(f) => format!("incremental {} (guid {:#x}, from {f:#x})", s.name, s.guid),
+                None => format!("full {} (guid {})", s.name, s.guid),
+                Some(f) => format!("incremental {} (guid {}, from {f})", s.name, s.guid),
             })
             .collect();
         format!(
@@ -252,7 +256,11 @@ impl Mover for PipelineMover<'_> {
                         while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                             stopped.recv_timeout(PROGRESS_EVERY)
                         {
-                            observer.update(stream, &handle.snapshot());
+                            let now = handle.snapshot();
+                            if now.done {
+                                break; // the final update below says so, once
+                            }
+                            observer.update(stream, &now);
                         }
                     });
                     let r = p.run();
@@ -478,7 +486,12 @@ fn stream_info(send: &SendRequest, estimate: Option<u64>) -> StreamInfo {
     if let Some(from) = &send.from {
         let base = from.as_str();
         label.push_str(" from ");
-        label.push_str(base.strip_prefix(dataset.as_str()).unwrap_or(base));
+        // `@s1` / `#b1` when the base is in the same dataset; the full name otherwise (a clone's
+        // origin).
+        let local = base
+            .strip_prefix(dataset.as_str())
+            .filter(|rest| rest.starts_with(['@', '#']));
+        label.push_str(local.unwrap_or(base));
         if send.intermediates {
             label.push_str(" with intermediates");
         }
@@ -486,18 +499,20 @@ fn stream_info(send: &SendRequest, estimate: Option<u64>) -> StreamInfo {
     if send.resume.is_some() {
         label.push_str(" (resumed)");
     }
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     StreamInfo {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         dataset,
         label,
         estimate,
     }
 }
 
-/// The guids a step's streams should carry, in order: the snapshots it receives.
-fn planned_guids(step: &Step) -> Vec<u64> {
+/// The snapshots a step's streams should carry, in order: the ones it receives.
+fn planned_snapshots(step: &Step) -> Vec<&VersionRef> {
     match step {
-        Step::Full { snapshot } => vec![snapshot.guid],
-        Step::Clone { to, .. } | Step::Resume { to, .. } => vec![to.guid],
+        Step::Full { snapshot } => vec![snapshot],
+        Step::Clone { to, .. } | Step::Resume { to, .. } => vec![to],
         Step::Incremental {
             to,
             intermediates,
@@ -505,38 +520,55 @@ fn planned_guids(step: &Step) -> Vec<u64> {
             ..
         } => {
             if *intermediates {
-                receives.iter().map(|r| r.guid).collect()
+                receives.iter().collect()
             } else {
-                vec![to.guid]
+                vec![to]
             }
         }
         _ => Vec::new(),
     }
 }
 
-/// A warning when the verified streams of a completed step carried other snapshots than planned (one
-/// replaced under the same name between listing and sending); `None` when they match or were not all
-/// verified.
-fn unplanned_stream(step: &Step, checked: &[StreamCheck]) -> Option<String> {
-    if checked.is_empty() || checked.iter().any(|c| !c.verified) {
+/// A warning when the verified streams of a completed step carried other snapshots than planned: one
+/// replaced under its name, or one destroyed on the source (an `-I` stream skips it), between listing
+/// and sending. `None` when they match, or when not every stream was checked and verified.
+fn unplanned_stream(step: &Step, checked: &[StreamCheck], streams: u32) -> Option<String> {
+    if checked.is_empty()
+        || checked.len() != streams as usize
+        || checked.iter().any(|c| !c.verified)
+    {
         return None;
     }
     let carried: Vec<&StreamSnapshot> = checked.iter().flat_map(|c| &c.snapshots).collect();
-    let guids: Vec<u64> = carried.iter().map(|s| s.guid).collect();
-    let planned = planned_guids(step);
-    (guids != planned).then(|| {
-        let names: Vec<String> = carried
-            .iter()
-            .map(|s| format!("{} ({:#x})", s.name, s.guid))
-            .collect();
-        let want: Vec<String> = planned.iter().map(|g| format!("{g:#x}")).collect();
-        format!(
-            "the send stream carried {}, the plan expected guid(s) {}: a snapshot was replaced \
-             while the run went on",
-            names.join(", "),
-            want.join(", ")
-        )
-    })
+    let planned = planned_snapshots(step);
+    if carried
+        .iter()
+        .map(|s| s.guid)
+        .eq(planned.iter().map(|v| v.guid))
+    {
+        return None;
+    }
+    let unplanned: Vec<String> = carried
+        .iter()
+        .filter(|c| !planned.iter().any(|p| p.guid == c.guid))
+        .map(|c| format!("{} (guid {})", c.name, c.guid))
+        .collect();
+    if !unplanned.is_empty() {
+        return Some(format!(
+            "the send stream carried {}, which the plan did not name: a snapshot was replaced \
+             under its name while the run went on",
+            unplanned.join(", ")
+        ));
+    }
+    let missing: Vec<String> = planned
+        .iter()
+        .filter(|p| !carried.iter().any(|c| c.guid == p.guid))
+        .map(|p| format!("{} (guid {})", p.name, p.guid))
+        .collect();
+    Some(format!(
+        "planned but not in the send stream: {} (destroyed on the source while the run went on?)",
+        missing.join(", ")
+    ))
 }
 
 /// The result for one dataset.
@@ -1126,7 +1158,8 @@ impl<'a> Executor<'a> {
                     Err((s, b, e)) => (s, b, Some(e)),
                 };
                 if err.is_none() {
-                    rep.warnings.extend(unplanned_stream(step, &checked));
+                    rep.warnings
+                        .extend(unplanned_stream(step, &checked, streams));
                 }
                 rep.steps.push(StepReport {
                     step: step.clone(),
@@ -1322,7 +1355,7 @@ impl<'a> Executor<'a> {
                     resume: None,
                 };
                 let r = recv(to.short(), false, None, true).map_err(e0)?;
-                self.stream(&req, &r, checked)
+                self.stream(&req, &r, &[], checked)
                     .map(|b| (1, b))
                     .map_err(|e| (1, 0, e))
             }
@@ -1340,7 +1373,7 @@ impl<'a> Executor<'a> {
                     resume: None,
                 };
                 let r = recv(to.short(), false, Some(target_origin.clone()), true).map_err(e0)?;
-                self.stream(&req, &r, checked)
+                self.stream(&req, &r, &[], checked)
                     .map(|b| (1, b))
                     .map_err(|e| (1, 0, e))
             }
@@ -1367,7 +1400,7 @@ impl<'a> Executor<'a> {
                 let mut r =
                     recv(to.short(), force && from.is_some(), None, from.is_none()).map_err(e0)?;
                 r.raw = token.raw;
-                self.stream(&req, &r, checked)
+                self.stream(&req, &r, &[], checked)
                     .map(|b| (1, b))
                     .map_err(|e| (1, 0, e))
             }
@@ -1419,8 +1452,9 @@ impl<'a> Executor<'a> {
                         .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
                     r.into_dataset = whole;
                     streams += 1;
+                    let package: &[&VersionRef] = if whole { rest } else { &[] };
                     bytes += self
-                        .stream(&req, &r, checked)
+                        .stream(&req, &r, package, checked)
                         .map_err(|e| (streams, bytes, e))?;
                     if whole {
                         return Ok((streams, bytes));
@@ -1438,16 +1472,13 @@ impl<'a> Executor<'a> {
         &self,
         send: &SendRequest,
         recv: &RecvRequest,
+        package: &[&VersionRef],
         checked: &mut Vec<StreamCheck>,
     ) -> Result<u64, StepError> {
         // The estimate first: no send is running yet. Not for a resume (`-nP -t` would need the
         // token's own flags); a failed estimate only means no ETA.
         let estimate = (self.mover.wants_estimate() && send.resume.is_none())
-            .then(|| {
-                self.source
-                    .send_space(&send.to, send.from.as_ref(), &send.flags)
-                    .ok()
-            })
+            .then(|| self.estimate(send, package))
             .flatten();
         let info = stream_info(send, estimate);
         let mut s = self
@@ -1489,6 +1520,29 @@ impl<'a> Executor<'a> {
             (Err(se), Ok(()), _) => Err(StepError::Zfs(Box::new(se))),
             (Ok(()), Ok(()), Err(io)) => Err(StepError::Transfer(io.to_string())),
         }
+    }
+
+    /// Expected bytes of `send` (`zfs send -nP` / `lzc_send_space`). An `-I` stream (`package`: the
+    /// snapshots it carries) is the sum of its hops: one `-i` estimate from base to newest would count
+    /// blocks rewritten in between once, where the package sends them in every hop.
+    fn estimate(&self, send: &SendRequest, package: &[&VersionRef]) -> Option<u64> {
+        if !send.intermediates {
+            return self
+                .source
+                .send_space(&send.to, send.from.as_ref(), &send.flags)
+                .ok();
+        }
+        let mut from = send.from.clone();
+        let mut total = 0u64;
+        for hop in package {
+            let to = hop.snapshot()?;
+            total += self
+                .source
+                .send_space(to, from.as_ref(), &send.flags)
+                .ok()?;
+            from = Some(hop.name.clone());
+        }
+        Some(total)
     }
 
     /// Holds, bookmarks and sync snapshot cleanup after a dataset synced; problems become warnings.
@@ -1790,8 +1844,8 @@ mod tests {
         assert_eq!(c.snapshots[1].guid, 0x33);
         assert_eq!(
             c.describe(),
-            "verified 9 records: incremental p/a@s2 (guid 0x22, from 0x11); \
-             incremental p/a@s3 (guid 0x33, from 0x22)"
+            "verified 9 records: incremental p/a@s2 (guid 34, from 17); \
+             incremental p/a@s3 (guid 51, from 34)"
         );
         sum.unverified_from = Some(zfs_stream::UnknownRecord {
             index: 3,
@@ -1830,32 +1884,40 @@ mod tests {
             begin("p/a@s3", 0x33, 0x22),
         ]);
         assert_eq!(
-            unplanned_stream(&step, std::slice::from_ref(&package)),
+            unplanned_stream(&step, std::slice::from_ref(&package), 1),
             None
         );
         let each = [
             check(vec![begin("p/a@s2", 0x22, 0x11)]),
             check(vec![begin("p/a@s3", 0x33, 0x22)]),
         ];
-        assert_eq!(unplanned_stream(&step, &each), None);
+        assert_eq!(unplanned_stream(&step, &each, 2), None);
         // s3 replaced under its name between listing and sending.
         let replaced = check(vec![
             begin("p/a@s2", 0x22, 0x11),
             begin("p/a@s3", 0x99, 0x22),
         ]);
-        let w = unplanned_stream(&step, std::slice::from_ref(&replaced)).unwrap();
+        let w = unplanned_stream(&step, std::slice::from_ref(&replaced), 1).unwrap();
         assert!(
-            w.contains("p/a@s3 (0x99)") && w.contains("0x22, 0x33"),
+            w.starts_with("the send stream carried p/a@s3 (guid 153), which the plan did not name"),
             "{w}"
         );
-        // Not verified to the end, or not checked at all: nothing to say.
+        // s2 destroyed on the source after planning: the -I stream skips it.
+        let skipped = check(vec![begin("p/a@s3", 0x33, 0x11)]);
+        let w = unplanned_stream(&step, std::slice::from_ref(&skipped), 1).unwrap();
+        assert!(
+            w.starts_with("planned but not in the send stream: p/a@s2 (guid 34) (destroyed"),
+            "{w}"
+        );
+        // Not verified to the end, not every stream checked, or none checked: nothing to say.
         let mut partial = replaced.clone();
         partial.verified = false;
-        assert_eq!(unplanned_stream(&step, &[partial]), None);
-        assert_eq!(unplanned_stream(&step, &[]), None);
+        assert_eq!(unplanned_stream(&step, &[partial], 1), None);
+        assert_eq!(unplanned_stream(&step, &[replaced], 2), None);
+        assert_eq!(unplanned_stream(&step, &[], 1), None);
         let full = Step::Full { snapshot: s1 };
         let ok = check(vec![begin("p/a@s1", 0x11, 0)]);
-        assert_eq!(unplanned_stream(&full, &[ok]), None);
+        assert_eq!(unplanned_stream(&full, &[ok], 1), None);
     }
 
     /// (label, bytes, estimate, done) per update.
@@ -1876,16 +1938,19 @@ mod tests {
     #[test]
     fn pipeline_mover_tells_its_observer_and_ends_with_done() {
         let seen = Seen::default();
+        // 2 MiB at 1 MiB/s: the rate limit keeps it moving past the first 500 ms poll.
         let mover = PipelineMover {
             verify: false,
             progress: Some(&seen),
+            rate_limit: Some(1 << 20),
             ..Default::default()
         };
         assert!(mover.wants_estimate() && !PipelineMover::default().wants_estimate());
-        let data: Vec<u8> = (0..3u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..2u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
         let (src_r, mut src_w) = std::io::pipe().unwrap();
         let (mut sink_r, sink_w) = std::io::pipe().unwrap();
         let info = StreamInfo {
+            id: 7,
             dataset: "p/a".into(),
             label: "p/a@s2 from @s1".into(),
             estimate: Some(data.len() as u64),
@@ -1922,6 +1987,10 @@ mod tests {
         );
         assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1), "{seen:?}");
         assert_eq!(seen.iter().filter(|u| u.3).count(), 1, "{seen:?}");
+        assert!(
+            seen.iter().any(|u| !u.3 && u.1 > 0),
+            "polled while moving: {seen:?}"
+        );
     }
 
     #[test]
@@ -1937,8 +2006,11 @@ mod tests {
         let i = stream_info(&req, Some(5));
         assert_eq!(i.label, "p/a@s3 from @s1 with intermediates");
         assert_eq!((i.dataset.as_str(), i.estimate), ("p/a", Some(5)));
-        req.from = None;
+        // A clone's origin elsewhere (even a sibling whose name starts the same) keeps its name.
+        req.from = Some(VersionName::Snapshot(snap("p/ab@s1")));
         req.intermediates = false;
+        assert_eq!(stream_info(&req, None).label, "p/a@s3 from p/ab@s1");
+        req.from = None;
         assert_eq!(stream_info(&req, None).label, "p/a@s3");
     }
 }

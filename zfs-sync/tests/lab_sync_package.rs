@@ -178,3 +178,79 @@ fn lab_sync_package_cut_then_resumed() -> R {
     assert_eq!(pool.get("compression", &dst)?, "zle");
     Ok(())
 }
+
+/// Copies like the default mover and asks for estimates, as a progress display does; records each
+/// stream's label and estimate.
+#[derive(Default)]
+struct Estimates(std::sync::Mutex<Vec<(String, Option<u64>)>>);
+
+impl Mover for Estimates {
+    fn wants_estimate(&self) -> bool {
+        true
+    }
+    fn transfer(
+        &self,
+        input: OwnedFd,
+        output: OwnedFd,
+        stream: &StreamInfo,
+    ) -> std::io::Result<Moved> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((stream.label.clone(), stream.estimate));
+        zfs_sync::CopyMover.transfer(input, output, stream)
+    }
+}
+
+/// `zfs send -nvP ARGS`'s total `size` line.
+fn dry_run_size(pool: &TestPool, args: &[&str]) -> u64 {
+    let mut all = vec!["send", "-nvP"];
+    all.extend_from_slice(args);
+    let out = pool.zfs(&all).expect("zfs send -nvP");
+    out.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("size\t"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no size line in {out}"))
+}
+
+/// The estimate of an `-I` package counts every hop: a file rewritten between each snapshot is sent
+/// once per snapshot, which one `-i` estimate from base to newest would count once.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_sync_package_estimate_counts_every_hop() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("sync-est")?;
+    let src = pool.dataset("src");
+    let dst = pool.dataset("backup/src");
+    pool.zfs(&["create", &src])?;
+    pool.zfs(&["create", &pool.dataset("backup")])?;
+    for n in 1..=4u32 {
+        // The same 1 MiB file rewritten with other bytes before each snapshot.
+        pool.write_file("src/f", &pattern(1 << 20, n))?;
+        pool.zfs(&["snapshot", &format!("{src}@s{n}")])?;
+    }
+    let cli = Cli::local();
+    let rec = Estimates::default();
+    let mut ex = Executor::new(&cli, &cli);
+    ex.mover = &rec;
+    let spec = TreeSpec::single(ds(&src), ds(&dst));
+    let r = ex.run(&spec, &opts())?;
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
+    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+    let seen = rec.0.into_inner().unwrap();
+    let (s1, s4) = (format!("{src}@s1"), format!("{src}@s4"));
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], (s1.clone(), Some(dry_run_size(&pool, &[&s1]))));
+    assert_eq!(seen[1].0, format!("{s4} from @s1 with intermediates"));
+    let package = seen[1].1.expect("an estimate for the package");
+    let one_hop = dry_run_size(&pool, &["-i", &s1, &s4]);
+    let with_i = dry_run_size(&pool, &["-I", &s1, &s4]);
+    assert!(package > 2 * one_hop, "{package} vs -i {one_hop}");
+    // Within 5% of what zfs itself estimates for the -I stream.
+    assert!(
+        package.abs_diff(with_i) * 20 < with_i,
+        "{package} vs -I {with_i}"
+    );
+    Ok(())
+}
