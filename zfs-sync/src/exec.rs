@@ -64,7 +64,9 @@ pub struct StreamInfo {
     pub id: u64,
     /// The source dataset.
     pub dataset: String,
-    /// What is sent: `pool/a@s1`, `pool/a@s1 -> @s3` (incremental), `-I`, `(resumed)`.
+    /// What is sent: `pool/a@s3` (full), `pool/a@s3 from @s1` (incremental; a base in another dataset,
+    /// such as a clone's origin, keeps its full name), plus ` with intermediates` for `-I` and
+    /// ` (resumed)` for a resume.
     pub label: String,
     /// Expected stream bytes (`zfs send -nP`), when [`Mover::wants_estimate`] asked for it and the
     /// source could tell.
