@@ -314,3 +314,60 @@ fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
     assert!(text(&o.stderr).contains("root@elsewhere:tank"));
     Ok(())
 }
+
+/// On a terminal (`script` gives zsync a pty) the progress line is redrawn in place against the
+/// `zfs send -nP` estimate and erased before the result line; `--no-progress` leaves no trace of it.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sync_progress_line_on_a_terminal() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cliprog")?;
+    let dir = scratch(&pool, "prog");
+    let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
+    pool.zfs(&["create", &src])?;
+    pool.write_file("src/big", &zsync_lab::data::pattern(6 << 20, 9))?;
+    pool.zfs(&["snapshot", &format!("{src}@s1")])?;
+    let on_terminal = |extra: &[&str], log: &str| -> String {
+        let bin = bin().to_string_lossy().into_owned();
+        let mut argv = vec![
+            bin.as_str(),
+            "sync",
+            "--no-sync-snap",
+            "--source-bwlimit=3M",
+        ];
+        argv.extend_from_slice(extra);
+        argv.extend([src.as_str(), dst.as_str()]);
+        let log = dir.join(log);
+        let o = Command::new("script")
+            .args(["-qfec", &zfs_core::quote::join(&argv)])
+            .arg(&log)
+            .env("TZ", "UTC")
+            .env("ZSYNC_LOCK", dir.join("zsync.lock"))
+            .env("COLUMNS", "200")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run script(1)");
+        let out = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        out
+    };
+    let out = on_terminal(&[], "first.log");
+    assert!(
+        out.contains(&format!("\r\x1b[K{src}@s1: ")) && out.contains(" of 6."),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&format!("\r\x1b[Ksynced {src} -> {dst} (1 step")),
+        "the line is erased before the result: {out:?}"
+    );
+    pool.write_file("src/more", &zsync_lab::data::pattern(3 << 20, 10))?;
+    pool.zfs(&["snapshot", &format!("{src}@s2")])?;
+    let out = on_terminal(&["--no-progress"], "second.log");
+    assert!(!out.contains("\x1b[K"), "{out:?}");
+    assert!(
+        out.contains(&format!("synced {src} -> {dst} (1 step")),
+        "{out:?}"
+    );
+    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+    Ok(())
+}
