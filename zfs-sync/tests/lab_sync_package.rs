@@ -24,6 +24,22 @@ fn opts() -> SyncOptions {
     common::opts("pkg")
 }
 
+/// A pool with `src` (created with `create_opts`) and an empty `backup`; returns it with the source
+/// and target names (`src`, `backup/src`).
+fn src_and_backup(
+    tag: &str,
+    create_opts: &[&str],
+) -> Result<(TestPool, String, String), Box<dyn std::error::Error>> {
+    let pool = TestPool::new(tag)?;
+    let (src, dst) = (pool.dataset("src"), pool.dataset("backup/src"));
+    let mut create = vec!["create"];
+    create.extend_from_slice(create_opts);
+    create.push(&src);
+    pool.zfs(&create)?;
+    pool.zfs(&["create", &pool.dataset("backup")])?;
+    Ok((pool, src, dst))
+}
+
 /// Incremental steps' stream counts, per dataset in report order.
 fn incremental_streams(r: &Report) -> Vec<Vec<u32>> {
     r.datasets
@@ -62,11 +78,7 @@ impl Mover for CutAfter {
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_sync_intermediates_as_one_stream() -> R {
     zsync_lab::require_lab();
-    let pool = TestPool::new("sync-pkg")?;
-    let src = pool.dataset("src");
-    let dst = pool.dataset("backup/src");
-    pool.zfs(&["create", &src])?;
-    pool.zfs(&["create", &pool.dataset("backup")])?;
+    let (pool, src, dst) = src_and_backup("sync-pkg", &[])?;
     let snap = |n: u32| -> R {
         pool.write_file(&format!("src/f{n}"), &pattern(20_000, n))?;
         pool.zfs(&["snapshot", &format!("{src}@s{n}")])?;
@@ -128,16 +140,12 @@ fn lab_sync_intermediates_as_one_stream() -> R {
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_sync_package_cut_then_resumed() -> R {
     zsync_lab::require_lab();
-    let pool = TestPool::new("sync-pkg-cut")?;
-    let src = pool.dataset("src");
-    let dst = pool.dataset("backup/src");
     // Preserved properties ride along on every receive, the resumed one included.
-    pool.zfs(&["create", "-o", "compression=zle", &src])?;
+    let (pool, src, dst) = src_and_backup("sync-pkg-cut", &["-o", "compression=zle"])?;
     let opts = || SyncOptions {
         preserve_properties: true,
         ..opts()
     };
-    pool.zfs(&["create", &pool.dataset("backup")])?;
     pool.zfs(&["snapshot", &format!("{src}@s1")])?;
     let cli = Cli::local();
     let mut ex = Executor::new(&cli, &cli);
@@ -220,11 +228,7 @@ fn dry_run_size(pool: &TestPool, args: &[&str]) -> u64 {
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_sync_package_estimate_counts_every_hop() -> R {
     zsync_lab::require_lab();
-    let pool = TestPool::new("sync-est")?;
-    let src = pool.dataset("src");
-    let dst = pool.dataset("backup/src");
-    pool.zfs(&["create", &src])?;
-    pool.zfs(&["create", &pool.dataset("backup")])?;
+    let (pool, src, dst) = src_and_backup("sync-est", &[])?;
     for n in 1..=4u32 {
         // The same 1 MiB file rewritten with other bytes before each snapshot.
         pool.write_file("src/f", &pattern(1 << 20, n))?;
