@@ -10,11 +10,9 @@ use crate::backend;
 use regex::Regex;
 use std::sync::Mutex;
 use zfs_core::DatasetName;
-use zfs_sync::exec::{
-    DatasetReport, Executor, Outcome, PipelineMover, RecvOptions, SendOptions, SyncOptions,
-};
 use zfs_sync::{
-    DatasetPlan, Decision, InitialReplication, Plan, PlanOptions, SnapshotFilter, Step, TreeSpec,
+    DatasetPlan, DatasetReport, Decision, Executor, InitialReplication, Outcome, PipelineMover, Plan,
+    PlanOptions, RecvOptions, SendOptions, SnapshotFilter, Step, SyncOptions, TreeSpec,
 };
 
 /// Runs a plan (`plan_only`) or a sync; `syncoid_mode` keeps syncoid's default of discarding
