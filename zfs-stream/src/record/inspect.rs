@@ -1,12 +1,12 @@
 //! [`StreamInspector`], the incremental checker of a send stream's structure and checksums.
 
+use super::error::StreamError;
 use super::parse::{cksum, detect_order, parse_record, ParseRecordError};
 use super::summary::{StreamSummary, SubstreamSummary, UnknownRecord};
 use super::types::{
     ByteOrder, HeaderType, Record, RecordType, CHECKSUM_OFFSET, MAX_BEGIN_PAYLOAD,
     MAX_BLOCK_PAYLOAD, RECORD_SIZE,
 };
-use crate::error::StreamError;
 use crate::fletcher::{Fletcher4, WordOrder};
 use crate::nvlist;
 

@@ -22,6 +22,7 @@
 //! [`parse_record`] decodes one record header (a nom parser); [`StreamInspector`]
 //! is fed arbitrary chunks and checks structure and checksums as it goes.
 
+mod error;
 mod inspect;
 mod parse;
 mod summary;
@@ -32,6 +33,7 @@ pub mod build;
 #[cfg(test)]
 mod fixtures;
 
+pub use error::StreamError;
 pub use inspect::{inspect, StreamInspector};
 pub use parse::{detect_order, parse_record, ParseRecordError};
 pub use summary::{StreamSummary, SubstreamSummary, UnknownRecord};
