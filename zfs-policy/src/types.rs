@@ -132,7 +132,7 @@ impl Dataset {
 
 /// An existing snapshot of one dataset: its name, its `creation` property and whether it has user holds.
 ///
-/// The autosnap type is recognised once, when the value is built (see [`crate::name::parse`]).
+/// The autosnap type is recognised once, when the value is built (see [`crate::naming::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     name: String,
@@ -150,7 +150,7 @@ impl Snapshot {
         if let Some(at) = name.find('@') {
             name.drain(..=at);
         }
-        let autosnap = crate::name::parse(&name).map(|p| p.kind);
+        let autosnap = crate::naming::parse(&name).map(|p| p.kind);
         Snapshot {
             name,
             creation,
