@@ -12,6 +12,7 @@ pub mod naming;
 pub mod resolve;
 pub mod retention;
 pub mod schedule;
+mod snapshot_type;
 pub mod types;
 
 pub use config::{Config, ConfigError, ConfigErrorKind, ConfigWarning, Policy, Recursive};
