@@ -19,6 +19,7 @@ pub enum Side {
 /// Why a pipeline stopped. Every variant says how many bytes had been read
 /// from the source and written to the sink by then.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PipeError {
     /// Reading the source failed (or a splice from it).
     #[error("reading the source failed after {bytes_in} bytes in, {bytes_out} out: {error}")]
@@ -109,6 +110,7 @@ impl PipeError {
 
 /// Why a `receive_resume_token` could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// Not `<version>-<checksum>-<length>-<hex>`.
     #[error("resume token is malformed: {0}")]

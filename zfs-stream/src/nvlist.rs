@@ -41,6 +41,7 @@ pub enum Endian {
 
 /// Why a packed nvlist could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NvlistError {
     /// The input ended inside the list.
     #[error("packed nvlist truncated at byte {offset} (needed {needed} more bytes)")]

@@ -6,6 +6,7 @@ use crate::nvlist::NvlistError;
 /// What is wrong with a send stream, with the record index and byte offset
 /// (from the start of the stream as fed to the inspector) where it was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StreamError {
     /// The stream is empty.
     #[error("send stream is empty")]

@@ -190,6 +190,7 @@ fn body<'a>(t: RecordType, e: Endianness, order: ByteOrder, i: &'a [u8]) -> Res<
 
 /// Why [`parse_record`] refused a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseRecordError {
     /// Fewer than 312 bytes.
     Short,

@@ -19,6 +19,7 @@ pub const MAX_BEGIN_PAYLOAD: u64 = 256 << 20;
 /// `drr_type` of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum RecordType {
     Begin = 0,
     Object = 1,
@@ -194,6 +195,7 @@ pub struct Begin {
 /// One record header, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum Record {
     Begin(Begin),
     Object {
