@@ -10,7 +10,7 @@
 //! - zstd-1 / lz4 compression vs `zstd -1 -c` / `lz4 -1 -c`
 //!
 //! The external tools are skipped (with a note) when not installed.
-//! `zfs-stream/bench/compare.sh` prints the same comparisons as ratios plus peak RSS.
+//! `bench/stream-compare.sh` prints the same comparisons as ratios plus peak RSS.
 
 use std::fs::File;
 use std::io::Write;

@@ -436,7 +436,7 @@ fn snapshot_batch(
     // call per type: every dataset's monthly in one txg, every hourly in the next, ...
     let mut rounds: BTreeMap<usize, Vec<SnapshotName>> = BTreeMap::new();
     for s in plain {
-        let order = zfs_policy::name::parse(s.short())
+        let order = zfs_policy::naming::parse(s.short())
             .and_then(|p| SnapshotType::TAKE_ORDER.iter().position(|t| *t == p.kind))
             .unwrap_or(SnapshotType::TAKE_ORDER.len());
         rounds.entry(order).or_default().push(s);

@@ -8,15 +8,16 @@ pub use chrono;
 pub mod config;
 pub mod grid;
 pub mod monitor;
-pub mod name;
+pub mod naming;
 pub mod resolve;
 pub mod retention;
 pub mod schedule;
+mod snapshot_type;
 pub mod types;
 
 pub use config::{Config, ConfigError, ConfigErrorKind, ConfigWarning, Policy, Recursive};
 pub use grid::Grid;
-pub use name::{snapshot_name, snapshot_names};
+pub use naming::{snapshot_name, snapshot_names};
 pub use resolve::{DatasetPolicy, Origin, Resolution, TakeMode};
 pub use retention::{plan, Protect, PrunePlan};
 pub use types::{Dataset, DatasetKind, Snapshot, SnapshotType};

@@ -559,7 +559,7 @@ mod tests {
         (0..n)
             .map(|k| {
                 let t = end - Duration::hours(k);
-                Snapshot::new(crate::name::snapshot_name(&t, SnapshotType::Hourly), t)
+                Snapshot::new(crate::naming::snapshot_name(&t, SnapshotType::Hourly), t)
             })
             .collect()
     }

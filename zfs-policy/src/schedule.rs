@@ -15,7 +15,7 @@
 //!   midnight instead.
 //! * **DST fall-back** (a local hour occurs twice): `frequently` and `hourly` slots exist in both
 //!   occurrences, so every real hour gets its hourly; names of the second occurrence carry the `dst`
-//!   marker (see [`crate::name`]) and never collide. Daily and longer slots use the **first** occurrence
+//!   marker (see [`crate::naming`]) and never collide. Daily and longer slots use the **first** occurrence
 //!   only, so no second daily is taken.
 //! * **Spring-forward** (local times are skipped): a daily or longer slot whose local time does not exist
 //!   moves to the next valid instant (the end of the gap), so no daily is skipped. A `frequently` or
@@ -530,17 +530,17 @@ mod tests {
         );
         let taken = [
             Snapshot::new(
-                crate::name::snapshot_name(&first, SnapshotType::Daily),
+                crate::naming::snapshot_name(&first, SnapshotType::Daily),
                 first.with_timezone(&Utc),
             ),
             Snapshot::new(
-                crate::name::snapshot_name(&first, SnapshotType::Hourly),
+                crate::naming::snapshot_name(&first, SnapshotType::Hourly),
                 first.with_timezone(&Utc),
             ),
         ];
         let again = due(&p, &taken, &second);
         assert_eq!(again, vec![SnapshotType::Hourly]);
-        let names = crate::name::snapshot_names(&second, &again);
+        let names = crate::naming::snapshot_names(&second, &again);
         assert_eq!(
             names,
             vec!["autosnap_2026-10-25_02:20:00dst_hourly".to_string()]

@@ -65,6 +65,7 @@ fn fields(t: RecordType) -> Vec<(usize, usize)> {
             f.extend(u64s(8, 4));
             f.extend([(48, 4), (52, 4)]);
         }
+        other => panic!("no field layout known for {other} records"),
     }
     f
 }

@@ -18,7 +18,7 @@
 //! the fds) and the sink is closed without completing the stream.
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -114,6 +114,40 @@ fn take(slot: &ErrSlot) -> Option<io::Error> {
     slot.lock().ok().and_then(|mut g| g.take())
 }
 
+/// Runs one `read`/`write` (`op`) on `fd` once poll says it is ready (for writing when `write`),
+/// retrying after `EINTR` and `EAGAIN`; fails with the abort error once the pipe is aborted. The
+/// fd's own errors are kept in `err`.
+fn when_ready(
+    fd: BorrowedFd<'_>,
+    write: bool,
+    shared: &Shared,
+    err: &ErrSlot,
+    mut op: impl FnMut() -> io::Result<usize>,
+) -> io::Result<usize> {
+    loop {
+        if shared.is_aborted() {
+            return Err(aborted_error());
+        }
+        match sys::wait_ready(fd, write, shared.wake_r.as_fd()) {
+            Ok(true) => {}
+            Ok(false) => return Err(aborted_error()),
+            Err(e) => return Err(stash(err, e)),
+        }
+        match op() {
+            Ok(n) => return Ok(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(stash(err, e)),
+        }
+    }
+}
+
 /// Reads the source fd, waking up when the pipe is aborted.
 struct FdReader {
     fd: OwnedFd,
@@ -123,31 +157,11 @@ struct FdReader {
 
 impl Read for FdReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if self.shared.is_aborted() {
-                return Err(aborted_error());
-            }
-            match sys::wait_ready(self.fd.as_fd(), false, self.shared.wake_r.as_fd()) {
-                Ok(true) => {}
-                Ok(false) => return Err(aborted_error()),
-                Err(e) => return Err(stash(&self.err, e)),
-            }
-            match sys::read(self.fd.as_fd(), buf) {
-                Ok(n) => {
-                    self.shared.progress.add_in(n as u64);
-                    return Ok(n);
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(stash(&self.err, e)),
-            }
-        }
+        let n = when_ready(self.fd.as_fd(), false, &self.shared, &self.err, || {
+            sys::read(self.fd.as_fd(), buf)
+        })?;
+        self.shared.progress.add_in(n as u64);
+        Ok(n)
     }
 }
 
@@ -165,38 +179,18 @@ impl Write for FdWriter {
         if let Some(l) = &mut self.limiter {
             want = want.min(l.burst() as usize).max(1);
         }
-        loop {
-            if self.shared.is_aborted() {
-                return Err(aborted_error());
-            }
-            match sys::wait_ready(self.fd.as_fd(), true, self.shared.wake_r.as_fd()) {
-                Ok(true) => {}
-                Ok(false) => return Err(aborted_error()),
-                Err(e) => return Err(stash(&self.err, e)),
-            }
-            match sys::write(self.fd.as_fd(), &buf[..want]) {
-                Ok(0) if want > 0 => {
-                    let e = io::Error::new(io::ErrorKind::WriteZero, "sink accepted no bytes");
-                    return Err(stash(&self.err, e));
-                }
-                Ok(n) => {
-                    if let Some(l) = &mut self.limiter {
-                        l.acquire(n as u64);
-                    }
-                    self.shared.progress.add_out(n as u64);
-                    return Ok(n);
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(stash(&self.err, e)),
-            }
+        let n = when_ready(self.fd.as_fd(), true, &self.shared, &self.err, || {
+            sys::write(self.fd.as_fd(), &buf[..want])
+        })?;
+        if n == 0 && want > 0 {
+            let e = io::Error::new(io::ErrorKind::WriteZero, "sink accepted no bytes");
+            return Err(stash(&self.err, e));
         }
+        if let Some(l) = &mut self.limiter {
+            l.acquire(n as u64);
+        }
+        self.shared.progress.add_out(n as u64);
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())

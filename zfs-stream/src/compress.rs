@@ -17,6 +17,7 @@ use std::str::FromStr;
 
 /// A compression format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Codec {
     /// zstd frames (`zstd -<level>`), level 1..=22 (negative levels are the fast modes).
     Zstd {

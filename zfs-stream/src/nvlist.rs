@@ -41,6 +41,7 @@ pub enum Endian {
 
 /// Why a packed nvlist could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NvlistError {
     /// The input ended inside the list.
     #[error("packed nvlist truncated at byte {offset} (needed {needed} more bytes)")]
@@ -382,6 +383,14 @@ impl<'a> Cursor<'a> {
     fn u8(&mut self) -> Result<u8, NvlistError> {
         Ok(self.take(1)?[0])
     }
+    /// `k` array elements, each decoded by `read`.
+    fn elements<T>(
+        &mut self,
+        k: usize,
+        mut read: impl FnMut(&mut Self) -> Result<T, NvlistError>,
+    ) -> Result<Vec<T>, NvlistError> {
+        (0..k).map(|_| read(self)).collect()
+    }
     /// An array count, checked against the bytes left (each element needs at least `min_elem` bytes).
     fn count(&self, n: i64, min_elem: usize, at: usize) -> Result<usize, NvlistError> {
         if n < 0 {
@@ -507,45 +516,18 @@ fn native_value(
                 .collect(),
         ),
         T_INT16_ARRAY => {
-            let k = v.count(n, 2, at)?;
-            Value::Int16Array(
-                (0..k)
-                    .map(|_| v.u16().map(|x| x as i16))
-                    .collect::<Result<_, _>>()?,
-            )
+            Value::Int16Array(v.elements(v.count(n, 2, at)?, |v| v.u16().map(|x| x as i16))?)
         }
-        T_UINT16_ARRAY => {
-            let k = v.count(n, 2, at)?;
-            Value::Uint16Array((0..k).map(|_| v.u16()).collect::<Result<_, _>>()?)
-        }
-        T_INT32_ARRAY => {
-            let k = v.count(n, 4, at)?;
-            Value::Int32Array((0..k).map(|_| v.i32()).collect::<Result<_, _>>()?)
-        }
-        T_UINT32_ARRAY => {
-            let k = v.count(n, 4, at)?;
-            Value::Uint32Array((0..k).map(|_| v.u32()).collect::<Result<_, _>>()?)
-        }
+        T_UINT16_ARRAY => Value::Uint16Array(v.elements(v.count(n, 2, at)?, Cursor::u16)?),
+        T_INT32_ARRAY => Value::Int32Array(v.elements(v.count(n, 4, at)?, Cursor::i32)?),
+        T_UINT32_ARRAY => Value::Uint32Array(v.elements(v.count(n, 4, at)?, Cursor::u32)?),
         T_BOOLEAN_ARRAY => {
-            let k = v.count(n, 4, at)?;
-            Value::BooleanArray(
-                (0..k)
-                    .map(|_| v.i32().map(|x| x != 0))
-                    .collect::<Result<_, _>>()?,
-            )
+            Value::BooleanArray(v.elements(v.count(n, 4, at)?, |v| v.i32().map(|x| x != 0))?)
         }
         T_INT64_ARRAY => {
-            let k = v.count(n, 8, at)?;
-            Value::Int64Array(
-                (0..k)
-                    .map(|_| v.u64().map(|x| x as i64))
-                    .collect::<Result<_, _>>()?,
-            )
+            Value::Int64Array(v.elements(v.count(n, 8, at)?, |v| v.u64().map(|x| x as i64))?)
         }
-        T_UINT64_ARRAY => {
-            let k = v.count(n, 8, at)?;
-            Value::Uint64Array((0..k).map(|_| v.u64()).collect::<Result<_, _>>()?)
-        }
+        T_UINT64_ARRAY => Value::Uint64Array(v.elements(v.count(n, 8, at)?, Cursor::u64)?),
         T_STRING_ARRAY => {
             let k = v.count(n, 9, at)?;
             v.take(k * 8)?; // pointer slots
@@ -602,12 +584,21 @@ fn xdr_string(c: &mut Cursor<'_>, at: usize) -> Result<String, NvlistError> {
     Ok(s)
 }
 
-fn xdr_count(c: &mut Cursor<'_>, nelem: i32, elem: usize, at: usize) -> Result<usize, NvlistError> {
+/// An XDR array of fixed-size (`elem` bytes) elements: its count, which must equal `nelem`, then the
+/// elements, each decoded by `read`.
+fn xdr_array<'a, T>(
+    c: &mut Cursor<'a>,
+    nelem: i32,
+    elem: usize,
+    at: usize,
+    read: impl FnMut(&mut Cursor<'a>) -> Result<T, NvlistError>,
+) -> Result<Vec<T>, NvlistError> {
     let n = c.u32()?;
     if n as i64 != nelem as i64 {
         return Err(bad(at, "array count differs from nelem"));
     }
-    c.count(n as i64, elem, at)
+    let k = c.count(n as i64, elem, at)?;
+    c.elements(k, read)
 }
 
 fn xdr_list(c: &mut Cursor<'_>, depth: usize) -> Result<Nvlist, NvlistError> {
@@ -675,49 +666,20 @@ fn xdr_value(
             }
         }
         T_INT16_ARRAY => {
-            let k = xdr_count(c, nelem, 4, at)?;
-            Value::Int16Array(
-                (0..k)
-                    .map(|_| c.i32().map(|x| x as i16))
-                    .collect::<Result<_, _>>()?,
-            )
+            Value::Int16Array(xdr_array(c, nelem, 4, at, |c| c.i32().map(|x| x as i16))?)
         }
         T_UINT16_ARRAY => {
-            let k = xdr_count(c, nelem, 4, at)?;
-            Value::Uint16Array(
-                (0..k)
-                    .map(|_| c.u32().map(|x| x as u16))
-                    .collect::<Result<_, _>>()?,
-            )
+            Value::Uint16Array(xdr_array(c, nelem, 4, at, |c| c.u32().map(|x| x as u16))?)
         }
-        T_INT32_ARRAY => {
-            let k = xdr_count(c, nelem, 4, at)?;
-            Value::Int32Array((0..k).map(|_| c.i32()).collect::<Result<_, _>>()?)
-        }
-        T_UINT32_ARRAY => {
-            let k = xdr_count(c, nelem, 4, at)?;
-            Value::Uint32Array((0..k).map(|_| c.u32()).collect::<Result<_, _>>()?)
-        }
+        T_INT32_ARRAY => Value::Int32Array(xdr_array(c, nelem, 4, at, Cursor::i32)?),
+        T_UINT32_ARRAY => Value::Uint32Array(xdr_array(c, nelem, 4, at, Cursor::u32)?),
         T_BOOLEAN_ARRAY => {
-            let k = xdr_count(c, nelem, 4, at)?;
-            Value::BooleanArray(
-                (0..k)
-                    .map(|_| c.i32().map(|x| x != 0))
-                    .collect::<Result<_, _>>()?,
-            )
+            Value::BooleanArray(xdr_array(c, nelem, 4, at, |c| c.i32().map(|x| x != 0))?)
         }
         T_INT64_ARRAY => {
-            let k = xdr_count(c, nelem, 8, at)?;
-            Value::Int64Array(
-                (0..k)
-                    .map(|_| c.u64().map(|x| x as i64))
-                    .collect::<Result<_, _>>()?,
-            )
+            Value::Int64Array(xdr_array(c, nelem, 8, at, |c| c.u64().map(|x| x as i64))?)
         }
-        T_UINT64_ARRAY => {
-            let k = xdr_count(c, nelem, 8, at)?;
-            Value::Uint64Array((0..k).map(|_| c.u64()).collect::<Result<_, _>>()?)
-        }
+        T_UINT64_ARRAY => Value::Uint64Array(xdr_array(c, nelem, 8, at, Cursor::u64)?),
         T_STRING_ARRAY => {
             let k = c.count(nelem as i64, 4, at)?;
             let mut out = Vec::with_capacity(k);

@@ -4,7 +4,7 @@
 # the bests and of the medians, and the spread), plus peak RSS of the buffer
 # stages.
 #
-#   zfs-stream/bench/compare.sh [SIZE] [RUNS]      # default 1G, 3 runs
+#   bench/stream-compare.sh [SIZE] [RUNS]      # default 1G, 3 runs
 #
 # Needs: cat, mbuffer, zstd, lz4, /usr/bin/time (skips a row whose tool is missing).
 # ZPIPE_ROWS=inspect,lz4 (comma list of: copy, inspect, zstd, lz4) runs only those groups.
@@ -15,7 +15,7 @@ set -euo pipefail
 export LC_ALL=C
 size="${1:-1G}"
 runs="${2:-3}"
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 cargo build --quiet --release -p zfs-stream --features encode --example zpipe
 Z="$root/target/release/examples/zpipe"

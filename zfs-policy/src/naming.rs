@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, LocalResult, TimeZone};
 
-use crate::types::SnapshotType;
+use crate::snapshot_type::SnapshotType;
 
 /// Prefix of every managed snapshot name.
 pub const PREFIX: &str = "autosnap";
