@@ -1,53 +1,21 @@
-//! Dispatch: argv → personality → command → exit code.
-//!
-//! Exit codes: 0 success; 1 partial (some dataset skipped, a hook failed, a monitor warning);
-//! 2 failure (bad usage, bad config, a ZFS error, a monitor critical); 75 the run lock stayed busy.
+//! Dispatch: argv → personality → command → exit code (see [`crate::exit`]; 75 when the run lock
+//! stayed busy).
 
 use crate::args::{
     self, personality, BackendArg, Cli, Command, CommonRunArgs, MonitorCheck, Personality, RunArgs,
     SanoidArgs,
 };
 use crate::backend;
+use crate::config::{load_config, LoadedConfig};
 use crate::discover;
+use crate::exit::{Fail, EXIT_OK};
 use crate::lock::{RunLock, DEFAULT_LOCK_FILE, DEFAULT_LOCK_WAIT, EXIT_LOCKED};
 use crate::output::{Output, Verbosity};
 use crate::snap::{self, RunOptions};
 use clap::Parser;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
-
-/// Exit code: everything done.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: some datasets skipped / busy, hook failures, monitor WARN.
-pub const EXIT_PARTIAL: u8 = 1;
-/// Exit code: usage or config error, ZFS failure, monitor CRIT.
-pub const EXIT_FAILURE: u8 = 2;
-
-/// An error that carries its exit code and is printed as one line.
-#[derive(Debug)]
-pub struct Fail {
-    /// Exit code.
-    pub code: u8,
-    /// Message (one line, without the program prefix).
-    pub message: String,
-}
-
-impl Fail {
-    /// Exit 2 with `message`.
-    pub fn failure(message: impl Into<String>) -> Fail {
-        Fail {
-            code: EXIT_FAILURE,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<anyhow::Error> for Fail {
-    fn from(e: anyhow::Error) -> Fail {
-        Fail::failure(format!("{e:#}"))
-    }
-}
 
 /// Runs the program with the full argv (argv\[0\] decides the personality); returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> u8 {
@@ -116,25 +84,6 @@ fn version(choice: BackendArg) -> Result<u8, Fail> {
         }
         Err(e) => Err(Fail::failure(format!("backend: none usable: {e:#}"))),
     }
-}
-
-/// A parsed config and the file it came from.
-pub struct LoadedConfig {
-    /// The file.
-    pub path: PathBuf,
-    /// The parsed config.
-    pub config: zfs_policy::Config,
-}
-
-/// Finds, reads and parses the config. Any problem is ONE line with `file:line:col`, exit 2.
-pub fn load_config(explicit: Option<&Path>, candidates: &[PathBuf]) -> Result<LoadedConfig, Fail> {
-    let path = discover::find_config(explicit, candidates)?;
-    let bytes = std::fs::read(&path)
-        .map_err(|e| Fail::failure(format!("cannot read config {}: {e}", path.display())))?;
-    let label = path.display().to_string();
-    let config = zfs_policy::Config::parse_bytes(&bytes, &label)
-        .map_err(|e| Fail::failure(format!("bad config: {e}")))?;
-    Ok(LoadedConfig { path, config })
 }
 
 fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {

@@ -4,7 +4,9 @@
 pub mod app;
 pub mod args;
 pub mod backend;
+pub mod config;
 pub mod discover;
+pub mod exit;
 pub mod hooks;
 pub mod lock;
 pub mod monitor;

@@ -8,8 +8,8 @@
 //! through [`Backend::pool_status`] (two spawns), `capacity` only `zpool list` ([`Backend::pools`]).
 //! When `zpool` itself fails the check is UNKNOWN (exit 3) with the error.
 
-use crate::app::LoadedConfig;
 use crate::args::MonitorCheck;
+use crate::config::LoadedConfig;
 use crate::output::{Output, Report, Verbosity};
 use crate::snap;
 use chrono::{DateTime, Local, Utc};

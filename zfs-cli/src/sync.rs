@@ -4,15 +4,15 @@
 //! `zsync plan` lists both sides and prints the plan as of now (no sync snapshot is taken, so with
 //! a sync snapshot `zsync sync` additionally sends that one as the newest snapshot).
 
-use crate::app::{Fail, EXIT_FAILURE};
 use crate::args::{BackendArg, SyncArgs};
 use crate::backend;
+use crate::exit::{Fail, EXIT_FAILURE};
 use regex::Regex;
 use std::sync::Mutex;
 use zfs_core::DatasetName;
 use zfs_sync::{
-    DatasetPlan, DatasetReport, Decision, Executor, InitialReplication, Outcome, PipelineMover, Plan,
-    PlanOptions, RecvOptions, SendOptions, SnapshotFilter, Step, SyncOptions, TreeSpec,
+    DatasetPlan, DatasetReport, Decision, Executor, InitialReplication, Outcome, PipelineMover,
+    Plan, PlanOptions, RecvOptions, SendOptions, SnapshotFilter, Step, SyncOptions, TreeSpec,
 };
 
 /// Runs a plan (`plan_only`) or a sync; `syncoid_mode` keeps syncoid's default of discarding
