@@ -8,14 +8,14 @@ use crate::args::{
 use crate::backend;
 use crate::config::{load_config, LoadedConfig};
 use crate::discover;
-use crate::exit::{Fail, EXIT_OK};
-use crate::lock::{RunLock, DEFAULT_LOCK_FILE, DEFAULT_LOCK_WAIT, EXIT_LOCKED};
+use crate::exit::{Fail, EXIT_LOCKED, EXIT_OK};
 use crate::output::{Output, Verbosity};
 use crate::snap::{self, RunOptions};
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
+use zsync_ops::lock::{LockError, RunLock, DEFAULT_LOCK_FILE, DEFAULT_LOCK_WAIT};
 
 /// Runs the program with the full argv (argv\[0\] decides the personality); returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> u8 {
@@ -101,7 +101,7 @@ fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {
         None => DEFAULT_LOCK_WAIT,
     };
     RunLock::acquire(&path, wait).map_err(|e| match e {
-        crate::lock::LockError::Busy { .. } => Fail {
+        LockError::Busy { .. } => Fail {
             code: EXIT_LOCKED,
             message: e.to_string(),
         },

@@ -7,8 +7,6 @@ pub mod backend;
 pub mod config;
 pub mod discover;
 pub mod exit;
-pub mod hooks;
-pub mod lock;
 pub mod monitor;
 pub mod output;
 pub mod progress;

@@ -10,14 +10,13 @@
 
 use crate::args::MonitorCheck;
 use crate::config::LoadedConfig;
-use crate::output::{Output, Report, Verbosity};
+use crate::exit::EXIT_UNKNOWN;
+use crate::output::{Output, Verbosity};
 use crate::snap;
 use chrono::{DateTime, Local, Utc};
 use zfs_core::{Backend, PoolStatus};
 use zfs_policy::monitor::{DeviceHealth, PoolHealthInput};
-
-/// Nagios UNKNOWN.
-pub const EXIT_UNKNOWN: u8 = 3;
+use zsync_ops::Report;
 
 /// Runs the checks, prints one Nagios line per check, returns the worst status.
 pub fn run(

@@ -24,13 +24,14 @@
 //! A dry run performs steps 1–2 and prints what 3–4 would do; it runs no hooks (sanoid's
 //! `--readonly` runs none either).
 
-use crate::hooks::{HookContext, HookKind, HookRunner};
-use crate::output::{Failure, HookReport, Output, Report, Skip};
+use crate::output::Output;
 use chrono::{DateTime, Local, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
 use zfs_policy::{Config, DatasetPolicy, Protect, Snapshot, SnapshotType, TakeMode};
+use zsync_ops::hooks::{HookContext, HookKind, HookRunner};
+use zsync_ops::report::{Failure, HookReport, Report, Skip};
 
 /// What to do.
 #[derive(Debug, Clone)]
