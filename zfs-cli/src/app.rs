@@ -10,11 +10,11 @@ use crate::config::{load_config, LoadedConfig};
 use crate::discover;
 use crate::exit::{Fail, EXIT_LOCKED, EXIT_OK};
 use crate::output::{Output, Verbosity};
-use crate::snap::{self, RunOptions};
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
+use zsync_ops::engine::{self, RunOptions};
 use zsync_ops::lock::{LockError, RunLock, DEFAULT_LOCK_FILE, DEFAULT_LOCK_WAIT};
 
 /// Runs the program with the full argv (argv\[0\] decides the personality); returns the exit code.
@@ -122,6 +122,8 @@ fn run_config(choice: BackendArg, r: &RunArgs, take: bool, prune: bool) -> Resul
             prune,
             dry_run: r.dry_run,
             now: discover::now(r.common.now.as_deref())?,
+            // Hook output must not mix into the JSON report on stdout.
+            hook_stdout_to_stderr: r.json,
         },
         Output::new(verbosity, r.json),
     )
@@ -145,7 +147,7 @@ fn execute(
     };
     let (be, why) = backend::open(choice)?;
     out.debug(&format!("backend: {} ({why})", be.name()));
-    let report = snap::run(&loaded.config, be.as_ref(), &opts, &mut out);
+    let report = engine::run(&loaded.config, be.as_ref(), &opts, &mut out);
     Ok(out.finish(&report))
 }
 
@@ -184,6 +186,7 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
                 prune: act.prune,
                 dry_run: a.readonly,
                 now: discover::now(a.common.now.as_deref())?,
+                hook_stdout_to_stderr: false,
             },
             Output::new(verbosity, false),
         )?;

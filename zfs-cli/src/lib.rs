@@ -10,5 +10,4 @@ pub mod exit;
 pub mod monitor;
 pub mod output;
 pub mod progress;
-pub mod snap;
 pub mod sync;

@@ -11,12 +11,11 @@
 use crate::args::MonitorCheck;
 use crate::config::LoadedConfig;
 use crate::exit::EXIT_UNKNOWN;
-use crate::output::{Output, Verbosity};
-use crate::snap;
 use chrono::{DateTime, Local, Utc};
 use zfs_core::{Backend, PoolStatus};
 use zfs_policy::monitor::{DeviceHealth, PoolHealthInput};
-use zsync_ops::Report;
+use zsync_ops::engine::{list_state, policy_datasets};
+use zsync_ops::{NoEvents, Report};
 
 /// Runs the checks, prints one Nagios line per check, returns the worst status.
 pub fn run(
@@ -27,26 +26,18 @@ pub fn run(
 ) -> u8 {
     let mut worst = 0u8;
     let mut report = Report::default();
-    let mut out = Output::new(Verbosity::Quiet, false);
     let mut listed = None;
     for check in checks {
         let code = match check {
             MonitorCheck::Snapshots => {
                 let state = listed.get_or_insert_with(|| {
-                    snap::list_state(&config.config, backend, &mut report, &mut out)
+                    list_state(&config.config, backend, &mut report, &mut NoEvents)
                 });
                 if let Some(f) = report.failures.first() {
                     println!("UNKNOWN: cannot list datasets: {}: {}", f.what, f.error);
                     EXIT_UNKNOWN
                 } else {
-                    let datasets: Vec<zfs_policy::Dataset> = state
-                        .iter()
-                        .map(|(name, s)| zfs_policy::Dataset {
-                            name: name.clone(),
-                            kind: s.kind,
-                        })
-                        .collect();
-                    let resolution = config.config.resolve(&datasets);
+                    let resolution = config.config.resolve(&policy_datasets(state));
                     let r = zfs_policy::monitor::check_snapshots(
                         &resolution.policies,
                         |ds| state.get(ds).map(|s| s.snapshots.as_slice()).unwrap_or(&[]),

@@ -1,7 +1,7 @@
 //! What the user sees: result lines on stdout, warnings and errors on stderr, or one JSON report.
 
 use crate::exit::AsExitCode;
-use zsync_ops::Report;
+use zsync_ops::{Events, Failure, HookKind, HookReport, Level, Report};
 
 /// How much to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,6 +96,51 @@ impl Output {
             }
         }
         report.exit_code()
+    }
+}
+
+/// The engine's events as the lines a run prints: results (created, destroyed) on stdout, ZFS
+/// errors and failed hooks on stderr, decisions with --verbose, internals with --debug.
+impl Events for Output {
+    fn snapshot_created(&mut self, snapshot: &str, recursive: bool, dry_run: bool) {
+        let verb = if dry_run { "would create" } else { "created" };
+        let tail = if recursive { " (recursive)" } else { "" };
+        self.result(&format!("{verb} {snapshot}{tail}"));
+    }
+
+    fn snapshot_destroyed(&mut self, snapshot: &str, reason: &str, dry_run: bool) {
+        if dry_run {
+            self.result(&format!("would destroy {snapshot} ({reason})"));
+        } else {
+            self.result(&format!("destroyed {snapshot}"));
+        }
+    }
+
+    fn operation_failed(&mut self, failure: &Failure) {
+        self.error(&format!("{}: {}", failure.what, failure.error));
+    }
+
+    fn hook_started(&mut self, kind: HookKind, targets: &[String]) {
+        self.info(&format!("running {} for {}", kind.key(), targets.join(",")));
+    }
+
+    fn hook_finished(&mut self, hook: &HookReport) {
+        if !hook.ok {
+            self.warn(&format!(
+                "{} for {} {}",
+                hook.script,
+                hook.targets.join(","),
+                hook.outcome
+            ));
+        }
+    }
+
+    fn message(&mut self, level: Level, text: &str) {
+        match level {
+            Level::Debug => self.debug(text),
+            Level::Info => self.info(text),
+            Level::Warn => self.warn(text),
+        }
     }
 }
 
