@@ -4,6 +4,7 @@
 //! usage, bad config, a ZFS error, a monitor critical); 3 monitor UNKNOWN; 75 the run lock stayed
 //! busy.
 
+use zsync_ops::monitor::{CheckReport, CheckState};
 use zsync_ops::{Report, RunOutcome};
 
 /// Exit code: everything done.
@@ -63,6 +64,23 @@ impl AsExitCode for Report {
     /// or a configured dataset is missing; else 0.
     fn exit_code(&self) -> u8 {
         self.outcome().exit_code()
+    }
+}
+
+impl AsExitCode for CheckState {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CheckState::Ok => EXIT_OK,
+            CheckState::Warn => EXIT_PARTIAL,
+            CheckState::Crit => EXIT_FAILURE,
+            CheckState::Unknown => EXIT_UNKNOWN,
+        }
+    }
+}
+
+impl AsExitCode for CheckReport {
+    fn exit_code(&self) -> u8 {
+        self.state().exit_code()
     }
 }
 

@@ -5,10 +5,12 @@ pub mod engine;
 pub mod events;
 pub mod hooks;
 pub mod lock;
+pub mod monitor;
 pub mod report;
 
 pub use engine::RunOptions;
 pub use events::{Events, Level, NoEvents};
 pub use hooks::{HookContext, HookKind, HookOutcome, HookRunner};
 pub use lock::{LockError, RunLock};
+pub use monitor::{Check, CheckReport, CheckState, Monitor, MonitorError};
 pub use report::{Failure, HookReport, Report, RunOutcome, Skip};
