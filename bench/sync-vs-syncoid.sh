@@ -2,7 +2,7 @@
 # Times an incremental recursive sync of 50 child datasets (one new snapshot each):
 # zsync vs syncoid, same VM boot, same pool. Runs IN the lab VM (needs root and ZFS):
 #
-#   cargo build --release -p zfs-cli
+#   cargo build --release -p zsync
 #   cargo xtask lab run -- env ZSYNC_BIN=$PWD/target/release/zsync bash $PWD/bench/sync-vs-syncoid.sh
 #
 # syncoid comes from Debian's `sanoid` package, installed on the host (the VM sees the host's

@@ -408,15 +408,15 @@ fn package_name(id: &str) -> String {
     }
 }
 
-/// Builds the `zsync` binary (crate zfs-cli); `None` (with a note) if it has none yet.
+/// Builds the `zsync` binary (package zsync, folder zfs-cli); `None` (with a note) if it has none yet.
 pub fn build_zsync() -> Result<Option<PathBuf>> {
-    let artifacts = cargo_executables(&["build", "-p", "zfs-cli"])?;
+    let artifacts = cargo_executables(&["build", "-p", "zsync"])?;
     let zsync = artifacts
         .into_iter()
         .find(|a| a.target == "zsync" && a.kinds.iter().any(|k| k == "bin"))
         .map(|a| a.executable);
     if zsync.is_none() {
-        eprintln!("lab: note: crate zfs-cli builds no `zsync` binary yet; ZSYNC_BIN is not set");
+        eprintln!("lab: note: package zsync builds no `zsync` binary yet; ZSYNC_BIN is not set");
     }
     Ok(zsync)
 }

@@ -1,53 +1,21 @@
-//! Dispatch: argv → personality → command → exit code.
-//!
-//! Exit codes: 0 success; 1 partial (some dataset skipped, a hook failed, a monitor warning);
-//! 2 failure (bad usage, bad config, a ZFS error, a monitor critical); 75 the run lock stayed busy.
+//! Dispatch: argv → personality → command → exit code (see [`crate::exit`]; 75 when the run lock
+//! stayed busy).
 
 use crate::args::{
     self, personality, BackendArg, Cli, Command, CommonRunArgs, MonitorCheck, Personality, RunArgs,
     SanoidArgs,
 };
 use crate::backend;
+use crate::config::{load_config, LoadedConfig};
 use crate::discover;
-use crate::lock::{RunLock, DEFAULT_LOCK_FILE, DEFAULT_LOCK_WAIT, EXIT_LOCKED};
+use crate::exit::{Fail, EXIT_LOCKED, EXIT_OK};
 use crate::output::{Output, Verbosity};
-use crate::snap::{self, RunOptions};
 use clap::Parser;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
-
-/// Exit code: everything done.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: some datasets skipped / busy, hook failures, monitor WARN.
-pub const EXIT_PARTIAL: u8 = 1;
-/// Exit code: usage or config error, ZFS failure, monitor CRIT.
-pub const EXIT_FAILURE: u8 = 2;
-
-/// An error that carries its exit code and is printed as one line.
-#[derive(Debug)]
-pub struct Fail {
-    /// Exit code.
-    pub code: u8,
-    /// Message (one line, without the program prefix).
-    pub message: String,
-}
-
-impl Fail {
-    /// Exit 2 with `message`.
-    pub fn failure(message: impl Into<String>) -> Fail {
-        Fail {
-            code: EXIT_FAILURE,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<anyhow::Error> for Fail {
-    fn from(e: anyhow::Error) -> Fail {
-        Fail::failure(format!("{e:#}"))
-    }
-}
+use zsync_ops::engine::{self, RunOptions};
+use zsync_ops::lock::{LockError, RunLock, DEFAULT_LOCK_FILE, DEFAULT_LOCK_WAIT};
 
 /// Runs the program with the full argv (argv\[0\] decides the personality); returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> u8 {
@@ -118,25 +86,6 @@ fn version(choice: BackendArg) -> Result<u8, Fail> {
     }
 }
 
-/// A parsed config and the file it came from.
-pub struct LoadedConfig {
-    /// The file.
-    pub path: PathBuf,
-    /// The parsed config.
-    pub config: zfs_policy::Config,
-}
-
-/// Finds, reads and parses the config. Any problem is ONE line with `file:line:col`, exit 2.
-pub fn load_config(explicit: Option<&Path>, candidates: &[PathBuf]) -> Result<LoadedConfig, Fail> {
-    let path = discover::find_config(explicit, candidates)?;
-    let bytes = std::fs::read(&path)
-        .map_err(|e| Fail::failure(format!("cannot read config {}: {e}", path.display())))?;
-    let label = path.display().to_string();
-    let config = zfs_policy::Config::parse_bytes(&bytes, &label)
-        .map_err(|e| Fail::failure(format!("bad config: {e}")))?;
-    Ok(LoadedConfig { path, config })
-}
-
 fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {
     let path = common
         .lock_file
@@ -152,7 +101,7 @@ fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {
         None => DEFAULT_LOCK_WAIT,
     };
     RunLock::acquire(&path, wait).map_err(|e| match e {
-        crate::lock::LockError::Busy { .. } => Fail {
+        LockError::Busy { .. } => Fail {
             code: EXIT_LOCKED,
             message: e.to_string(),
         },
@@ -173,6 +122,8 @@ fn run_config(choice: BackendArg, r: &RunArgs, take: bool, prune: bool) -> Resul
             prune,
             dry_run: r.dry_run,
             now: discover::now(r.common.now.as_deref())?,
+            // Hook output must not mix into the JSON report on stdout.
+            hook_stdout_to_stderr: r.json,
         },
         Output::new(verbosity, r.json),
     )
@@ -196,7 +147,7 @@ fn execute(
     };
     let (be, why) = backend::open(choice)?;
     out.debug(&format!("backend: {} ({why})", be.name()));
-    let report = snap::run(&loaded.config, be.as_ref(), &opts, &mut out);
+    let report = engine::run(&loaded.config, be.as_ref(), &opts, &mut out);
     Ok(out.finish(&report))
 }
 
@@ -235,6 +186,7 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
                 prune: act.prune,
                 dry_run: a.readonly,
                 now: discover::now(a.common.now.as_deref())?,
+                hook_stdout_to_stderr: false,
             },
             Output::new(verbosity, false),
         )?;

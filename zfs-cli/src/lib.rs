@@ -4,11 +4,10 @@
 pub mod app;
 pub mod args;
 pub mod backend;
+pub mod config;
 pub mod discover;
-pub mod hooks;
-pub mod lock;
+pub mod exit;
 pub mod monitor;
 pub mod output;
 pub mod progress;
-pub mod snap;
 pub mod sync;

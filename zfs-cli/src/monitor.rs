@@ -1,23 +1,15 @@
-//! Nagios-style checks (`zsync monitor`, `sanoid --monitor-*`).
+//! Nagios lines and exit codes for the monitor checks (`zsync monitor`, `sanoid --monitor-*`);
+//! the checks themselves are zsync-ops' [`zsync_ops::monitor`].
 //!
-//! Unlike sanoid, several checks can run in one call: each prints its own line and the exit code is
-//! the worst status (0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN).
-//!
-//! Pool checks cover the pools of the configured datasets (every imported pool when the config names
-//! none); a configured pool that is not imported is CRIT. `health` reads `zpool list` + `zpool status`
-//! through [`Backend::pool_status`] (two spawns), `capacity` only `zpool list` ([`Backend::pools`]).
-//! When `zpool` itself fails the check is UNKNOWN (exit 3) with the error.
+//! Each check prints its own line and the exit code is the worst status (0 OK, 1 WARN, 2 CRIT,
+//! 3 UNKNOWN).
 
-use crate::app::LoadedConfig;
 use crate::args::MonitorCheck;
-use crate::output::{Output, Report, Verbosity};
-use crate::snap;
-use chrono::{DateTime, Local, Utc};
-use zfs_core::{Backend, PoolStatus};
-use zfs_policy::monitor::{DeviceHealth, PoolHealthInput};
-
-/// Nagios UNKNOWN.
-pub const EXIT_UNKNOWN: u8 = 3;
+use crate::config::LoadedConfig;
+use crate::exit::AsExitCode;
+use chrono::{DateTime, Utc};
+use zfs_core::Backend;
+use zsync_ops::monitor::{Check, CheckReport, Monitor};
 
 /// Runs the checks, prints one Nagios line per check, returns the worst status.
 pub fn run(
@@ -26,225 +18,129 @@ pub fn run(
     checks: &[MonitorCheck],
     now: DateTime<Utc>,
 ) -> u8 {
+    let mut monitor = Monitor::new(&config.config, backend, now);
     let mut worst = 0u8;
-    let mut report = Report::default();
-    let mut out = Output::new(Verbosity::Quiet, false);
-    let mut listed = None;
     for check in checks {
-        let code = match check {
-            MonitorCheck::Snapshots => {
-                let state = listed.get_or_insert_with(|| {
-                    snap::list_state(&config.config, backend, &mut report, &mut out)
-                });
-                if let Some(f) = report.failures.first() {
-                    println!("UNKNOWN: cannot list datasets: {}: {}", f.what, f.error);
-                    EXIT_UNKNOWN
-                } else {
-                    let datasets: Vec<zfs_policy::Dataset> = state
-                        .iter()
-                        .map(|(name, s)| zfs_policy::Dataset {
-                            name: name.clone(),
-                            kind: s.kind,
-                        })
-                        .collect();
-                    let resolution = config.config.resolve(&datasets);
-                    let r = zfs_policy::monitor::check_snapshots(
-                        &resolution.policies,
-                        |ds| state.get(ds).map(|s| s.snapshots.as_slice()).unwrap_or(&[]),
-                        &now.with_timezone(&Local),
-                    );
-                    let mut line = r.to_string();
-                    for m in &resolution.missing {
-                        line.push_str(&format!(", CRIT: configured dataset {m} does not exist"));
-                    }
-                    println!("{line}");
-                    let code = r.status.exit_code() as u8;
-                    if resolution.missing.is_empty() {
-                        code
-                    } else {
-                        2
-                    }
-                }
-            }
-            MonitorCheck::Health => pool_check(config, backend, true),
-            MonitorCheck::Capacity => pool_check(config, backend, false),
-        };
-        worst = worst.max(code);
+        let report = monitor.check(check_of(*check));
+        println!("{}", nagios_line(&report));
+        worst = worst.max(report.exit_code());
     }
     worst
 }
 
-/// The pools the config is about (first components of its dataset paths), sorted, deduplicated.
-pub fn configured_pools(config: &zfs_policy::Config) -> Vec<String> {
-    let set: std::collections::BTreeSet<String> = config
-        .datasets
-        .iter()
-        .filter_map(|s| s.path.split('/').next())
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect();
-    set.into_iter().collect()
+/// The library's name for a `monitor` argument.
+fn check_of(c: MonitorCheck) -> Check {
+    match c {
+        MonitorCheck::Snapshots => Check::Snapshots,
+        MonitorCheck::Health => Check::Health,
+        MonitorCheck::Capacity => Check::Capacity,
+    }
 }
 
-/// Reads every pool (one `zpool list`, plus one `zpool status` when `detail`) and keeps the configured
-/// ones; returns them and the configured pools that are not imported.
-pub fn read_pools(
-    config: &zfs_policy::Config,
-    backend: &dyn Backend,
-    detail: bool,
-) -> Result<(Vec<PoolStatus>, Vec<String>), zfs_core::ZfsError> {
-    let all = if detail {
-        backend.pool_status(&[])?
-    } else {
-        backend.pools(&[])?
+/// One check's line: zfs-policy's verdict plus a CRIT part per configured dataset (after the
+/// verdict) or pool (before it) that does not exist; `UNKNOWN: ...` when the check could not look.
+pub fn nagios_line(r: &CheckReport) -> String {
+    let c = match &r.outcome {
+        Ok(c) => c,
+        Err(e) => return format!("UNKNOWN: {e}"),
     };
-    let wanted = configured_pools(config);
-    if wanted.is_empty() {
-        return Ok((all, Vec::new()));
-    }
-    let missing = wanted
-        .iter()
-        .filter(|w| !all.iter().any(|p| p.name.as_str() == w.as_str()))
-        .cloned()
-        .collect();
-    let pools = all
-        .into_iter()
-        .filter(|p| wanted.iter().any(|w| w == p.name.as_str()))
-        .collect();
-    Ok((pools, missing))
-}
-
-/// zfs-core's view of a pool as zfs-policy's health input.
-pub fn health_input(p: &PoolStatus) -> PoolHealthInput {
-    let d = p.detail.as_ref();
-    PoolHealthInput {
-        pool: p.name.as_str().to_owned(),
-        state: p.health.as_str().to_owned(),
-        devices: d
-            .map(|d| {
-                d.vdevs
-                    .iter()
-                    .map(|v| {
-                        let e = v.errors();
-                        DeviceHealth {
-                            name: v.name.clone(),
-                            depth: v.depth,
-                            state: v.state.as_str().to_owned(),
-                            read: e.read,
-                            write: e.write,
-                            checksum: e.checksum,
-                            note: v.note.clone(),
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        scan_errors: d.and_then(|d| d.scan_errors),
-        data_errors: d.and_then(|d| d.data_errors),
-    }
-}
-
-/// `health` (with `detail`) or `capacity`: prints the Nagios line, returns the exit code.
-fn pool_check(config: &LoadedConfig, backend: &dyn Backend, detail: bool) -> u8 {
-    let what = if detail { "health" } else { "capacity" };
-    let (pools, missing) = match read_pools(&config.config, backend, detail) {
-        Ok(x) => x,
-        Err(e) => {
-            println!("UNKNOWN: cannot read pool {what}: {e}");
-            return EXIT_UNKNOWN;
+    match r.check {
+        Check::Snapshots => {
+            let mut line = c.report.to_string();
+            for m in &c.missing {
+                line.push_str(&format!(", CRIT: configured dataset {m} does not exist"));
+            }
+            line
         }
-    };
-    let report = if detail {
-        let inputs: Vec<PoolHealthInput> = pools.iter().map(health_input).collect();
-        zfs_policy::monitor::check_health(&inputs)
-    } else {
-        let roots: Vec<zfs_policy::Dataset> = pools
-            .iter()
-            .map(|p| zfs_policy::Dataset::filesystem(p.name.as_str()))
-            .collect();
-        let resolution = config.config.resolve(&roots);
-        let caps: Vec<(&str, u8)> = pools
-            .iter()
-            .map(|p| (p.name.as_str(), p.capacity))
-            .collect();
-        zfs_policy::monitor::check_capacity(&resolution.policies, &caps)
-    };
-    let mut code = report.status.exit_code() as u8;
-    let mut parts: Vec<String> = missing
-        .iter()
-        .map(|m| format!("CRIT: configured pool {m} is not imported"))
-        .collect();
-    if !missing.is_empty() {
-        code = 2;
+        Check::Health | Check::Capacity => {
+            let mut parts: Vec<String> = c
+                .missing
+                .iter()
+                .map(|m| format!("CRIT: configured pool {m} is not imported"))
+                .collect();
+            if parts.is_empty() || !c.report.findings.is_empty() {
+                parts.push(c.report.to_string());
+            }
+            parts.join(", ")
+        }
     }
-    if parts.is_empty() || !report.findings.is_empty() {
-        parts.push(report.to_string());
-    }
-    let line = parts.join(", ");
-    println!("{line}");
-    code
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zfs_core::{ErrorCounts, PoolDetail, PoolHealth, PoolName, VdevStatus};
+    use zfs_policy::monitor::{Finding, Level, MonitorReport};
+    use zsync_ops::monitor::{Checked, MonitorError};
 
-    #[test]
-    fn pools_of_the_config() {
-        let c = zfs_policy::Config::parse(
-            "[tank/a]\n[tank]\n[backup/x/y]\n[template_t]\nhourly = 1\n",
-            "x",
-        )
-        .unwrap();
-        assert_eq!(configured_pools(&c), ["backup", "tank"]);
+    fn ok_report(summary: &str) -> MonitorReport {
+        MonitorReport {
+            summary: vec![summary.to_string()],
+            ..MonitorReport::default()
+        }
+    }
+
+    fn checked(check: Check, report: MonitorReport, missing: &[&str]) -> CheckReport {
+        CheckReport {
+            check,
+            outcome: Ok(Checked {
+                report,
+                missing: missing.iter().map(|m| m.to_string()).collect(),
+            }),
+        }
     }
 
     #[test]
-    fn pool_status_becomes_health_input() {
-        let vdev = |name: &str, depth, state, checksum| VdevStatus {
-            name: name.into(),
-            depth,
-            section: None,
-            state,
-            counters: Some(ErrorCounts {
-                read: 0,
-                write: 0,
-                checksum,
-            }),
-            note: None,
-        };
-        let p = PoolStatus {
-            name: PoolName::parse("tank").unwrap(),
-            health: PoolHealth::Degraded,
-            size: 100,
-            allocated: 10,
-            free: 90,
-            capacity: 10,
-            fragmentation: None,
-            detail: Some(PoolDetail {
-                vdevs: vec![
-                    vdev("tank", 0, PoolHealth::Degraded, 0),
-                    vdev("mirror-0", 1, PoolHealth::Degraded, 0),
-                    vdev("sda", 2, PoolHealth::Online, 7),
-                    vdev("sdb", 2, PoolHealth::Offline, 0),
-                ],
-                scan_errors: Some(0),
-                data_errors: Some(0),
-                ..PoolDetail::default()
-            }),
-        };
-        let input = health_input(&p);
-        assert_eq!(input.state, "DEGRADED");
-        assert_eq!(input.devices.len(), 4);
-        assert_eq!(input.devices[2].checksum, 7);
-        let r = zfs_policy::monitor::check_health(&[input]);
-        assert_eq!(
-            r.to_string(),
-            "WARN: tank is DEGRADED: sda ONLINE with 0 read, 0 write, 7 checksum errors; sdb OFFLINE"
+    fn lines_and_exit_codes() {
+        let r = checked(
+            Check::Health,
+            ok_report("all pools (tank) are healthy"),
+            &[],
         );
-        // Without `zpool status` detail only the pool state counts.
-        let bare = PoolStatus { detail: None, ..p };
-        assert!(health_input(&bare).devices.is_empty());
+        assert_eq!(nagios_line(&r), "OK: all pools (tank) are healthy");
+        assert_eq!(r.exit_code(), 0);
+        // A pool that is not imported comes first; an all-OK verdict is then left out.
+        let r = checked(Check::Capacity, ok_report("fine"), &["backup"]);
+        assert_eq!(
+            nagios_line(&r),
+            "CRIT: configured pool backup is not imported"
+        );
+        assert_eq!(r.exit_code(), 2);
+        let warn = MonitorReport {
+            status: Level::Warn,
+            findings: vec![Finding {
+                dataset: "tank".into(),
+                kind: None,
+                severity: Level::Warn,
+                status: Level::Warn,
+                message: "tank capacity is 83% (should be < 80%)".into(),
+            }],
+            ..MonitorReport::default()
+        };
+        let r = checked(Check::Capacity, warn.clone(), &["backup"]);
+        assert_eq!(
+            nagios_line(&r),
+            "CRIT: configured pool backup is not imported, WARN: tank capacity is 83% (should be < 80%)"
+        );
+        let r = checked(Check::Capacity, warn.clone(), &[]);
+        assert_eq!(r.exit_code(), 1);
+        // A missing dataset is appended to the snapshot verdict.
+        let r = checked(Check::Snapshots, warn, &["tank/gone"]);
+        assert_eq!(
+            nagios_line(&r),
+            "WARN: tank capacity is 83% (should be < 80%), CRIT: configured dataset tank/gone does not exist"
+        );
+        assert_eq!(r.exit_code(), 2);
+        let r = CheckReport {
+            check: Check::Snapshots,
+            outcome: Err(MonitorError::List {
+                what: "list tank".into(),
+                error: "permission denied".into(),
+            }),
+        };
+        assert_eq!(
+            nagios_line(&r),
+            "UNKNOWN: cannot list datasets: list tank: permission denied"
+        );
+        assert_eq!(r.exit_code(), 3);
     }
 }

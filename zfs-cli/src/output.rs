@@ -1,6 +1,7 @@
 //! What the user sees: result lines on stdout, warnings and errors on stderr, or one JSON report.
 
-use serde::Serialize;
+use crate::exit::AsExitCode;
+use zsync_ops::{Events, Failure, HookKind, HookReport, Level, Report};
 
 /// How much to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,72 +27,6 @@ impl Verbosity {
             Verbosity::Verbose
         } else {
             Verbosity::Normal
-        }
-    }
-}
-
-/// One hook run.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct HookReport {
-    /// Config key (`pre_snapshot_script`, ...).
-    pub script: String,
-    /// Datasets it was about.
-    pub targets: Vec<String>,
-    /// `succeeded`, `failed with exit status 1`, `timed out after 5 s and was killed`, ...
-    pub outcome: String,
-    /// Whether it succeeded.
-    pub ok: bool,
-}
-
-/// A failed operation.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Failure {
-    /// What was attempted (`snapshot tank@x`, `destroy tank@y`, `list tank`).
-    pub what: String,
-    /// The error.
-    pub error: String,
-}
-
-/// A dataset or snapshot deliberately left alone.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Skip {
-    /// Dataset or snapshot.
-    pub name: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// The result of a snapshot/prune run.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Nothing was changed.
-    pub dry_run: bool,
-    /// The run's time (RFC 3339, UTC).
-    pub now: String,
-    /// Snapshots created (or that would be, in a dry run).
-    pub created: Vec<String>,
-    /// Snapshots destroyed (or that would be).
-    pub destroyed: Vec<String>,
-    /// Left alone on purpose (hook vetoes, holds, prune_defer, missing datasets).
-    pub skipped: Vec<Skip>,
-    /// Hook runs.
-    pub hooks: Vec<HookReport>,
-    /// Failed ZFS operations.
-    pub failures: Vec<Failure>,
-    /// Configured datasets that do not exist.
-    pub missing: Vec<String>,
-}
-
-impl Report {
-    /// 2 when a ZFS operation failed; 1 when a hook failed, something was skipped for a problem,
-    /// or a configured dataset is missing; else 0.
-    pub fn exit_code(&self) -> u8 {
-        if !self.failures.is_empty() {
-            2
-        } else if !self.missing.is_empty() || self.hooks.iter().any(|h| !h.ok) {
-            1
-        } else {
-            0
         }
     }
 }
@@ -164,27 +99,54 @@ impl Output {
     }
 }
 
+/// The engine's events as the lines a run prints: results (created, destroyed) on stdout, ZFS
+/// errors and failed hooks on stderr, decisions with --verbose, internals with --debug.
+impl Events for Output {
+    fn snapshot_created(&mut self, snapshot: &str, recursive: bool, dry_run: bool) {
+        let verb = if dry_run { "would create" } else { "created" };
+        let tail = if recursive { " (recursive)" } else { "" };
+        self.result(&format!("{verb} {snapshot}{tail}"));
+    }
+
+    fn snapshot_destroyed(&mut self, snapshot: &str, reason: &str, dry_run: bool) {
+        if dry_run {
+            self.result(&format!("would destroy {snapshot} ({reason})"));
+        } else {
+            self.result(&format!("destroyed {snapshot}"));
+        }
+    }
+
+    fn operation_failed(&mut self, failure: &Failure) {
+        self.error(&format!("{}: {}", failure.what, failure.error));
+    }
+
+    fn hook_started(&mut self, kind: HookKind, targets: &[String]) {
+        self.info(&format!("running {} for {}", kind.key(), targets.join(",")));
+    }
+
+    fn hook_finished(&mut self, hook: &HookReport) {
+        if !hook.ok {
+            self.warn(&format!(
+                "{} for {} {}",
+                hook.script,
+                hook.targets.join(","),
+                hook.outcome
+            ));
+        }
+    }
+
+    fn message(&mut self, level: Level, text: &str) {
+        match level {
+            Level::Debug => self.debug(text),
+            Level::Info => self.info(text),
+            Level::Warn => self.warn(text),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_codes() {
-        let mut r = Report::default();
-        assert_eq!(r.exit_code(), 0);
-        r.hooks.push(HookReport {
-            script: "pre_snapshot_script".into(),
-            targets: vec!["tank".into()],
-            outcome: "failed with exit status 1".into(),
-            ok: false,
-        });
-        assert_eq!(r.exit_code(), 1);
-        r.failures.push(Failure {
-            what: "snapshot tank@x".into(),
-            error: "out of space".into(),
-        });
-        assert_eq!(r.exit_code(), 2);
-    }
 
     #[test]
     fn verbosity_flags() {

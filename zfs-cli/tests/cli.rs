@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
-use zfs_cli::lock::RunLock;
+use zsync_ops::lock::RunLock;
 
 const BIN: &str = env!("CARGO_BIN_EXE_zsync");
 

@@ -270,7 +270,7 @@ fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
     // With sync snapshots, as syncoid runs by default: syncoid's names, mounted replicas (syncoid
     // mounts), two incrementals in a row (recv -F as syncoid), only this host's older sync snapshot
     // pruned: `<host>2`'s survives (syncoid's prefix match would take it).
-    let host = zfs_cli::sync::hostname();
+    let host = zsync_cli::args::resolve::hostname();
     let foreign = format!("syncoid_{host}2_2026-01-01:00:00:00-GMT00:00");
     pool.zfs(&["snapshot", &format!("{src}/kid@{foreign}")])?;
     let sync_snaps = |ds: &str| -> Vec<String> {

@@ -1,4 +1,4 @@
-//! Helpers shared by the zfs-cli lab tests: the zsync binary under test, a per-test scratch
+//! Helpers shared by the zsync (zfs-cli/) lab tests: the zsync binary under test, a per-test scratch
 //! directory in the lab dir, and running zsync with TZ=UTC, an optional injected clock and a
 //! per-test lock file.
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::time::Duration;
-use zfs_cli::hooks::{HookContext, HookKind, HookOutcome, HookRunner};
+use zsync_ops::hooks::{HookContext, HookKind, HookOutcome, HookRunner};
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("zsync-hooks-{tag}-{}", std::process::id()));

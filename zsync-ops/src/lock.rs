@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_LOCK_FILE: &str = "/run/zsync/zsync.lock";
 /// Default time to wait for a busy lock.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
-/// Exit code when the lock stays busy (EX_TEMPFAIL from sysexits.h).
-pub const EXIT_LOCKED: u8 = 75;
 
 /// A held lock; released on drop (or when the process exits).
 #[derive(Debug)]
@@ -24,9 +22,15 @@ pub struct RunLock {
 }
 
 /// Why the lock was not taken.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another process held it for the whole wait.
+    #[error(
+        "another zsync run holds the lock {} (gave up after {:.1} s{})",
+        .path.display(),
+        .waited.as_secs_f64(),
+        holder_note(.holder)
+    )]
     Busy {
         /// Lock file.
         path: PathBuf,
@@ -36,6 +40,7 @@ pub enum LockError {
         holder: Option<String>,
     },
     /// The file could not be created or locked.
+    #[error("cannot use lock file {}: {source}", .path.display())]
     Io {
         /// Lock file.
         path: PathBuf,
@@ -44,33 +49,13 @@ pub enum LockError {
     },
 }
 
-impl std::fmt::Display for LockError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LockError::Busy {
-                path,
-                waited,
-                holder,
-            } => {
-                write!(
-                    f,
-                    "another zsync run holds the lock {} (gave up after {:.1} s",
-                    path.display(),
-                    waited.as_secs_f64()
-                )?;
-                if let Some(h) = holder {
-                    write!(f, "; holder: {h}")?;
-                }
-                write!(f, ")")
-            }
-            LockError::Io { path, source } => {
-                write!(f, "cannot use lock file {}: {source}", path.display())
-            }
-        }
-    }
+/// `; holder: pid 12: zsync cron` when the holder is known.
+fn holder_note(holder: &Option<String>) -> String {
+    holder
+        .as_ref()
+        .map(|h| format!("; holder: {h}"))
+        .unwrap_or_default()
 }
-
-impl std::error::Error for LockError {}
 
 impl RunLock {
     /// Takes the lock at `path`, creating the file (and its directory) if needed; retries until
@@ -160,5 +145,29 @@ mod tests {
         drop(first);
         RunLock::acquire(&path, Duration::ZERO).unwrap();
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn errors_name_the_lock_file_and_the_holder() {
+        let busy = |holder: Option<&str>| LockError::Busy {
+            path: PathBuf::from("/run/zsync/zsync.lock"),
+            waited: Duration::from_millis(300),
+            holder: holder.map(str::to_string),
+        };
+        assert_eq!(
+            busy(Some("pid 7: zsync cron")).to_string(),
+            "another zsync run holds the lock /run/zsync/zsync.lock (gave up after 0.3 s; holder: pid 7: zsync cron)"
+        );
+        assert_eq!(
+            busy(None).to_string(),
+            "another zsync run holds the lock /run/zsync/zsync.lock (gave up after 0.3 s)"
+        );
+        let io = LockError::Io {
+            path: PathBuf::from("/nope/zsync.lock"),
+            source: io::Error::from_raw_os_error(libc::EACCES),
+        };
+        assert!(io
+            .to_string()
+            .starts_with("cannot use lock file /nope/zsync.lock: Permission denied"));
     }
 }

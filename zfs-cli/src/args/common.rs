@@ -1,0 +1,30 @@
+//! Arguments more than one personality takes: the backend choice and the lock and clock options.
+
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// `--backend` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum BackendArg {
+    /// libzfs_core when usable, else the zfs CLI.
+    #[default]
+    Auto,
+    /// Always the `zfs`/`zpool` commands.
+    Cli,
+    /// Always libzfs_core (fails when unavailable).
+    Lzc,
+}
+
+/// Lock and clock options shared by every config-driven run.
+#[derive(Debug, Clone, Args, Default)]
+pub struct CommonRunArgs {
+    /// Exclusive lock file that keeps overlapping runs apart.
+    #[arg(long, env = "ZSYNC_LOCK", value_name = "FILE")]
+    pub lock_file: Option<PathBuf>,
+    /// Seconds to wait for the lock before giving up (exit 75).
+    #[arg(long, env = "ZSYNC_LOCK_WAIT", value_name = "SECONDS")]
+    pub lock_wait: Option<f64>,
+    /// TESTING AID: pretend the current time is this (RFC 3339 or Unix seconds).
+    #[arg(long, env = "ZSYNC_NOW", hide = true, value_name = "TIME")]
+    pub now: Option<String>,
+}

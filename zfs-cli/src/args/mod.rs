@@ -1,0 +1,224 @@
+//! Command-line grammar: `zsync`, and the `sanoid` / `syncoid` drop-in flag sets.
+//!
+//! Parsing never touches ZFS. A usage error is turned into ONE line by [`usage_error`] and exit code 2.
+//!
+//! Low-level args (what clap parses) live here and in one file per personality: this module holds
+//! `zsync`'s own grammar ([`Cli`], [`Command`]) and the argv\[0\] dispatch; [`common`] what
+//! several personalities share (backend, lock and clock); [`sync`] the flags
+//! `zsync sync`/`plan` share with syncoid mode; [`sanoid`] and [`syncoid`] the drop-in grammars;
+//! [`getopt`] Getopt::Long's single-dash form; [`usage`] what a usage error prints. [`resolve`]
+//! turns parsed args into the libraries' options.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+pub mod common;
+pub mod getopt;
+pub mod resolve;
+pub mod sanoid;
+pub mod sync;
+pub mod syncoid;
+pub mod usage;
+
+pub use common::{BackendArg, CommonRunArgs};
+pub use getopt::normalize_getopt_long;
+pub use sanoid::{parse_sanoid, SanoidActions, SanoidArgs};
+pub use sync::{SyncArgs, SyncFlags};
+pub use syncoid::{parse_syncoid, SyncoidArgs};
+pub use usage::{usage_error, UsageOutcome};
+
+/// Which personality the binary runs as (from the file name of argv\[0\]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personality {
+    /// `zsync` (any name other than the two below).
+    Zsync,
+    /// Invoked as `sanoid` (symlink): sanoid's flags.
+    Sanoid,
+    /// Invoked as `syncoid` (symlink): syncoid's flags.
+    Syncoid,
+}
+
+/// Picks the personality from argv\[0\]'s file name (`/usr/sbin/sanoid` → [`Personality::Sanoid`]).
+pub fn personality(argv0: &std::ffi::OsStr) -> Personality {
+    let name = std::path::Path::new(argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.as_str() {
+        "sanoid" => Personality::Sanoid,
+        "syncoid" => Personality::Syncoid,
+        _ => Personality::Zsync,
+    }
+}
+
+/// `zsync`: ZFS snapshots, retention and replication.
+#[derive(Debug, Parser)]
+#[command(name = "zsync", version, about, disable_help_subcommand = true)]
+pub struct Cli {
+    /// ZFS access: libzfs_core (lzc), the zfs command (cli), or auto-detect.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ZSYNC_BACKEND",
+        default_value = "auto"
+    )]
+    pub backend: BackendArg,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the version, the active ZFS backend and why it was chosen.
+    Version,
+    /// Take the snapshots that are due by the config.
+    Snapshot(RunArgs),
+    /// Destroy the snapshots the retention rules no longer keep.
+    Prune(RunArgs),
+    /// `snapshot`, then `prune` (what a 15-minute timer runs).
+    Cron(RunArgs),
+    /// Nagios-style checks: snapshot freshness, pool health, pool capacity.
+    Monitor(MonitorArgs),
+    /// Print the replication plan for SRC → DST; changes nothing.
+    Plan(SyncArgs),
+    /// Replicate SRC to DST.
+    Sync(SyncArgs),
+    /// Run with sanoid's flags (`zsync sanoid --cron`): drop-in for sanoid.
+    #[command(disable_help_flag = true)]
+    Sanoid {
+        /// sanoid's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run with syncoid's flags (`zsync syncoid -r tank backup/tank`): drop-in for syncoid.
+    #[command(disable_help_flag = true)]
+    Syncoid {
+        /// syncoid's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+}
+
+/// Options shared by `snapshot`, `prune` and `cron`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RunArgs {
+    /// Config file (sanoid.conf syntax). Default: /etc/zsync/zsync.conf, else /etc/sanoid/sanoid.conf.
+    #[arg(long, short = 'c', env = "ZSYNC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the exact snapshots that would be created and destroyed; change nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Say more (every decision).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Print errors only.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Lock and clock options.
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+}
+
+/// `zsync monitor`.
+#[derive(Debug, Clone, Args)]
+pub struct MonitorArgs {
+    /// Which checks (several allowed; the worst status wins).
+    #[arg(value_enum, required = true)]
+    pub checks: Vec<MonitorCheck>,
+    /// Config file (as for `snapshot`).
+    #[arg(long, short = 'c', env = "ZSYNC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// TESTING AID: pretend the current time is this (RFC 3339 or Unix seconds).
+    #[arg(long, env = "ZSYNC_NOW", hide = true, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// Monitor check names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MonitorCheck {
+    /// Newest snapshot of each type is fresh enough.
+    Snapshots,
+    /// Pools are ONLINE without errors.
+    Health,
+    /// Pool capacity below capacity_warn/capacity_crit.
+    Capacity,
+}
+
+/// `&str`s as argv entries (the tests' shorthand).
+#[cfg(test)]
+fn os(v: &[&str]) -> Vec<OsString> {
+    v.iter().map(OsString::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv0_dispatch() {
+        assert_eq!(
+            personality("/usr/sbin/sanoid".as_ref()),
+            Personality::Sanoid
+        );
+        assert_eq!(personality("syncoid".as_ref()), Personality::Syncoid);
+        assert_eq!(personality("/usr/bin/zsync".as_ref()), Personality::Zsync);
+        assert_eq!(personality("sanoid.sh".as_ref()), Personality::Zsync);
+        assert_eq!(personality("".as_ref()), Personality::Zsync);
+    }
+
+    #[test]
+    fn zsync_grammar() {
+        let c = Cli::try_parse_from(["zsync", "cron", "--dry-run", "--config", "/c"]).unwrap();
+        match c.command {
+            Command::Cron(r) => {
+                assert!(r.dry_run);
+                assert_eq!(r.config, Some(PathBuf::from("/c")));
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = Cli::try_parse_from(["zsync", "--backend", "cli", "version"]).unwrap();
+        assert_eq!(c.backend, BackendArg::Cli);
+        let c = Cli::try_parse_from(["zsync", "version", "--backend=lzc"]).unwrap();
+        assert_eq!(c.backend, BackendArg::Lzc);
+        let c = Cli::try_parse_from(["zsync", "sanoid", "--cron", "--verbose"]).unwrap();
+        match c.command {
+            Command::Sanoid { args } => assert_eq!(args, os(&["--cron", "--verbose"])),
+            other => panic!("{other:?}"),
+        }
+        let c = Cli::try_parse_from(["zsync", "syncoid", "-r", "a", "b"]).unwrap();
+        assert!(matches!(c.command, Command::Syncoid { .. }));
+        let c = Cli::try_parse_from([
+            "zsync",
+            "sync",
+            "-r",
+            "--exclude-datasets",
+            "a",
+            "--exclude-datasets=b",
+            "--jobs",
+            "3",
+            "tank",
+            "backup/tank",
+        ])
+        .unwrap();
+        match c.command {
+            Command::Sync(s) => {
+                assert_eq!(s.flags.exclude_datasets, vec!["a", "b"]);
+                assert_eq!(s.flags.jobs, Some(3));
+                assert_eq!(s.target, "backup/tank");
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = Cli::try_parse_from(["zsync", "snapshot", "--bogus"]).unwrap_err();
+        let out = usage_error(&err, "zsync");
+        assert_eq!((out.code, out.text.lines().count()), (2, 1), "{}", out.text);
+        let err = Cli::try_parse_from(["zsync", "--backend", "nope", "version"]).unwrap_err();
+        assert_eq!(usage_error(&err, "zsync").code, 2);
+    }
+}

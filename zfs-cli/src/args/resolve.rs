@@ -1,0 +1,360 @@
+//! Parsed arguments → the libraries' options (the step after parsing, before the run): the tree
+//! to replicate ([`TreeSpec`]) and the planner's and executor's [`SyncOptions`] from `zsync sync`
+//! / `plan` and syncoid mode, each flag checked with a one-line error naming it.
+
+use super::sync::SyncArgs;
+use crate::exit::Fail;
+use regex::Regex;
+use zfs_core::DatasetName;
+use zfs_sync::{
+    InitialReplication, PlanOptions, RecvOptions, SendOptions, SnapshotFilter, SyncOptions,
+    TreeSpec,
+};
+
+/// A sync or plan run's input, checked: what to replicate and how.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The tree to replicate.
+    pub spec: TreeSpec,
+    /// Planner and executor options.
+    pub options: SyncOptions,
+}
+
+/// Checks the endpoints and builds the tree and options; `syncoid_mode` names sync snapshots and
+/// holds as syncoid does, per host.
+pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
+    for ep in [&args.source, &args.target] {
+        check_local(ep)?;
+    }
+    let spec = tree_spec(args)?;
+    let mut options = sync_options(args)?;
+    if syncoid_mode {
+        // syncoid's names: `syncoid_<id_><host>_<local date>-GMT<offset>`, holds `syncoid_<id_><host>`;
+        // unlike syncoid, only exactly this identifier + host is pruned (not `<host>2`).
+        options.identifier = syncoid_identifier(args.flags.identifier.as_deref(), &hostname());
+        options.naming = zfs_sync::SyncNaming::Syncoid;
+    }
+    Ok(Resolved { spec, options })
+}
+
+/// The local host name (`gethostname`), reduced to the characters an identifier allows.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let raw = if rc == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    let clean: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+        .collect();
+    if clean.is_empty() {
+        "localhost".to_string()
+    } else {
+        clean
+    }
+}
+
+/// syncoid mode's job identifier: `<identifier>_<host>` or just `<host>`, as syncoid names its sync
+/// snapshots and holds per host.
+pub fn syncoid_identifier(identifier: Option<&str>, host: &str) -> String {
+    match identifier {
+        Some(id) if !id.is_empty() => format!("{id}_{host}"),
+        _ => host.to_string(),
+    }
+}
+
+/// Rejects remote endpoints (`[user@]host:pool/ds`): remote replication is a later issue.
+pub fn check_local(endpoint: &str) -> Result<(), Fail> {
+    let first = endpoint.split('/').next().unwrap_or("");
+    if first.contains(':') {
+        return Err(Fail::failure(format!(
+            "remote endpoint '{endpoint}' is not supported yet: zsync replicates local datasets only \
+             (remote replication is planned)"
+        )));
+    }
+    Ok(())
+}
+
+fn dataset(what: &str, s: &str) -> Result<DatasetName, Fail> {
+    DatasetName::parse(s).map_err(|e| Fail::failure(format!("{what} '{s}': {e}")))
+}
+
+fn regexes(flag: &str, v: &[String]) -> Result<Vec<Regex>, Fail> {
+    v.iter()
+        .map(|r| Regex::new(r).map_err(|e| Fail::failure(format!("{flag} '{r}': {e}"))))
+        .collect()
+}
+
+/// The tree to replicate.
+pub fn tree_spec(a: &SyncArgs) -> Result<TreeSpec, Fail> {
+    let src = dataset("source", &a.source)?;
+    let dst = dataset("target", &a.target)?;
+    if a.flags.skip_parent && !a.flags.recursive {
+        return Err(Fail::failure("--skip-parent needs --recursive"));
+    }
+    let mut spec = if a.flags.recursive {
+        TreeSpec::recursive(src, dst)
+    } else {
+        TreeSpec::single(src, dst)
+    };
+    spec.skip_parent = a.flags.skip_parent;
+    spec.exclude_datasets = regexes("--exclude-datasets", &a.flags.exclude_datasets)?;
+    Ok(spec)
+}
+
+/// Planner and executor options from the flags.
+pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
+    regexes("--include-snaps", &a.flags.include_snaps)?;
+    regexes("--exclude-snaps", &a.flags.exclude_snaps)?;
+    let filter = SnapshotFilter::new(&a.flags.include_snaps, &a.flags.exclude_snaps)
+        .map_err(|e| Fail::failure(format!("snapshot filter: {e}")))?;
+    let plan = PlanOptions {
+        intermediates: !a.flags.no_stream,
+        initial: if a.flags.no_stream {
+            InitialReplication::Newest
+        } else {
+            InitialReplication::All
+        },
+        rollback: a.rollback,
+        force_delete: a.flags.force_delete,
+        delete_target_snapshots: a.flags.delete_target_snapshots,
+        resume: !a.flags.no_resume,
+        abort_stale_token: true,
+        snapshots: filter,
+    };
+    let send = parse_sendoptions(a.flags.sendoptions.as_deref().unwrap_or(""))?;
+    let mut recv = parse_recvoptions(a.flags.recvoptions.as_deref().unwrap_or(""))?;
+    // Unmounted unless --mount (syncoid mode: mounted unless `u`).
+    recv.no_mount |= !a.mount;
+    let mut o = SyncOptions {
+        plan,
+        sync_snapshot: !a.flags.no_sync_snap,
+        keep_sync_snapshots: a.flags.keep_sync_snap,
+        use_hold: a.flags.use_hold,
+        create_bookmark: a.flags.create_bookmark,
+        send,
+        recv,
+        preserve_properties: a.flags.preserve_properties,
+        preserve_recordsize: a.flags.preserve_recordsize,
+        ..SyncOptions::default()
+    };
+    if let Some(id) = &a.flags.identifier {
+        o.identifier = id.clone();
+    }
+    if let Some(j) = a.flags.jobs {
+        if j == 0 {
+            return Err(Fail::failure("--jobs must be at least 1"));
+        }
+        o.jobs = j;
+    }
+    Ok(o)
+}
+
+/// syncoid's `--sendoptions`: letters, optionally dashed and space separated (`"L c e"`, `"-Lce"`,
+/// `"w"`). Supported: `L` large blocks, `c` compressed, `e` embedded, `w` raw, `p` properties in the
+/// stream.
+pub fn parse_sendoptions(s: &str) -> Result<SendOptions, Fail> {
+    let mut o = SendOptions::default();
+    for c in s.chars().filter(|c| !c.is_whitespace() && *c != '-') {
+        match c {
+            'L' => o.large_block = true,
+            'c' => o.compressed = true,
+            'e' => o.embed = true,
+            'w' => o.raw = true,
+            'p' => o.props = true,
+            other => {
+                return Err(Fail::failure(format!(
+                    "--sendoptions: '{other}' is not supported (supported: L c e w p)"
+                )))
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// syncoid's `--recvoptions`: `u` (no mount), `o prop=value`, `x prop`, space separated
+/// (`"u o compression=lz4 x mountpoint"`; dashes allowed).
+pub fn parse_recvoptions(s: &str) -> Result<RecvOptions, Fail> {
+    let mut o = RecvOptions {
+        no_mount: false,
+        ..RecvOptions::default()
+    };
+    let mut words = s.split_whitespace().map(|w| w.trim_start_matches('-'));
+    while let Some(w) = words.next() {
+        let (flag, rest) = w.split_at(w.chars().next().map_or(0, char::len_utf8));
+        // `ocompression=lz4` and `o compression=lz4` are both accepted.
+        let mut value = || -> Result<String, Fail> {
+            if !rest.is_empty() {
+                return Ok(rest.to_string());
+            }
+            words
+                .next()
+                .map(str::to_string)
+                .ok_or_else(|| Fail::failure(format!("--recvoptions: '{flag}' needs a value")))
+        };
+        match flag {
+            "u" if rest.is_empty() => o.no_mount = true,
+            "o" => {
+                let v = value()?;
+                let Some((k, val)) = v.split_once('=') else {
+                    return Err(Fail::failure(format!(
+                        "--recvoptions: 'o {v}' must be property=value"
+                    )));
+                };
+                o.props.push((k.to_string(), val.to_string()));
+            }
+            "x" => o.exclude_props.push(value()?),
+            _ => {
+                return Err(Fail::failure(format!(
+                    "--recvoptions: '{w}' is not supported (supported: u, o prop=value, x prop)"
+                )))
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// A rate like `10M`, `500k`, `1G`, `2048` (bytes per second; binary multiples as mbuffer uses).
+pub fn parse_rate(s: &str) -> Result<u64, Fail> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1 << 20),
+        Some('g' | 'G') => (&t[..t.len() - 1], 1 << 30),
+        Some('b' | 'B') => (&t[..t.len() - 1], 1),
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| Fail::failure(format!("bad rate '{s}' (e.g. 10M, 500k)")))?;
+    if !(n.is_finite() && n > 0.0) {
+        return Err(Fail::failure(format!("bad rate '{s}': must be positive")));
+    }
+    Ok((n * mult as f64) as u64)
+}
+
+/// The transfer rate limit: the lower of `--source-bwlimit` and `--target-bwlimit`, if any.
+pub fn rate_limit(a: &SyncArgs) -> Result<Option<u64>, Fail> {
+    let s = a
+        .flags
+        .source_bwlimit
+        .as_deref()
+        .map(parse_rate)
+        .transpose()?;
+    let t = a
+        .flags
+        .target_bwlimit
+        .as_deref()
+        .map(parse_rate)
+        .transpose()?;
+    Ok(match (s, t) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::SyncFlags;
+
+    #[test]
+    fn sendoptions() {
+        let o = parse_sendoptions("L c e").unwrap();
+        assert!(o.large_block && o.compressed && o.embed && !o.raw && !o.props);
+        let o = parse_sendoptions("-w -p").unwrap();
+        assert!(o.raw && o.props);
+        assert!(parse_sendoptions("R").is_err());
+    }
+
+    #[test]
+    fn recvoptions() {
+        let o = parse_recvoptions("u o compression=lz4 x mountpoint -ocanmount=off").unwrap();
+        assert!(o.no_mount);
+        assert_eq!(
+            o.props,
+            vec![
+                ("compression".to_string(), "lz4".to_string()),
+                ("canmount".to_string(), "off".to_string())
+            ]
+        );
+        assert_eq!(o.exclude_props, vec!["mountpoint"]);
+        assert!(parse_recvoptions("F").is_err());
+        assert!(parse_recvoptions("o").is_err());
+        assert!(parse_recvoptions("o novalue").is_err());
+    }
+
+    #[test]
+    fn syncoid_naming() {
+        assert_eq!(syncoid_identifier(None, "nas"), "nas");
+        assert_eq!(syncoid_identifier(Some("job"), "nas"), "job_nas");
+        let h = hostname();
+        assert!(
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
+        );
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("10M").unwrap(), 10 << 20);
+        assert_eq!(parse_rate("500k").unwrap(), 500 << 10);
+        assert_eq!(parse_rate("2048").unwrap(), 2048);
+        assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("0").is_err());
+    }
+
+    #[test]
+    fn options_mapping() {
+        let a = SyncArgs {
+            source: "tank/a".into(),
+            target: "backup/a".into(),
+            flags: SyncFlags {
+                recursive: true,
+                skip_parent: true,
+                exclude_datasets: vec!["tmp$".into()],
+                no_stream: true,
+                identifier: Some("nas1".into()),
+                jobs: Some(3),
+                ..SyncFlags::default()
+            },
+            ..SyncArgs::default()
+        };
+        let spec = tree_spec(&a).unwrap();
+        assert!(spec.recursive && spec.skip_parent);
+        assert_eq!(spec.exclude_datasets.len(), 1);
+        let o = sync_options(&a).unwrap();
+        assert!(!o.plan.intermediates);
+        assert_eq!(o.plan.initial, InitialReplication::Newest);
+        assert!(!o.plan.rollback && !o.plan.force_delete && o.plan.resume);
+        assert_eq!(o.identifier, "nas1");
+        assert_eq!(o.jobs, 3);
+        // Received unmounted unless --mount; `u` keeps it unmounted either way.
+        assert!(o.recv.no_mount);
+        let m = SyncArgs {
+            mount: true,
+            ..a.clone()
+        };
+        assert!(!sync_options(&m).unwrap().recv.no_mount);
+        let mut mu = m;
+        mu.flags.recvoptions = Some("u".into());
+        assert!(sync_options(&mu).unwrap().recv.no_mount);
+        let mut bad = a.clone();
+        bad.flags.exclude_datasets = vec!["(".into()];
+        assert!(tree_spec(&bad)
+            .unwrap_err()
+            .message
+            .contains("--exclude-datasets"));
+        let bad = SyncArgs {
+            source: "tank/a;rm".into(),
+            ..a
+        };
+        assert!(tree_spec(&bad).unwrap_err().message.contains("tank/a;rm"));
+    }
+}

@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod events;
+pub mod hooks;
+pub mod lock;
+pub mod monitor;
+pub mod report;
+
+pub use engine::RunOptions;
+pub use events::{Events, Level, NoEvents};
+pub use hooks::{HookContext, HookKind, HookOutcome, HookRunner};
+pub use lock::{LockError, RunLock};
+pub use monitor::{Check, CheckReport, CheckState, Monitor, MonitorError};
+pub use report::{Failure, HookReport, Report, RunOutcome, Skip};
