@@ -1,0 +1,46 @@
+//! What the stages of a run work through (the two backends and the mover), and the small helpers
+//! that address datasets and snapshots on them.
+
+use crate::mover::Mover;
+use crate::types::VersionRef;
+use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
+
+/// The two ends of a run and the mover between them: what the dataset, step and cleanup stages use
+/// (the [`Executor`](super::Executor)'s collaborators, without its callbacks).
+#[derive(Clone, Copy)]
+pub(super) struct Context<'e> {
+    /// The source side.
+    pub(super) source: &'e dyn Backend,
+    /// The target side.
+    pub(super) target: &'e dyn Backend,
+    /// How bytes move from send to receive.
+    pub(super) mover: &'e dyn Mover,
+}
+
+/// Listing options: the dataset alone or its whole tree, with or without snapshots and bookmarks.
+pub(super) fn list_opts(recursive: bool, versions: bool) -> ListOptions {
+    ListOptions {
+        depth: if recursive {
+            Depth::Recursive
+        } else {
+            Depth::Zero
+        },
+        versions,
+        user_props: Vec::new(),
+    }
+}
+
+/// `ds@short`, a bad name as a [`ZfsError`].
+pub(super) fn snap_name(ds: &DatasetName, short: &str) -> Result<SnapshotName, ZfsError> {
+    ds.snapshot(short).map_err(ZfsError::InvalidName)
+}
+
+/// A plan's version as the snapshot it must be (sends and destroys take snapshots only).
+pub(super) fn as_snapshot(v: &VersionRef) -> Result<SnapshotName, ZfsError> {
+    v.snapshot()
+        .cloned()
+        .ok_or_else(|| ZfsError::InvalidArgument {
+            op: "send",
+            detail: format!("{} is not a snapshot", v.name),
+        })
+}

@@ -1,0 +1,361 @@
+//! The executor: lists both sides once, plans, and runs the steps through zfs-core backends.
+//!
+//! One run: (1) the sync snapshot, taken atomically for the whole selected tree; (2) one listing per host;
+//! (3) [`plan_tree`]; (4) datasets run concurrently (`jobs`), each after the datasets in its `after` list;
+//! (5) per synced dataset: holds, bookmarks, cleanup of this job's older sync snapshots.
+//! A failure is recorded in that dataset's report and the other datasets still run.
+
+mod cleanup;
+mod context;
+mod dataset;
+mod step;
+
+use crate::error::SyncError;
+use crate::mover::{Mover, DEFAULT_MOVER};
+use crate::naming::check_identifier;
+use crate::options::{PlanOptions, ResumeToken, SyncOptions, TreeSpec};
+use crate::planner::{plan_tree, select_datasets, TreeInput};
+use crate::preserve::{preserved, Preserved};
+use crate::report::{DatasetReport, Outcome, Report};
+use crate::types::{DatasetPlan, Plan, Step};
+use context::{list_opts, snap_name, Context};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+use zfs_core::{Backend, Dataset, DatasetName, Listing, PropQuery, ZfsError};
+
+/// Runs replication between two backends.
+pub struct Executor<'a> {
+    /// The source side.
+    pub source: &'a dyn Backend,
+    /// The target side.
+    pub target: &'a dyn Backend,
+    /// How bytes move from send to receive.
+    pub mover: &'a dyn Mover,
+    /// Called as each dataset finishes (from worker threads).
+    pub on_dataset: Option<&'a (dyn Fn(&DatasetReport) + Sync)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Ok,
+    Bad,
+}
+
+impl<'a> Executor<'a> {
+    /// The stages' view of this executor.
+    fn context(&self) -> Context<'_> {
+        Context {
+            source: self.source,
+            target: self.target,
+            mover: self.mover,
+        }
+    }
+
+    /// An executor moving bytes with a default [`PipelineMover`](crate::PipelineMover) (splice, no
+    /// buffer, no limit).
+    pub fn new(source: &'a dyn Backend, target: &'a dyn Backend) -> Self {
+        Executor {
+            source,
+            target,
+            mover: &DEFAULT_MOVER,
+            on_dataset: None,
+        }
+    }
+
+    fn list_target(&self, spec: &TreeSpec) -> Result<Listing, SyncError> {
+        match self
+            .target
+            .list(&spec.target_root, &list_opts(spec.recursive, true))
+        {
+            Ok(l) => Ok(l),
+            Err(ZfsError::NotFound { .. }) => Ok(Listing::default()),
+            Err(source) => Err(SyncError::List {
+                side: "target",
+                root: spec.target_root.clone(),
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    fn list_source(&self, spec: &TreeSpec, versions: bool) -> Result<Listing, SyncError> {
+        self.source
+            .list(&spec.source_root, &list_opts(spec.recursive, versions))
+            .map_err(|source| SyncError::List {
+                side: "source",
+                root: spec.source_root.clone(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Lists both sides and plans; changes nothing (`zsync plan`).
+    pub fn plan(&self, spec: &TreeSpec, opts: &PlanOptions) -> Result<Plan, SyncError> {
+        let (src, tgt) = std::thread::scope(|s| {
+            let tgt = s.spawn(|| self.list_target(spec));
+            let src = self.list_source(spec, true);
+            let tgt = tgt.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (src, tgt)
+        });
+        let (src, tgt) = (src?, tgt?);
+        Ok(plan_tree(
+            &TreeInput {
+                source: &src,
+                target: &tgt,
+                decode_token: &ResumeToken::decode,
+            },
+            spec,
+            opts,
+        )?)
+    }
+
+    /// Takes the sync snapshot (atomically for every selected dataset) and returns the source listing.
+    fn snapshot_and_list(&self, spec: &TreeSpec, name: &str) -> Result<Listing, SyncError> {
+        let err = |source| SyncError::SyncSnapshot {
+            name: name.to_string(),
+            source: Box::new(source),
+        };
+        let root_snap = snap_name(&spec.source_root, name).map_err(err)?;
+        if !spec.recursive {
+            self.source.snapshot(&[root_snap], &[]).map_err(err)?;
+        } else if !spec.skip_parent && spec.exclude_datasets.is_empty() {
+            self.source.snapshot_recursive(&root_snap).map_err(err)?;
+        } else {
+            let pre = self.list_source(spec, false)?;
+            let (sel, _) = select_datasets(&pre, spec);
+            let snaps = sel
+                .iter()
+                .map(|d| snap_name(&d.name, name))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(err)?;
+            if !snaps.is_empty() {
+                self.source.snapshot(&snaps, &[]).map_err(err)?;
+            }
+        }
+        self.list_source(spec, true)
+    }
+
+    /// The `-o` sets of `--preserve-properties`/`--preserve-recordsize`, by source dataset: at most two
+    /// `zfs get` spawns for the whole tree, none when neither is asked for.
+    fn read_preserved(
+        &self,
+        spec: &TreeSpec,
+        opts: &SyncOptions,
+    ) -> Result<BTreeMap<DatasetName, Preserved>, SyncError> {
+        if !opts.preserve_properties && !opts.preserve_recordsize {
+            return Ok(BTreeMap::new());
+        }
+        let read = |q: PropQuery| {
+            self.source
+                .properties(&spec.source_root, &q)
+                .map_err(|e| SyncError::Properties {
+                    root: spec.source_root.clone(),
+                    source: Box::new(e),
+                })
+        };
+        let local = if opts.preserve_properties {
+            Some(read(PropQuery::local(spec.recursive))?)
+        } else {
+            None
+        };
+        let recordsize = if opts.preserve_recordsize {
+            Some(read(PropQuery::named(&["recordsize"], spec.recursive))?)
+        } else {
+            None
+        };
+        Ok(preserved(local.as_ref(), recordsize.as_ref(), &opts.recv))
+    }
+
+    /// One run: sync snapshot, listings, plan, steps, cleanup. Per-dataset failures are in the report.
+    pub fn run(&self, spec: &TreeSpec, opts: &SyncOptions) -> Result<Report, SyncError> {
+        check_identifier(&opts.identifier)?;
+        let started = Instant::now();
+        let sync_name = opts.sync_snapshot.then(|| {
+            opts.naming
+                .snapshot_name(&opts.identifier, chrono::Utc::now())
+        });
+        let t = Instant::now();
+        // The target listing does not depend on the sync snapshot: list it meanwhile. The source's
+        // properties are read before the snapshot is taken, so a failed read changes nothing.
+        let (src, tgt, props) = std::thread::scope(|s| {
+            let tgt = s.spawn(|| self.list_target(spec));
+            let props = self.read_preserved(spec, opts);
+            let src = match (&props, &sync_name) {
+                (Err(_), _) => Ok(Listing::default()),
+                (Ok(_), Some(n)) => self.snapshot_and_list(spec, n),
+                (Ok(_), None) => self.list_source(spec, true),
+            };
+            let tgt = tgt.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (src, tgt, props)
+        });
+        let preserved = props?;
+        let (src, tgt) = (src?, tgt?);
+        crate::trace::line("run: sync snapshot and listings", t);
+        let t = Instant::now();
+        let plan = plan_tree(
+            &TreeInput {
+                source: &src,
+                target: &tgt,
+                decode_token: &ResumeToken::decode,
+            },
+            spec,
+            &opts.plan,
+        )?;
+        crate::trace::line("run: plan", t);
+        let t = Instant::now();
+        let datasets = self.execute(&plan, &src, &tgt, opts, sync_name.as_deref(), &preserved);
+        crate::trace::line("run: execute", t);
+        let exit_code = datasets
+            .iter()
+            .map(|d| match d.outcome {
+                Outcome::Synced | Outcome::UpToDate => 0,
+                Outcome::Skipped { .. } => 1,
+                Outcome::Refused { .. } | Outcome::Failed { .. } => 2,
+            })
+            .max()
+            .unwrap_or(0);
+        Ok(Report {
+            sync_snapshot: sync_name,
+            plan,
+            datasets,
+            seconds: started.elapsed().as_secs_f64(),
+            exit_code,
+        })
+    }
+
+    /// Runs a plan's datasets with `opts.jobs` workers; dependents wait for their `after` datasets.
+    fn execute(
+        &self,
+        plan: &Plan,
+        src: &Listing,
+        tgt: &Listing,
+        opts: &SyncOptions,
+        sync_name: Option<&str>,
+        preserved: &BTreeMap<DatasetName, Preserved>,
+    ) -> Vec<DatasetReport> {
+        let ctx = self.context();
+        let n = plan.datasets.len();
+        let idx: HashMap<&DatasetName, usize> = plan
+            .datasets
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (&d.source, i))
+            .collect();
+        // A dataset waits for its `after` datasets (parent, clone origin) only when it creates its target
+        // (full or clone receive: the parent or origin snapshot must be there) or when one of them
+        // destroys its target tree first. An incremental into an existing target needs nothing from its
+        // parent: it starts at once instead of queueing behind the parent's receive.
+        let creates = |d: &DatasetPlan| {
+            d.decision
+                .steps()
+                .iter()
+                .any(|s| matches!(s, Step::Full { .. } | Step::Clone { .. }))
+        };
+        let destroys = |d: &DatasetPlan| {
+            d.decision
+                .steps()
+                .iter()
+                .any(|s| matches!(s, Step::DestroyTarget { .. }))
+        };
+        let deps: Vec<Vec<usize>> = plan
+            .datasets
+            .iter()
+            .map(|d| {
+                d.after
+                    .iter()
+                    .filter_map(|a| idx.get(a).copied())
+                    .filter(|&a| creates(d) || destroys(&plan.datasets[a]))
+                    .collect()
+            })
+            .collect();
+        let src_by: HashMap<&str, &Dataset> =
+            src.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
+        let tgt_by: HashMap<&str, &Dataset> =
+            tgt.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
+
+        struct Sched {
+            state: Vec<State>,
+            reports: Vec<Option<DatasetReport>>,
+        }
+        let sched = Mutex::new(Sched {
+            state: vec![State::Waiting; n],
+            reports: vec![None; n],
+        });
+        let cv = Condvar::new();
+        let workers = opts.jobs.clamp(1, n.max(1));
+
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    // Pick the first waiting dataset whose dependencies are done.
+                    let (i, failed_dep) = {
+                        let mut g = sched.lock().unwrap_or_else(|e| e.into_inner());
+                        loop {
+                            if g.state.iter().all(|s| matches!(s, State::Ok | State::Bad)) {
+                                return;
+                            }
+                            let ready = (0..n).find(|&i| {
+                                g.state[i] == State::Waiting
+                                    && deps[i]
+                                        .iter()
+                                        .all(|&d| matches!(g.state[d], State::Ok | State::Bad))
+                            });
+                            if let Some(i) = ready {
+                                g.state[i] = State::Running;
+                                let failed = deps[i]
+                                    .iter()
+                                    .find(|&&d| g.state[d] == State::Bad)
+                                    .map(|&d| plan.datasets[d].source.clone());
+                                break (i, failed);
+                            }
+                            if !g.state.contains(&State::Running) {
+                                // Nothing runnable and nothing running: cannot happen with a valid order.
+                                return;
+                            }
+                            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                        }
+                    };
+                    let dp = &plan.datasets[i];
+                    let report = ctx.run_dataset(
+                        dp,
+                        (
+                            src_by.get(dp.source.as_str()).copied(),
+                            tgt_by.get(dp.target.as_str()).copied(),
+                        ),
+                        opts,
+                        sync_name,
+                        failed_dep,
+                        preserved.get(&dp.source),
+                    );
+                    if let Some(cb) = self.on_dataset {
+                        cb(&report);
+                    }
+                    let ok = matches!(report.outcome, Outcome::Synced | Outcome::UpToDate);
+                    let mut g = sched.lock().unwrap_or_else(|e| e.into_inner());
+                    g.state[i] = if ok { State::Ok } else { State::Bad };
+                    g.reports[i] = Some(report);
+                    cv.notify_all();
+                });
+            }
+        });
+        let g = sched.into_inner().unwrap_or_else(|e| e.into_inner());
+        g.reports
+            .into_iter()
+            .zip(&plan.datasets)
+            .map(|(r, dp)| {
+                r.unwrap_or_else(|| DatasetReport {
+                    source: dp.source.clone(),
+                    target: dp.target.clone(),
+                    outcome: Outcome::Skipped {
+                        reason: "not scheduled".into(),
+                    },
+                    steps: Vec::new(),
+                    bytes: 0,
+                    seconds: 0.0,
+                    warnings: Vec::new(),
+                })
+            })
+            .collect()
+    }
+}
