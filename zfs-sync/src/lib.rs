@@ -3,15 +3,16 @@
 
 pub mod error;
 pub mod exec;
+pub mod guid_str;
 pub mod model;
 pub mod mover;
 pub mod naming;
 pub mod options;
+pub mod plan;
 pub mod planner;
 pub mod preserve;
 pub mod report;
 pub mod trace;
-pub mod types;
 
 pub use error::SyncError;
 pub use exec::Executor;
@@ -27,11 +28,9 @@ pub use options::{
     default_jobs, InitialReplication, PlanOptions, RecvOptions, ResumeToken, SendOptions,
     SnapshotFilter, SyncOptions, TreeSpec,
 };
+pub use plan::{AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA};
 pub use planner::select_datasets;
 pub use planner::{plan_dataset, plan_tree, CloneBase, PlanError, TargetState, TreeInput};
 pub use report::{DatasetReport, Outcome, Report, StepReport};
-pub use types::{
-    AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
-};
 /// The counters a [`ProgressObserver`] is given (zfs-stream's).
 pub use zfs_stream::ProgressSnapshot;

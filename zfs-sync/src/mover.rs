@@ -79,10 +79,10 @@ pub struct StreamSnapshot {
     /// The snapshot's name as the sender wrote it (`drr_toname`).
     pub name: String,
     /// Its guid (`drr_toguid`; decimal string in JSON).
-    #[serde(with = "crate::types::guid_str")]
+    #[serde(with = "crate::guid_str")]
     pub guid: u64,
     /// The incremental base's guid (`drr_fromguid`); `None` for a full stream.
-    #[serde(with = "crate::types::guid_str::option", default)]
+    #[serde(with = "crate::guid_str::option", default)]
     pub from_guid: Option<u64>,
 }
 

@@ -1,8 +1,8 @@
 //! Options: the planner's (snapshot filters, tree selection, first replication), the decoded resume
 //! token, and a run's (send, receive and sync options).
 
+use crate::guid_str;
 use crate::naming::SyncNaming;
-use crate::types::guid_str;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use zfs_core::DatasetName;

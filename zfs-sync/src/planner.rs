@@ -2,7 +2,7 @@
 
 use crate::model;
 use crate::options::{InitialReplication, PlanOptions, ResumeToken, TreeSpec};
-use crate::types::{
+use crate::plan::{
     AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
 };
 use std::cmp::Reverse;

@@ -2,7 +2,7 @@
 //! step's streams carried the snapshots the plan named.
 
 use crate::mover::{StreamCheck, StreamSnapshot};
-use crate::types::{Conflict, Plan, Step, VersionRef};
+use crate::plan::{Conflict, Plan, Step, VersionRef};
 use serde::{Deserialize, Serialize};
 use zfs_core::DatasetName;
 

@@ -3,7 +3,7 @@
 use super::context::{snap_name, Context};
 use crate::model;
 use crate::options::SyncOptions;
-use crate::types::{Conflict, DatasetPlan, Decision, Step, VersionRef};
+use crate::plan::{Conflict, DatasetPlan, Decision, Step, VersionRef};
 use zfs_core::{BookmarkName, SnapshotName, VersionKind, VersionName, ZfsError};
 
 impl Context<'_> {

@@ -2,7 +2,7 @@
 //! that address datasets and snapshots on them.
 
 use crate::mover::Mover;
-use crate::types::VersionRef;
+use crate::plan::VersionRef;
 use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
 
 /// The two ends of a run and the mover between them: what the dataset, step and cleanup stages use

@@ -5,10 +5,10 @@
 use super::context::{list_opts, snap_name, Context};
 use crate::error::StepError;
 use crate::options::SyncOptions;
+use crate::plan::{Conflict, DatasetPlan, Decision, Step};
 use crate::planner::{plan_dataset, TargetState};
 use crate::preserve::Preserved;
 use crate::report::{unplanned_stream, DatasetReport, Outcome, StepReport};
-use crate::types::{Conflict, DatasetPlan, Decision, Step};
 use std::time::Instant;
 use zfs_core::{Dataset, DatasetName, VersionKind, ZfsError};
 

@@ -5,8 +5,8 @@ use super::context::{as_snapshot, snap_name, Context};
 use crate::error::StepError;
 use crate::mover::{StreamCheck, StreamInfo};
 use crate::options::SyncOptions;
+use crate::plan::{DatasetPlan, Step, VersionRef};
 use crate::preserve::Preserved;
-use crate::types::{DatasetPlan, Step, VersionRef};
 use std::time::Instant;
 use zfs_core::{
     RecvRequest, ResumePoint, SendFlags, SendRequest, SnapshotName, Version, VersionKind,

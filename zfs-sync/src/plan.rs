@@ -1,60 +1,16 @@
-//! The plan's data types: versions as the plan refers to them, steps, conflicts and the whole-tree plan.
+//! The plan schema: versions as the plan refers to them, steps, conflicts and the whole-tree plan.
 //!
 //! Everything here serializes with serde to a stable JSON schema (see the crate README, "Plan JSON").
 //! GUIDs are written as decimal strings because they use all 64 bits and JSON readers commonly hold
 //! numbers as doubles.
 
+use crate::guid_str;
+use crate::options::ResumeToken;
 use serde::{Deserialize, Serialize};
 use zfs_core::{DatasetKind, DatasetName, SnapshotName, Version, VersionName};
 
 /// Version of the JSON schema written by [`Plan`]; bumped on incompatible changes.
 pub const PLAN_SCHEMA: u32 = 1;
-
-/// Serde helpers writing `u64` GUIDs as decimal strings (and reading strings or numbers back).
-pub mod guid_str {
-    use serde::{de, Deserialize, Deserializer, Serializer};
-
-    /// Writes the GUID as a decimal string.
-    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum StrOrNum {
-        S(String),
-        N(u64),
-    }
-
-    /// Reads a decimal string or a JSON number.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        match StrOrNum::deserialize(d)? {
-            StrOrNum::S(s) => s.parse().map_err(de::Error::custom),
-            StrOrNum::N(n) => Ok(n),
-        }
-    }
-
-    /// The same for `Option<u64>`.
-    pub mod option {
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        /// Writes `Some` as a decimal string, `None` as null.
-        pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(g) => s.collect_str(g),
-                None => s.serialize_none(),
-            }
-        }
-
-        #[derive(Deserialize)]
-        struct Wrap(#[serde(with = "super")] u64);
-
-        /// Reads null, a decimal string or a number.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-            Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
-        }
-    }
-}
 
 /// A snapshot or bookmark as a plan refers to it: the facts a user needs to recognise it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,12 +69,12 @@ pub enum Step {
         /// Why.
         reason: AbortReason,
         /// What the token pointed at.
-        token: crate::ResumeToken,
+        token: ResumeToken,
     },
     /// Continue an interrupted receive (`zfs send -t TOKEN | zfs receive -s`); reaches `to`.
     Resume {
         /// The decoded token (its `token` field is the string passed to `zfs send -t`).
-        token: crate::ResumeToken,
+        token: ResumeToken,
         /// The source snapshot the resumed stream ends at.
         to: VersionRef,
         /// The source version the resumed stream starts from (`None`: a full stream).
@@ -249,7 +205,7 @@ pub enum Conflict {
     /// aborting stale tokens is switched off.
     StaleResumeToken {
         /// The token.
-        token: crate::ResumeToken,
+        token: ResumeToken,
         /// Which part is missing.
         missing: String,
     },
