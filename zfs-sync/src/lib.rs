@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod exec;
+#[cfg(test)]
+mod fixtures;
 pub mod guid_str;
 pub mod model;
 pub mod mover;

@@ -263,32 +263,10 @@ impl Mover for PipelineMover<'_> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::fixtures::begin;
     use std::sync::Mutex;
-
-    /// A substream summary with a BEGIN record for `name` (guids as given, `fromguid` 0 for full).
-    pub(crate) fn begin(
-        name: &str,
-        toguid: u64,
-        fromguid: u64,
-    ) -> zfs_stream::record::SubstreamSummary {
-        zfs_stream::record::SubstreamSummary {
-            begin: Some(zfs_stream::record::Begin {
-                order: zfs_stream::record::ByteOrder::Little,
-                header_type: zfs_stream::record::HeaderType::Substream,
-                features: Default::default(),
-                creation_time: 0,
-                objset_type: 2,
-                flags: 0,
-                toguid,
-                fromguid,
-                toname: name.into(),
-            }),
-            complete: true,
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn stream_check_reads_the_begin_records() {

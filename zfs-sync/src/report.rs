@@ -160,17 +160,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mover::tests::begin;
-    use zfs_core::{SnapshotName, VersionName};
-
-    fn vref(name: &str, guid: u64, txg: u64) -> VersionRef {
-        VersionRef {
-            name: VersionName::Snapshot(SnapshotName::parse(name).unwrap()),
-            guid,
-            createtxg: txg,
-            creation: 0,
-        }
-    }
+    use crate::fixtures::{begin, vref};
 
     #[test]
     fn streams_that_carried_other_snapshots_than_planned_are_flagged() {

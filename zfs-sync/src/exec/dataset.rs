@@ -39,17 +39,11 @@ impl Context<'_> {
             crate::trace::line(&format!("dataset {}", dp.source), started);
             rep
         };
-        let mut decision = dp.decision.clone();
-        let creates = decision
-            .steps()
-            .iter()
-            .any(|s| matches!(s, Step::Full { .. } | Step::Clone { .. }));
-        if let (Some(dep), true) = (&failed_dep, creates) {
-            rep.outcome = Outcome::Skipped {
-                reason: format!("{dep} failed, and this dataset would be created below or from it"),
-            };
+        if let Some(skipped) = skipped_for(&dp.decision, failed_dep.as_ref()) {
+            rep.outcome = skipped;
             return finish(rep);
         }
+        let mut decision = dp.decision.clone();
         let mut tgt_versions = tgt.map(|t| t.versions.clone());
         let mut src_versions = src.map(|s| s.versions.clone()).unwrap_or_default();
         let mut replanned = false;
@@ -190,5 +184,70 @@ impl Context<'_> {
             }
         }
         finish(rep)
+    }
+}
+
+/// Whether a decision creates its target (a full or clone receive).
+pub(super) fn creates_target(decision: &Decision) -> bool {
+    decision
+        .steps()
+        .iter()
+        .any(|s| matches!(s, Step::Full { .. } | Step::Clone { .. }))
+}
+
+/// Whether a dataset does not start because `failed_dep`, one of the datasets it waited for, failed:
+/// only when it would be created below or from it (an incremental into an existing target still runs).
+fn skipped_for(decision: &Decision, failed_dep: Option<&DatasetName>) -> Option<Outcome> {
+    let dep = failed_dep?;
+    creates_target(decision).then(|| Outcome::Skipped {
+        reason: format!("{dep} failed, and this dataset would be created below or from it"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{ds, vref};
+
+    #[test]
+    fn a_failed_dependency_skips_only_datasets_created_below_or_from_it() {
+        let parent = ds("p/a");
+        let full = Decision::Replicate {
+            steps: vec![Step::Full {
+                snapshot: vref("p/a/c@s1", 1, 1),
+            }],
+        };
+        let clone = Decision::Replicate {
+            steps: vec![Step::Clone {
+                origin: vref("p/a@s1", 1, 1),
+                target_origin: "b/a@s1".parse().unwrap(),
+                to: vref("p/a/c@s2", 2, 2),
+            }],
+        };
+        let incremental = Decision::Replicate {
+            steps: vec![Step::Incremental {
+                from: vref("p/a/c@s1", 1, 1),
+                to: vref("p/a/c@s2", 2, 2),
+                intermediates: false,
+                receives: vec![vref("p/a/c@s2", 2, 2)],
+            }],
+        };
+        let up_to_date = Decision::Conflict {
+            conflict: Conflict::UpToDate {
+                newest: vref("p/a/c@s1", 1, 1),
+            },
+        };
+        for created in [&full, &clone] {
+            assert_eq!(
+                skipped_for(created, Some(&parent)),
+                Some(Outcome::Skipped {
+                    reason: "p/a failed, and this dataset would be created below or from it".into()
+                })
+            );
+            assert_eq!(skipped_for(created, None), None);
+        }
+        for existing in [&incremental, &up_to_date] {
+            assert_eq!(skipped_for(existing, Some(&parent)), None);
+        }
     }
 }

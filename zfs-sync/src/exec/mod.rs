@@ -8,6 +8,7 @@
 mod cleanup;
 mod context;
 mod dataset;
+mod schedule;
 mod step;
 
 use crate::error::SyncError;
@@ -19,8 +20,8 @@ use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
 use crate::report::{DatasetReport, Outcome, Report};
 use context::{list_opts, snap_name, Context};
+use dataset::creates_target;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 use zfs_core::{Backend, Dataset, DatasetName, Listing, PropQuery, ZfsError};
 
@@ -34,14 +35,6 @@ pub struct Executor<'a> {
     pub mover: &'a dyn Mover,
     /// Called as each dataset finishes (from worker threads).
     pub on_dataset: Option<&'a (dyn Fn(&DatasetReport) + Sync)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Waiting,
-    Running,
-    Ok,
-    Bad,
 }
 
 impl<'a> Executor<'a> {
@@ -224,7 +217,8 @@ impl<'a> Executor<'a> {
         })
     }
 
-    /// Runs a plan's datasets with `opts.jobs` workers; dependents wait for their `after` datasets.
+    /// Runs a plan's datasets with `opts.jobs` workers; dependents wait for their `after` datasets
+    /// ([`waits_for`]).
     fn execute(
         &self,
         plan: &Plan,
@@ -235,112 +229,34 @@ impl<'a> Executor<'a> {
         preserved: &BTreeMap<DatasetName, Preserved>,
     ) -> Vec<DatasetReport> {
         let ctx = self.context();
-        let n = plan.datasets.len();
-        let idx: HashMap<&DatasetName, usize> = plan
-            .datasets
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (&d.source, i))
-            .collect();
-        // A dataset waits for its `after` datasets (parent, clone origin) only when it creates its target
-        // (full or clone receive: the parent or origin snapshot must be there) or when one of them
-        // destroys its target tree first. An incremental into an existing target needs nothing from its
-        // parent: it starts at once instead of queueing behind the parent's receive.
-        let creates = |d: &DatasetPlan| {
-            d.decision
-                .steps()
-                .iter()
-                .any(|s| matches!(s, Step::Full { .. } | Step::Clone { .. }))
-        };
-        let destroys = |d: &DatasetPlan| {
-            d.decision
-                .steps()
-                .iter()
-                .any(|s| matches!(s, Step::DestroyTarget { .. }))
-        };
-        let deps: Vec<Vec<usize>> = plan
-            .datasets
-            .iter()
-            .map(|d| {
-                d.after
-                    .iter()
-                    .filter_map(|a| idx.get(a).copied())
-                    .filter(|&a| creates(d) || destroys(&plan.datasets[a]))
-                    .collect()
-            })
-            .collect();
         let src_by: HashMap<&str, &Dataset> =
             src.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
         let tgt_by: HashMap<&str, &Dataset> =
             tgt.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
-
-        struct Sched {
-            state: Vec<State>,
-            reports: Vec<Option<DatasetReport>>,
-        }
-        let sched = Mutex::new(Sched {
-            state: vec![State::Waiting; n],
-            reports: vec![None; n],
-        });
-        let cv = Condvar::new();
-        let workers = opts.jobs.clamp(1, n.max(1));
-
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| loop {
-                    // Pick the first waiting dataset whose dependencies are done.
-                    let (i, failed_dep) = {
-                        let mut g = sched.lock().unwrap_or_else(|e| e.into_inner());
-                        loop {
-                            if g.state.iter().all(|s| matches!(s, State::Ok | State::Bad)) {
-                                return;
-                            }
-                            let ready = (0..n).find(|&i| {
-                                g.state[i] == State::Waiting
-                                    && deps[i]
-                                        .iter()
-                                        .all(|&d| matches!(g.state[d], State::Ok | State::Bad))
-                            });
-                            if let Some(i) = ready {
-                                g.state[i] = State::Running;
-                                let failed = deps[i]
-                                    .iter()
-                                    .find(|&&d| g.state[d] == State::Bad)
-                                    .map(|&d| plan.datasets[d].source.clone());
-                                break (i, failed);
-                            }
-                            if !g.state.contains(&State::Running) {
-                                // Nothing runnable and nothing running: cannot happen with a valid order.
-                                return;
-                            }
-                            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
-                        }
-                    };
-                    let dp = &plan.datasets[i];
-                    let report = ctx.run_dataset(
-                        dp,
-                        (
-                            src_by.get(dp.source.as_str()).copied(),
-                            tgt_by.get(dp.target.as_str()).copied(),
-                        ),
-                        opts,
-                        sync_name,
-                        failed_dep,
-                        preserved.get(&dp.source),
-                    );
-                    if let Some(cb) = self.on_dataset {
-                        cb(&report);
-                    }
-                    let ok = matches!(report.outcome, Outcome::Synced | Outcome::UpToDate);
-                    let mut g = sched.lock().unwrap_or_else(|e| e.into_inner());
-                    g.state[i] = if ok { State::Ok } else { State::Bad };
-                    g.reports[i] = Some(report);
-                    cv.notify_all();
-                });
-            }
-        });
-        let g = sched.into_inner().unwrap_or_else(|e| e.into_inner());
-        g.reports
+        let reports = schedule::run_jobs(
+            &waits_for(plan),
+            opts.jobs,
+            |i, failed_dep| {
+                let dp = &plan.datasets[i];
+                let report = ctx.run_dataset(
+                    dp,
+                    (
+                        src_by.get(dp.source.as_str()).copied(),
+                        tgt_by.get(dp.target.as_str()).copied(),
+                    ),
+                    opts,
+                    sync_name,
+                    failed_dep.map(|d| plan.datasets[d].source.clone()),
+                    preserved.get(&dp.source),
+                );
+                if let Some(cb) = self.on_dataset {
+                    cb(&report);
+                }
+                report
+            },
+            |report| matches!(report.outcome, Outcome::Synced | Outcome::UpToDate),
+        );
+        reports
             .into_iter()
             .zip(&plan.datasets)
             .map(|(r, dp)| {
@@ -357,5 +273,91 @@ impl<'a> Executor<'a> {
                 })
             })
             .collect()
+    }
+}
+
+/// For each dataset of `plan` (by index), the datasets it waits for: those of its `after` datasets
+/// (parent, clone origin) it needs. It waits only when it creates its target (full or clone receive:
+/// the parent or origin snapshot must be there) or when one of them destroys its target tree first.
+/// An incremental into an existing target needs nothing from its parent: it starts at once instead of
+/// queueing behind the parent's receive.
+fn waits_for(plan: &Plan) -> Vec<Vec<usize>> {
+    let idx: HashMap<&DatasetName, usize> = plan
+        .datasets
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (&d.source, i))
+        .collect();
+    let destroys = |d: &DatasetPlan| {
+        d.decision
+            .steps()
+            .iter()
+            .any(|s| matches!(s, Step::DestroyTarget { .. }))
+    };
+    plan.datasets
+        .iter()
+        .map(|d| {
+            d.after
+                .iter()
+                .filter_map(|a| idx.get(a).copied())
+                .filter(|&a| creates_target(&d.decision) || destroys(&plan.datasets[a]))
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{dataset_plan, ds, vref};
+    use crate::plan::PLAN_SCHEMA;
+
+    fn plan(datasets: Vec<DatasetPlan>) -> Plan {
+        Plan {
+            schema: PLAN_SCHEMA,
+            source_root: ds("p/a"),
+            target_root: ds("b/a"),
+            datasets,
+            excluded: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_created_targets_and_destroyed_trees_wait_for_their_after_datasets() {
+        let full = |s: &str| Step::Full {
+            snapshot: vref(&format!("{s}@s1"), 1, 1),
+        };
+        let incr = |s: &str| Step::Incremental {
+            from: vref(&format!("{s}@s1"), 1, 1),
+            to: vref(&format!("{s}@s2"), 2, 2),
+            intermediates: false,
+            receives: vec![vref(&format!("{s}@s2"), 2, 2)],
+        };
+        let destroy = |t: &str| Step::DestroyTarget {
+            target: ds(t),
+            snapshots: Vec::new(),
+            descendants: Vec::new(),
+        };
+        let p = plan(vec![
+            dataset_plan("p/a", "b/a", &[], vec![incr("p/a")]),
+            // Created below an existing parent: waits for it.
+            dataset_plan("p/a/new", "b/a/new", &["p/a"], vec![full("p/a/new")]),
+            // An incremental into an existing target: does not wait for its parent.
+            dataset_plan("p/a/old", "b/a/old", &["p/a"], vec![incr("p/a/old")]),
+            // Its parent destroys its target tree first: waits even for an incremental.
+            dataset_plan(
+                "p/a/re",
+                "b/a/re",
+                &["p/a"],
+                vec![destroy("b/a/re"), full("p/a/re")],
+            ),
+            dataset_plan("p/a/re/c", "b/a/re/c", &["p/a/re"], vec![incr("p/a/re/c")]),
+            // An `after` dataset outside the plan (excluded) is not waited for.
+            dataset_plan("p/a/x", "b/a/x", &["p/gone"], vec![full("p/a/x")]),
+        ]);
+        assert_eq!(
+            waits_for(&p),
+            vec![vec![], vec![0], vec![], vec![0], vec![3], vec![]]
+        );
     }
 }
