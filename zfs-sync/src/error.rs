@@ -1,6 +1,7 @@
 //! Why a run could not start ([`SyncError`]) and why one step failed (the step error, crate-internal;
 //! it becomes the dataset's `failed` outcome text).
 
+use crate::mover::TransferError;
 use crate::planner::PlanError;
 use zfs_core::{DatasetName, ZfsError};
 
@@ -46,5 +47,7 @@ pub(crate) enum StepError {
     #[error("{0}")]
     Zfs(Box<ZfsError>),
     #[error("moving the stream: {0}")]
-    Transfer(String),
+    Transfer(Box<TransferError>),
+    #[error("moving the stream: backend gave no stream descriptor")]
+    NoStream,
 }

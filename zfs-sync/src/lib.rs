@@ -20,7 +20,7 @@ pub use error::SyncError;
 pub use exec::Executor;
 pub use mover::{
     CopyMover, Moved, Mover, PipelineMover, ProgressObserver, StreamCheck, StreamInfo,
-    StreamSnapshot,
+    StreamSnapshot, TransferError,
 };
 pub use naming::{
     is_sync_snapshot, is_syncoid_snapshot, sync_snapshot_name, syncoid_snapshot_name, SyncNaming,

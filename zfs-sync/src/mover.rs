@@ -11,17 +11,58 @@ use std::os::fd::OwnedFd;
 pub trait Mover: Send + Sync {
     /// Copies everything from `input` (the send's read end) into `output` (the receive's write end), then
     /// closes both; returns the bytes moved and, when the mover checked the stream, what it carried.
+    /// A stream found damaged in transit is [`TransferError::Damaged`]: the executor then names that
+    /// damage, not the receiver's complaint, as the cause.
     fn transfer(
         &self,
         input: OwnedFd,
         output: OwnedFd,
         stream: &StreamInfo,
-    ) -> std::io::Result<Moved>;
+    ) -> Result<Moved, TransferError>;
 
     /// Whether [`StreamInfo::estimate`] is worth a `zfs send -nP` per stream (it is for progress
     /// display). Default: no.
     fn wants_estimate(&self) -> bool {
         false
+    }
+}
+
+/// Why a [`Mover`] could not move a stream. Displays as the underlying error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// The in-transit check found the stream damaged (a record, checksum or header failed to
+    /// verify): the cause of whatever the receiver then says.
+    #[error(transparent)]
+    Damaged(zfs_stream::PipeError),
+    /// The pipeline stopped for another reason: reading or writing failed, a stage failed, or the
+    /// stream merely ended early (which the sender's own error explains).
+    #[error(transparent)]
+    Pipe(zfs_stream::PipeError),
+    /// Copying failed (a plain copy, or a custom mover's I/O).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl TransferError {
+    /// Whether the stream was found damaged in transit.
+    pub fn is_damage(&self) -> bool {
+        matches!(self, TransferError::Damaged(_))
+    }
+}
+
+impl From<zfs_stream::PipeError> for TransferError {
+    /// Damage found in transit is [`TransferError::Damaged`]; a stream that merely ended early, and
+    /// every other pipeline error, is [`TransferError::Pipe`].
+    fn from(e: zfs_stream::PipeError) -> Self {
+        match &e {
+            zfs_stream::PipeError::Stream { error, .. }
+                if !matches!(error, zfs_stream::StreamError::Truncated { .. }) =>
+            {
+                TransferError::Damaged(e)
+            }
+            _ => TransferError::Pipe(e),
+        }
     }
 }
 
@@ -140,10 +181,11 @@ impl Mover for CopyMover {
         input: OwnedFd,
         output: OwnedFd,
         _stream: &StreamInfo,
-    ) -> std::io::Result<Moved> {
+    ) -> Result<Moved, TransferError> {
         let mut i = File::from(input);
         let mut o = File::from(output);
-        std::io::copy(&mut i, &mut o).map(|bytes| Moved { bytes, check: None })
+        let bytes = std::io::copy(&mut i, &mut o)?;
+        Ok(Moved { bytes, check: None })
     }
 }
 
@@ -204,7 +246,7 @@ impl Mover for PipelineMover<'_> {
         input: OwnedFd,
         output: OwnedFd,
         stream: &StreamInfo,
-    ) -> std::io::Result<Moved> {
+    ) -> Result<Moved, TransferError> {
         let mut p = zfs_stream::Pipeline::new(input, output).inspect(self.verify);
         if let Some(b) = self.buffer {
             p = p.buffer(b);
@@ -249,16 +291,7 @@ impl Mover for PipelineMover<'_> {
                 bytes: r.bytes_out,
                 check: r.summary.as_ref().and_then(StreamCheck::from_summary),
             })
-            .map_err(|e| match &e {
-                // Damage found in transit is the cause of whatever the receiver then says; a stream that
-                // merely ended early is explained by the sender's own error.
-                zfs_stream::PipeError::Stream { error, .. }
-                    if !matches!(error, zfs_stream::StreamError::Truncated { .. }) =>
-                {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
-                }
-                _ => std::io::Error::other(e.to_string()),
-            })
+            .map_err(TransferError::from)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::context::{as_snapshot, snap_name, Context};
 use crate::error::StepError;
-use crate::mover::{StreamCheck, StreamInfo};
+use crate::mover::{Moved, StreamCheck, StreamInfo, TransferError};
 use crate::options::SyncOptions;
 use crate::plan::{DatasetPlan, Step, VersionRef};
 use crate::preserve::Preserved;
@@ -51,6 +51,28 @@ fn stream_info(send: &SendRequest, estimate: Option<u64>) -> StreamInfo {
         dataset,
         label,
         estimate,
+    }
+}
+
+/// What a stream's three results amount to: what moved, or the one error that caused the failure.
+/// - The send could not start its stream (stale token, vanished snapshot): the send's error.
+/// - The stream was found damaged in transit: that damage (whatever the receiver then says).
+/// - A failing receive makes the send fail with a broken pipe: the receive's error.
+/// - Then the send's own error, and last the mover's.
+fn cause(
+    send: Result<(), ZfsError>,
+    recv: Result<(), ZfsError>,
+    moved: Result<Moved, TransferError>,
+) -> Result<Moved, StepError> {
+    match (send, recv, moved) {
+        (Ok(()), Ok(()), Ok(m)) => Ok(m),
+        (Err(se @ (ZfsError::StaleResumeToken { .. } | ZfsError::NotFound { .. })), _, _) => {
+            Err(StepError::Zfs(Box::new(se)))
+        }
+        (_, _, Err(t)) if t.is_damage() => Err(StepError::Transfer(Box::new(t))),
+        (_, Err(re), _) => Err(StepError::Zfs(Box::new(re))),
+        (Err(se), Ok(()), _) => Err(StepError::Zfs(Box::new(se))),
+        (Ok(()), Ok(()), Err(t)) => Err(StepError::Transfer(Box::new(t))),
     }
 }
 
@@ -278,33 +300,16 @@ impl Context<'_> {
             }
         };
         let (Some(input), Some(output)) = (s.take_stream(), r.take_input()) else {
-            return Err(StepError::Transfer(
-                "backend gave no stream descriptor".into(),
-            ));
+            return Err(StepError::NoStream);
         };
         let t = Instant::now();
         let moved = self.mover.transfer(input, output, &info);
         crate::trace::line(&format!("transfer {}", send.to), t);
         let recv_res = r.finish();
         let send_res = s.finish();
-        match (send_res, recv_res, moved) {
-            (Ok(()), Ok(()), Ok(m)) => {
-                checked.extend(m.check);
-                Ok(m.bytes)
-            }
-            // The send could not start its stream (stale token, vanished snapshot): that is the cause.
-            (Err(se @ (ZfsError::StaleResumeToken { .. } | ZfsError::NotFound { .. })), _, _) => {
-                Err(StepError::Zfs(Box::new(se)))
-            }
-            // The stream was found damaged in transit (the mover says InvalidData): that is the cause.
-            (_, _, Err(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
-                Err(StepError::Transfer(io.to_string()))
-            }
-            // A failing receive makes the send fail with a broken pipe: the receive's error is the cause.
-            (_, Err(re), _) => Err(StepError::Zfs(Box::new(re))),
-            (Err(se), Ok(()), _) => Err(StepError::Zfs(Box::new(se))),
-            (Ok(()), Ok(()), Err(io)) => Err(StepError::Transfer(io.to_string())),
-        }
+        let m = cause(send_res, recv_res, moved)?;
+        checked.extend(m.check);
+        Ok(m.bytes)
     }
 
     /// Expected bytes of `send` (`zfs send -nP` / `lzc_send_space`). An `-I` stream (`package`: the
@@ -334,6 +339,114 @@ impl Context<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zfs_core::Cause;
+
+    fn zfs(kind: &str, name: &str) -> ZfsError {
+        let (name, host, cause) = (name.to_string(), "local".to_string(), Cause::None);
+        match kind {
+            "stale" => ZfsError::StaleResumeToken { name, host, cause },
+            "notfound" => ZfsError::NotFound { name, host, cause },
+            "modified" => ZfsError::TargetModified { name, host, cause },
+            _ => ZfsError::Command { name, host, cause },
+        }
+    }
+
+    fn damaged() -> TransferError {
+        TransferError::from(zfs_stream::PipeError::Stream {
+            bytes_in: 10,
+            bytes_out: 8,
+            error: zfs_stream::StreamError::BadMagic {
+                index: 0,
+                offset: 0,
+            },
+        })
+    }
+
+    fn truncated() -> TransferError {
+        TransferError::from(zfs_stream::PipeError::Stream {
+            bytes_in: 10,
+            bytes_out: 10,
+            error: zfs_stream::StreamError::Truncated {
+                index: 1,
+                offset: 10,
+                in_payload: false,
+            },
+        })
+    }
+
+    fn io() -> TransferError {
+        std::io::Error::other("copy failed").into()
+    }
+
+    fn moved() -> Result<Moved, TransferError> {
+        Ok(Moved {
+            bytes: 5,
+            check: None,
+        })
+    }
+
+    /// The cause's text, or `ok N` for what moved.
+    fn said(r: Result<Moved, StepError>) -> String {
+        match r {
+            Ok(m) => format!("ok {}", m.bytes),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn stream_damage_is_told_apart_from_other_transfer_errors() {
+        assert!(damaged().is_damage());
+        assert!(
+            !truncated().is_damage(),
+            "an early end is the sender's to explain"
+        );
+        assert!(!io().is_damage());
+        let pipe = zfs_stream::PipeError::Setup(std::io::Error::other("no pipe"));
+        let text = pipe.to_string();
+        let t = TransferError::from(pipe);
+        assert!(!t.is_damage());
+        assert_eq!(t.to_string(), text, "displays as the pipeline's error");
+    }
+
+    #[test]
+    fn the_cause_of_a_failed_stream_is_chosen_by_rule() {
+        let stale = || Err(zfs("stale", "p/a@s2"));
+        let gone = || Err(zfs("notfound", "p/a@s2"));
+        let pipe = || Err(zfs("other", "p/a@s2 send"));
+        let recv = || Err(zfs("modified", "b/a"));
+        let ok = || Ok(());
+        // Everything succeeded: what moved.
+        assert_eq!(said(cause(ok(), ok(), moved())), "ok 5");
+        // The send could not start (stale token, vanished snapshot): that wins over everything.
+        let stale_text = zfs("stale", "p/a@s2").to_string();
+        assert_eq!(said(cause(stale(), recv(), Err(damaged()))), stale_text);
+        assert_eq!(
+            said(cause(gone(), recv(), moved())),
+            zfs("notfound", "p/a@s2").to_string()
+        );
+        // Damage in transit wins over the receive's and the send's errors.
+        let damage_text = format!("moving the stream: {}", damaged());
+        assert!(damage_text.contains("no BEGIN magic"), "{damage_text}");
+        assert_eq!(said(cause(pipe(), recv(), Err(damaged()))), damage_text);
+        assert_eq!(said(cause(ok(), ok(), Err(damaged()))), damage_text);
+        // The receive's error wins over the send's broken pipe and a mover's other error.
+        let recv_text = zfs("modified", "b/a").to_string();
+        assert_eq!(said(cause(pipe(), recv(), Err(truncated()))), recv_text);
+        assert_eq!(said(cause(ok(), recv(), moved())), recv_text);
+        // Then the send's own error, over the mover's.
+        let pipe_text = zfs("other", "p/a@s2 send").to_string();
+        assert_eq!(said(cause(pipe(), ok(), Err(io()))), pipe_text);
+        assert_eq!(said(cause(pipe(), ok(), moved())), pipe_text);
+        // Both ends fine but the mover failed: the mover's error.
+        assert_eq!(
+            said(cause(ok(), ok(), Err(io()))),
+            "moving the stream: copy failed"
+        );
+        assert_eq!(
+            said(cause(ok(), ok(), Err(truncated()))),
+            format!("moving the stream: {}", truncated())
+        );
+    }
 
     #[test]
     fn stream_labels_say_what_is_sent() {
