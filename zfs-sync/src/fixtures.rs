@@ -1,11 +1,31 @@
 //! Builders shared by the unit tests (test builds only).
 
 use crate::plan::{DatasetPlan, Decision, Step, VersionRef};
-use zfs_core::{DatasetKind, DatasetName, SnapshotName, VersionName};
+use zfs_core::{BookmarkName, DatasetKind, DatasetName, SnapshotName, Version, VersionName};
 
 /// A dataset name.
 pub(crate) fn ds(name: &str) -> DatasetName {
     DatasetName::parse(name).unwrap()
+}
+
+/// A snapshot version (`pool/ds@short`), created at `1_700_000_000 + txg`.
+pub(crate) fn snap(name: &str, guid: u64, txg: u64) -> Version {
+    Version {
+        name: VersionName::Snapshot(SnapshotName::parse(name).unwrap()),
+        guid,
+        createtxg: txg,
+        creation: 1_700_000_000 + txg as i64,
+        userrefs: 0,
+        user_props: Default::default(),
+    }
+}
+
+/// A bookmark version (`pool/ds#short`).
+pub(crate) fn bookmark(name: &str, guid: u64, txg: u64) -> Version {
+    Version {
+        name: VersionName::Bookmark(BookmarkName::parse(name).unwrap()),
+        ..snap("p/x@x", guid, txg)
+    }
 }
 
 /// A snapshot as a plan refers to it.
@@ -33,6 +53,7 @@ pub(crate) fn dataset_plan(
         raw: false,
         after: after.iter().map(|a| ds(a)).collect(),
         decision: Decision::Replicate { steps },
+        cleanup: Vec::new(),
     }
 }
 

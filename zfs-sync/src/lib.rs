@@ -30,7 +30,10 @@ pub use options::{
     default_jobs, InitialReplication, PlanOptions, RecvOptions, ResumeToken, SendOptions,
     SnapshotFilter, SyncOptions, TreeSpec,
 };
-pub use plan::{AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA};
+pub use plan::{
+    AbortReason, CleanupAction, Conflict, DatasetPlan, Decision, Plan, Side, Step, VersionRef,
+    PLAN_SCHEMA,
+};
 pub use planner::select_datasets;
 pub use planner::{plan_dataset, plan_tree, CloneBase, PlanError, TargetState, TreeInput};
 pub use report::{DatasetReport, Outcome, Report, StepReport};

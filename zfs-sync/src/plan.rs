@@ -7,7 +7,7 @@
 use crate::guid_str;
 use crate::options::ResumeToken;
 use serde::{Deserialize, Serialize};
-use zfs_core::{DatasetKind, DatasetName, SnapshotName, Version, VersionName};
+use zfs_core::{BookmarkName, DatasetKind, DatasetName, SnapshotName, Version, VersionName};
 
 /// Version of the JSON schema written by [`Plan`]; bumped on incompatible changes.
 pub const PLAN_SCHEMA: u32 = 1;
@@ -346,6 +346,132 @@ pub struct DatasetPlan {
     pub after: Vec<DatasetName>,
     /// Steps or conflict.
     pub decision: Decision,
+    /// What the executor does after the dataset synced or was up to date, in order (empty: nothing;
+    /// omitted from JSON then). Filled by [`Executor::plan`](crate::Executor::plan) and
+    /// [`Executor::run`](crate::Executor::run), which know the job's options; [`plan_tree`](crate::plan_tree)
+    /// leaves it empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanup: Vec<CleanupAction>,
+}
+
+/// One end of a replication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The sending side.
+    Source,
+    /// The receiving side.
+    Target,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Source => "source",
+            Side::Target => "target",
+        })
+    }
+}
+
+/// One thing the executor does after a dataset synced or was up to date: move this job's hold, keep
+/// one job bookmark, destroy this job's older sync snapshots. A failure is a warning on the dataset
+/// (the data is already safe).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CleanupAction {
+    /// Hold `snapshot` (the newest common one) with `tag` unless it carries the tag already, then
+    /// release `tag` from the other snapshots of `held` that carry it. `held` are the side's snapshots
+    /// with any hold, as listed before the run; which of them carry `tag` is asked at run time.
+    Hold {
+        /// Where.
+        side: Side,
+        /// The snapshot held.
+        snapshot: SnapshotName,
+        /// The hold tag (`zsync_<identifier>`, `syncoid_<identifier>`).
+        tag: String,
+        /// Snapshots with holds, checked for `tag`.
+        held: Vec<SnapshotName>,
+    },
+    /// The source's one job bookmark: `bookmark` of `snapshot` (the newest common snapshot), created
+    /// unless it `exists`; then this job's `older` bookmarks are destroyed (only once the new one is
+    /// there).
+    Bookmark {
+        /// The snapshot bookmarked.
+        snapshot: SnapshotName,
+        /// The bookmark, named in the job's sync-snapshot pattern.
+        bookmark: BookmarkName,
+        /// It exists already (for this snapshot).
+        exists: bool,
+        /// This job's older bookmarks, destroyed after.
+        older: Vec<BookmarkName>,
+    },
+    /// Destroy this job's older sync snapshots on `side` (never the current one or the newest common
+    /// one).
+    DestroySyncSnapshots {
+        /// Where.
+        side: Side,
+        /// The snapshots.
+        snapshots: Vec<SnapshotName>,
+    },
+    /// Something that cannot be done, such as a job bookmark whose name a bookmark of another snapshot
+    /// has: recorded as this warning.
+    Warning {
+        /// The warning.
+        message: String,
+    },
+}
+
+impl CleanupAction {
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        fn names<T: AsRef<str>>(v: &[T]) -> String {
+            v.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+        }
+        match self {
+            CleanupAction::Hold {
+                snapshot,
+                tag,
+                held,
+                ..
+            } => {
+                let others: Vec<&SnapshotName> = held
+                    .iter()
+                    .filter(|h| h.short() != snapshot.short())
+                    .collect();
+                let mut s = format!("hold {snapshot} with tag {tag}");
+                if !others.is_empty() {
+                    let o: Vec<&str> = others.iter().map(|h| h.as_str()).collect();
+                    s += &format!(
+                        ", releasing the tag from whichever of {} carry it",
+                        o.join(", ")
+                    );
+                }
+                s
+            }
+            CleanupAction::Bookmark {
+                snapshot,
+                bookmark,
+                exists,
+                older,
+            } => {
+                let mut s = if *exists {
+                    format!("keep the job bookmark {bookmark} of {snapshot}")
+                } else {
+                    format!("bookmark {snapshot} as {bookmark}")
+                };
+                if !older.is_empty() {
+                    s += &format!(", destroying this job's older bookmarks {}", names(older));
+                }
+                s
+            }
+            CleanupAction::DestroySyncSnapshots { side, snapshots } => format!(
+                "destroy this job's older {side} sync snapshots {}",
+                names(snapshots)
+            ),
+            CleanupAction::Warning { message } => format!("warning: {message}"),
+        }
+    }
 }
 
 /// A whole-tree plan: datasets in a valid execution order (parents before children, origins before clones).

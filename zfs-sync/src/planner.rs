@@ -573,6 +573,7 @@ pub fn plan_tree(
             raw,
             after,
             decision,
+            cleanup: Vec::new(),
         };
         pos[i] = Some(out.len());
         out.push(dp);

@@ -2,7 +2,7 @@
 //! that address datasets and snapshots on them.
 
 use crate::mover::Mover;
-use crate::plan::VersionRef;
+use crate::plan::{Side, VersionRef};
 use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
 
 /// The two ends of a run and the mover between them: what the dataset, step and cleanup stages use
@@ -15,6 +15,16 @@ pub(super) struct Context<'e> {
     pub(super) target: &'e dyn Backend,
     /// How bytes move from send to receive.
     pub(super) mover: &'e dyn Mover,
+}
+
+impl<'e> Context<'e> {
+    /// The backend of `side`.
+    pub(super) fn side(&self, side: Side) -> &'e dyn Backend {
+        match side {
+            Side::Source => self.source,
+            Side::Target => self.target,
+        }
+    }
 }
 
 /// Listing options: the dataset alone or its whole tree, with or without snapshots and bookmarks.

@@ -2,6 +2,7 @@
 //! resume token went stale at run time, then the cleanup (or, when nothing was sent, the removal of
 //! this run's unused sync snapshot).
 
+use super::cleanup::plan_cleanup;
 use super::context::{list_opts, snap_name, Context};
 use crate::error::StepError;
 use crate::options::SyncOptions;
@@ -157,15 +158,15 @@ impl Context<'_> {
         }
         if matches!(rep.outcome, Outcome::Synced | Outcome::UpToDate) {
             let t = Instant::now();
-            self.after_success(
-                dp,
+            let actions = plan_cleanup(
+                (&dp.source, &dp.target),
                 &decision,
                 &src_versions,
                 tgt_versions.as_deref(),
                 opts,
                 sync_name,
-                &mut rep.warnings,
             );
+            self.apply_cleanup(&actions, &mut rep.warnings);
             crate::trace::line(&format!("after success {}", dp.source), t);
         } else if let (Outcome::Refused { .. } | Outcome::Skipped { .. }, Some(current)) =
             (&rep.outcome, sync_name)
