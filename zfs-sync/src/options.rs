@@ -268,9 +268,14 @@ pub struct SyncOptions {
     pub force_receive: bool,
     /// Datasets replicated concurrently (at least 1).
     pub jobs: usize,
+    /// The time the run's sync snapshot is named after (the executor never reads the clock itself).
+    /// `Default` takes the current time, when the options are made.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl Default for SyncOptions {
+    /// Job `default`: a sync snapshot, no holds or bookmarks, default send/receive options,
+    /// [`default_jobs`] workers, `now` the current time.
     fn default() -> Self {
         SyncOptions {
             plan: PlanOptions::default(),
@@ -286,6 +291,7 @@ impl Default for SyncOptions {
             preserve_recordsize: false,
             force_receive: false,
             jobs: default_jobs(),
+            now: chrono::Utc::now(),
         }
     }
 }

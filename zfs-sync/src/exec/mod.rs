@@ -164,10 +164,9 @@ impl<'a> Executor<'a> {
     pub fn run(&self, spec: &TreeSpec, opts: &SyncOptions) -> Result<Report, SyncError> {
         check_identifier(&opts.identifier)?;
         let started = Instant::now();
-        let sync_name = opts.sync_snapshot.then(|| {
-            opts.naming
-                .snapshot_name(&opts.identifier, chrono::Utc::now())
-        });
+        let sync_name = opts
+            .sync_snapshot
+            .then(|| opts.naming.snapshot_name(&opts.identifier, opts.now));
         let t = Instant::now();
         // The target listing does not depend on the sync snapshot: list it meanwhile. The source's
         // properties are read before the snapshot is taken, so a failed read changes nothing.
