@@ -11,8 +11,8 @@ use regex::Regex;
 use std::sync::Mutex;
 use zfs_core::DatasetName;
 use zfs_sync::{
-    DatasetPlan, DatasetReport, Decision, Executor, InitialReplication, Outcome, PipelineMover, Plan,
-    PlanOptions, RecvOptions, SendOptions, SnapshotFilter, Step, SyncOptions, TreeSpec,
+    DatasetPlan, DatasetReport, Decision, Executor, InitialReplication, Outcome, PipelineMover,
+    Plan, PlanOptions, RecvOptions, SendOptions, SnapshotFilter, Step, SyncOptions, TreeSpec,
 };
 
 /// Runs a plan (`plan_only`) or a sync; `syncoid_mode` keeps syncoid's default of discarding
@@ -103,7 +103,7 @@ pub fn run(
     }
     if plan_only {
         let plan = exec
-            .plan(&spec, &opts.plan)
+            .plan(&spec, &opts)
             .map_err(|e| Fail::failure(e.to_string()))?;
         if args.flags.json {
             println!("{}", plan.to_json());
@@ -115,7 +115,7 @@ pub fn run(
 
     if syncoid_mode && args.rollback && !quiet {
         // syncoid's `recv -F` would discard target changes silently; say what goes first.
-        if let Ok(plan) = exec.plan(&spec, &opts.plan) {
+        if let Ok(plan) = exec.plan(&spec, &opts) {
             for d in &plan.datasets {
                 for s in d.decision.steps() {
                     if let Step::Rollback { to, discards } = s {
@@ -448,6 +448,9 @@ fn dataset_plan_lines(d: &DatasetPlan) -> String {
         Decision::Conflict { conflict } => {
             s.push_str(&format!(": {}\n", conflict.describe()));
         }
+    }
+    for c in &d.cleanup {
+        s.push_str(&format!("    then {}\n", c.describe()));
     }
     s
 }

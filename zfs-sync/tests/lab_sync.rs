@@ -114,7 +114,7 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
     );
 
     // The plan changes nothing, and the executor then does exactly what it said.
-    let planned = ex.plan(&spec, &opts(false).plan)?;
+    let planned = ex.plan(&spec, &opts(false))?;
     assert!(pool
         .snapshots(&pool.dataset("backup/dst"))
         .unwrap_or_default()
@@ -400,7 +400,7 @@ fn lab_sync_no_stream_and_bookmark_base() -> R {
     pool.zfs(&["destroy", &format!("{s}@s4")])?;
     pool.write_file("src/d/f", b"s5")?;
     pool.zfs(&["snapshot", &format!("{s}@s5")])?;
-    let planned = ex.plan(&spec, &opts(false).plan)?;
+    let planned = ex.plan(&spec, &opts(false))?;
     let steps = planned.datasets[0].decision.steps();
     let Step::Incremental { from, .. } = &steps[0] else {
         panic!("{}", planned.to_json())

@@ -6,9 +6,11 @@
 use super::context::Context;
 use crate::model;
 use crate::options::SyncOptions;
-use crate::plan::{CleanupAction, Conflict, Decision, Side, Step, VersionRef};
+use crate::plan::{CleanupAction, Conflict, Decision, Plan, Side, Step, VersionRef};
+use std::collections::HashMap;
 use zfs_core::{
-    BookmarkName, DatasetName, SnapshotName, Version, VersionKind, VersionName, ZfsError,
+    BookmarkName, Dataset, DatasetName, Listing, SnapshotName, Version, VersionKind, VersionName,
+    ZfsError,
 };
 
 /// The newest version both sides share once `decision` ran: the last snapshot it receives, or the
@@ -184,6 +186,34 @@ fn job_bookmark(
         bookmark,
         exists,
         older,
+    }
+}
+
+/// Fills every dataset's [`DatasetPlan::cleanup`](crate::DatasetPlan::cleanup) of `plan` from the
+/// listings it was planned from.
+pub(super) fn attach_cleanup(
+    plan: &mut Plan,
+    (src, tgt): (&Listing, &Listing),
+    opts: &SyncOptions,
+    sync_name: Option<&str>,
+) {
+    fn by_name(l: &Listing) -> HashMap<&str, &Dataset> {
+        l.datasets.iter().map(|d| (d.name.as_str(), d)).collect()
+    }
+    let (src_by, tgt_by) = (by_name(src), by_name(tgt));
+    for dp in &mut plan.datasets {
+        let src_versions = src_by
+            .get(dp.source.as_str())
+            .map_or(&[][..], |d| &d.versions[..]);
+        let tgt_versions = tgt_by.get(dp.target.as_str()).map(|d| &d.versions[..]);
+        dp.cleanup = plan_cleanup(
+            (&dp.source, &dp.target),
+            &dp.decision,
+            src_versions,
+            tgt_versions,
+            opts,
+            sync_name,
+        );
     }
 }
 
@@ -604,5 +634,43 @@ mod tests {
             }),
             "{actions:?}"
         );
+    }
+
+    #[test]
+    fn each_action_is_one_line_and_rides_in_the_plan_json_when_there_is_one() {
+        let hold = CleanupAction::Hold {
+            side: Side::Target,
+            snapshot: sn("b/a@s3"),
+            tag: "zsync_job".into(),
+            held: vec![sn("b/a@s3"), sn("b/a@s1")],
+        };
+        assert_eq!(
+            hold.describe(),
+            "hold b/a@s3 with tag zsync_job, releasing the tag from whichever of b/a@s1 carry it"
+        );
+        let destroy = CleanupAction::DestroySyncSnapshots {
+            side: Side::Source,
+            snapshots: vec![sn(&format!("p/a@{JOB_T1}")), sn(&format!("p/a@{JOB_T2}"))],
+        };
+        assert_eq!(
+            destroy.describe(),
+            format!("destroy this job's older source sync snapshots p/a@{JOB_T1}, p/a@{JOB_T2}")
+        );
+        let warning = CleanupAction::Warning {
+            message: "p/a@s3 not bookmarked: taken".into(),
+        };
+        assert_eq!(warning.describe(), "warning: p/a@s3 not bookmarked: taken");
+
+        let mut dp = crate::fixtures::dataset_plan("p/a", "b/a", &[], Vec::new());
+        let json = serde_json::to_string(&dp).unwrap();
+        assert!(!json.contains("cleanup"), "omitted when empty: {json}");
+        dp.cleanup = vec![hold, destroy, warning];
+        let json = serde_json::to_string(&dp).unwrap();
+        assert!(
+            json.contains(r#""cleanup":[{"action":"hold","side":"target","snapshot":"b/a@s3""#),
+            "{json}"
+        );
+        let back: crate::DatasetPlan = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, dp);
     }
 }

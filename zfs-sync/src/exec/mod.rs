@@ -14,11 +14,12 @@ mod step;
 use crate::error::SyncError;
 use crate::mover::{Mover, DEFAULT_MOVER};
 use crate::naming::check_identifier;
-use crate::options::{PlanOptions, ResumeToken, SyncOptions, TreeSpec};
+use crate::options::{ResumeToken, SyncOptions, TreeSpec};
 use crate::plan::{DatasetPlan, Plan, Step};
 use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
 use crate::report::{DatasetReport, Outcome, Report};
+use cleanup::attach_cleanup;
 use context::{list_opts, snap_name, Context};
 use dataset::creates_target;
 use std::collections::{BTreeMap, HashMap};
@@ -83,8 +84,11 @@ impl<'a> Executor<'a> {
             })
     }
 
-    /// Lists both sides and plans; changes nothing (`zsync plan`).
-    pub fn plan(&self, spec: &TreeSpec, opts: &PlanOptions) -> Result<Plan, SyncError> {
+    /// Lists both sides and plans; changes nothing (`zsync plan`). Each dataset's plan carries the
+    /// cleanup a run would do after it ([`DatasetPlan::cleanup`](crate::DatasetPlan::cleanup)): as if
+    /// the run's sync snapshot (when `opts.sync_snapshot`, named at `opts.now`) were taken, though it
+    /// is not in these listings, so the newest common snapshot here is the one before it.
+    pub fn plan(&self, spec: &TreeSpec, opts: &SyncOptions) -> Result<Plan, SyncError> {
         let (src, tgt) = std::thread::scope(|s| {
             let tgt = s.spawn(|| self.list_target(spec));
             let src = self.list_source(spec, true);
@@ -92,15 +96,12 @@ impl<'a> Executor<'a> {
             (src, tgt)
         });
         let (src, tgt) = (src?, tgt?);
-        Ok(plan_tree(
-            &TreeInput {
-                source: &src,
-                target: &tgt,
-                decode_token: &ResumeToken::decode,
-            },
+        plan_listings(
+            (&src, &tgt),
             spec,
             opts,
-        )?)
+            sync_snapshot_name(opts).as_deref(),
+        )
     }
 
     /// Takes the sync snapshot (atomically for every selected dataset) and returns the source listing.
@@ -164,9 +165,7 @@ impl<'a> Executor<'a> {
     pub fn run(&self, spec: &TreeSpec, opts: &SyncOptions) -> Result<Report, SyncError> {
         check_identifier(&opts.identifier)?;
         let started = Instant::now();
-        let sync_name = opts
-            .sync_snapshot
-            .then(|| opts.naming.snapshot_name(&opts.identifier, opts.now));
+        let sync_name = sync_snapshot_name(opts);
         let t = Instant::now();
         // The target listing does not depend on the sync snapshot: list it meanwhile. The source's
         // properties are read before the snapshot is taken, so a failed read changes nothing.
@@ -185,15 +184,7 @@ impl<'a> Executor<'a> {
         let (src, tgt) = (src?, tgt?);
         crate::trace::line("run: sync snapshot and listings", t);
         let t = Instant::now();
-        let plan = plan_tree(
-            &TreeInput {
-                source: &src,
-                target: &tgt,
-                decode_token: &ResumeToken::decode,
-            },
-            spec,
-            &opts.plan,
-        )?;
+        let plan = plan_listings((&src, &tgt), spec, opts, sync_name.as_deref())?;
         crate::trace::line("run: plan", t);
         let t = Instant::now();
         let datasets = self.execute(&plan, &src, &tgt, opts, sync_name.as_deref(), &preserved);
@@ -273,6 +264,32 @@ impl<'a> Executor<'a> {
             })
             .collect()
     }
+}
+
+/// The name of the run's sync snapshot, when it takes one.
+fn sync_snapshot_name(opts: &SyncOptions) -> Option<String> {
+    opts.sync_snapshot
+        .then(|| opts.naming.snapshot_name(&opts.identifier, opts.now))
+}
+
+/// The plan of two listings, with each dataset's cleanup (`sync_name`: the run's sync snapshot).
+fn plan_listings(
+    (src, tgt): (&Listing, &Listing),
+    spec: &TreeSpec,
+    opts: &SyncOptions,
+    sync_name: Option<&str>,
+) -> Result<Plan, SyncError> {
+    let mut plan = plan_tree(
+        &TreeInput {
+            source: src,
+            target: tgt,
+            decode_token: &ResumeToken::decode,
+        },
+        spec,
+        &opts.plan,
+    )?;
+    attach_cleanup(&mut plan, (src, tgt), opts, sync_name);
+    Ok(plan)
 }
 
 /// For each dataset of `plan` (by index), the datasets it waits for: those of its `after` datasets
