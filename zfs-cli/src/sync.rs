@@ -376,6 +376,7 @@ pub fn result_line(d: &DatasetReport) -> String {
         Outcome::Skipped { reason } => format!("skipped {arrow}: {reason}"),
         Outcome::Refused { conflict } => format!("REFUSED {arrow}: {}", conflict.describe()),
         Outcome::Failed { error } => format!("FAILED {arrow}: {error}"),
+        Outcome::Cancelled => format!("cancelled {arrow}"),
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod cancel;
 pub mod error;
 pub mod exec;
 #[cfg(test)]
@@ -16,6 +17,7 @@ pub mod preserve;
 pub mod report;
 pub mod trace;
 
+pub use cancel::Cancel;
 pub use error::SyncError;
 pub use exec::Executor;
 pub use mover::{

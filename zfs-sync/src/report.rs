@@ -29,6 +29,23 @@ pub enum Outcome {
         /// The error, one line.
         error: String,
     },
+    /// The run was cancelled ([`Cancel`](crate::Cancel)) before this dataset started, or between
+    /// two of its steps (the ones that ran are in its report). Nothing is cleaned up after it, and
+    /// this run's sync snapshot stays (the next run's cleanup removes it).
+    Cancelled,
+}
+
+impl Outcome {
+    /// This outcome's part of the run's exit code: 0 synced or up to date, 1 skipped, 2 refused or
+    /// failed, 3 cancelled.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Synced | Outcome::UpToDate => 0,
+            Outcome::Skipped { .. } => 1,
+            Outcome::Refused { .. } | Outcome::Failed { .. } => 2,
+            Outcome::Cancelled => 3,
+        }
+    }
 }
 
 /// One executed step.
@@ -146,7 +163,8 @@ pub struct Report {
     pub datasets: Vec<DatasetReport>,
     /// Wall time of the whole run.
     pub seconds: f64,
-    /// 0: all synced or up to date; 1: some skipped; 2: any failure or refusal.
+    /// The highest [`Outcome::exit_code`] of the datasets: 0 all synced or up to date; 1 some
+    /// skipped; 2 any failure or refusal; 3 the run was cancelled before every dataset finished.
     pub exit_code: i32,
 }
 
@@ -223,5 +241,26 @@ mod tests {
         let full = Step::Full { snapshot: s1 };
         let ok = check(vec![begin("p/a@s1", 0x11, 0)]);
         assert_eq!(unplanned_stream(&full, &[ok], 1), None);
+    }
+
+    #[test]
+    fn the_exit_code_ranks_outcomes() {
+        let skipped = Outcome::Skipped { reason: "x".into() };
+        let failed = Outcome::Failed { error: "x".into() };
+        let codes: Vec<i32> = [
+            Outcome::Synced,
+            Outcome::UpToDate,
+            skipped,
+            failed,
+            Outcome::Cancelled,
+        ]
+        .iter()
+        .map(Outcome::exit_code)
+        .collect();
+        assert_eq!(codes, vec![0, 0, 1, 2, 3]);
+        assert_eq!(
+            serde_json::to_string(&Outcome::Cancelled).unwrap(),
+            r#"{"outcome":"cancelled"}"#
+        );
     }
 }

@@ -1,11 +1,12 @@
-//! What the stages of a run work through (the two backends and the mover), and the small helpers
+//! What the stages of a run work through (the two backends, the mover, the cancel token), and the small helpers
 //! that address datasets and snapshots on them.
 
+use crate::cancel::Cancel;
 use crate::mover::Mover;
 use crate::plan::{Side, VersionRef};
 use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
 
-/// The two ends of a run and the mover between them: what the dataset, step and cleanup stages use
+/// The two ends of a run, the mover between them and the cancel token: what the dataset, step and cleanup stages use
 /// (the [`Executor`](super::Executor)'s collaborators, without its callbacks).
 #[derive(Clone, Copy)]
 pub(super) struct Context<'e> {
@@ -15,6 +16,8 @@ pub(super) struct Context<'e> {
     pub(super) target: &'e dyn Backend,
     /// How bytes move from send to receive.
     pub(super) mover: &'e dyn Mover,
+    /// Checked before a dataset starts and between its steps.
+    pub(super) cancel: &'e Cancel,
 }
 
 impl<'e> Context<'e> {

@@ -40,8 +40,12 @@ impl Context<'_> {
             crate::trace::line(&format!("dataset {}", dp.source), started);
             rep
         };
-        if let Some(skipped) = skipped_for(&dp.decision, failed_dep.as_ref()) {
-            rep.outcome = skipped;
+        if let Some(not_started) = not_started(
+            &dp.decision,
+            failed_dep.as_ref(),
+            self.cancel.is_cancelled(),
+        ) {
+            rep.outcome = not_started;
             return finish(rep);
         }
         let mut decision = dp.decision.clone();
@@ -67,6 +71,10 @@ impl Context<'_> {
             };
             let mut stale = false;
             for step in &steps {
+                if self.cancel.is_cancelled() {
+                    rep.outcome = Outcome::Cancelled;
+                    return finish(rep);
+                }
                 let t0 = Instant::now();
                 let mut checked = Vec::new();
                 let r = self.run_step(dp, step, opts, preserved, &src_versions, &mut checked);
@@ -196,9 +204,17 @@ pub(super) fn creates_target(decision: &Decision) -> bool {
         .any(|s| matches!(s, Step::Full { .. } | Step::Clone { .. }))
 }
 
-/// Whether a dataset does not start because `failed_dep`, one of the datasets it waited for, failed:
-/// only when it would be created below or from it (an incremental into an existing target still runs).
-fn skipped_for(decision: &Decision, failed_dep: Option<&DatasetName>) -> Option<Outcome> {
+/// Why a dataset does not start, if it does not: the run was `cancelled`, or `failed_dep`, one of the
+/// datasets it waited for, failed and it would be created below or from it (an incremental into an
+/// existing target still runs).
+fn not_started(
+    decision: &Decision,
+    failed_dep: Option<&DatasetName>,
+    cancelled: bool,
+) -> Option<Outcome> {
+    if cancelled {
+        return Some(Outcome::Cancelled);
+    }
     let dep = failed_dep?;
     creates_target(decision).then(|| Outcome::Skipped {
         reason: format!("{dep} failed, and this dataset would be created below or from it"),
@@ -240,15 +256,75 @@ mod tests {
         };
         for created in [&full, &clone] {
             assert_eq!(
-                skipped_for(created, Some(&parent)),
+                not_started(created, Some(&parent), false),
                 Some(Outcome::Skipped {
                     reason: "p/a failed, and this dataset would be created below or from it".into()
                 })
             );
-            assert_eq!(skipped_for(created, None), None);
+            assert_eq!(not_started(created, None, false), None);
         }
         for existing in [&incremental, &up_to_date] {
-            assert_eq!(skipped_for(existing, Some(&parent)), None);
+            assert_eq!(not_started(existing, Some(&parent), false), None);
         }
+    }
+
+    #[test]
+    fn a_cancelled_run_starts_no_further_dataset() {
+        let parent = ds("p/a");
+        let incremental = Decision::Replicate {
+            steps: vec![Step::Incremental {
+                from: vref("p/a@s1", 1, 1),
+                to: vref("p/a@s2", 2, 2),
+                intermediates: false,
+                receives: vec![vref("p/a@s2", 2, 2)],
+            }],
+        };
+        // Cancelled wins over a failed dependency, and stops even a dataset with nothing to send.
+        assert_eq!(
+            not_started(&incremental, Some(&parent), true),
+            Some(Outcome::Cancelled)
+        );
+        let up_to_date = Decision::Conflict {
+            conflict: Conflict::UpToDate {
+                newest: vref("p/a@s1", 1, 1),
+            },
+        };
+        assert_eq!(
+            not_started(&up_to_date, None, true),
+            Some(Outcome::Cancelled)
+        );
+
+        // Through the scheduler: the second dataset cancels the run while it runs; the datasets after
+        // it do not start, the one waiting for it too; the run's exit code says cancelled.
+        let cancel = crate::Cancel::new();
+        let deps = vec![vec![], vec![], vec![], vec![1], vec![]];
+        let outcomes = super::super::schedule::run_jobs(
+            &deps,
+            1,
+            |i, failed| {
+                if let Some(o) =
+                    not_started(&incremental, failed.map(|_| &parent), cancel.is_cancelled())
+                {
+                    return o;
+                }
+                if i == 1 {
+                    cancel.cancel();
+                }
+                Outcome::Synced
+            },
+            |o| matches!(o, Outcome::Synced | Outcome::UpToDate),
+        );
+        let outcomes: Vec<Outcome> = outcomes.into_iter().map(Option::unwrap).collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                Outcome::Synced,
+                Outcome::Synced,
+                Outcome::Cancelled,
+                Outcome::Cancelled,
+                Outcome::Cancelled
+            ]
+        );
+        assert_eq!(outcomes.iter().map(Outcome::exit_code).max(), Some(3));
     }
 }

@@ -11,6 +11,7 @@ mod dataset;
 mod schedule;
 mod step;
 
+use crate::cancel::Cancel;
 use crate::error::SyncError;
 use crate::mover::{Mover, DEFAULT_MOVER};
 use crate::naming::check_identifier;
@@ -36,6 +37,10 @@ pub struct Executor<'a> {
     pub mover: &'a dyn Mover,
     /// Called as each dataset finishes (from worker threads).
     pub on_dataset: Option<&'a (dyn Fn(&DatasetReport) + Sync)>,
+    /// Checked before each dataset starts and between its steps; once cancelled, the rest of the run
+    /// ends as [`Outcome::Cancelled`] (exit code 3). [`Executor::new`] gives a token nobody cancels:
+    /// replace it with a clone of the caller's.
+    pub cancel: Cancel,
 }
 
 impl<'a> Executor<'a> {
@@ -45,6 +50,7 @@ impl<'a> Executor<'a> {
             source: self.source,
             target: self.target,
             mover: self.mover,
+            cancel: &self.cancel,
         }
     }
 
@@ -56,6 +62,7 @@ impl<'a> Executor<'a> {
             target,
             mover: &DEFAULT_MOVER,
             on_dataset: None,
+            cancel: Cancel::new(),
         }
     }
 
@@ -191,11 +198,7 @@ impl<'a> Executor<'a> {
         crate::trace::line("run: execute", t);
         let exit_code = datasets
             .iter()
-            .map(|d| match d.outcome {
-                Outcome::Synced | Outcome::UpToDate => 0,
-                Outcome::Skipped { .. } => 1,
-                Outcome::Refused { .. } | Outcome::Failed { .. } => 2,
-            })
+            .map(|d| d.outcome.exit_code())
             .max()
             .unwrap_or(0);
         Ok(Report {
