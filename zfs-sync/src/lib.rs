@@ -37,7 +37,9 @@ pub use plan::{
     PLAN_SCHEMA,
 };
 pub use planner::select_datasets;
-pub use planner::{plan_dataset, plan_tree, CloneBase, PlanError, TargetState, TreeInput};
+pub use planner::{
+    common_base, plan_dataset, plan_tree, CloneBase, CommonBase, PlanError, TargetState, TreeInput,
+};
 pub use report::{DatasetReport, Outcome, Report, StepReport};
 /// The counters a [`ProgressObserver`] is given (zfs-stream's).
 pub use zfs_stream::ProgressSnapshot;
