@@ -377,6 +377,7 @@ pub fn result_line(d: &DatasetReport) -> String {
         Outcome::Refused { conflict } => format!("REFUSED {arrow}: {}", conflict.describe()),
         Outcome::Failed { error } => format!("FAILED {arrow}: {error}"),
         Outcome::Cancelled => format!("cancelled {arrow}"),
+        other => format!("{other:?} {arrow}"),
     }
 }
 
@@ -431,6 +432,7 @@ fn step_line(s: &Step) -> String {
                 d.join(", ")
             )
         }
+        other => other.kind().to_string(),
     }
 }
 

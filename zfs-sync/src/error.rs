@@ -7,6 +7,7 @@ use zfs_core::{DatasetName, ZfsError};
 
 /// Why a run could not start (per-dataset failures are in the [`Report`](crate::Report) instead).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SyncError {
     /// The identifier has characters outside `[A-Za-z0-9_.:-]` or is empty.
     #[error("invalid identifier {0:?}: use letters, digits and _ - . : only")]

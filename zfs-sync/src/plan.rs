@@ -50,6 +50,7 @@ impl VersionRef {
 /// Why a partial receive state is discarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AbortReason {
     /// The snapshot the token points at (or its base) no longer exists on the source.
     Stale,
@@ -63,6 +64,7 @@ pub enum AbortReason {
 /// when the matching option allows them, and always list what they discard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Step {
     /// Discard the target's partial receive state (`zfs receive -A`). Loses only the partial transfer.
     AbortResume {
@@ -166,6 +168,7 @@ impl Step {
 /// Why a dataset is not replicated as asked; each variant carries what a user needs to decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "conflict", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Conflict {
     /// The target already has the newest selected source snapshot (or nothing newer is selected).
     UpToDate {

@@ -9,6 +9,7 @@ use zfs_core::DatasetName;
 /// What happened to one dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Every step ran.
     Synced,
