@@ -1,9 +1,26 @@
-//! Why a run could not start ([`SyncError`]) and why one step failed (the step error, crate-internal;
-//! it becomes the dataset's `failed` outcome text).
+//! Why a tree could not be planned ([`PlanError`]), why a run could not start ([`SyncError`]), and why
+//! one step failed (the step error, crate-internal: it becomes the dataset's `failed` outcome text).
 
 use crate::mover::TransferError;
-use crate::planner::PlanError;
 use zfs_core::{DatasetName, ZfsError};
+
+/// Why a tree could not be planned at all (per-dataset problems are [`Conflict`](crate::Conflict)s instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The source root is not in the source listing.
+    #[error("source dataset {0} does not exist")]
+    SourceNotFound(DatasetName),
+    /// A mapped target name is not a valid ZFS name (too long).
+    #[error("source dataset {dataset} cannot be mapped below target {target_root}: {why}")]
+    BadMapping {
+        /// Source dataset.
+        dataset: DatasetName,
+        /// Target root.
+        target_root: DatasetName,
+        /// Why.
+        why: String,
+    },
+}
 
 /// Why a run could not start (per-dataset failures are in the [`Report`](crate::Report) instead).
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,7 @@ pub mod report;
 pub mod trace;
 
 pub use cancel::Cancel;
-pub use error::SyncError;
+pub use error::{PlanError, SyncError};
 pub use exec::Executor;
 pub use mover::{
     CopyMover, Moved, Mover, PipelineMover, ProgressObserver, StreamCheck, StreamInfo,
@@ -38,7 +38,7 @@ pub use plan::{
 };
 pub use planner::select_datasets;
 pub use planner::{
-    common_base, plan_dataset, plan_tree, CloneBase, CommonBase, PlanError, TargetState, TreeInput,
+    common_base, plan_dataset, plan_tree, CloneBase, CommonBase, TargetState, TreeInput,
 };
 pub use report::{DatasetReport, Outcome, Report, StepReport};
 /// The counters a [`ProgressObserver`] is given (zfs-stream's).

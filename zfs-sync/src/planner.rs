@@ -1,5 +1,6 @@
 //! The pure planner: per-dataset GUID diff and whole-tree planning. No I/O.
 
+use crate::error::PlanError;
 use crate::model;
 use crate::options::{InitialReplication, PlanOptions, ResumeToken, TreeSpec};
 use crate::plan::{
@@ -28,24 +29,6 @@ pub struct CloneBase {
     pub origin: VersionRef,
     /// The origin's replica on the target.
     pub target_origin: SnapshotName,
-}
-
-/// Why a tree could not be planned at all (per-dataset problems are [`Conflict`]s instead).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    /// The source root is not in the source listing.
-    #[error("source dataset {0} does not exist")]
-    SourceNotFound(DatasetName),
-    /// A mapped target name is not a valid ZFS name (too long).
-    #[error("source dataset {dataset} cannot be mapped below target {target_root}: {why}")]
-    BadMapping {
-        /// Source dataset.
-        dataset: DatasetName,
-        /// Target root.
-        target_root: DatasetName,
-        /// Why.
-        why: String,
-    },
 }
 
 /// Hasher for GUIDs: they are random 64-bit values already, so one multiply spreads them (much faster than
