@@ -38,6 +38,24 @@ pub(crate) fn vref(name: &str, guid: u64, txg: u64) -> VersionRef {
     }
 }
 
+/// A full send of `ds@s1` (guid 1).
+pub(crate) fn full(ds: &str) -> Step {
+    Step::Full {
+        snapshot: vref(&format!("{ds}@s1"), 1, 1),
+    }
+}
+
+/// An `-i` send of `ds@s2` (guid 2) from `ds@s1` (guid 1).
+pub(crate) fn incremental(ds: &str) -> Step {
+    let s2 = vref(&format!("{ds}@s2"), 2, 2);
+    Step::Incremental {
+        from: vref(&format!("{ds}@s1"), 1, 1),
+        to: s2.clone(),
+        intermediates: false,
+        receives: vec![s2],
+    }
+}
+
 /// A filesystem's plan: `source` replicated to `target` with `steps`, waiting for `after`.
 pub(crate) fn dataset_plan(
     source: &str,

@@ -224,15 +224,13 @@ fn not_started(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{ds, vref};
+    use crate::fixtures::{ds, full, incremental, vref};
 
     #[test]
     fn a_failed_dependency_skips_only_datasets_created_below_or_from_it() {
         let parent = ds("p/a");
         let full = Decision::Replicate {
-            steps: vec![Step::Full {
-                snapshot: vref("p/a/c@s1", 1, 1),
-            }],
+            steps: vec![full("p/a/c")],
         };
         let clone = Decision::Replicate {
             steps: vec![Step::Clone {
@@ -242,12 +240,7 @@ mod tests {
             }],
         };
         let incremental = Decision::Replicate {
-            steps: vec![Step::Incremental {
-                from: vref("p/a/c@s1", 1, 1),
-                to: vref("p/a/c@s2", 2, 2),
-                intermediates: false,
-                receives: vec![vref("p/a/c@s2", 2, 2)],
-            }],
+            steps: vec![incremental("p/a/c")],
         };
         let up_to_date = Decision::Conflict {
             conflict: Conflict::UpToDate {
@@ -272,12 +265,7 @@ mod tests {
     fn a_cancelled_run_starts_no_further_dataset() {
         let parent = ds("p/a");
         let incremental = Decision::Replicate {
-            steps: vec![Step::Incremental {
-                from: vref("p/a@s1", 1, 1),
-                to: vref("p/a@s2", 2, 2),
-                intermediates: false,
-                receives: vec![vref("p/a@s2", 2, 2)],
-            }],
+            steps: vec![incremental("p/a/c")],
         };
         // Cancelled wins over a failed dependency, and stops even a dataset with nothing to send.
         assert_eq!(

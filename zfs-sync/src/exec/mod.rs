@@ -328,7 +328,7 @@ fn waits_for(plan: &Plan) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{dataset_plan, ds, vref};
+    use crate::fixtures::{dataset_plan, ds, full, incremental as incr};
     use crate::plan::PLAN_SCHEMA;
 
     fn plan(datasets: Vec<DatasetPlan>) -> Plan {
@@ -343,15 +343,6 @@ mod tests {
 
     #[test]
     fn only_created_targets_and_destroyed_trees_wait_for_their_after_datasets() {
-        let full = |s: &str| Step::Full {
-            snapshot: vref(&format!("{s}@s1"), 1, 1),
-        };
-        let incr = |s: &str| Step::Incremental {
-            from: vref(&format!("{s}@s1"), 1, 1),
-            to: vref(&format!("{s}@s2"), 2, 2),
-            intermediates: false,
-            receives: vec![vref(&format!("{s}@s2"), 2, 2)],
-        };
         let destroy = |t: &str| Step::DestroyTarget {
             target: ds(t),
             snapshots: Vec::new(),
