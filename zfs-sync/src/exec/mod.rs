@@ -4,6 +4,10 @@
 //! (3) [`plan_tree`]; (4) datasets run concurrently (`jobs`), each after the datasets in its `after` list;
 //! (5) per synced dataset: holds, bookmarks, cleanup of this job's older sync snapshots.
 //! A failure is recorded in that dataset's report and the other datasets still run.
+//!
+//! The stages: `schedule` (the worker pool), `dataset` (one dataset's steps, the stale-token replan, the
+//! skip and cancel rules), `step` (one step's streams and the cause of a failed one), `cleanup` (what
+//! follows a synced dataset), over `context` (the backends, mover and cancel token they share).
 
 mod cleanup;
 mod context;
