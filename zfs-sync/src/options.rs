@@ -269,7 +269,8 @@ pub struct SyncOptions {
     /// Datasets replicated concurrently (at least 1).
     pub jobs: usize,
     /// The time the run's sync snapshot is named after (the executor never reads the clock itself).
-    /// `Default` takes the current time, when the options are made.
+    /// `Default` takes the current time, when the options are made: options reused for another run
+    /// need a new `now`, or that run's sync snapshot has the same name and cannot be taken.
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
