@@ -94,7 +94,7 @@ pub fn run(
     }
     if plan_only {
         let plan = exec
-            .plan(&spec, &opts.plan)
+            .plan(&spec, &opts)
             .map_err(|e| Fail::failure(e.to_string()))?;
         if args.flags.json {
             println!("{}", plan.to_json());
@@ -106,7 +106,7 @@ pub fn run(
 
     if syncoid_mode && args.rollback && !quiet {
         // syncoid's `recv -F` would discard target changes silently; say what goes first.
-        if let Ok(plan) = exec.plan(&spec, &opts.plan) {
+        if let Ok(plan) = exec.plan(&spec, &opts) {
             for d in &plan.datasets {
                 for s in d.decision.steps() {
                     if let Step::Rollback { to, discards } = s {
@@ -147,6 +147,8 @@ pub fn result_line(d: &DatasetReport) -> String {
         Outcome::Skipped { reason } => format!("skipped {arrow}: {reason}"),
         Outcome::Refused { conflict } => format!("REFUSED {arrow}: {}", conflict.describe()),
         Outcome::Failed { error } => format!("FAILED {arrow}: {error}"),
+        Outcome::Cancelled => format!("cancelled {arrow}"),
+        other => format!("{other:?} {arrow}"),
     }
 }
 
@@ -201,6 +203,7 @@ fn step_line(s: &Step) -> String {
                 d.join(", ")
             )
         }
+        other => other.kind().to_string(),
     }
 }
 
@@ -219,6 +222,9 @@ fn dataset_plan_lines(d: &DatasetPlan) -> String {
         Decision::Conflict { conflict } => {
             s.push_str(&format!(": {}\n", conflict.describe()));
         }
+    }
+    for c in &d.cleanup {
+        s.push_str(&format!("    then {}\n", c.describe()));
     }
     s
 }

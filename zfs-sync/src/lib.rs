@@ -1,25 +1,45 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod cancel;
+pub mod error;
 pub mod exec;
+#[cfg(test)]
+mod fixtures;
+pub mod guid_str;
 pub mod model;
+pub mod mover;
+pub mod naming;
 pub mod options;
+pub mod plan;
 pub mod planner;
 pub mod preserve;
+pub mod report;
 pub mod trace;
-pub mod types;
 
-pub use exec::{
-    default_jobs, is_sync_snapshot, is_syncoid_snapshot, sync_snapshot_name, syncoid_snapshot_name,
-    CopyMover, DatasetReport, Executor, Moved, Mover, Outcome, PipelineMover, ProgressObserver,
-    RecvOptions, Report, SendOptions, StepReport, StreamCheck, StreamInfo, StreamSnapshot,
-    SyncError, SyncNaming, SyncOptions,
+pub use cancel::Cancel;
+pub use error::{PlanError, SyncError};
+pub use exec::Executor;
+pub use mover::{
+    CopyMover, Moved, Mover, PipelineMover, ProgressObserver, StreamCheck, StreamInfo,
+    StreamSnapshot, TransferError,
 };
-pub use options::{InitialReplication, PlanOptions, ResumeToken, SnapshotFilter, TreeSpec};
+pub use naming::{
+    is_sync_snapshot, is_syncoid_snapshot, sync_snapshot_name, syncoid_snapshot_name, SyncNaming,
+    SYNCOID_PREFIX, SYNC_PREFIX,
+};
+pub use options::{
+    default_jobs, InitialReplication, PlanOptions, RecvOptions, ResumeToken, SendOptions,
+    SnapshotFilter, SyncOptions, TreeSpec,
+};
+pub use plan::{
+    AbortReason, CleanupAction, Conflict, DatasetPlan, Decision, Plan, Side, Step, VersionRef,
+    PLAN_SCHEMA,
+};
 pub use planner::select_datasets;
-pub use planner::{plan_dataset, plan_tree, CloneBase, PlanError, TargetState, TreeInput};
-pub use types::{
-    AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
+pub use planner::{
+    common_base, plan_dataset, plan_tree, CloneBase, CommonBase, TargetState, TreeInput,
 };
+pub use report::{DatasetReport, Outcome, Report, StepReport};
 /// The counters a [`ProgressObserver`] is given (zfs-stream's).
 pub use zfs_stream::ProgressSnapshot;

@@ -2,10 +2,12 @@
 //!
 //! [`apply`] replays a dataset's [`Decision`] on the target's snapshot list with the rules `zfs receive`
 //! enforces: a full stream needs an absent target, an incremental needs the target's newest snapshot to be
-//! the stream's base (by GUID). The planner uses it to know whether a clone's origin will be on the target;
-//! tests use it to check plans.
+//! the stream's base (by GUID). The planner uses it to know whether a clone's origin will be on the target,
+//! the executor's cleanup to know the target's snapshots after the plan, and the property tests
+//! (`tests/planner.rs`, `tests/planner_props.rs`) as their oracle. Public because those tests use it
+//! (integration tests see only the public API); it does no I/O.
 
-use crate::types::{Decision, Step};
+use crate::plan::{Decision, Step};
 use zfs_core::{Version, VersionKind};
 
 /// One snapshot of the modelled target.
@@ -36,7 +38,7 @@ pub fn apply(
             })
             .collect()
     });
-    let push = |state: &mut Option<Vec<ModelSnap>>, r: &crate::VersionRef| {
+    let push = |state: &mut Option<Vec<ModelSnap>>, r: &crate::plan::VersionRef| {
         state.get_or_insert_with(Vec::new).push(ModelSnap {
             short: r.name.short().to_string(),
             guid: r.guid,

@@ -1,8 +1,9 @@
 //! The pure planner: per-dataset GUID diff and whole-tree planning. No I/O.
 
+use crate::error::PlanError;
 use crate::model;
 use crate::options::{InitialReplication, PlanOptions, ResumeToken, TreeSpec};
-use crate::types::{
+use crate::plan::{
     AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
 };
 use std::cmp::Reverse;
@@ -28,24 +29,6 @@ pub struct CloneBase {
     pub origin: VersionRef,
     /// The origin's replica on the target.
     pub target_origin: SnapshotName,
-}
-
-/// Why a tree could not be planned at all (per-dataset problems are [`Conflict`]s instead).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    /// The source root is not in the source listing.
-    #[error("source dataset {0} does not exist")]
-    SourceNotFound(DatasetName),
-    /// A mapped target name is not a valid ZFS name (too long).
-    #[error("source dataset {dataset} cannot be mapped below target {target_root}: {why}")]
-    BadMapping {
-        /// Source dataset.
-        dataset: DatasetName,
-        /// Target root.
-        target_root: DatasetName,
-        /// Why.
-        why: String,
-    },
 }
 
 /// Hasher for GUIDs: they are random 64-bit values already, so one multiply spreads them (much faster than
@@ -83,6 +66,69 @@ fn snapshots_sorted(versions: &[Version]) -> Vec<&Version> {
 
 fn short_of(v: &Version) -> &str {
     v.name.short()
+}
+
+/// Snapshot GUID → index in `src`.
+fn guid_index(src: &[&Version]) -> GuidMap<usize> {
+    let mut snap_idx: GuidMap<usize> =
+        GuidMap::with_capacity_and_hasher(src.len(), Default::default());
+    for (i, s) in src.iter().enumerate() {
+        snap_idx.insert(s.guid, i);
+    }
+    snap_idx
+}
+
+/// A dataset's bookmarks by GUID.
+fn bookmarks_by_guid(versions: &[Version]) -> GuidMap<&Version> {
+    versions
+        .iter()
+        .filter(|v| v.name.kind() == VersionKind::Bookmark)
+        .map(|v| (v.guid, v))
+        .collect()
+}
+
+/// The common base rule: the newest target snapshot (`tsnaps`, by createtxg) whose GUID the source has
+/// as a snapshot (`src` through `snap_idx`) or, when that snapshot is gone, as a bookmark (`src_bm`).
+/// Returns the source version and the target snapshot's index in `tsnaps`.
+fn find_common<'v>(
+    tsnaps: &[&Version],
+    src: &[&'v Version],
+    snap_idx: &GuidMap<usize>,
+    src_bm: &GuidMap<&'v Version>,
+) -> Option<(&'v Version, usize)> {
+    tsnaps.iter().enumerate().rev().find_map(|(ti, ts)| {
+        snap_idx
+            .get(&ts.guid)
+            .map(|&si| src[si])
+            .or_else(|| src_bm.get(&ts.guid).copied())
+            .map(|base| (base, ti))
+    })
+}
+
+/// The newest version a source and a target share ([`common_base`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommonBase<'a> {
+    /// On the source: the snapshot or, when it is gone, a bookmark with its GUID (an incremental
+    /// starts from either).
+    pub source: &'a Version,
+    /// On the target: the snapshot with that GUID.
+    pub target: &'a Version,
+}
+
+/// The newest version both sides share, by GUID (never by name): the newest target snapshot whose GUID
+/// the source has as a snapshot or, when that snapshot was pruned, as a bookmark. Target bookmarks are
+/// ignored (nothing can be received onto a bookmark); each side is ordered by its own `createtxg`, in
+/// any input order. `None`: nothing shared. This is the base [`plan_dataset`] plans from (a resume
+/// token aside).
+pub fn common_base<'a>(source: &'a [Version], target: &'a [Version]) -> Option<CommonBase<'a>> {
+    let src = snapshots_sorted(source);
+    let tsnaps = snapshots_sorted(target);
+    find_common(&tsnaps, &src, &guid_index(&src), &bookmarks_by_guid(source)).map(|(s, ti)| {
+        CommonBase {
+            source: s,
+            target: tsnaps[ti],
+        }
+    })
 }
 
 /// Builds incremental steps from `from` over `candidates` (source snapshots newer than `from`, oldest first).
@@ -171,16 +217,8 @@ pub fn plan_dataset(
         return initial(&src, clone, opts, steps);
     };
 
-    let mut snap_idx: GuidMap<usize> =
-        GuidMap::with_capacity_and_hasher(src.len(), Default::default());
-    for (i, s) in src.iter().enumerate() {
-        snap_idx.insert(s.guid, i);
-    }
-    let src_bm: GuidMap<&Version> = source
-        .iter()
-        .filter(|v| v.name.kind() == VersionKind::Bookmark)
-        .map(|v| (v.guid, v))
-        .collect();
+    let snap_idx = guid_index(&src);
+    let src_bm = bookmarks_by_guid(source);
     let tsnaps = snapshots_sorted(t.versions);
 
     // 1. A resume token: resume it, or abort it.
@@ -234,18 +272,7 @@ pub fn plan_dataset(
     let (base, target_base_idx): (&Version, Option<usize>) = if let Some(i) = resumed {
         (src[i], None)
     } else {
-        let mut found = None;
-        for (ti, ts) in tsnaps.iter().enumerate().rev() {
-            if let Some(&si) = snap_idx.get(&ts.guid) {
-                found = Some((src[si], ti));
-                break;
-            }
-            if let Some(b) = src_bm.get(&ts.guid) {
-                found = Some((*b, ti));
-                break;
-            }
-        }
-        match found {
+        match find_common(&tsnaps, &src, &snap_idx, &src_bm) {
             Some((b, ti)) => (b, Some(ti)),
             None => {
                 let lost: Vec<VersionRef> = tsnaps.iter().map(|v| (*v).into()).collect();
@@ -573,6 +600,7 @@ pub fn plan_tree(
             raw,
             after,
             decision,
+            cleanup: Vec::new(),
         };
         pos[i] = Some(out.len());
         out.push(dp);

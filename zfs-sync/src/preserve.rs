@@ -10,7 +10,7 @@
 //! travel as one argument (a newline, a tab, over 8 KiB): each such value is reported as a warning for
 //! its dataset.
 
-use crate::exec::RecvOptions;
+use crate::options::RecvOptions;
 use std::collections::BTreeMap;
 use zfs_core::{DatasetName, PropertyMap};
 

@@ -114,7 +114,7 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
     );
 
     // The plan changes nothing, and the executor then does exactly what it said.
-    let planned = ex.plan(&spec, &opts(false).plan)?;
+    let planned = ex.plan(&spec, &opts(false))?;
     assert!(pool
         .snapshots(&pool.dataset("backup/dst"))
         .unwrap_or_default()
@@ -208,6 +208,7 @@ fn tree_scenario(be: &dyn Backend, tag: &str) -> R {
     let first = r1.sync_snapshot.clone().unwrap();
     assert!(is_sync_snapshot(&first, "lab"));
     std::thread::sleep(std::time::Duration::from_millis(1100));
+    o.now = chrono::Utc::now(); // the sync snapshot is named at `now`
     let r2 = ex.run(&spec, &o)?;
     assert_eq!(r2.exit_code, 0, "{}", r2.to_json());
     let second = r2.sync_snapshot.clone().unwrap();
@@ -260,7 +261,7 @@ fn lab_sync_default_options_into_mounted_tree() -> R {
     let (be, why) = zfs_core::open(zfs_core::BackendChoice::Auto)?;
     let ex = Executor::new(be.as_ref(), be.as_ref());
     let spec = TreeSpec::recursive(ds(&pool.dataset("src")), ds(&pool.dataset("backup/src")));
-    let o = SyncOptions {
+    let mut o = SyncOptions {
         identifier: "mnt".into(),
         ..SyncOptions::default()
     };
@@ -274,6 +275,7 @@ fn lab_sync_default_options_into_mounted_tree() -> R {
         std::thread::sleep(std::time::Duration::from_millis(1100));
         pool.write_file("src/a/f", format!("round {round}").as_bytes())?;
         pool.write_file("src/a/b/g", format!("round {round}").as_bytes())?;
+        o.now = chrono::Utc::now(); // the sync snapshot is named at `now`
         let r = ex.run(&spec, &o)?;
         assert_eq!(r.exit_code, 0, "round {round}: {}", r.to_json());
         assert!(
@@ -400,7 +402,7 @@ fn lab_sync_no_stream_and_bookmark_base() -> R {
     pool.zfs(&["destroy", &format!("{s}@s4")])?;
     pool.write_file("src/d/f", b"s5")?;
     pool.zfs(&["snapshot", &format!("{s}@s5")])?;
-    let planned = ex.plan(&spec, &opts(false).plan)?;
+    let planned = ex.plan(&spec, &opts(false))?;
     let steps = planned.datasets[0].decision.steps();
     let Step::Incremental { from, .. } = &steps[0] else {
         panic!("{}", planned.to_json())

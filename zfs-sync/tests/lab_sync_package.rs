@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use zfs_core::cli::Cli;
 use zfs_sync::{
     Executor, Moved, Mover, Outcome, Report, SnapshotFilter, Step, StreamInfo, SyncOptions,
-    TreeSpec,
+    TransferError, TreeSpec,
 };
 use zsync_lab::data::pattern;
 use zsync_lab::TestPool;
@@ -64,11 +64,11 @@ impl Mover for CutAfter {
         input: OwnedFd,
         output: OwnedFd,
         _stream: &StreamInfo,
-    ) -> std::io::Result<Moved> {
+    ) -> Result<Moved, TransferError> {
         let mut from = File::from(input);
         let mut to = File::from(output);
         let n = std::io::copy(&mut (&mut from).take(self.0), &mut to)?;
-        Err(std::io::Error::other(format!("cut after {n} bytes")))
+        Err(std::io::Error::other(format!("cut after {n} bytes")).into())
     }
 }
 
@@ -201,7 +201,7 @@ impl Mover for Estimates {
         input: OwnedFd,
         output: OwnedFd,
         stream: &StreamInfo,
-    ) -> std::io::Result<Moved> {
+    ) -> Result<Moved, TransferError> {
         self.0
             .lock()
             .unwrap()

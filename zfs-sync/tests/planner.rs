@@ -68,6 +68,7 @@ fn sig(s: &Step) -> (String, String, String, bool) {
         Step::DestroyTargetSnapshots { .. } => {
             ("prune".into(), String::new(), String::new(), false)
         }
+        other => (other.kind().into(), String::new(), String::new(), false),
     }
 }
 

@@ -1,60 +1,16 @@
-//! The plan's data types: versions as the plan refers to them, steps, conflicts and the whole-tree plan.
+//! The plan schema: versions as the plan refers to them, steps, conflicts and the whole-tree plan.
 //!
 //! Everything here serializes with serde to a stable JSON schema (see the crate README, "Plan JSON").
 //! GUIDs are written as decimal strings because they use all 64 bits and JSON readers commonly hold
 //! numbers as doubles.
 
+use crate::guid_str;
+use crate::options::ResumeToken;
 use serde::{Deserialize, Serialize};
-use zfs_core::{DatasetKind, DatasetName, SnapshotName, Version, VersionName};
+use zfs_core::{BookmarkName, DatasetKind, DatasetName, SnapshotName, Version, VersionName};
 
 /// Version of the JSON schema written by [`Plan`]; bumped on incompatible changes.
 pub const PLAN_SCHEMA: u32 = 1;
-
-/// Serde helpers writing `u64` GUIDs as decimal strings (and reading strings or numbers back).
-pub mod guid_str {
-    use serde::{de, Deserialize, Deserializer, Serializer};
-
-    /// Writes the GUID as a decimal string.
-    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum StrOrNum {
-        S(String),
-        N(u64),
-    }
-
-    /// Reads a decimal string or a JSON number.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        match StrOrNum::deserialize(d)? {
-            StrOrNum::S(s) => s.parse().map_err(de::Error::custom),
-            StrOrNum::N(n) => Ok(n),
-        }
-    }
-
-    /// The same for `Option<u64>`.
-    pub mod option {
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        /// Writes `Some` as a decimal string, `None` as null.
-        pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(g) => s.collect_str(g),
-                None => s.serialize_none(),
-            }
-        }
-
-        #[derive(Deserialize)]
-        struct Wrap(#[serde(with = "super")] u64);
-
-        /// Reads null, a decimal string or a number.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-            Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
-        }
-    }
-}
 
 /// A snapshot or bookmark as a plan refers to it: the facts a user needs to recognise it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +50,7 @@ impl VersionRef {
 /// Why a partial receive state is discarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AbortReason {
     /// The snapshot the token points at (or its base) no longer exists on the source.
     Stale,
@@ -107,18 +64,19 @@ pub enum AbortReason {
 /// when the matching option allows them, and always list what they discard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Step {
     /// Discard the target's partial receive state (`zfs receive -A`). Loses only the partial transfer.
     AbortResume {
         /// Why.
         reason: AbortReason,
         /// What the token pointed at.
-        token: crate::ResumeToken,
+        token: ResumeToken,
     },
     /// Continue an interrupted receive (`zfs send -t TOKEN | zfs receive -s`); reaches `to`.
     Resume {
         /// The decoded token (its `token` field is the string passed to `zfs send -t`).
-        token: crate::ResumeToken,
+        token: ResumeToken,
         /// The source snapshot the resumed stream ends at.
         to: VersionRef,
         /// The source version the resumed stream starts from (`None`: a full stream).
@@ -210,6 +168,7 @@ impl Step {
 /// Why a dataset is not replicated as asked; each variant carries what a user needs to decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "conflict", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Conflict {
     /// The target already has the newest selected source snapshot (or nothing newer is selected).
     UpToDate {
@@ -249,7 +208,7 @@ pub enum Conflict {
     /// aborting stale tokens is switched off.
     StaleResumeToken {
         /// The token.
-        token: crate::ResumeToken,
+        token: ResumeToken,
         /// Which part is missing.
         missing: String,
     },
@@ -390,6 +349,132 @@ pub struct DatasetPlan {
     pub after: Vec<DatasetName>,
     /// Steps or conflict.
     pub decision: Decision,
+    /// What the executor does after the dataset synced or was up to date, in order (empty: nothing;
+    /// omitted from JSON then). Filled by [`Executor::plan`](crate::Executor::plan) and
+    /// [`Executor::run`](crate::Executor::run), which know the job's options; [`plan_tree`](crate::plan_tree)
+    /// leaves it empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanup: Vec<CleanupAction>,
+}
+
+/// One end of a replication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The sending side.
+    Source,
+    /// The receiving side.
+    Target,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Source => "source",
+            Side::Target => "target",
+        })
+    }
+}
+
+/// One thing the executor does after a dataset synced or was up to date: move this job's hold, keep
+/// one job bookmark, destroy this job's older sync snapshots. A failure is a warning on the dataset
+/// (the data is already safe).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CleanupAction {
+    /// Hold `snapshot` (the newest common one) with `tag` unless it carries the tag already, then
+    /// release `tag` from the other snapshots of `held` that carry it. `held` are the side's snapshots
+    /// with any hold, as listed before the run; which of them carry `tag` is asked at run time.
+    Hold {
+        /// Where.
+        side: Side,
+        /// The snapshot held.
+        snapshot: SnapshotName,
+        /// The hold tag (`zsync_<identifier>`, `syncoid_<identifier>`).
+        tag: String,
+        /// Snapshots with holds, checked for `tag`.
+        held: Vec<SnapshotName>,
+    },
+    /// The source's one job bookmark: `bookmark` of `snapshot` (the newest common snapshot), created
+    /// unless it `exists`; then this job's `older` bookmarks are destroyed (only once the new one is
+    /// there).
+    Bookmark {
+        /// The snapshot bookmarked.
+        snapshot: SnapshotName,
+        /// The bookmark, named in the job's sync-snapshot pattern.
+        bookmark: BookmarkName,
+        /// It exists already (for this snapshot).
+        exists: bool,
+        /// This job's older bookmarks, destroyed after.
+        older: Vec<BookmarkName>,
+    },
+    /// Destroy this job's older sync snapshots on `side` (never the current one or the newest common
+    /// one).
+    DestroySyncSnapshots {
+        /// Where.
+        side: Side,
+        /// The snapshots.
+        snapshots: Vec<SnapshotName>,
+    },
+    /// Something that cannot be done, such as a job bookmark whose name a bookmark of another snapshot
+    /// has: recorded as this warning.
+    Warning {
+        /// The warning.
+        message: String,
+    },
+}
+
+impl CleanupAction {
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        fn names<T: AsRef<str>>(v: &[T]) -> String {
+            v.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+        }
+        match self {
+            CleanupAction::Hold {
+                snapshot,
+                tag,
+                held,
+                ..
+            } => {
+                let others: Vec<&SnapshotName> = held
+                    .iter()
+                    .filter(|h| h.short() != snapshot.short())
+                    .collect();
+                let mut s = format!("hold {snapshot} with tag {tag}");
+                if !others.is_empty() {
+                    let o: Vec<&str> = others.iter().map(|h| h.as_str()).collect();
+                    s += &format!(
+                        ", releasing the tag from whichever of {} carry it",
+                        o.join(", ")
+                    );
+                }
+                s
+            }
+            CleanupAction::Bookmark {
+                snapshot,
+                bookmark,
+                exists,
+                older,
+            } => {
+                let mut s = if *exists {
+                    format!("keep the job bookmark {bookmark} of {snapshot}")
+                } else {
+                    format!("bookmark {snapshot} as {bookmark}")
+                };
+                if !older.is_empty() {
+                    s += &format!(", destroying this job's older bookmarks {}", names(older));
+                }
+                s
+            }
+            CleanupAction::DestroySyncSnapshots { side, snapshots } => format!(
+                "destroy this job's older {side} sync snapshots {}",
+                names(snapshots)
+            ),
+            CleanupAction::Warning { message } => format!("warning: {message}"),
+        }
+    }
 }
 
 /// A whole-tree plan: datasets in a valid execution order (parents before children, origins before clones).

@@ -1,0 +1,59 @@
+//! What the stages of a run work through (the two backends, the mover, the cancel token), and the small helpers
+//! that address datasets and snapshots on them.
+
+use crate::cancel::Cancel;
+use crate::mover::Mover;
+use crate::plan::{Side, VersionRef};
+use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
+
+/// The two ends of a run, the mover between them and the cancel token: what the dataset, step and cleanup stages use
+/// (the [`Executor`](super::Executor)'s collaborators, without its callbacks).
+#[derive(Clone, Copy)]
+pub(super) struct Context<'e> {
+    /// The source side.
+    pub(super) source: &'e dyn Backend,
+    /// The target side.
+    pub(super) target: &'e dyn Backend,
+    /// How bytes move from send to receive.
+    pub(super) mover: &'e dyn Mover,
+    /// Checked before a dataset starts and between its steps.
+    pub(super) cancel: &'e Cancel,
+}
+
+impl<'e> Context<'e> {
+    /// The backend of `side`.
+    pub(super) fn side(&self, side: Side) -> &'e dyn Backend {
+        match side {
+            Side::Source => self.source,
+            Side::Target => self.target,
+        }
+    }
+}
+
+/// Listing options: the dataset alone or its whole tree, with or without snapshots and bookmarks.
+pub(super) fn list_opts(recursive: bool, versions: bool) -> ListOptions {
+    ListOptions {
+        depth: if recursive {
+            Depth::Recursive
+        } else {
+            Depth::Zero
+        },
+        versions,
+        user_props: Vec::new(),
+    }
+}
+
+/// `ds@short`, a bad name as a [`ZfsError`].
+pub(super) fn snap_name(ds: &DatasetName, short: &str) -> Result<SnapshotName, ZfsError> {
+    ds.snapshot(short).map_err(ZfsError::InvalidName)
+}
+
+/// A plan's version as the snapshot it must be (sends and destroys take snapshots only).
+pub(super) fn as_snapshot(v: &VersionRef) -> Result<SnapshotName, ZfsError> {
+    v.snapshot()
+        .cloned()
+        .ok_or_else(|| ZfsError::InvalidArgument {
+            op: "send",
+            detail: format!("{} is not a snapshot", v.name),
+        })
+}
