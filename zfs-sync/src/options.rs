@@ -268,15 +268,15 @@ pub struct SyncOptions {
     pub force_receive: bool,
     /// Datasets replicated concurrently (at least 1).
     pub jobs: usize,
-    /// The time the run's sync snapshot is named after (the executor never reads the clock itself).
-    /// `Default` takes the current time, when the options are made: options reused for another run
-    /// need a new `now`, or that run's sync snapshot has the same name and cannot be taken.
-    pub now: chrono::DateTime<chrono::Utc>,
+    /// The time the run's sync snapshot is named after; `None` (the default): the time the run
+    /// starts. Set it to run at an injected time (tests, simulations); options reused for another
+    /// run with a sync snapshot then need a new value, or that run's snapshot name is taken.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for SyncOptions {
     /// Job `default`: a sync snapshot, no holds or bookmarks, default send/receive options,
-    /// [`default_jobs`] workers, `now` the current time.
+    /// [`default_jobs`] workers, named at the time each run starts.
     fn default() -> Self {
         SyncOptions {
             plan: PlanOptions::default(),
@@ -292,7 +292,7 @@ impl Default for SyncOptions {
             preserve_recordsize: false,
             force_receive: false,
             jobs: default_jobs(),
-            now: chrono::Utc::now(),
+            now: None,
         }
     }
 }

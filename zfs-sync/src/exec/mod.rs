@@ -275,8 +275,10 @@ impl<'a> Executor<'a> {
 
 /// The name of the run's sync snapshot, when it takes one.
 fn sync_snapshot_name(opts: &SyncOptions) -> Option<String> {
-    opts.sync_snapshot
-        .then(|| opts.naming.snapshot_name(&opts.identifier, opts.now))
+    opts.sync_snapshot.then(|| {
+        let now = opts.now.unwrap_or_else(chrono::Utc::now);
+        opts.naming.snapshot_name(&opts.identifier, now)
+    })
 }
 
 /// The plan of two listings, with each dataset's cleanup (`sync_name`: the run's sync snapshot).
