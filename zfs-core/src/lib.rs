@@ -4,7 +4,6 @@
 pub mod backend;
 pub mod cli;
 pub mod error;
-pub mod list;
 pub mod lzc;
 pub mod name;
 pub mod open;
@@ -18,11 +17,12 @@ pub use backend::{
     Backend, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, ResumePoint, SendFlags,
     SendRequest, SendStream, TemporaryHolds,
 };
+pub use cli::parse::PoolList;
 pub use cli::Cli;
 pub use error::{Cause, ZfsError};
 pub use name::{BookmarkName, DatasetName, NameError, PoolName, SnapshotName};
 pub use open::{open, BackendChoice};
-pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolList, PoolStatus, VdevStatus};
+pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolStatus, VdevStatus};
 pub use props::{PropQuery, PropSource, PropValue, PropertyMap, SourceKind};
 pub use runner::{LocalRunner, Runner};
 pub use version::{Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName};

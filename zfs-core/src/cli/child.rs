@@ -1,0 +1,110 @@
+//! The life of a `zfs send` or `zfs receive` child: started with one end piped to the caller, waited for
+//! by `finish`, its exit status and stderr mapped to a typed error. One type serves both directions.
+
+use super::command::Cli;
+use crate::backend::{RecvSink, SendStream};
+use crate::error::ZfsError;
+use crate::runner::{Cmd, Io, Running};
+use std::os::fd::OwnedFd;
+
+/// Which end of the child the caller gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    /// A send: the caller reads the child's stdout.
+    Send,
+    /// A receive: the caller writes the child's stdin.
+    Receive,
+}
+
+/// A running `zfs send` (stdout piped to the caller) or `zfs receive` (stdin piped from the caller).
+#[derive(Debug)]
+pub(super) struct ZfsChild {
+    running: Running,
+    pipe: Option<OwnedFd>,
+    /// The names a failure is classified against; the first one names I/O errors.
+    names: Vec<String>,
+    host: String,
+    direction: Direction,
+}
+
+impl ZfsChild {
+    /// Starts `cmd` with the pipe for `direction` (the other standard stream is `/dev/null`).
+    pub(super) fn start(
+        cli: &Cli,
+        cmd: Cmd,
+        direction: Direction,
+        names: Vec<String>,
+    ) -> Result<ZfsChild, ZfsError> {
+        let (stdin, stdout) = match direction {
+            Direction::Send => (Io::Null, Io::Piped),
+            Direction::Receive => (Io::Piped, Io::Null),
+        };
+        let first = names.first().map_or("", String::as_str);
+        let mut running = cli.spawn(&cmd.stdin(stdin).stdout(stdout), first)?;
+        let pipe = match direction {
+            Direction::Send => running.take_stdout().map(OwnedFd::from),
+            Direction::Receive => running.take_stdin().map(OwnedFd::from),
+        };
+        Ok(ZfsChild {
+            running,
+            pipe,
+            names,
+            host: cli.runner().host().to_owned(),
+            direction,
+        })
+    }
+
+    /// Closes the caller's end if still held, waits, and maps a failure.
+    fn finish(self) -> Result<(), ZfsError> {
+        let ZfsChild {
+            running,
+            pipe,
+            names,
+            host,
+            direction,
+        } = self;
+        drop(pipe);
+        let display = running.display.clone();
+        let verb = match direction {
+            Direction::Send => "send",
+            Direction::Receive => "receive",
+        };
+        let first = names.first().cloned().unwrap_or_default();
+        let (status, stderr) = running.wait().map_err(|source| ZfsError::Io {
+            op: format!("wait for zfs {verb}"),
+            name: first,
+            host: host.clone(),
+            source,
+        })?;
+        if status.success() {
+            Ok(())
+        } else {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            Err(ZfsError::from_cli(
+                &names,
+                &host,
+                display,
+                status.code(),
+                &stderr,
+            ))
+        }
+    }
+}
+
+impl SendStream for ZfsChild {
+    fn take_stream(&mut self) -> Option<OwnedFd> {
+        self.pipe.take()
+    }
+    fn finish(self: Box<Self>) -> Result<(), ZfsError> {
+        ZfsChild::finish(*self)
+    }
+}
+
+impl RecvSink for ZfsChild {
+    fn take_input(&mut self) -> Option<OwnedFd> {
+        self.pipe.take()
+    }
+    fn finish(self: Box<Self>) -> Result<(), ZfsError> {
+        ZfsChild::finish(*self)
+    }
+}
