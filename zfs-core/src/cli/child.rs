@@ -108,3 +108,74 @@ impl RecvSink for ZfsChild {
         ZfsChild::finish(*self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A `Cli` whose "zfs" is `sh`, so `cmd(["-c", SCRIPT])` runs a script standing in for zfs.
+    fn sh() -> Cli {
+        Cli::local().with_zfs_program("sh")
+    }
+
+    fn script(cli: &Cli, s: &str) -> Cmd {
+        cli.cmd(vec!["-c".into(), s.into()])
+    }
+
+    #[test]
+    fn send_child_streams_stdout_and_maps_its_failure() {
+        let cli = sh();
+        let cmd = script(&cli, "printf 'stream'; echo 'something broke' >&2; exit 1");
+        let mut child = ZfsChild::start(&cli, cmd, Direction::Send, vec!["p/a@s".into()]).unwrap();
+        let mut got = Vec::new();
+        std::fs::File::from(SendStream::take_stream(&mut child).unwrap())
+            .read_to_end(&mut got)
+            .unwrap();
+        assert_eq!(got, b"stream");
+        assert!(SendStream::take_stream(&mut child).is_none());
+        match SendStream::finish(Box::new(child)) {
+            Err(ZfsError::Command { name, cause, .. }) => {
+                assert_eq!(name, "p/a@s");
+                assert!(cause.to_string().contains("something broke"), "{cause}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn receive_child_reads_stdin_and_names_the_dataset() {
+        let cli = sh();
+        let names = || vec!["p/a@s".to_owned(), "p/a".to_owned()];
+        let ok = script(&cli, "test \"$(cat)\" = 'the stream'");
+        let mut child = ZfsChild::start(&cli, ok, Direction::Receive, names()).unwrap();
+        std::fs::File::from(RecvSink::take_input(&mut child).unwrap())
+            .write_all(b"the stream")
+            .unwrap();
+        RecvSink::finish(Box::new(child)).unwrap();
+        // Not taken: finish closes the input itself. The message quotes the dataset, which is reported.
+        let exists = script(
+            &cli,
+            "cat >/dev/null; echo \"cannot receive new filesystem stream: destination 'p/a' exists\" >&2; exit 1",
+        );
+        let child = ZfsChild::start(&cli, exists, Direction::Receive, names()).unwrap();
+        match RecvSink::finish(Box::new(child)) {
+            Err(ZfsError::AlreadyExists { name, .. }) => assert_eq!(name, "p/a"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_child_that_cannot_start_is_an_io_error_naming_the_object() {
+        let cli = Cli::local().with_zfs_program("/nonexistent/zfs-must-not-run");
+        let cmd = cli.cmd(vec!["send".into()]);
+        match ZfsChild::start(&cli, cmd, Direction::Send, vec!["p/a@s".into()]) {
+            Err(ZfsError::Io { name, op, .. }) => {
+                assert_eq!(name, "p/a@s");
+                assert!(op.contains("start"), "{op}");
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("started"),
+        }
+    }
+}
