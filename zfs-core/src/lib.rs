@@ -11,6 +11,7 @@ pub mod pool;
 pub mod props;
 pub mod quote;
 pub mod runner;
+pub mod validate;
 pub mod version;
 
 pub use backend::{
@@ -25,4 +26,5 @@ pub use open::{open, BackendChoice};
 pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolStatus, VdevStatus};
 pub use props::{PropQuery, PropSource, PropValue, PropertyMap, SourceKind};
 pub use runner::{LocalRunner, Runner};
+pub use validate::{HoldTag, UserProp};
 pub use version::{Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName};

@@ -383,35 +383,6 @@ pub fn validate_short_name(s: &str) -> Result<(), NameError> {
     check_component(s, s, "snapshot", false)
 }
 
-/// Validates a user property name (`module:property`), as `zfs set` requires: it contains `:`, is at most
-/// 255 bytes, and uses lowercase letters, digits and `: + . _ -` only.
-pub fn validate_user_prop(s: &str) -> Result<(), NameError> {
-    if s.len() > MAX_NAME_LEN {
-        return Err(err(
-            s,
-            format!("property name longer than {MAX_NAME_LEN} bytes"),
-        ));
-    }
-    if !s.contains(':') {
-        return Err(err(
-            s,
-            "a user property name must contain ':' (module:property)",
-        ));
-    }
-    if let Some(c) = s.chars().find(|&c| {
-        !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '+' | '.' | '_' | '-'))
-    }) {
-        return Err(err(
-            s,
-            format!(
-                "character {} not allowed in a user property name (lowercase letters, digits and : + . _ - only)",
-                describe_char(c)
-            ),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,14 +453,9 @@ mod tests {
     }
 
     #[test]
-    fn creatable_and_props() {
+    fn creatable_and_any() {
         assert!(check_creatable("tank/%recv").is_err());
         check_creatable("tank/my data@s 1").unwrap();
-        validate_user_prop("zsync:job").unwrap();
-        validate_user_prop("com.example:a-b_c+d.e").unwrap();
-        assert!(validate_user_prop("compression").is_err());
-        assert!(validate_user_prop("zsync:Job").is_err());
-        assert!(validate_user_prop("zsync:a b").is_err());
         validate_any("tank/a").unwrap();
         validate_any("tank/a@s").unwrap();
         validate_any("tank/a#b").unwrap();

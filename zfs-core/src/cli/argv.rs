@@ -8,13 +8,11 @@ use crate::backend::{Depth, ListOptions, RecvRequest, SendFlags, SendRequest};
 use crate::error::ZfsError;
 use crate::name::{check_creatable, BookmarkName, DatasetName, PoolName, SnapshotName};
 use crate::props::PropQuery;
+use crate::validate::{self, HoldTag, UserProp};
 use crate::version::VersionName;
 
 /// Longest single argument built by batching (`ds@a,b,c`), well below Linux's 128 KiB per argument.
 pub const MAX_BATCH_ARG: usize = 32 * 1024;
-
-/// Longest user property value OpenZFS stores (ZAP_MAXVALUELEN).
-pub const MAX_USER_PROP_VALUE: usize = 8192;
 
 /// The fixed columns a listing asks for, in order (see [`list_args`]).
 pub const COLUMNS: [&str; 11] = [
@@ -42,39 +40,24 @@ pub const LIST_COLUMNS: [&str; 7] = [
     "fragmentation",
 ];
 
-pub(crate) fn check_prop_name(name: &str) -> Result<(), ZfsError> {
-    let ok = !name.is_empty()
-        && name.len() <= 255
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '.' | '_' | '+' | '-')
+/// `word` as one argv word of `what`: it must not begin with `-`, or `zfs` would read it as an option
+/// (the argv-only rule; everything else is [`crate::validate`]'s).
+fn not_an_option(what: &'static str, word: &str) -> Result<(), ZfsError> {
+    if word.starts_with('-') {
+        return Err(ZfsError::InvalidArgument {
+            op: what,
+            detail: format!("{word:?} begins with '-': zfs would read it as an option"),
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(ZfsError::InvalidArgument {
-            op: "property",
-            detail: format!(
-                "invalid property name {name:?} (lowercase letters, digits and : . _ + - only)"
-            ),
-        })
     }
+    Ok(())
 }
 
-pub(crate) fn check_prop_value(name: &str, value: &str) -> Result<(), ZfsError> {
-    if let Some(c) = value.chars().find(|&c| c == '\0' || c == '\n' || c == '\t') {
-        return Err(ZfsError::InvalidArgument {
-            op: "property",
-            detail: format!(
-                "value of {name} contains {c:?} (NUL, tab and newline are not allowed)"
-            ),
-        });
-    }
-    if value.len() > MAX_USER_PROP_VALUE {
-        return Err(ZfsError::InvalidArgument {
-            op: "property",
-            detail: format!("value of {name} is longer than {MAX_USER_PROP_VALUE} bytes"),
-        });
+/// Checks the property names of a query ([`validate::property_name`]); they become the argument
+/// before the dataset, so none may begin with `-` either.
+pub(crate) fn check_query_names(names: &[String]) -> Result<(), ZfsError> {
+    for n in names {
+        validate::property_name(n)?;
+        not_an_option("property", n)?;
     }
     Ok(())
 }
@@ -87,38 +70,43 @@ fn prop_args(
     let mut args = Vec::with_capacity(props.len() * 2);
     for (k, v) in props {
         if user_only {
-            crate::name::validate_user_prop(k)?;
+            UserProp::parse(k)?;
         } else {
-            check_prop_name(k)?;
+            validate::property_name(k)?;
         }
-        check_prop_value(k, v)?;
+        validate::property_value(k, v)?;
         args.push(flag.to_owned());
         args.push(format!("{k}={v}"));
     }
     Ok(args)
 }
 
-fn check_tag(tag: &str) -> Result<(), ZfsError> {
-    let bad = tag.is_empty()
-        || tag.len() > 255
-        || tag.starts_with('-')
-        || tag.chars().any(|c| c.is_control() || !c.is_ascii());
-    if bad {
+/// Checks a tag for `zfs hold` (`holding`) or `zfs release`: [`HoldTag`]'s rule, plus two of the
+/// command line: not beginning with `-` (an option), and for `zfs hold` not with `.` (the command refuses
+/// those: libzfs reserves them for its own holds).
+fn check_tag(tag: &str, holding: bool) -> Result<(), ZfsError> {
+    HoldTag::parse(tag)?;
+    not_an_option("hold tag", tag)?;
+    if holding && tag.starts_with('.') {
         return Err(ZfsError::InvalidArgument {
-            op: "hold",
+            op: "hold tag",
             detail: format!(
-                "invalid hold tag {tag:?} (1-255 printable ASCII characters, not starting with '-')"
+                "{tag:?} begins with '.': zfs hold refuses those (reserved for libzfs)"
             ),
         });
     }
     Ok(())
 }
 
-/// Groups (snapshot, tag) pairs by tag, keeping first-seen order.
-pub(crate) fn by_tag(holds: &[(SnapshotName, String)]) -> Result<Vec<(&str, Vec<&str>)>, ZfsError> {
+/// Groups (snapshot, tag) pairs by tag, keeping first-seen order, for `zfs hold` (`holding`) or
+/// `zfs release`; every tag is checked first.
+pub(crate) fn by_tag(
+    holds: &[(SnapshotName, String)],
+    holding: bool,
+) -> Result<Vec<(&str, Vec<&str>)>, ZfsError> {
     let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
     for (snap, tag) in holds {
-        check_tag(tag)?;
+        check_tag(tag, holding)?;
         match groups.iter_mut().find(|(t, _)| *t == tag.as_str()) {
             Some((_, v)) => v.push(snap.as_str()),
             None => groups.push((tag.as_str(), vec![snap.as_str()])),
@@ -245,8 +233,9 @@ pub(crate) fn snapshot_args(
 pub(crate) fn set_args(target: &str, props: &[(String, String)]) -> Result<Vec<String>, ZfsError> {
     let mut args = vec!["set".to_owned()];
     for (k, v) in props {
-        crate::name::validate_user_prop(k)?;
-        check_prop_value(k, v)?;
+        UserProp::parse(k)?;
+        validate::property_value(k, v)?;
+        not_an_option("user property", k)?;
         args.push(format!("{k}={v}"));
     }
     args.push(target.to_owned());
@@ -420,7 +409,7 @@ pub fn receive_args(req: &RecvRequest) -> Result<Vec<String>, ZfsError> {
     }
     args.extend(prop_args("-o", &req.props, false)?);
     for k in &req.exclude_props {
-        check_prop_name(k)?;
+        validate::property_name(k)?;
         args.push("-x".into());
         args.push(k.clone());
     }
@@ -625,17 +614,22 @@ mod tests {
 
     #[test]
     fn tags_are_checked() {
-        assert!(check_tag("zsync_job").is_ok());
-        assert!(check_tag("keep me").is_ok());
-        for bad in ["", "-r", "a\nb", "é", &"x".repeat(256)] {
-            assert!(check_tag(bad).is_err(), "{bad:?}");
+        assert!(check_tag("zsync_job", true).is_ok());
+        assert!(check_tag("keep me", true).is_ok());
+        for bad in ["", "-r", "a\nb", &"x".repeat(256)] {
+            assert!(check_tag(bad, true).is_err(), "{bad:?}");
         }
+        // ZFS takes any non-control text; only the command line's own rules are added.
+        assert!(check_tag("é", true).is_ok());
+        assert!(check_tag(".x", true).is_err());
+        assert!(check_tag(".x", false).is_ok());
+        assert!(check_tag("-x", false).is_err());
         let holds = vec![
             (snap("p/a@1"), "t1".to_owned()),
             (snap("p/a@2"), "t2".into()),
             (snap("p/b@1"), "t1".into()),
         ];
-        let g = by_tag(&holds).unwrap();
+        let g = by_tag(&holds, true).unwrap();
         assert_eq!(
             g,
             vec![("t1", vec!["p/a@1", "p/b@1"]), ("t2", vec!["p/a@2"])]

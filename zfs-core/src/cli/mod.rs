@@ -15,9 +15,7 @@ mod command;
 pub mod parse;
 mod zpool;
 
-pub use argv::{
-    destroy_batches, receive_args, send_args, DestroyBatch, MAX_BATCH_ARG, MAX_USER_PROP_VALUE,
-};
+pub use argv::{destroy_batches, receive_args, send_args, DestroyBatch, MAX_BATCH_ARG};
 pub use command::Cli;
 pub use parse::parse_send_size;
 
@@ -27,11 +25,11 @@ use crate::backend::{
 };
 use crate::error::{Cause, ZfsError};
 use crate::name::{
-    check_creatable, validate_any, validate_user_prop, BookmarkName, DatasetName, PoolName,
-    SnapshotName,
+    check_creatable, validate_any, BookmarkName, DatasetName, PoolName, SnapshotName,
 };
 use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
+use crate::validate::UserProp;
 use crate::version::{Listing, VersionName};
 use child::{Direction, ZfsChild};
 use std::collections::BTreeMap;
@@ -67,7 +65,7 @@ impl Backend for Cli {
 
     fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {
         for p in &opts.user_props {
-            validate_user_prop(p)?;
+            UserProp::parse(p)?;
         }
         self.run_text(argv::list_args(root, opts), root.as_str(), |text| {
             parse::parse_listing(text, root, opts)
@@ -156,7 +154,7 @@ impl Backend for Cli {
     }
 
     fn hold(&self, holds: &[(SnapshotName, String)]) -> Result<(), ZfsError> {
-        for (tag, snaps) in argv::by_tag(holds)? {
+        for (tag, snaps) in argv::by_tag(holds, true)? {
             self.run(argv::hold_args("hold", tag, &snaps), &snaps)?;
         }
         Ok(())
@@ -174,7 +172,7 @@ impl Backend for Cli {
     }
 
     fn release(&self, holds: &[(SnapshotName, String)]) -> Result<(), ZfsError> {
-        for (tag, snaps) in argv::by_tag(holds)? {
+        for (tag, snaps) in argv::by_tag(holds, false)? {
             self.run(argv::hold_args("release", tag, &snaps), &snaps)?;
         }
         Ok(())
@@ -268,9 +266,7 @@ impl Backend for Cli {
     }
 
     fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError> {
-        for p in &query.names {
-            argv::check_prop_name(p)?;
-        }
+        argv::check_query_names(&query.names)?;
         // Values first, then the value-free row list they must match (see `parse::verify_rows`). A
         // dataset created or destroyed in the tree, or a property changing source, between the two
         // reads also makes them differ: both are read once more before that is an error.

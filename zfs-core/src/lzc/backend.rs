@@ -13,6 +13,7 @@ use crate::backend::{
 };
 use crate::error::{Cause, ZfsError, LOCALHOST};
 use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::validate;
 use crate::version::{Listing, Version, VersionName};
 use libzfs_sys as sys;
 use std::collections::BTreeMap;
@@ -39,30 +40,6 @@ impl std::fmt::Debug for Lzc {
             .field("inner", &self.inner.name())
             .finish()
     }
-}
-
-/// Checks a user property for `lzc_snapshot` (which accepts user properties only).
-fn check_user_prop(op: &'static str, key: &str, value: &str) -> Result<(), ZfsError> {
-    let name_ok = key.contains(':')
-        && key.len() <= 255
-        && key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.:".contains(c));
-    if !name_ok {
-        return Err(ZfsError::InvalidArgument {
-            op,
-            detail: format!(
-                "{key:?} is not a user property name (module:name, lowercase letters, digits, - _ . :)"
-            ),
-        });
-    }
-    if value.len() > 8191 || value.contains('\0') {
-        return Err(ZfsError::InvalidArgument {
-            op,
-            detail: format!("value of {key} is longer than 8191 bytes or contains NUL"),
-        });
-    }
-    Ok(())
 }
 
 /// One atomic `lzc_snapshot` call takes snapshots of one pool, at most one per dataset.
@@ -226,8 +203,8 @@ impl Backend for Lzc {
             None
         } else {
             let mut p = self.lib.nvlist(OP)?;
+            validate::user_props(user_props)?;
             for (k, v) in user_props {
-                check_user_prop(OP, k, v)?;
                 p.add_string(k, v).map_err(nv_err(OP))?;
             }
             Some(p)
@@ -461,13 +438,5 @@ mod tests {
         assert!(e.to_string().contains("different pools"), "{e}");
         let e = check_atomic_snapshot(&[snap("p/a@1"), snap("p/a@2")]).unwrap_err();
         assert!(e.to_string().contains("one per dataset"), "{e}");
-    }
-
-    #[test]
-    fn user_prop_checks() {
-        assert!(check_user_prop("s", "zsync:kind", "daily").is_ok());
-        assert!(check_user_prop("s", "compression", "lz4").is_err());
-        assert!(check_user_prop("s", "Zsync:Kind", "x").is_err());
-        assert!(check_user_prop("s", "zsync:k", "a\0b").is_err());
     }
 }
