@@ -6,9 +6,9 @@
 //! to an inner `Cli`.
 
 use crate::error::ZfsError;
-use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::listing::Listing;
+use crate::name::{BookmarkName, DatasetName, SnapshotName, VersionName};
 use crate::props::{PropQuery, PropertyMap};
-use crate::version::{Listing, VersionName};
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 

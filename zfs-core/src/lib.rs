@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod cli;
 pub mod error;
+pub mod listing;
 pub mod lzc;
 pub mod name;
 pub mod open;
@@ -12,7 +13,6 @@ pub mod props;
 pub mod quote;
 pub mod runner;
 pub mod validate;
-pub mod version;
 
 pub use backend::{
     Backend, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, ResumePoint, SendFlags,
@@ -21,10 +21,12 @@ pub use backend::{
 pub use cli::parse::PoolList;
 pub use cli::Cli;
 pub use error::{Cause, ZfsError};
-pub use name::{BookmarkName, DatasetName, NameError, PoolName, SnapshotName};
+pub use listing::{Dataset, DatasetKind, Encryption, Listing, Version};
+pub use name::{
+    BookmarkName, DatasetName, NameError, PoolName, SnapshotName, VersionKind, VersionName,
+};
 pub use open::{open, BackendChoice};
 pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolStatus, VdevStatus};
 pub use props::{PropQuery, PropSource, PropValue, PropertyMap, SourceKind};
 pub use runner::{LocalRunner, Runner};
 pub use validate::{HoldTag, UserProp};
-pub use version::{Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName};

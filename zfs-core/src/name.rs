@@ -1,4 +1,5 @@
-//! Validated ZFS names: pools, datasets, snapshots and bookmarks.
+//! Validated ZFS names: pools, datasets, snapshots and bookmarks, and a version name (snapshot or
+//! bookmark).
 //!
 //! Validation happens before any command runs, so a name that reaches a backend is one OpenZFS accepts and
 //! one that survives argv and remote quoting unchanged.
@@ -153,6 +154,67 @@ impl BookmarkName {
     /// The bookmark part (after `#`).
     pub fn short(&self) -> &str {
         self.0.split_once('#').map(|(_, s)| s).unwrap_or("")
+    }
+}
+
+/// Snapshot or bookmark.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum VersionKind {
+    /// `ds@name`
+    Snapshot,
+    /// `ds#name`
+    Bookmark,
+}
+
+/// A snapshot or bookmark name.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(untagged)]
+pub enum VersionName {
+    /// A snapshot.
+    Snapshot(SnapshotName),
+    /// A bookmark.
+    Bookmark(BookmarkName),
+}
+
+impl VersionName {
+    /// The full name as ZFS spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VersionName::Snapshot(s) => s.as_str(),
+            VersionName::Bookmark(b) => b.as_str(),
+        }
+    }
+    /// The part after `@` or `#`.
+    pub fn short(&self) -> &str {
+        match self {
+            VersionName::Snapshot(s) => s.short(),
+            VersionName::Bookmark(b) => b.short(),
+        }
+    }
+    /// Snapshot or bookmark.
+    pub fn kind(&self) -> VersionKind {
+        match self {
+            VersionName::Snapshot(_) => VersionKind::Snapshot,
+            VersionName::Bookmark(_) => VersionKind::Bookmark,
+        }
+    }
+    /// The dataset it belongs to.
+    pub fn dataset(&self) -> DatasetName {
+        match self {
+            VersionName::Snapshot(s) => s.dataset(),
+            VersionName::Bookmark(b) => b.dataset(),
+        }
+    }
+}
+
+impl fmt::Display for VersionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -326,10 +388,7 @@ fn validate_bookmark(s: &str) -> Result<(), NameError> {
 
 /// Validates `full` as a snapshot (`@`) or bookmark (`#`) name whose dataset part (`full[..sep]`) the
 /// caller has already validated; only the length and the part after the separator are checked.
-pub(crate) fn version_with_valid_dataset(
-    full: &str,
-    sep: usize,
-) -> Result<crate::version::VersionName, NameError> {
+pub(crate) fn version_with_valid_dataset(full: &str, sep: usize) -> Result<VersionName, NameError> {
     check_len(full)?;
     let (what, sep_char) = match full.as_bytes().get(sep) {
         Some(b'@') => ("snapshot", '@'),
@@ -348,9 +407,9 @@ pub(crate) fn version_with_valid_dataset(
         return Err(e);
     }
     Ok(if sep_char == '@' {
-        crate::version::VersionName::Snapshot(SnapshotName(full.to_owned()))
+        VersionName::Snapshot(SnapshotName(full.to_owned()))
     } else {
-        crate::version::VersionName::Bookmark(BookmarkName(full.to_owned()))
+        VersionName::Bookmark(BookmarkName(full.to_owned()))
     })
 }
 
@@ -468,10 +527,10 @@ mod tests {
     fn version_after_validated_dataset() {
         let v = version_with_valid_dataset("p/my data@-s 1", 9).unwrap();
         assert_eq!(v.as_str(), "p/my data@-s 1");
-        assert_eq!(v.kind(), crate::version::VersionKind::Snapshot);
+        assert_eq!(v.kind(), VersionKind::Snapshot);
         assert_eq!(
             version_with_valid_dataset("p#b", 1).unwrap().kind(),
-            crate::version::VersionKind::Bookmark
+            VersionKind::Bookmark
         );
         assert!(rule_of(version_with_valid_dataset("p@a@b", 1)).contains("only one"));
         assert!(rule_of(version_with_valid_dataset("p@a/b", 1)).contains("'/'"));

@@ -6,10 +6,11 @@
 
 use crate::backend::{Depth, ListOptions, RecvRequest, SendFlags, SendRequest};
 use crate::error::ZfsError;
-use crate::name::{check_creatable, BookmarkName, DatasetName, PoolName, SnapshotName};
+use crate::name::{
+    check_creatable, BookmarkName, DatasetName, PoolName, SnapshotName, VersionName,
+};
 use crate::props::PropQuery;
 use crate::validate::{self, HoldTag, UserProp};
-use crate::version::VersionName;
 
 /// Longest single argument built by batching (`ds@a,b,c`), well below Linux's 128 KiB per argument.
 pub const MAX_BATCH_ARG: usize = 32 * 1024;

@@ -24,13 +24,13 @@ use crate::backend::{
     TemporaryHolds,
 };
 use crate::error::{Cause, ZfsError};
+use crate::listing::Listing;
 use crate::name::{
-    check_creatable, validate_any, BookmarkName, DatasetName, PoolName, SnapshotName,
+    check_creatable, validate_any, BookmarkName, DatasetName, PoolName, SnapshotName, VersionName,
 };
 use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
 use crate::validate::UserProp;
-use crate::version::{Listing, VersionName};
 use child::{Direction, ZfsChild};
 use std::collections::BTreeMap;
 

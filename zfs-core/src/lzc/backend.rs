@@ -12,9 +12,9 @@ use crate::backend::{
     SendStream, TemporaryHolds,
 };
 use crate::error::{Cause, ZfsError, LOCALHOST};
-use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::listing::{Listing, Version};
+use crate::name::{BookmarkName, DatasetName, SnapshotName, VersionName};
 use crate::validate;
-use crate::version::{Listing, Version, VersionName};
 use libzfs_sys as sys;
 use std::collections::BTreeMap;
 

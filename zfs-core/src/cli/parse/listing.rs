@@ -17,9 +17,9 @@ use super::error::ParseError;
 use super::fields::{field, tab, tab_field};
 use crate::backend::{Depth, ListOptions};
 use crate::cli::argv::COLUMNS;
-use crate::name::{version_with_valid_dataset, BookmarkName, DatasetName, SnapshotName};
-use crate::version::{
-    Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName,
+use crate::listing::{Dataset, DatasetKind, Encryption, Listing, Version};
+use crate::name::{
+    version_with_valid_dataset, BookmarkName, DatasetName, SnapshotName, VersionKind, VersionName,
 };
 use nom::combinator::{all_consuming, map_res};
 use nom::{IResult, Parser};

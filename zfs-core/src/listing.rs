@@ -1,65 +1,9 @@
-//! What a listing yields: datasets and their versions (snapshots and bookmarks).
+//! What a listing yields: datasets and their versions (snapshots and bookmarks), the model the planner
+//! works on. Names are in [`crate::name`]; nothing here runs anything.
 
-use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::name::{DatasetName, SnapshotName, VersionKind, VersionName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Snapshot or bookmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VersionKind {
-    /// `ds@name`
-    Snapshot,
-    /// `ds#name`
-    Bookmark,
-}
-
-/// A snapshot or bookmark name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum VersionName {
-    /// A snapshot.
-    Snapshot(SnapshotName),
-    /// A bookmark.
-    Bookmark(BookmarkName),
-}
-
-impl VersionName {
-    /// The full name as ZFS spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            VersionName::Snapshot(s) => s.as_str(),
-            VersionName::Bookmark(b) => b.as_str(),
-        }
-    }
-    /// The part after `@` or `#`.
-    pub fn short(&self) -> &str {
-        match self {
-            VersionName::Snapshot(s) => s.short(),
-            VersionName::Bookmark(b) => b.short(),
-        }
-    }
-    /// Snapshot or bookmark.
-    pub fn kind(&self) -> VersionKind {
-        match self {
-            VersionName::Snapshot(_) => VersionKind::Snapshot,
-            VersionName::Bookmark(_) => VersionKind::Bookmark,
-        }
-    }
-    /// The dataset it belongs to.
-    pub fn dataset(&self) -> DatasetName {
-        match self {
-            VersionName::Snapshot(s) => s.dataset(),
-            VersionName::Bookmark(b) => b.dataset(),
-        }
-    }
-}
-
-impl std::fmt::Display for VersionName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One snapshot or bookmark with the properties replication and retention decide on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
