@@ -136,16 +136,12 @@ impl Lzc {
                 line: 0,
                 detail: format!("bookmark {bm} has no {p}"),
             };
-            versions.push(Version {
-                guid: num("guid").ok_or_else(|| missing("guid"))?,
-                createtxg: num("createtxg").ok_or_else(|| missing("createtxg"))?,
-                creation: num("creation")
-                    .and_then(|c| i64::try_from(c).ok())
-                    .ok_or_else(|| missing("creation"))?,
-                name: VersionName::Bookmark(bm),
-                userrefs: 0,
-                user_props: BTreeMap::new(),
-            });
+            let guid = num("guid").ok_or_else(|| missing("guid"))?;
+            let createtxg = num("createtxg").ok_or_else(|| missing("createtxg"))?;
+            let creation = num("creation")
+                .and_then(|c| i64::try_from(c).ok())
+                .ok_or_else(|| missing("creation"))?;
+            versions.push(Version::bookmark(bm, guid, createtxg, creation));
         }
         versions.sort_by_key(|v| v.createtxg);
         Ok(versions)
