@@ -7,6 +7,7 @@ pub mod error;
 pub mod listing;
 pub mod lzc;
 pub mod name;
+mod newtype;
 pub mod open;
 pub mod pool;
 pub mod props;

@@ -4,6 +4,7 @@
 //! Validation happens before any command runs, so a name that reaches a backend is one OpenZFS accepts and
 //! one that survives argv and remote quoting unchanged.
 
+use crate::newtype::checked_string;
 use std::fmt;
 
 /// Why a name was rejected.
@@ -44,54 +45,10 @@ pub struct SnapshotName(String);
 #[serde(try_from = "String", into = "String")]
 pub struct BookmarkName(String);
 
-macro_rules! name_common {
-    ($t:ident, $check:path) => {
-        impl $t {
-            /// Validates `s` and wraps it.
-            pub fn parse(s: &str) -> Result<Self, NameError> {
-                $check(s)?;
-                Ok(Self(s.to_owned()))
-            }
-            /// The name as ZFS spells it.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl AsRef<str> for $t {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-        impl std::str::FromStr for $t {
-            type Err = NameError;
-            fn from_str(s: &str) -> Result<Self, NameError> {
-                Self::parse(s)
-            }
-        }
-        impl TryFrom<String> for $t {
-            type Error = NameError;
-            fn try_from(s: String) -> Result<Self, NameError> {
-                $check(&s)?;
-                Ok(Self(s))
-            }
-        }
-        impl From<$t> for String {
-            fn from(n: $t) -> String {
-                n.0
-            }
-        }
-    };
-}
-
-name_common!(PoolName, validate_pool);
-name_common!(DatasetName, validate_dataset);
-name_common!(SnapshotName, validate_snapshot);
-name_common!(BookmarkName, validate_bookmark);
+checked_string!(PoolName, validate_pool, NameError);
+checked_string!(DatasetName, validate_dataset, NameError);
+checked_string!(SnapshotName, validate_snapshot, NameError);
+checked_string!(BookmarkName, validate_bookmark, NameError);
 
 impl DatasetName {
     /// The pool this dataset lives in (first component).

@@ -25,7 +25,7 @@
 //! beginning with `.` (libzfs reserves them for its own holds). The `Cli` backend adds those.
 
 use crate::error::ZfsError;
-use std::fmt;
+use crate::newtype::checked_string;
 
 /// Longest name of any property, native or user (`ZAP_MAXNAMELEN` - 1).
 pub const MAX_PROP_NAME: usize = 255;
@@ -105,42 +105,36 @@ fn user_prop_rule(s: &str) -> Result<(), String> {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserProp(String);
 
-impl UserProp {
-    /// Validates `s` and wraps it.
-    pub fn parse(s: &str) -> Result<UserProp, Invalid> {
-        user_prop_rule(s).map_err(|rule| Invalid::new("user property", s, rule))?;
-        Ok(UserProp(s.to_owned()))
-    }
-
-    /// The name as ZFS spells it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+fn check_user_prop(s: &str) -> Result<(), Invalid> {
+    user_prop_rule(s).map_err(|rule| Invalid::new("user property", s, rule))
 }
+
+checked_string!(UserProp, check_user_prop, Invalid);
 
 /// A hold tag, valid by OpenZFS's rule and zfs-core's (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HoldTag(String);
 
-impl HoldTag {
-    /// Validates `s` and wraps it.
-    pub fn parse(s: &str) -> Result<HoldTag, Invalid> {
-        let bad = |rule: String| Err(Invalid::new("hold tag", s, rule));
-        if s.is_empty() {
-            return bad("empty".into());
-        }
-        if s.len() > MAX_HOLD_TAG {
-            return bad(format!("longer than {MAX_HOLD_TAG} bytes"));
-        }
-        if let Some(c) = s.chars().find(|c| c.is_control()) {
-            return bad(format!(
-                "contains {} (control characters are not allowed)",
-                describe(c)
-            ));
-        }
-        Ok(HoldTag(s.to_owned()))
+fn check_hold_tag(s: &str) -> Result<(), Invalid> {
+    let bad = |rule: String| Err(Invalid::new("hold tag", s, rule));
+    if s.is_empty() {
+        return bad("empty".into());
     }
+    if s.len() > MAX_HOLD_TAG {
+        return bad(format!("longer than {MAX_HOLD_TAG} bytes"));
+    }
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return bad(format!(
+            "contains {} (control characters are not allowed)",
+            describe(c)
+        ));
+    }
+    Ok(())
+}
 
+checked_string!(HoldTag, check_hold_tag, Invalid);
+
+impl HoldTag {
     /// Checks the shorter limit of a temporary hold ([`MAX_TEMPORARY_HOLD_TAG`]).
     pub fn check_temporary(&self) -> Result<(), Invalid> {
         if self.0.len() > MAX_TEMPORARY_HOLD_TAG {
@@ -154,41 +148,7 @@ impl HoldTag {
         }
         Ok(())
     }
-
-    /// The tag.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
-
-macro_rules! word_common {
-    ($t:ident) => {
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl AsRef<str> for $t {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-        impl std::str::FromStr for $t {
-            type Err = Invalid;
-            fn from_str(s: &str) -> Result<Self, Invalid> {
-                Self::parse(s)
-            }
-        }
-        impl From<$t> for String {
-            fn from(w: $t) -> String {
-                w.0
-            }
-        }
-    };
-}
-
-word_common!(UserProp);
-word_common!(HoldTag);
 
 /// Validates a property name, native or user (one with a `:`, by the [`UserProp`] rule).
 pub fn property_name(s: &str) -> Result<(), Invalid> {
