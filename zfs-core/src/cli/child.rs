@@ -42,8 +42,8 @@ impl ZfsChild {
         let first = names.first().map_or("", String::as_str);
         let mut running = cli.spawn(&cmd.stdin(stdin).stdout(stdout), first)?;
         let pipe = match direction {
-            Direction::Send => running.take_stdout().map(OwnedFd::from),
-            Direction::Receive => running.take_stdin().map(OwnedFd::from),
+            Direction::Send => running.take_stdout(),
+            Direction::Receive => running.take_stdin(),
         };
         Ok(ZfsChild {
             running,
