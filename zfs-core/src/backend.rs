@@ -240,6 +240,22 @@ impl TemporaryHolds {
     }
 }
 
+/// What a backend does natively, for callers that choose a path by ability, never by backend name.
+/// New abilities may be added: build one from [`Capabilities::default`] (nothing special) and set
+/// fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Plain sends and receives run inside this process, with no child process per stream (Lzc: a
+    /// libzfs_core call in a thread against a pipe). Sends with `-p` or `-I` and receives with `-o`/`-x`
+    /// may still start one.
+    pub in_process_streams: bool,
+    /// [`Backend::hold_temporary`] works (holds released with a descriptor, even on SIGKILL).
+    pub temporary_holds: bool,
+    /// Sends with intermediates (`-I`) run in this backend itself, not handed to another.
+    pub native_intermediates: bool,
+}
+
 /// Every ZFS operation zsync performs. Implementations validate nothing twice: names arrive validated as
 /// types; free-form strings (`exists`, `set_user_props`, property names) are validated before anything runs.
 pub trait Backend: Send + Sync {
@@ -250,6 +266,13 @@ pub trait Backend: Send + Sync {
     fn host(&self) -> &str {
         crate::error::LOCALHOST
     }
+
+    /// What this backend does natively; callers choose by this, not by [`Backend::name`].
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks, cheaply, that the host answers and ZFS works there (each backend says what it costs). A
+    /// host that cannot be reached is [`ZfsError::Transport`].
+    fn ping(&self) -> Result<(), ZfsError>;
 
     /// Lists `root` and (per `opts`) its descendants and their snapshots and bookmarks in ONE process spawn.
     /// A missing root is [`ZfsError::NotFound`] naming it.

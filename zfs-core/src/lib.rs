@@ -16,8 +16,8 @@ pub mod runner;
 pub mod validate;
 
 pub use backend::{
-    Backend, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, ResumePoint, SendFlags,
-    SendRequest, SendStream, TemporaryHolds,
+    Backend, Capabilities, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, ResumePoint,
+    SendFlags, SendRequest, SendStream, TemporaryHolds,
 };
 pub use cli::parse::PoolList;
 pub use cli::Cli;

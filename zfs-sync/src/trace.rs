@@ -89,6 +89,12 @@ impl Backend for Traced<'_> {
     fn host(&self) -> &str {
         self.inner.host()
     }
+    fn capabilities(&self) -> zfs_core::Capabilities {
+        self.inner.capabilities()
+    }
+    fn ping(&self) -> Result<(), ZfsError> {
+        t(|| "ping".into(), || self.inner.ping())
+    }
     fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {
         t(
             || format!("list {root} {:?} versions={}", opts.depth, opts.versions),

@@ -23,7 +23,8 @@ pub(super) struct ZfsChild {
     pipe: Option<OwnedFd>,
     /// The names a failure is classified against; the first one names I/O errors.
     names: Vec<String>,
-    host: String,
+    /// The backend that started it, which classifies its failure.
+    cli: Cli,
     direction: Direction,
 }
 
@@ -49,7 +50,7 @@ impl ZfsChild {
             running,
             pipe,
             names,
-            host: cli.runner().host().to_owned(),
+            cli: cli.clone(),
             direction,
         })
     }
@@ -60,7 +61,7 @@ impl ZfsChild {
             running,
             pipe,
             names,
-            host,
+            cli,
             direction,
         } = self;
         drop(pipe);
@@ -69,24 +70,15 @@ impl ZfsChild {
             Direction::Send => "send",
             Direction::Receive => "receive",
         };
-        let first = names.first().cloned().unwrap_or_default();
-        let (status, stderr) = running.wait().map_err(|source| ZfsError::Io {
-            op: format!("wait for zfs {verb}"),
-            name: first,
-            host: host.clone(),
-            source,
-        })?;
-        if status.success() {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let first = names.first().copied().unwrap_or("");
+        let (exit, stderr) = running
+            .wait()
+            .map_err(|source| cli.io_err(&format!("wait for zfs {verb}"), first, source))?;
+        if exit.success() {
             Ok(())
         } else {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            Err(ZfsError::from_cli(
-                &names,
-                &host,
-                display,
-                status.code(),
-                &stderr,
-            ))
+            Err(cli.failure(&names, display, exit, &stderr))
         }
     }
 }

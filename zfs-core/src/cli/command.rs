@@ -4,7 +4,7 @@
 use super::parse::ParseError;
 use crate::error::ZfsError;
 use crate::name::PoolName;
-use crate::runner::{Cmd, LocalRunner, Output, Runner, Running};
+use crate::runner::{Cmd, Exit, LocalRunner, Output, Runner, Running};
 use std::sync::Arc;
 
 /// The CLI backend: every operation is a `zfs`/`zpool` argv run through a [`Runner`] with `LC_ALL=C`.
@@ -60,13 +60,51 @@ impl Cli {
         format!("{} {}", self.zfs, crate::quote::join(args))
     }
 
+    /// An I/O error starting or talking to a command: [`ZfsError::Transport`] when it says the
+    /// connection to the host failed (refused, reset, aborted, timed out, unreachable), else
+    /// [`ZfsError::Io`].
     pub(super) fn io_err(&self, op: &str, name: &str, source: std::io::Error) -> ZfsError {
-        ZfsError::Io {
-            op: op.to_owned(),
-            name: name.to_owned(),
-            host: self.runner.host().to_owned(),
-            source,
+        use std::io::ErrorKind as K;
+        let host = self.runner.host().to_owned();
+        match source.kind() {
+            K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::NotConnected
+            | K::TimedOut
+            | K::HostUnreachable
+            | K::NetworkUnreachable => ZfsError::Transport {
+                host,
+                op: op.to_owned(),
+                detail: source.to_string(),
+            },
+            _ => ZfsError::Io {
+                op: op.to_owned(),
+                name: name.to_owned(),
+                host,
+                source,
+            },
         }
+    }
+
+    /// The error for a command (shown as `display`, about `names`) that ended with `exit`:
+    /// [`ZfsError::Transport`] when the runner says the way to the host failed, else classified from
+    /// the exit and stderr by [`ZfsError::from_cli`].
+    pub(super) fn failure(
+        &self,
+        names: &[&str],
+        display: String,
+        exit: Exit,
+        stderr: &str,
+    ) -> ZfsError {
+        if self.runner.transport_failed(exit) {
+            return ZfsError::Transport {
+                host: self.runner.host().to_owned(),
+                op: display,
+                detail: format!("{exit}: {}", stderr.trim()),
+            };
+        }
+        ZfsError::from_cli(names, self.runner.host(), display, exit.code(), stderr)
     }
 
     /// Runs `zfs ARGS` to completion; a failure is classified against `names`.
@@ -80,13 +118,7 @@ impl Cli {
         if out.status.success() {
             Ok(out)
         } else {
-            Err(ZfsError::from_cli(
-                names,
-                self.runner.host(),
-                cmd.display(),
-                out.status.code(),
-                &out.stderr,
-            ))
+            Err(self.failure(names, cmd.display(), out.status, &out.stderr))
         }
     }
 
@@ -152,13 +184,7 @@ impl Cli {
             } else {
                 names
             };
-            return Err(ZfsError::from_cli(
-                &candidates,
-                self.runner.host(),
-                display,
-                out.status.code(),
-                &out.stderr,
-            ));
+            return Err(self.failure(&candidates, display, out.status, &out.stderr));
         }
         Ok((display, String::from_utf8_lossy(&out.stdout).into_owned()))
     }

@@ -20,8 +20,8 @@ pub use command::Cli;
 pub use parse::parse_send_size;
 
 use crate::backend::{
-    Backend, CreateKind, ListOptions, RecvRequest, RecvSink, SendFlags, SendRequest, SendStream,
-    TemporaryHolds,
+    Backend, Capabilities, CreateKind, ListOptions, RecvRequest, RecvSink, SendFlags, SendRequest,
+    SendStream, TemporaryHolds,
 };
 use crate::error::{Cause, ZfsError};
 use crate::listing::Listing;
@@ -61,6 +61,22 @@ impl Backend for Cli {
 
     fn host(&self) -> &str {
         self.runner().host()
+    }
+
+    /// Every stream is a `zfs` process; `send -I` is native; no temporary holds.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            in_process_streams: false,
+            temporary_holds: false,
+            native_intermediates: true,
+        }
+    }
+
+    /// One `zfs version` run (OpenZFS 0.8 and later): it succeeds only when the `zfs` program starts,
+    /// libzfs opens `/dev/zfs` and the kernel module reports its version. Through a remote runner it
+    /// also proves the host answers (one connection; a failed one is [`ZfsError::Transport`]).
+    fn ping(&self) -> Result<(), ZfsError> {
+        self.run(vec!["version".into()], &[]).map(|_| ())
     }
 
     fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {
@@ -410,5 +426,103 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// `zfs` as a script in a fresh temporary directory, for tests of what the backend makes of its
+    /// exit and output.
+    fn fake_zfs(name: &str, script: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("zfs-core-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("zfs");
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    /// Stands in for an `ssh` runner: runs locally, and says status 255 is the connection's failure.
+    #[derive(Debug)]
+    struct Ssh255;
+
+    impl crate::runner::Runner for Ssh255 {
+        fn host(&self) -> &str {
+            "backup1"
+        }
+        fn spawn(&self, cmd: &crate::runner::Cmd) -> std::io::Result<crate::runner::Running> {
+            crate::runner::LocalRunner.spawn(cmd)
+        }
+        fn transport_failed(&self, exit: crate::runner::Exit) -> bool {
+            exit == crate::runner::Exit::Code(255)
+        }
+    }
+
+    #[test]
+    fn ping_runs_zfs_version_and_reports_the_transport() {
+        let ok = fake_zfs("ping-ok", "test \"$1\" = version");
+        Cli::local().with_zfs_program(&ok).ping().unwrap();
+        let no_module = fake_zfs(
+            "ping-fail",
+            "echo 'The ZFS modules are not loaded.' >&2; exit 1",
+        );
+        match Cli::local().with_zfs_program(&no_module).ping() {
+            Err(ZfsError::Command { cause, .. }) => {
+                assert!(
+                    cause.to_string().contains("modules are not loaded"),
+                    "{cause}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Cli::local()
+                .with_zfs_program("/nonexistent/zfs-must-not-run")
+                .ping(),
+            Err(ZfsError::Io { .. })
+        ));
+        // Through a runner for which 255 is the connection's status: a transport error naming the host.
+        let lost = fake_zfs(
+            "ping-255",
+            "echo 'client_loop: send disconnect' >&2; exit 255",
+        );
+        let remote = Cli::new(std::sync::Arc::new(Ssh255)).with_zfs_program(&lost);
+        match remote.ping() {
+            Err(e @ ZfsError::Transport { .. }) => {
+                assert_eq!(e.host(), Some("backup1"));
+                assert!(e.to_string().contains("send disconnect"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same exit from a local runner is the command's own failure.
+        assert!(!Cli::local()
+            .with_zfs_program(&lost)
+            .ping()
+            .unwrap_err()
+            .is_transport());
+    }
+
+    #[test]
+    fn a_lost_connection_is_a_transport_error() {
+        let cli = Cli::new(std::sync::Arc::new(Ssh255));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(cli.io_err("run zfs", "p/a", reset).is_transport());
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(matches!(
+            cli.io_err("run zfs", "p/a", missing),
+            ZfsError::Io { .. }
+        ));
+    }
+
+    #[test]
+    fn capabilities_are_by_ability() {
+        let c = Cli::local().capabilities();
+        assert!(!c.in_process_streams && !c.temporary_holds && c.native_intermediates);
+        assert_eq!(
+            Capabilities::default(),
+            Capabilities {
+                in_process_streams: false,
+                temporary_holds: false,
+                native_intermediates: false,
+            }
+        );
     }
 }

@@ -4,12 +4,12 @@
 use super::call::{by_pool, cstr, Lib};
 use super::errors::{destroy_error, nv_err};
 use super::holds;
-use super::library::probe;
+use super::library::{open_dev, probe};
 use super::nvlist::{self, NvList, NvValue};
 use super::stream::{self, send_flag_bits};
 use crate::backend::{
-    Backend, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, SendFlags, SendRequest,
-    SendStream, TemporaryHolds,
+    Backend, Capabilities, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, SendFlags,
+    SendRequest, SendStream, TemporaryHolds,
 };
 use crate::error::{Cause, ZfsError, LOCALHOST};
 use crate::listing::{Listing, Version};
@@ -151,6 +151,20 @@ impl Lzc {
 impl Backend for Lzc {
     fn name(&self) -> &'static str {
         "lzc"
+    }
+
+    /// Plain sends and receives in a thread; temporary holds; `send -I` through the inner backend.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            in_process_streams: true,
+            temporary_holds: true,
+            native_intermediates: false,
+        }
+    }
+
+    /// Opens and closes `/dev/zfs` (no process, no ioctl); the inner backend is not asked.
+    fn ping(&self) -> Result<(), ZfsError> {
+        open_dev().map(drop)
     }
 
     fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {

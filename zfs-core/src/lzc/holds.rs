@@ -3,7 +3,7 @@
 
 use super::call::{by_pool, cstr, Lib, PoolGroups};
 use super::errors::{call_error, nv_err};
-use super::library::ZFS_DEV;
+use super::library::open_dev;
 use super::nvlist::NvList;
 use crate::backend::TemporaryHolds;
 use crate::error::{Cause, ZfsError, LOCALHOST};
@@ -11,7 +11,7 @@ use crate::name::SnapshotName;
 use crate::validate::HoldTag;
 use libzfs_sys as sys;
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
 /// A user hold: snapshot and tag.
 type Hold = (SnapshotName, String);
@@ -114,20 +114,7 @@ pub(super) fn hold_temporary(
     for (_, tag) in holds {
         HoldTag::parse(tag)?.check_temporary()?;
     }
-    let dev = cstr("open", ZFS_DEV)?;
-    // SAFETY: valid path; a fresh descriptor on success. O_EXCL gives it its own cleanup minor;
-    // O_CLOEXEC keeps child processes from inheriting (and so prolonging) the holds.
-    let fd = unsafe { libc::open(dev.as_ptr(), libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(ZfsError::Io {
-            op: "open cleanup descriptor".into(),
-            name: ZFS_DEV.into(),
-            host: LOCALHOST.into(),
-            source: std::io::Error::last_os_error(),
-        });
-    }
-    // SAFETY: `fd` was just opened and is owned here.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = open_dev()?;
     // On error `fd` drops, and with it any hold this call placed.
     hold(lib, holds, fd.as_raw_fd())?;
     Ok(TemporaryHolds::new(fd, holds.to_vec()))

@@ -1,7 +1,9 @@
 //! Loading libzfs_core: `dlopen` of the library (once) and `libzfs_core_init()` (once), and why either
 //! failed.
 
+use crate::error::{ZfsError, LOCALHOST};
 use libzfs_sys as sys;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
 /// The ZFS control device.
@@ -40,6 +42,24 @@ pub fn probe() -> Result<&'static sys::LibZfsCore, String> {
     })
     .clone()?;
     Ok(lib)
+}
+
+/// A fresh descriptor of [`ZFS_DEV`]: `O_EXCL` gives it its own cleanup minor (holds placed with it go
+/// when it closes), `O_CLOEXEC` keeps child processes from inheriting (and so prolonging) them.
+pub(super) fn open_dev() -> Result<OwnedFd, ZfsError> {
+    let dev = c"/dev/zfs";
+    // SAFETY: valid path; a fresh descriptor on success.
+    let fd = unsafe { libc::open(dev.as_ptr(), libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(ZfsError::Io {
+            op: "open cleanup descriptor".into(),
+            name: ZFS_DEV.into(),
+            host: LOCALHOST.into(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    // SAFETY: `fd` was just opened and is owned here.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 #[cfg(test)]
