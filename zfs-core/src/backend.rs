@@ -7,7 +7,8 @@
 
 use crate::error::ZfsError;
 use crate::listing::Listing;
-use crate::name::{BookmarkName, DatasetName, SnapshotName, VersionName};
+use crate::name::{BookmarkName, DatasetName, PoolName, SnapshotName, VersionName};
+use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
@@ -257,9 +258,11 @@ pub struct Capabilities {
 }
 
 /// Every ZFS operation zsync performs. Implementations validate nothing twice: names arrive validated as
-/// types; free-form strings (`exists`, `set_user_props`, property names) are validated before anything runs.
+/// types; free-form strings (`exists`, `set_user_props`, property names) are validated before anything
+/// runs. Every method is required (none answers "unsupported" by default); a decorator forwards what it
+/// does not change with [`delegate_backend!`](crate::delegate_backend).
 pub trait Backend: Send + Sync {
-    /// `"cli"` or `"lzc"`.
+    /// `"cli"` or `"lzc"`, for display; choose by [`Backend::capabilities`], not by name.
     fn name(&self) -> &'static str;
 
     /// Host label used in errors (`localhost` for local backends).
@@ -358,43 +361,16 @@ pub trait Backend: Send + Sync {
     /// property value imitating `zfs get` rows is refused ([`crate::cli::parse::verify_rows`]); when the two
     /// differ, both are read once more (the tree may have changed in between) before that is an error.
     /// Property names are validated before anything runs; a missing root is [`ZfsError::NotFound`]
-    /// naming it. The default says [`ZfsError::Unsupported`].
-    fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError> {
-        let _ = (root, query);
-        Err(ZfsError::Unsupported {
-            op: "properties",
-            backend: self.name(),
-            why: "this backend cannot read properties".into(),
-        })
-    }
+    /// naming it.
+    fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError>;
 
     /// Health and capacity of the named pools (all imported pools when `names` is empty), in
     /// `zpool list` order, from ONE `zpool list -Hp` spawn (up to three when it prints a pool as `-`, see
     /// [`crate::cli::parse::PoolList::unreadable`]); [`crate::pool::PoolStatus::detail`] is `None`. A missing
-    /// pool is [`ZfsError::NotFound`] naming it. The default says [`ZfsError::Unsupported`].
-    fn pools(
-        &self,
-        names: &[crate::name::PoolName],
-    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        let _ = names;
-        Err(ZfsError::Unsupported {
-            op: "pools",
-            backend: self.name(),
-            why: "this backend cannot read pool status".into(),
-        })
-    }
+    /// pool is [`ZfsError::NotFound`] naming it.
+    fn pools(&self, names: &[PoolName]) -> Result<Vec<PoolStatus>, ZfsError>;
 
     /// As [`Backend::pools`], plus the `zpool status` detail of each pool (vdev states, error counters,
-    /// scan and data errors): two spawns. The default says [`ZfsError::Unsupported`].
-    fn pool_status(
-        &self,
-        names: &[crate::name::PoolName],
-    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        let _ = names;
-        Err(ZfsError::Unsupported {
-            op: "pool_status",
-            backend: self.name(),
-            why: "this backend cannot read pool status".into(),
-        })
-    }
+    /// scan and data errors): two spawns.
+    fn pool_status(&self, names: &[PoolName]) -> Result<Vec<PoolStatus>, ZfsError>;
 }

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cli;
+mod delegate;
 pub mod error;
 pub mod listing;
 pub mod lzc;

@@ -8,11 +8,11 @@ use super::library::{open_dev, probe};
 use super::nvlist::{self, NvList, NvValue};
 use super::stream::{self, send_flag_bits};
 use crate::backend::{
-    Backend, Capabilities, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, SendFlags,
-    SendRequest, SendStream, TemporaryHolds,
+    Backend, Capabilities, Depth, ListOptions, RecvRequest, RecvSink, SendFlags, SendRequest,
+    SendStream, TemporaryHolds,
 };
 use crate::error::{Cause, ZfsError, LOCALHOST};
-use crate::listing::{Listing, Version};
+use crate::listing::Version;
 use crate::name::{BookmarkName, DatasetName, SnapshotName, VersionName};
 use crate::validate;
 use libzfs_sys as sys;
@@ -167,10 +167,6 @@ impl Backend for Lzc {
         open_dev().map(drop)
     }
 
-    fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {
-        self.inner.list(root, opts)
-    }
-
     fn exists(&self, name: &str) -> Result<bool, ZfsError> {
         if name.contains('#') {
             let bm = BookmarkName::parse(name)?;
@@ -188,16 +184,6 @@ impl Backend for Lzc {
         let c = cstr("lzc_exists", name)?;
         // SAFETY: valid C string.
         Ok(unsafe { (self.lib.lzc_exists)(c.as_ptr()) } != sys::B_FALSE)
-    }
-
-    fn create(
-        &self,
-        ds: &DatasetName,
-        kind: CreateKind,
-        props: &[(String, String)],
-    ) -> Result<(), ZfsError> {
-        // Property values would need typing (numbers, indexes); the CLI does that.
-        self.inner.create(ds, kind, props)
     }
 
     fn snapshot(
@@ -273,11 +259,6 @@ impl Backend for Lzc {
             })?;
         }
         Ok(())
-    }
-
-    fn destroy_dataset(&self, ds: &DatasetName, recursive: bool) -> Result<(), ZfsError> {
-        // Unmounting first is libzfs territory; the CLI does it.
-        self.inner.destroy_dataset(ds, recursive)
     }
 
     fn hold(&self, holds: &[(SnapshotName, String)]) -> Result<(), ZfsError> {
@@ -373,10 +354,6 @@ impl Backend for Lzc {
         Ok(Box::new(stream::start_receive(self.lib, req)?))
     }
 
-    fn receive_abort(&self, ds: &DatasetName) -> Result<(), ZfsError> {
-        self.inner.receive_abort(ds)
-    }
-
     fn rollback_to(&self, snap: &SnapshotName, destroy_newer: bool) -> Result<(), ZfsError> {
         const OP: &str = "lzc_rollback_to";
         if destroy_newer {
@@ -405,31 +382,11 @@ impl Backend for Lzc {
         }
     }
 
-    fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError> {
-        self.inner.set_user_props(target, props)
-    }
-
-    fn properties(
-        &self,
-        root: &DatasetName,
-        query: &crate::props::PropQuery,
-    ) -> Result<crate::props::PropertyMap, ZfsError> {
-        self.inner.properties(root, query)
-    }
-
-    fn pools(
-        &self,
-        names: &[crate::name::PoolName],
-    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        self.inner.pools(names)
-    }
-
-    fn pool_status(
-        &self,
-        names: &[crate::name::PoolName],
-    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        self.inner.pool_status(names)
-    }
+    // What libzfs_core cannot do goes to the inner backend: listing; creating (property values would
+    // need typing: numbers, indexes) and destroying datasets (unmounting first is libzfs territory);
+    // `receive -A`; setting and reading properties; pool status.
+    crate::delegate_backend!(inner; list, create, destroy_dataset, receive_abort, set_user_props,
+        properties, pools, pool_status);
 }
 
 #[cfg(test)]

@@ -244,8 +244,9 @@ mod tests {
         for (how, out, code) in both_ways(&emit("ok", 0).pipe(upper(0))) {
             assert_eq!((out.as_slice(), code), (&b"OK"[..], Some(0)), "{how}");
         }
-        // A stage that cannot be found is a failure of that stage (sh: 127).
-        let missing = emit("x", 0).pipe(Cmd::new(["/nonexistent/zsync-stage"]));
+        // A stage that cannot be found is a failure of that stage (sh: 127). The first stage writes
+        // nothing, so it cannot die of SIGPIPE first.
+        let missing = Cmd::new(["true"]).pipe(Cmd::new(["/nonexistent/zsync-stage"]));
         let line = remote_command_line(&missing);
         let out = shell_command("sh").arg("-c").arg(&line).output().unwrap();
         assert_eq!(out.status.code(), Some(127));

@@ -44,9 +44,10 @@ impl Exit {
         }
     }
 
-    /// The outcome of a pipeline from its stages' exits, in pipeline order: the first stage that failed
-    /// (so the first stage's status is kept whenever it failed, and a later failure is never hidden),
-    /// else success. An empty list is success.
+    /// The outcome of a pipeline from its stages' exits, in pipeline order: the first stage that failed,
+    /// else success (an empty list is success). So the first stage's status is kept whenever it failed,
+    /// and a pipeline with a failed stage never reports success. (A stage that stops reading early can
+    /// make the one before it die of SIGPIPE, which then comes first; every stage's stderr is kept.)
     pub fn of_pipeline(stages: &[Exit]) -> Exit {
         stages
             .iter()
