@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod cli;
 mod delegate;
+pub mod endpoint;
 pub mod error;
 pub mod listing;
 pub mod lzc;
@@ -22,12 +23,13 @@ pub use backend::{
 };
 pub use cli::parse::PoolList;
 pub use cli::Cli;
+pub use endpoint::{Endpoint, EndpointError, RemoteHost};
 pub use error::{Cause, ZfsError};
 pub use listing::{Dataset, DatasetKind, Encryption, Listing, Version};
 pub use name::{
     BookmarkName, DatasetName, NameError, PoolName, SnapshotName, VersionKind, VersionName,
 };
-pub use open::{open, BackendChoice};
+pub use open::{open, open_endpoint, BackendChoice};
 pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolStatus, VdevStatus};
 pub use props::{PropQuery, PropSource, PropValue, PropertyMap, SourceKind};
 pub use runner::{LocalRunner, Runner};
