@@ -47,6 +47,11 @@ impl Cli {
         &self.runner
     }
 
+    /// The `zfs` program (name or path), for errors about no particular dataset.
+    pub(super) fn zfs_program(&self) -> &str {
+        &self.zfs
+    }
+
     /// `zfs ARGS` as a command.
     pub(super) fn cmd(&self, args: Vec<String>) -> Cmd {
         let mut argv = Vec::with_capacity(args.len() + 1);

@@ -76,7 +76,8 @@ impl Backend for Cli {
     /// libzfs opens `/dev/zfs` and the kernel module reports its version. Through a remote runner it
     /// also proves the host answers (one connection; a failed one is [`ZfsError::Transport`]).
     fn ping(&self) -> Result<(), ZfsError> {
-        self.run(vec!["version".into()], &[]).map(|_| ())
+        self.run(vec!["version".into()], &[self.zfs_program()])
+            .map(|_| ())
     }
 
     fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {
