@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::fmt::Write;
-use zfs_core::list::parse_listing;
+use zfs_core::cli::parse::parse_listing;
 use zfs_core::{DatasetName, ListOptions};
 
 /// `datasets` filesystems/volumes with `per` snapshots each plus a bookmark every tenth snapshot, as

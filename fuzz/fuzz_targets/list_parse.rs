@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zfs_core::list::parse_listing;
+use zfs_core::cli::parse::parse_listing;
 use zfs_core::{DatasetName, Depth, ListOptions};
 
 fuzz_target!(|data: &[u8]| {

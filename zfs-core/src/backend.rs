@@ -6,9 +6,10 @@
 //! to an inner `Cli`.
 
 use crate::error::ZfsError;
-use crate::name::{BookmarkName, DatasetName, SnapshotName};
+use crate::listing::Listing;
+use crate::name::{BookmarkName, DatasetName, PoolName, SnapshotName, VersionName};
+use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
-use crate::version::{Listing, VersionName};
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 
@@ -240,16 +241,41 @@ impl TemporaryHolds {
     }
 }
 
+/// What a backend does natively, for callers that choose a path by ability, never by backend name.
+/// New abilities may be added: build one from [`Capabilities::default`] (nothing special) and set
+/// fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Plain sends and receives run inside this process, with no child process per stream (Lzc: a
+    /// libzfs_core call in a thread against a pipe). Sends with `-p` or `-I` and receives with `-o`/`-x`
+    /// may still start one.
+    pub in_process_streams: bool,
+    /// [`Backend::hold_temporary`] works (holds released with a descriptor, even on SIGKILL).
+    pub temporary_holds: bool,
+    /// Sends with intermediates (`-I`) run in this backend itself, not handed to another.
+    pub native_intermediates: bool,
+}
+
 /// Every ZFS operation zsync performs. Implementations validate nothing twice: names arrive validated as
-/// types; free-form strings (`exists`, `set_user_props`, property names) are validated before anything runs.
+/// types; free-form strings (`exists`, `set_user_props`, property names) are validated before anything
+/// runs. Every method is required (none answers "unsupported" by default); a decorator forwards what it
+/// does not change with [`delegate_backend!`](crate::delegate_backend).
 pub trait Backend: Send + Sync {
-    /// `"cli"` or `"lzc"`.
+    /// `"cli"` or `"lzc"`, for display; choose by [`Backend::capabilities`], not by name.
     fn name(&self) -> &'static str;
 
     /// Host label used in errors (`localhost` for local backends).
     fn host(&self) -> &str {
         crate::error::LOCALHOST
     }
+
+    /// What this backend does natively; callers choose by this, not by [`Backend::name`].
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks, cheaply, that the host answers and ZFS works there (each backend says what it costs). A
+    /// host that cannot be reached is [`ZfsError::Transport`].
+    fn ping(&self) -> Result<(), ZfsError>;
 
     /// Lists `root` and (per `opts`) its descendants and their snapshots and bookmarks in ONE process spawn.
     /// A missing root is [`ZfsError::NotFound`] naming it.
@@ -332,46 +358,19 @@ pub trait Backend: Send + Sync {
 
     /// Properties of `root` (and its descendants with [`PropQuery::recursive`]), filesystems and volumes
     /// only: one `zfs get` for the values and one without them that the values must match, so a user
-    /// property value imitating `zfs get` rows is refused ([`crate::props::verify_rows`]); when the two
+    /// property value imitating `zfs get` rows is refused ([`crate::cli::parse::verify_rows`]); when the two
     /// differ, both are read once more (the tree may have changed in between) before that is an error.
     /// Property names are validated before anything runs; a missing root is [`ZfsError::NotFound`]
-    /// naming it. The default says [`ZfsError::Unsupported`].
-    fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError> {
-        let _ = (root, query);
-        Err(ZfsError::Unsupported {
-            op: "properties",
-            backend: self.name(),
-            why: "this backend cannot read properties".into(),
-        })
-    }
+    /// naming it.
+    fn properties(&self, root: &DatasetName, query: &PropQuery) -> Result<PropertyMap, ZfsError>;
 
     /// Health and capacity of the named pools (all imported pools when `names` is empty), in
     /// `zpool list` order, from ONE `zpool list -Hp` spawn (up to three when it prints a pool as `-`, see
-    /// [`crate::pool::PoolList::unreadable`]); [`crate::pool::PoolStatus::detail`] is `None`. A missing
-    /// pool is [`ZfsError::NotFound`] naming it. The default says [`ZfsError::Unsupported`].
-    fn pools(
-        &self,
-        names: &[crate::name::PoolName],
-    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        let _ = names;
-        Err(ZfsError::Unsupported {
-            op: "pools",
-            backend: self.name(),
-            why: "this backend cannot read pool status".into(),
-        })
-    }
+    /// [`crate::cli::parse::PoolList::unreadable`]); [`crate::pool::PoolStatus::detail`] is `None`. A missing
+    /// pool is [`ZfsError::NotFound`] naming it.
+    fn pools(&self, names: &[PoolName]) -> Result<Vec<PoolStatus>, ZfsError>;
 
     /// As [`Backend::pools`], plus the `zpool status` detail of each pool (vdev states, error counters,
-    /// scan and data errors): two spawns. The default says [`ZfsError::Unsupported`].
-    fn pool_status(
-        &self,
-        names: &[crate::name::PoolName],
-    ) -> Result<Vec<crate::pool::PoolStatus>, ZfsError> {
-        let _ = names;
-        Err(ZfsError::Unsupported {
-            op: "pool_status",
-            backend: self.name(),
-            why: "this backend cannot read pool status".into(),
-        })
-    }
+    /// scan and data errors): two spawns.
+    fn pool_status(&self, names: &[PoolName]) -> Result<Vec<PoolStatus>, ZfsError>;
 }

@@ -228,6 +228,17 @@ pub enum ZfsError {
         /// Exit status and stderr.
         cause: Cause,
     },
+    /// The host could not be reached, or the connection to it was lost (`ssh` exit status 255, a closed
+    /// channel): nothing is known about whether the operation ran there.
+    #[error("{host}: connection failed: {op}: {detail}")]
+    Transport {
+        /// Host label.
+        host: String,
+        /// What was being done (the command line, or the operation).
+        op: String,
+        /// What the transport reported (ssh's message, the I/O error).
+        detail: String,
+    },
     /// A libzfs_core call failed with an errno no typed variant covers.
     #[error("{host}: {name}: {op}: {}", Cause::Errno(*errno))]
     Errno {
@@ -357,7 +368,9 @@ impl ZfsError {
     /// Classifies a failed `zfs`/`zpool` command from its exit status and its `LC_ALL=C` stderr.
     ///
     /// `candidates` are the names the command was about; the one quoted in the message (`'name'`) is
-    /// reported, else the first. Exit status 2 is a usage error and is never classified further.
+    /// reported, else the first. Exit status 2 is a usage error and is never classified further. Exit
+    /// status 255 with a message of `ssh` itself (connection refused, closed, host key, ...) is
+    /// [`ZfsError::Transport`].
     pub fn from_cli(
         candidates: &[&str],
         host: &str,
@@ -368,6 +381,13 @@ impl ZfsError {
         let name = pick_name(candidates, stderr);
         let host = host.to_owned();
         let text = stderr.to_ascii_lowercase();
+        if status == Some(255) && is_ssh_failure(&text) {
+            return ZfsError::Transport {
+                host,
+                op: argv,
+                detail: shorten(stderr),
+            };
+        }
         let cause = Cause::Exit {
             argv,
             status,
@@ -460,6 +480,7 @@ impl ZfsError {
             ZfsError::InvalidName(e) => Some(&e.name),
             ZfsError::Unsupported { .. }
             | ZfsError::Parse { .. }
+            | ZfsError::Transport { .. }
             | ZfsError::InvalidArgument { .. } => None,
         }
     }
@@ -481,15 +502,39 @@ impl ZfsError {
             | ZfsError::Io { host, .. }
             | ZfsError::Command { host, .. }
             | ZfsError::Errno { host, .. }
+            | ZfsError::Transport { host, .. }
             | ZfsError::Parse { host, .. } => Some(host),
             _ => None,
         }
+    }
+
+    /// Whether this is [`ZfsError::Transport`]: the host, not ZFS, failed.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ZfsError::Transport { .. })
     }
 
     /// Whether this is [`ZfsError::NotFound`].
     pub fn is_not_found(&self) -> bool {
         matches!(self, ZfsError::NotFound { .. })
     }
+}
+
+/// What `ssh` itself prints (lowercased) when it cannot connect or loses the connection; with exit
+/// status 255 (ssh's own) such a message means the transport failed, not the command.
+fn is_ssh_failure(lower_stderr: &str) -> bool {
+    [
+        "ssh: ",
+        "connection closed by",
+        "connection reset by",
+        "connection timed out",
+        "connection refused",
+        "broken pipe",
+        "host key verification failed",
+        "permission denied (publickey",
+        "could not resolve hostname",
+    ]
+    .iter()
+    .any(|p| lower_stderr.contains(p))
 }
 
 /// The candidate that stderr quotes (`'name'`), else the first candidate.
@@ -610,6 +655,35 @@ mod tests {
             unreachable!()
         };
         assert!(stderr.len() <= 2004);
+    }
+
+    #[test]
+    fn ssh_failures_are_transport_errors() {
+        let c = |status, stderr: &str| {
+            ZfsError::from_cli(
+                &["p/a"],
+                "backup1",
+                "zfs list p/a".into(),
+                Some(status),
+                stderr,
+            )
+        };
+        let e = c(
+            255,
+            "ssh: connect to host backup1 port 22: Connection refused\r\n",
+        );
+        assert!(e.is_transport(), "{e:?}");
+        assert_eq!(e.host(), Some("backup1"));
+        assert_eq!(e.name(), None);
+        assert!(
+            e.to_string().starts_with("backup1: connection failed"),
+            "{e}"
+        );
+        assert!(c(255, "Connection closed by 10.0.0.2 port 22").is_transport());
+        assert!(c(255, "client_loop: send disconnect: Broken pipe").is_transport());
+        // 255 without an ssh message, or an ssh-looking message with another status: not transport.
+        assert!(!c(255, "internal error: out of memory").is_transport());
+        assert!(!c(1, "cannot open 'p/a': connection refused").is_transport());
     }
 
     #[test]

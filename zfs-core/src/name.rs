@@ -1,8 +1,10 @@
-//! Validated ZFS names: pools, datasets, snapshots and bookmarks.
+//! Validated ZFS names: pools, datasets, snapshots and bookmarks, and a version name (snapshot or
+//! bookmark).
 //!
 //! Validation happens before any command runs, so a name that reaches a backend is one OpenZFS accepts and
 //! one that survives argv and remote quoting unchanged.
 
+use crate::newtype::checked_string;
 use std::fmt;
 
 /// Why a name was rejected.
@@ -43,54 +45,10 @@ pub struct SnapshotName(String);
 #[serde(try_from = "String", into = "String")]
 pub struct BookmarkName(String);
 
-macro_rules! name_common {
-    ($t:ident, $check:path) => {
-        impl $t {
-            /// Validates `s` and wraps it.
-            pub fn parse(s: &str) -> Result<Self, NameError> {
-                $check(s)?;
-                Ok(Self(s.to_owned()))
-            }
-            /// The name as ZFS spells it.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl AsRef<str> for $t {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-        impl std::str::FromStr for $t {
-            type Err = NameError;
-            fn from_str(s: &str) -> Result<Self, NameError> {
-                Self::parse(s)
-            }
-        }
-        impl TryFrom<String> for $t {
-            type Error = NameError;
-            fn try_from(s: String) -> Result<Self, NameError> {
-                $check(&s)?;
-                Ok(Self(s))
-            }
-        }
-        impl From<$t> for String {
-            fn from(n: $t) -> String {
-                n.0
-            }
-        }
-    };
-}
-
-name_common!(PoolName, validate_pool);
-name_common!(DatasetName, validate_dataset);
-name_common!(SnapshotName, validate_snapshot);
-name_common!(BookmarkName, validate_bookmark);
+checked_string!(PoolName, validate_pool, NameError);
+checked_string!(DatasetName, validate_dataset, NameError);
+checked_string!(SnapshotName, validate_snapshot, NameError);
+checked_string!(BookmarkName, validate_bookmark, NameError);
 
 impl DatasetName {
     /// The pool this dataset lives in (first component).
@@ -153,6 +111,67 @@ impl BookmarkName {
     /// The bookmark part (after `#`).
     pub fn short(&self) -> &str {
         self.0.split_once('#').map(|(_, s)| s).unwrap_or("")
+    }
+}
+
+/// Snapshot or bookmark.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum VersionKind {
+    /// `ds@name`
+    Snapshot,
+    /// `ds#name`
+    Bookmark,
+}
+
+/// A snapshot or bookmark name.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(untagged)]
+pub enum VersionName {
+    /// A snapshot.
+    Snapshot(SnapshotName),
+    /// A bookmark.
+    Bookmark(BookmarkName),
+}
+
+impl VersionName {
+    /// The full name as ZFS spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VersionName::Snapshot(s) => s.as_str(),
+            VersionName::Bookmark(b) => b.as_str(),
+        }
+    }
+    /// The part after `@` or `#`.
+    pub fn short(&self) -> &str {
+        match self {
+            VersionName::Snapshot(s) => s.short(),
+            VersionName::Bookmark(b) => b.short(),
+        }
+    }
+    /// Snapshot or bookmark.
+    pub fn kind(&self) -> VersionKind {
+        match self {
+            VersionName::Snapshot(_) => VersionKind::Snapshot,
+            VersionName::Bookmark(_) => VersionKind::Bookmark,
+        }
+    }
+    /// The dataset it belongs to.
+    pub fn dataset(&self) -> DatasetName {
+        match self {
+            VersionName::Snapshot(s) => s.dataset(),
+            VersionName::Bookmark(b) => b.dataset(),
+        }
+    }
+}
+
+impl fmt::Display for VersionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -326,10 +345,7 @@ fn validate_bookmark(s: &str) -> Result<(), NameError> {
 
 /// Validates `full` as a snapshot (`@`) or bookmark (`#`) name whose dataset part (`full[..sep]`) the
 /// caller has already validated; only the length and the part after the separator are checked.
-pub(crate) fn version_with_valid_dataset(
-    full: &str,
-    sep: usize,
-) -> Result<crate::version::VersionName, NameError> {
+pub(crate) fn version_with_valid_dataset(full: &str, sep: usize) -> Result<VersionName, NameError> {
     check_len(full)?;
     let (what, sep_char) = match full.as_bytes().get(sep) {
         Some(b'@') => ("snapshot", '@'),
@@ -348,9 +364,9 @@ pub(crate) fn version_with_valid_dataset(
         return Err(e);
     }
     Ok(if sep_char == '@' {
-        crate::version::VersionName::Snapshot(SnapshotName(full.to_owned()))
+        VersionName::Snapshot(SnapshotName(full.to_owned()))
     } else {
-        crate::version::VersionName::Bookmark(BookmarkName(full.to_owned()))
+        VersionName::Bookmark(BookmarkName(full.to_owned()))
     })
 }
 
@@ -381,35 +397,6 @@ pub fn validate_any(s: &str) -> Result<(), NameError> {
 pub fn validate_short_name(s: &str) -> Result<(), NameError> {
     check_len(s)?;
     check_component(s, s, "snapshot", false)
-}
-
-/// Validates a user property name (`module:property`), as `zfs set` requires: it contains `:`, is at most
-/// 255 bytes, and uses lowercase letters, digits and `: + . _ -` only.
-pub fn validate_user_prop(s: &str) -> Result<(), NameError> {
-    if s.len() > MAX_NAME_LEN {
-        return Err(err(
-            s,
-            format!("property name longer than {MAX_NAME_LEN} bytes"),
-        ));
-    }
-    if !s.contains(':') {
-        return Err(err(
-            s,
-            "a user property name must contain ':' (module:property)",
-        ));
-    }
-    if let Some(c) = s.chars().find(|&c| {
-        !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, ':' | '+' | '.' | '_' | '-'))
-    }) {
-        return Err(err(
-            s,
-            format!(
-                "character {} not allowed in a user property name (lowercase letters, digits and : + . _ - only)",
-                describe_char(c)
-            ),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -482,14 +469,9 @@ mod tests {
     }
 
     #[test]
-    fn creatable_and_props() {
+    fn creatable_and_any() {
         assert!(check_creatable("tank/%recv").is_err());
         check_creatable("tank/my data@s 1").unwrap();
-        validate_user_prop("zsync:job").unwrap();
-        validate_user_prop("com.example:a-b_c+d.e").unwrap();
-        assert!(validate_user_prop("compression").is_err());
-        assert!(validate_user_prop("zsync:Job").is_err());
-        assert!(validate_user_prop("zsync:a b").is_err());
         validate_any("tank/a").unwrap();
         validate_any("tank/a@s").unwrap();
         validate_any("tank/a#b").unwrap();
@@ -502,10 +484,10 @@ mod tests {
     fn version_after_validated_dataset() {
         let v = version_with_valid_dataset("p/my data@-s 1", 9).unwrap();
         assert_eq!(v.as_str(), "p/my data@-s 1");
-        assert_eq!(v.kind(), crate::version::VersionKind::Snapshot);
+        assert_eq!(v.kind(), VersionKind::Snapshot);
         assert_eq!(
             version_with_valid_dataset("p#b", 1).unwrap().kind(),
-            crate::version::VersionKind::Bookmark
+            VersionKind::Bookmark
         );
         assert!(rule_of(version_with_valid_dataset("p@a@b", 1)).contains("only one"));
         assert!(rule_of(version_with_valid_dataset("p@a/b", 1)).contains("'/'"));

@@ -2,6 +2,7 @@
 
 use crate::backend::Backend;
 use crate::cli::Cli;
+use crate::endpoint::Endpoint;
 use crate::error::ZfsError;
 
 /// Which backend to use.
@@ -57,6 +58,26 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Backend>, String), ZfsErro
     }
 }
 
+/// Opens the backend for `endpoint` per `choice`, with the same one-line reason as [`open`]. A local
+/// endpoint gets the local backend; a remote one is [`ZfsError::Unsupported`] until an SSH runner
+/// exists, saying so in the words `zsync` uses.
+pub fn open_endpoint(
+    endpoint: &Endpoint,
+    choice: BackendChoice,
+) -> Result<(Box<dyn Backend>, String), ZfsError> {
+    if endpoint.is_local() {
+        return open(choice);
+    }
+    Err(ZfsError::Unsupported {
+        op: "open remote endpoint",
+        backend: "local",
+        why: format!(
+            "remote endpoint '{endpoint}' is not supported yet: zsync replicates local datasets only \
+             (remote replication is planned)"
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +92,23 @@ mod tests {
         // Auto never fails: it falls back to the CLI with a reason when libzfs_core is not usable.
         let (b, why) = open(BackendChoice::Auto).unwrap();
         assert!(why.starts_with(b.name()), "{why}");
+    }
+
+    #[test]
+    fn endpoints_open_locally_or_say_remote_is_not_supported_yet() {
+        let local = Endpoint::parse("pool/a:b").unwrap();
+        let (b, why) = open_endpoint(&local, BackendChoice::Cli).unwrap();
+        assert_eq!(b.name(), "cli");
+        assert!(why.starts_with("cli:"));
+        let remote = Endpoint::parse("root@backup:22:pool/a").unwrap();
+        match open_endpoint(&remote, BackendChoice::Auto) {
+            Err(ZfsError::Unsupported { why, .. }) => assert_eq!(
+                why,
+                "remote endpoint 'root@backup:22:pool/a' is not supported yet: zsync replicates \
+                 local datasets only (remote replication is planned)"
+            ),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a remote endpoint opened"),
+        }
     }
 }

@@ -64,14 +64,13 @@ pub fn join<S: AsRef<str>>(argv: &[S]) -> String {
     out
 }
 
+/// The POSIX shells of this machine, for tests that run a command line through each of them.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
+pub(crate) mod test_shells {
     use std::process::Command;
 
     /// Shells available on this machine to check against (at least `sh`).
-    fn shells() -> Vec<&'static str> {
+    pub(crate) fn shells() -> Vec<&'static str> {
         let mut v = vec!["sh"];
         for s in ["dash", "bash", "busybox", "zsh", "mksh", "ksh"] {
             if Command::new("sh")
@@ -86,13 +85,8 @@ mod tests {
         v
     }
 
-    /// Runs `printf '%s\0' <words>` through `shell -c` and returns the words it saw.
-    fn argv_through(shell: &str, words: &[String]) -> Vec<String> {
-        let mut line = String::from("printf '%s\\0'");
-        for w in words {
-            line.push(' ');
-            line.push_str(&shell_quote(w));
-        }
+    /// `shell` started as a POSIX `sh` (`busybox sh`, `zsh --emulate sh`); add `-c LINE`.
+    pub(crate) fn shell_command(shell: &str) -> Command {
         let mut cmd = Command::new(shell);
         if shell == "busybox" {
             cmd.arg("sh");
@@ -100,7 +94,29 @@ mod tests {
         if shell == "zsh" {
             cmd.args(["--emulate", "sh"]);
         }
-        let out = cmd.arg("-c").arg(&line).output().expect("run shell");
+        cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_shells::{shell_command, shells};
+    use super::*;
+    use proptest::prelude::*;
+    use std::process::Command;
+
+    /// Runs `printf '%s\0' <words>` through `shell -c` and returns the words it saw.
+    fn argv_through(shell: &str, words: &[String]) -> Vec<String> {
+        let mut line = String::from("printf '%s\\0'");
+        for w in words {
+            line.push(' ');
+            line.push_str(&shell_quote(w));
+        }
+        let out = shell_command(shell)
+            .arg("-c")
+            .arg(&line)
+            .output()
+            .expect("run shell");
         assert!(
             out.status.success(),
             "{shell} failed on {line:?}: {}",

@@ -602,6 +602,29 @@ fn cli_open_reports_backend() -> R {
     Ok(())
 }
 
+/// `ping` answers on both backends (and through the remote quoting), and the capabilities tell the
+/// backends apart by ability.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn cli_ping_and_capabilities() -> R {
+    zsync_lab::require_lab();
+    let cli = Cli::local();
+    cli.ping()?;
+    let c = cli.capabilities();
+    assert!(!c.in_process_streams && !c.temporary_holds && c.native_intermediates);
+    Cli::new(std::sync::Arc::new(ShellRunner)).ping()?;
+    let lzc = zfs_core::lzc::Lzc::new(Box::new(Cli::local()))?;
+    lzc.ping()?;
+    let c = lzc.capabilities();
+    assert!(c.in_process_streams && c.temporary_holds && !c.native_intermediates);
+    // A `zfs` that cannot run is not a working host.
+    assert!(Cli::local()
+        .with_zfs_program("/nonexistent/zfs")
+        .ping()
+        .is_err());
+    Ok(())
+}
+
 /// Stands in for an SSH runner: every command goes through `sh -c <remote_command_line>`, exactly the
 /// string a remote shell would get, so hostile names must survive the quoting to work.
 #[derive(Debug)]

@@ -47,7 +47,7 @@ pub const NOT_PRESERVED: &[&str] = &[
 ];
 
 /// Longest value passed on (zfs-core refuses longer `-o` values).
-const MAX_VALUE: usize = zfs_core::cli::MAX_USER_PROP_VALUE;
+const MAX_VALUE: usize = zfs_core::validate::MAX_USER_PROP_VALUE;
 
 /// What the receives of one dataset set, and what could not be carried over.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

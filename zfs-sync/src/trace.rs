@@ -83,11 +83,9 @@ impl RecvSink for TracedRecv {
 }
 
 impl Backend for Traced<'_> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn host(&self) -> &str {
-        self.inner.host()
+    zfs_core::delegate_backend!(inner; name, host, capabilities);
+    fn ping(&self) -> Result<(), ZfsError> {
+        t(|| "ping".into(), || self.inner.ping())
     }
     fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {
         t(
@@ -242,6 +240,21 @@ impl Backend for Traced<'_> {
         t(
             || format!("set {target}"),
             || self.inner.set_user_props(target, props),
+        )
+    }
+    fn pools(&self, names: &[zfs_core::PoolName]) -> Result<Vec<zfs_core::PoolStatus>, ZfsError> {
+        t(
+            || format!("pools {} named", names.len()),
+            || self.inner.pools(names),
+        )
+    }
+    fn pool_status(
+        &self,
+        names: &[zfs_core::PoolName],
+    ) -> Result<Vec<zfs_core::PoolStatus>, ZfsError> {
+        t(
+            || format!("pool_status {} named", names.len()),
+            || self.inner.pool_status(names),
         )
     }
 }

@@ -1,6 +1,6 @@
-//! One-spawn listing: build the `zfs list -Hp` argv and parse its output (nom) into a [`Listing`].
+//! Parsing the one-spawn listing: `zfs list -Hp` output (nom) into a [`Listing`].
 //!
-//! The command is
+//! The command ([`list_args`](crate::cli::argv::list_args)) is
 //! `zfs list -Hp -o name,type,guid,createtxg,creation,origin,receive_resume_token,encryption,encryptionroot,keystatus,userrefs[,USERPROPS] -t filesystem,volume[,snapshot,bookmark] {-r | -d N} ROOT`,
 //! valid for OpenZFS 2.1 and later. One process lists a whole tree with all snapshots and bookmarks.
 //!
@@ -11,97 +11,25 @@
 //!
 //! User properties come last. Known limits: a user property value of `-` cannot be told from "unset"
 //! (both read as unset), and a value containing a tab or newline makes its line unparsable (a
-//! [`ListParseError`] naming the line) — such values cannot be represented in `-H` output at all.
+//! [`ParseError`] naming the line) — such values cannot be represented in `-H` output at all.
 
+use super::error::ParseError;
+use super::fields::{field, tab, tab_field};
 use crate::backend::{Depth, ListOptions};
-use crate::name::{version_with_valid_dataset, BookmarkName, DatasetName, SnapshotName};
-use crate::version::{
-    Dataset, DatasetKind, Encryption, Listing, Version, VersionKind, VersionName,
+use crate::cli::argv::COLUMNS;
+use crate::listing::{Dataset, DatasetKind, Encryption, Listing, Version};
+use crate::name::{
+    version_with_valid_dataset, BookmarkName, DatasetName, SnapshotName, VersionKind, VersionName,
 };
-use nom::bytes::complete::take_till;
-use nom::character::complete::char as ch;
 use nom::combinator::{all_consuming, map_res};
 use nom::{IResult, Parser};
 use std::collections::{BTreeMap, HashMap};
-
-/// The fixed columns requested, in order.
-pub const COLUMNS: [&str; 11] = [
-    "name",
-    "type",
-    "guid",
-    "createtxg",
-    "creation",
-    "origin",
-    "receive_resume_token",
-    "encryption",
-    "encryptionroot",
-    "keystatus",
-    "userrefs",
-];
-
-/// Why `zfs list` output could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {detail}")]
-pub struct ListParseError {
-    /// 1-based line number.
-    pub line: usize,
-    /// What was wrong.
-    pub detail: String,
-}
-
-/// The argv (after the program name) for listing `root` with `opts`.
-pub fn list_args(root: &DatasetName, opts: &ListOptions) -> Vec<String> {
-    let mut cols = COLUMNS.join(",");
-    for p in &opts.user_props {
-        cols.push(',');
-        cols.push_str(p);
-    }
-    let types = if opts.versions {
-        "filesystem,volume,snapshot,bookmark"
-    } else {
-        "filesystem,volume"
-    };
-    let mut args: Vec<String> = vec![
-        "list".into(),
-        "-Hp".into(),
-        "-o".into(),
-        cols,
-        "-t".into(),
-        types.into(),
-    ];
-    // Versions sit one level below their dataset in `zfs list -d` terms, so ask one level deeper and
-    // drop the extra datasets while parsing (see `parse_listing`).
-    let extra = u32::from(opts.versions);
-    match opts.depth {
-        Depth::Recursive => args.push("-r".into()),
-        Depth::Zero => {
-            if opts.versions {
-                args.push("-d".into());
-                args.push("1".into());
-            }
-        }
-        Depth::Levels(n) => {
-            args.push("-d".into());
-            args.push(n.saturating_add(extra).to_string());
-        }
-    }
-    args.push(root.as_str().to_owned());
-    args
-}
 
 /// One parsed line.
 enum Row<'a> {
     Dataset(Dataset),
     /// A version, with its dataset part and the separator position in its name.
     Version(Version, &'a str),
-}
-
-fn field(i: &str) -> IResult<&str, &str> {
-    take_till(|c| c == '\t')(i)
-}
-
-fn tab(i: &str) -> IResult<&str, char> {
-    ch('\t')(i)
 }
 
 /// An unsigned decimal (at least one digit, no sign, no overflow). A byte loop: this is the hottest
@@ -229,12 +157,8 @@ fn parse_row<'a>(
     let mut props = BTreeMap::new();
     let mut rest = rest;
     for p in user_props {
-        let (r, (_, v)) =
-            (tab, field)
-                .parse(rest)
-                .map_err(|_: nom::Err<nom::error::Error<&str>>| {
-                    format!("missing user property {p} in {line:?}")
-                })?;
+        let (r, v) =
+            tab_field(rest).map_err(|_| format!("missing user property {p} in {line:?}"))?;
         rest = r;
         if let Some(v) = dash(v) {
             props.insert(p.clone(), v.to_owned());
@@ -319,7 +243,8 @@ fn depth_below(root: &DatasetName, ds: &DatasetName) -> usize {
     ds.as_str()[root.as_str().len()..].matches('/').count()
 }
 
-/// Parses `zfs list` output produced by [`list_args`] for `root` and `opts`.
+/// Parses `zfs list` output produced by [`list_args`](crate::cli::argv::list_args) for `root` and
+/// `opts`.
 ///
 /// Datasets keep `zfs list` order (parents first); each dataset's versions are sorted by createtxg,
 /// bookmarks before snapshots of the same txg, then by name. Datasets deeper than `opts.depth` (listed only
@@ -328,7 +253,7 @@ pub fn parse_listing(
     text: &str,
     root: &DatasetName,
     opts: &ListOptions,
-) -> Result<Listing, ListParseError> {
+) -> Result<Listing, ParseError> {
     let max_depth = match opts.depth {
         Depth::Zero => Some(0usize),
         Depth::Levels(n) => Some(n as usize),
@@ -344,7 +269,7 @@ pub fn parse_listing(
         if line.is_empty() {
             continue;
         }
-        let err = |detail: String| ListParseError {
+        let err = |detail: String| ParseError {
             line: line_no,
             detail,
         };
@@ -378,7 +303,7 @@ pub fn parse_listing(
         match index.get(ds) {
             Some(&i) => datasets[i].versions.push(v),
             None => {
-                return Err(ListParseError {
+                return Err(ParseError {
                     line,
                     detail: format!("{} belongs to {ds}, which is not in the listing", v.name),
                 })
@@ -404,7 +329,7 @@ pub fn parse_listing(
         });
         // ZFS names are unique; a repeated line shows up as equal neighbours after sorting.
         if let Some(w) = d.versions.windows(2).find(|w| w[0].name == w[1].name) {
-            return Err(ListParseError {
+            return Err(ParseError {
                 line: 0,
                 detail: format!("{} listed twice", w[0].name),
             });
@@ -416,6 +341,7 @@ pub fn parse_listing(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::argv::list_args;
 
     fn root(s: &str) -> DatasetName {
         DatasetName::parse(s).unwrap()
