@@ -11,3 +11,5 @@ pub mod monitor;
 pub mod output;
 pub mod progress;
 pub mod sync;
+pub mod sync_events;
+pub mod trace;

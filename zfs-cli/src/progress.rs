@@ -9,12 +9,13 @@
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use zfs_sync::{ProgressObserver, ProgressSnapshot, StreamInfo};
+use zfs_sync::{ProgressSnapshot, StreamInfo};
 
 /// How often the plain (non-terminal) form writes a line.
 pub const LOG_EVERY: Duration = Duration::from_secs(5);
 
-/// A [`ProgressObserver`] that draws on stderr.
+/// The progress line on stderr, fed by [`zfs_sync::Events::stream_progress`] (see
+/// [`crate::sync_events`]).
 #[derive(Debug)]
 pub struct ProgressLine {
     tty: bool,
@@ -72,8 +73,9 @@ impl ProgressLine {
     }
 }
 
-impl ProgressObserver for ProgressLine {
-    fn update(&self, stream: &StreamInfo, now: &ProgressSnapshot) {
+impl ProgressLine {
+    /// A stream's counters as of now: draws (terminal) or logs (at most every [`LOG_EVERY`]).
+    pub fn update(&self, stream: &StreamInfo, now: &ProgressSnapshot) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let pos = st.active.iter().position(|(id, _, _)| *id == stream.id);
         match (pos, now.done) {

@@ -8,9 +8,12 @@ use crate::args::resolve::{self, Resolved};
 use crate::args::{BackendArg, SyncArgs};
 use crate::backend;
 use crate::exit::{Fail, EXIT_FAILURE};
+use crate::sync_events::SyncEvents;
+use crate::trace::Tracer;
 use std::sync::Mutex;
 use zfs_sync::{
-    DatasetPlan, DatasetReport, Decision, Executor, Outcome, PipelineMover, Plan, Step, TreeSpec,
+    DatasetPlan, DatasetReport, Decision, Events, Executor, Outcome, PipelineMover, Plan, Step,
+    Timed, TreeSpec,
 };
 
 /// Runs a plan (`plan_only`) or a sync; `syncoid_mode` keeps syncoid's default of discarding
@@ -43,51 +46,35 @@ pub fn run(
         eprintln!("zsync: debug: backend {} ({why})", be.name());
     }
     let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress_line = (args.progress || (stderr_tty && !args.no_progress && !args.flags.quiet))
-        .then(|| crate::progress::ProgressLine::new(stderr_tty));
+    let events = SyncEvents {
+        progress: (args.progress || (stderr_tty && !args.no_progress && !args.flags.quiet))
+            .then(|| crate::progress::ProgressLine::new(stderr_tty)),
+        trace: Tracer::from_env(),
+        quiet: args.flags.quiet || args.flags.json,
+        no_warnings: args.flags.quiet,
+        debug: args.flags.debug,
+        print_lock: Mutex::new(()),
+    };
+    let quiet = events.quiet;
     let mover = PipelineMover {
         buffer: None,
         rate_limit: resolve::rate_limit(args)?,
         verify: !args.no_stream_check,
-        progress: progress_line
-            .as_ref()
-            .map(|p| p as &dyn zfs_sync::ProgressObserver),
-    };
-    let quiet = args.flags.quiet || args.flags.json;
-    let print_lock = Mutex::new(());
-    let debug = args.flags.debug;
-    let print_report = |d: &DatasetReport| {
-        if !quiet {
-            println!("{}", result_line(d));
-        }
-        if !args.flags.quiet {
-            for w in &d.warnings {
-                eprintln!("zsync: warning: {}: {w}", d.target);
-            }
-        }
-        if debug {
-            for c in d.steps.iter().flat_map(|s| &s.checked) {
-                eprintln!("zsync: debug: {}: stream {}", d.source, c.describe());
-            }
-        }
-    };
-    let on_dataset = |d: &DatasetReport| {
-        let _g = print_lock.lock();
-        match &progress_line {
-            Some(p) => p.print_above(|| print_report(d)),
-            None => print_report(d),
-        }
+        progress: events.progress.is_some().then_some(&events as &dyn Events),
     };
     // ZSYNC_TRACE=1: one stderr line per backend call with its duration.
-    let traced = zfs_sync::trace::Traced { inner: be.as_ref() };
-    let be_used: &dyn zfs_core::Backend = if zfs_sync::trace::enabled() {
-        &traced
+    let timed = Timed {
+        inner: be.as_ref(),
+        events: &events,
+    };
+    let be_used: &dyn zfs_core::Backend = if events.trace.is_some() {
+        &timed
     } else {
         be.as_ref()
     };
     let mut exec = Executor::new(be_used, be_used);
     exec.mover = &mover;
-    exec.on_dataset = Some(&on_dataset);
+    exec.events = &events;
 
     if args.flags.dumpsnaps {
         dump_snaps(be.as_ref(), &spec);

@@ -332,7 +332,7 @@ pub trait Backend: Send + Sync {
     fn destroy_bookmarks(&self, bms: &[BookmarkName]) -> Result<(), ZfsError>;
 
     /// Starts a send; see [`SendStream`].
-    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream>, ZfsError>;
+    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream + '_>, ZfsError>;
 
     /// Estimated stream size in bytes.
     fn send_space(
@@ -343,7 +343,7 @@ pub trait Backend: Send + Sync {
     ) -> Result<u64, ZfsError>;
 
     /// Starts a receive; see [`RecvSink`].
-    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink>, ZfsError>;
+    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink + '_>, ZfsError>;
 
     /// Discards the partial state of an interrupted resumable receive (`zfs receive -A`).
     fn receive_abort(&self, ds: &DatasetName) -> Result<(), ZfsError>;

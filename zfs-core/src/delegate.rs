@@ -167,7 +167,7 @@ macro_rules! delegate_backend {
             &self,
             req: &$crate::backend::SendRequest,
         ) -> ::std::result::Result<
-            ::std::boxed::Box<dyn $crate::backend::SendStream>,
+            ::std::boxed::Box<dyn $crate::backend::SendStream + '_>,
             $crate::error::ZfsError,
         > {
             self.$f.send(req)
@@ -188,7 +188,7 @@ macro_rules! delegate_backend {
             &self,
             req: &$crate::backend::RecvRequest,
         ) -> ::std::result::Result<
-            ::std::boxed::Box<dyn $crate::backend::RecvSink>,
+            ::std::boxed::Box<dyn $crate::backend::RecvSink + '_>,
             $crate::error::ZfsError,
         > {
             self.$f.receive(req)

@@ -3,6 +3,7 @@
 
 pub mod cancel;
 pub mod error;
+pub mod events;
 pub mod exec;
 #[cfg(test)]
 mod fixtures;
@@ -15,14 +16,14 @@ pub mod plan;
 pub mod planner;
 pub mod preserve;
 pub mod report;
-pub mod trace;
+pub mod timed;
 
 pub use cancel::Cancel;
 pub use error::{PlanError, SyncError};
+pub use events::{Events, NoEvents};
 pub use exec::Executor;
 pub use mover::{
-    CopyMover, Moved, Mover, PipelineMover, ProgressObserver, StreamCheck, StreamInfo,
-    StreamSnapshot, TransferError,
+    CopyMover, Moved, Mover, PipelineMover, StreamCheck, StreamInfo, StreamSnapshot, TransferError,
 };
 pub use naming::{
     is_sync_snapshot, is_syncoid_snapshot, sync_snapshot_name, syncoid_snapshot_name, SyncNaming,
@@ -41,5 +42,6 @@ pub use planner::{
     common_base, plan_dataset, plan_tree, CloneBase, CommonBase, TargetState, TreeInput,
 };
 pub use report::{DatasetReport, Outcome, Report, StepReport};
-/// The counters a [`ProgressObserver`] is given (zfs-stream's).
+pub use timed::Timed;
+/// The counters [`Events::stream_progress`] is given (zfs-stream's).
 pub use zfs_stream::ProgressSnapshot;

@@ -1,6 +1,7 @@
 //! The Mover seam: what moves a send stream into a receive, what it is told about the stream, and what
 //! it reports back (bytes and the in-transit stream check).
 
+use crate::events::Events;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::OwnedFd;
@@ -81,14 +82,6 @@ pub struct StreamInfo {
     /// Expected stream bytes (`zfs send -nP`), when [`Mover::wants_estimate`] asked for it and the
     /// source could tell.
     pub estimate: Option<u64>,
-}
-
-/// Told how each stream advances while a [`PipelineMover`] moves it: about twice a second from a
-/// polling thread, and once more when the stream ended (`now.done`). Datasets run in parallel, so
-/// calls for different streams interleave.
-pub trait ProgressObserver: Sync {
-    /// The stream's counters as of now.
-    fn update(&self, stream: &StreamInfo, now: &zfs_stream::ProgressSnapshot);
 }
 
 /// What a [`Mover`] moved.
@@ -203,9 +196,10 @@ pub struct PipelineMover<'a> {
     /// newer OpenZFS (with a valid checksum) ends checking and passes the rest through; the receiver
     /// verifies every record itself either way.
     pub verify: bool,
-    /// Told how each stream advances (with a `zfs send -nP` estimate per stream); `None`: nothing
-    /// polls, no estimate is asked for.
-    pub progress: Option<&'a dyn ProgressObserver>,
+    /// Told how each stream advances ([`Events::stream_progress`], about twice a second from a polling
+    /// thread and once more when the stream ended; with a `zfs send -nP` estimate per stream);
+    /// `None`: nothing polls, no estimate is asked for.
+    pub progress: Option<&'a dyn Events>,
 }
 
 impl std::fmt::Debug for PipelineMover<'_> {
@@ -233,7 +227,7 @@ pub(crate) static DEFAULT_MOVER: PipelineMover<'static> = PipelineMover {
     progress: None,
 };
 
-/// How often a [`ProgressObserver`] hears about a moving stream.
+/// How often [`PipelineMover::progress`] hears about a moving stream.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Mover for PipelineMover<'_> {
@@ -273,7 +267,7 @@ impl Mover for PipelineMover<'_> {
                             if now.done {
                                 break; // the final update below says so, once
                             }
-                            observer.update(stream, &now);
+                            observer.stream_progress(stream, &now);
                         }
                     });
                     let r = p.run();
@@ -282,7 +276,7 @@ impl Mover for PipelineMover<'_> {
                 });
                 let mut last = handle.snapshot();
                 last.done = true;
-                observer.update(stream, &last);
+                observer.stream_progress(stream, &last);
                 result
             }
         };
@@ -335,8 +329,8 @@ mod tests {
     #[derive(Default)]
     struct Seen(Mutex<Vec<Update>>);
 
-    impl ProgressObserver for Seen {
-        fn update(&self, s: &StreamInfo, p: &zfs_stream::ProgressSnapshot) {
+    impl Events for Seen {
+        fn stream_progress(&self, s: &StreamInfo, p: &zfs_stream::ProgressSnapshot) {
             self.0
                 .lock()
                 .unwrap()

@@ -224,7 +224,7 @@ impl Backend for Cli {
         Ok(())
     }
 
-    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream>, ZfsError> {
+    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream + '_>, ZfsError> {
         argv::check_send(req)?;
         let cmd = self.cmd(send_args(req));
         let child = ZfsChild::start(self, cmd, Direction::Send, vec![req.to.to_string()])?;
@@ -250,7 +250,7 @@ impl Backend for Cli {
         })
     }
 
-    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink>, ZfsError> {
+    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink + '_>, ZfsError> {
         let cmd = self.cmd(receive_args(req)?);
         let names = vec![req.target.to_string(), req.target.dataset().to_string()];
         let child = ZfsChild::start(self, cmd, Direction::Receive, names)?;

@@ -310,7 +310,7 @@ impl Backend for Lzc {
         Ok(())
     }
 
-    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream>, ZfsError> {
+    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream + '_>, ZfsError> {
         if req.flags.props || (req.intermediates && req.resume.is_none()) {
             return self.inner.send(req); // -p and -I are libzfs features
         }
@@ -342,7 +342,7 @@ impl Backend for Lzc {
         Ok(space)
     }
 
-    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink>, ZfsError> {
+    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink + '_>, ZfsError> {
         let needs_cli =
             req.into_dataset || !req.props.is_empty() || !req.exclude_props.is_empty() || {
                 // libzfs_core never mounts: a new filesystem that should be mounted goes through the CLI.

@@ -1,13 +1,15 @@
-//! What the stages of a run work through (the two backends, the mover, the cancel token), and the small helpers
+//! What the stages of a run work through (the two backends, the mover, the cancel token, the events sink), and the
+//! small helpers
 //! that address datasets and snapshots on them.
 
 use crate::cancel::Cancel;
+use crate::events::Events;
 use crate::mover::Mover;
 use crate::plan::{Side, VersionRef};
 use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
 
-/// The two ends of a run, the mover between them and the cancel token: what the dataset, step and cleanup stages use
-/// (the [`Executor`](super::Executor)'s collaborators, without its callbacks).
+/// The two ends of a run, the mover between them, the cancel token and the events sink: what the dataset, step and
+/// cleanup stages use (the [`Executor`](super::Executor)'s collaborators).
 #[derive(Clone, Copy)]
 pub(super) struct Context<'e> {
     /// The source side.
@@ -18,6 +20,8 @@ pub(super) struct Context<'e> {
     pub(super) mover: &'e dyn Mover,
     /// Checked before a dataset starts and between its steps.
     pub(super) cancel: &'e Cancel,
+    /// Told what happens.
+    pub(super) events: &'e dyn Events,
 }
 
 impl<'e> Context<'e> {

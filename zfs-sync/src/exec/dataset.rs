@@ -37,7 +37,7 @@ impl Context<'_> {
         let finish = |mut rep: DatasetReport| {
             rep.bytes = rep.steps.iter().map(|s| s.bytes).sum();
             rep.seconds = started.elapsed().as_secs_f64();
-            crate::trace::line(&format!("dataset {}", dp.source), started);
+            self.events.span(&format!("dataset {}", dp.source), started);
             rep
         };
         if let Some(not_started) = not_started(
@@ -75,6 +75,7 @@ impl Context<'_> {
                     rep.outcome = Outcome::Cancelled;
                     return finish(rep);
                 }
+                self.events.step_started(dp, step);
                 let t0 = Instant::now();
                 let mut checked = Vec::new();
                 let r = self.run_step(dp, step, opts, preserved, &src_versions, &mut checked);
@@ -86,13 +87,15 @@ impl Context<'_> {
                     rep.warnings
                         .extend(unplanned_stream(step, &checked, streams));
                 }
-                rep.steps.push(StepReport {
+                let step_report = StepReport {
                     step: step.clone(),
                     streams,
                     bytes,
                     seconds: t0.elapsed().as_secs_f64(),
                     checked,
-                });
+                };
+                self.events.step_finished(dp, &step_report);
+                rep.steps.push(step_report);
                 if let Some(e) = err {
                     if matches!(step, Step::Resume { .. })
                         && matches!(&e, StepError::Zfs(z) if matches!(**z, ZfsError::StaleResumeToken { .. }))
@@ -175,7 +178,7 @@ impl Context<'_> {
                 sync_name,
             );
             self.apply_cleanup(&actions, &mut rep.warnings);
-            crate::trace::line(&format!("after success {}", dp.source), t);
+            self.events.span(&format!("after success {}", dp.source), t);
         } else if let (Outcome::Refused { .. } | Outcome::Skipped { .. }, Some(current)) =
             (&rep.outcome, sync_name)
         {

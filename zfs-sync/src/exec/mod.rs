@@ -17,6 +17,7 @@ mod step;
 
 use crate::cancel::Cancel;
 use crate::error::SyncError;
+use crate::events::{Events, NO_EVENTS};
 use crate::mover::{Mover, DEFAULT_MOVER};
 use crate::naming::check_identifier;
 use crate::options::{ResumeToken, SyncOptions, TreeSpec};
@@ -39,8 +40,9 @@ pub struct Executor<'a> {
     pub target: &'a dyn Backend,
     /// How bytes move from send to receive.
     pub mover: &'a dyn Mover,
-    /// Called as each dataset finishes (from worker threads).
-    pub on_dataset: Option<&'a (dyn Fn(&DatasetReport) + Sync)>,
+    /// Told what happens: the run, each dataset and step, spans of time ([`Events`]; from worker
+    /// threads). [`Executor::new`] gives [`NoEvents`](crate::NoEvents).
+    pub events: &'a dyn Events,
     /// Checked before each dataset starts and between its steps; once cancelled, the rest of the run
     /// ends as [`Outcome::Cancelled`] (exit code 3). [`Executor::new`] gives a token nobody cancels:
     /// replace it with a clone of the caller's.
@@ -55,6 +57,7 @@ impl<'a> Executor<'a> {
             target: self.target,
             mover: self.mover,
             cancel: &self.cancel,
+            events: self.events,
         }
     }
 
@@ -65,7 +68,7 @@ impl<'a> Executor<'a> {
             source,
             target,
             mover: &DEFAULT_MOVER,
-            on_dataset: None,
+            events: &NO_EVENTS,
             cancel: Cancel::new(),
         }
     }
@@ -177,6 +180,7 @@ impl<'a> Executor<'a> {
         check_identifier(&opts.identifier)?;
         let started = Instant::now();
         let sync_name = sync_snapshot_name(opts);
+        self.events.run_started(spec, sync_name.as_deref());
         let t = Instant::now();
         // The target listing does not depend on the sync snapshot: list it meanwhile. The source's
         // properties are read before the snapshot is taken, so a failed read changes nothing.
@@ -193,25 +197,28 @@ impl<'a> Executor<'a> {
         });
         let preserved = props?;
         let (src, tgt) = (src?, tgt?);
-        crate::trace::line("run: sync snapshot and listings", t);
+        self.events.span("run: sync snapshot and listings", t);
         let t = Instant::now();
         let plan = plan_listings((&src, &tgt), spec, opts, sync_name.as_deref())?;
-        crate::trace::line("run: plan", t);
+        self.events.span("run: plan", t);
+        self.events.planned(&plan);
         let t = Instant::now();
         let datasets = self.execute(&plan, &src, &tgt, opts, sync_name.as_deref(), &preserved);
-        crate::trace::line("run: execute", t);
+        self.events.span("run: execute", t);
         let exit_code = datasets
             .iter()
             .map(|d| d.outcome.exit_code())
             .max()
             .unwrap_or(0);
-        Ok(Report {
+        let report = Report {
             sync_snapshot: sync_name,
             plan,
             datasets,
             seconds: started.elapsed().as_secs_f64(),
             exit_code,
-        })
+        };
+        self.events.run_finished(&report);
+        Ok(report)
     }
 
     /// Runs a plan's datasets with `opts.jobs` workers; dependents wait for their `after` datasets
@@ -235,6 +242,7 @@ impl<'a> Executor<'a> {
             opts.jobs,
             |i, failed_dep| {
                 let dp = &plan.datasets[i];
+                self.events.dataset_started(dp);
                 let report = ctx.run_dataset(
                     dp,
                     (
@@ -246,9 +254,7 @@ impl<'a> Executor<'a> {
                     failed_dep.map(|d| plan.datasets[d].source.clone()),
                     preserved.get(&dp.source),
                 );
-                if let Some(cb) = self.on_dataset {
-                    cb(&report);
-                }
+                self.events.dataset_finished(&report);
                 report
             },
             |report| matches!(report.outcome, Outcome::Synced | Outcome::UpToDate),

@@ -304,7 +304,7 @@ impl Context<'_> {
         };
         let t = Instant::now();
         let moved = self.mover.transfer(input, output, &info);
-        crate::trace::line(&format!("transfer {}", send.to), t);
+        self.events.span(&format!("transfer {}", send.to), t);
         let recv_res = r.finish();
         let send_res = s.finish();
         let m = cause(send_res, recv_res, moved)?;

@@ -1,100 +1,96 @@
-//! Timing trace of every backend call (`ZSYNC_TRACE=1`): one stderr line per call with the time since
-//! the run started, the thread, the operation, its object and how long it took. For finding where a
-//! replication run spends its time (process spawns, txg waits, listings).
+//! A [`Backend`] decorator that times every call of the backend it wraps and reports each as an
+//! [`Events::span`]: the operation, its object and how long it took. For finding where a replication
+//! run spends its time (process spawns, txg waits, listings); `zsync` prints these spans with
+//! `ZSYNC_TRACE=1`.
 
+use crate::events::Events;
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::sync::OnceLock;
 use std::time::Instant;
 use zfs_core::{
     Backend, BookmarkName, CreateKind, DatasetName, ListOptions, Listing, RecvRequest, RecvSink,
     SendFlags, SendRequest, SendStream, SnapshotName, TemporaryHolds, VersionName, ZfsError,
 };
 
-fn epoch() -> Instant {
-    static T0: OnceLock<Instant> = OnceLock::new();
-    *T0.get_or_init(Instant::now)
-}
-
-/// Whether `ZSYNC_TRACE` is set to something other than empty or `0`.
-pub fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        let _ = epoch();
-        std::env::var("ZSYNC_TRACE").is_ok_and(|v| !v.is_empty() && v != "0")
-    })
-}
-
-/// Prints one trace line (when [`enabled`]): `zsync: trace: +T [thread] what (D s)`.
-pub fn line(what: &str, started: Instant) {
-    if !enabled() {
-        return;
-    }
-    let th = std::thread::current();
-    eprintln!(
-        "zsync: trace: +{:.3} [{}] {what} ({:.3} s)",
-        started.duration_since(epoch()).as_secs_f64(),
-        th.name().unwrap_or("?"),
-        started.elapsed().as_secs_f64()
-    );
-}
-
-/// A [`Backend`] that traces every call of the one it wraps.
-pub struct Traced<'a> {
-    /// The traced backend.
+/// A [`Backend`] that reports every call of the one it wraps to `events` as a
+/// [`span`](Events::span) (`list pool/a Recursive versions=true`, `send start …`, `receive finish …`).
+pub struct Timed<'a> {
+    /// The timed backend.
     pub inner: &'a dyn Backend,
+    /// Where the spans go.
+    pub events: &'a dyn Events,
 }
 
-fn t<T>(what: impl FnOnce() -> String, f: impl FnOnce() -> T) -> T {
+/// Runs `f` and reports it as a span named `what()`.
+fn timed<T>(events: &dyn Events, what: impl FnOnce() -> String, f: impl FnOnce() -> T) -> T {
     let s = Instant::now();
     let r = f();
-    line(&what(), s);
+    events.span(&what(), s);
     r
 }
 
-struct TracedSend {
-    inner: Box<dyn SendStream>,
+struct TimedSend<'a> {
+    inner: Box<dyn SendStream + 'a>,
     name: String,
+    events: &'a dyn Events,
 }
 
-impl SendStream for TracedSend {
+impl SendStream for TimedSend<'_> {
     fn take_stream(&mut self) -> Option<OwnedFd> {
         self.inner.take_stream()
     }
     fn finish(self: Box<Self>) -> Result<(), ZfsError> {
-        let TracedSend { inner, name } = *self;
-        t(|| format!("send finish {name}"), || inner.finish())
+        let TimedSend {
+            inner,
+            name,
+            events,
+        } = *self;
+        timed(events, || format!("send finish {name}"), || inner.finish())
     }
 }
 
-struct TracedRecv {
-    inner: Box<dyn RecvSink>,
+struct TimedRecv<'a> {
+    inner: Box<dyn RecvSink + 'a>,
     name: String,
+    events: &'a dyn Events,
 }
 
-impl RecvSink for TracedRecv {
+impl RecvSink for TimedRecv<'_> {
     fn take_input(&mut self) -> Option<OwnedFd> {
         self.inner.take_input()
     }
     fn finish(self: Box<Self>) -> Result<(), ZfsError> {
-        let TracedRecv { inner, name } = *self;
-        t(|| format!("receive finish {name}"), || inner.finish())
+        let TimedRecv {
+            inner,
+            name,
+            events,
+        } = *self;
+        timed(
+            events,
+            || format!("receive finish {name}"),
+            || inner.finish(),
+        )
     }
 }
 
-impl Backend for Traced<'_> {
+impl Backend for Timed<'_> {
     zfs_core::delegate_backend!(inner; name, host, capabilities);
     fn ping(&self) -> Result<(), ZfsError> {
-        t(|| "ping".into(), || self.inner.ping())
+        timed(self.events, || "ping".into(), || self.inner.ping())
     }
     fn list(&self, root: &DatasetName, opts: &ListOptions) -> Result<Listing, ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("list {root} {:?} versions={}", opts.depth, opts.versions),
             || self.inner.list(root, opts),
         )
     }
     fn exists(&self, name: &str) -> Result<bool, ZfsError> {
-        t(|| format!("exists {name}"), || self.inner.exists(name))
+        timed(
+            self.events,
+            || format!("exists {name}"),
+            || self.inner.exists(name),
+        )
     }
     fn create(
         &self,
@@ -102,7 +98,8 @@ impl Backend for Traced<'_> {
         kind: CreateKind,
         props: &[(String, String)],
     ) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("create {ds}"),
             || self.inner.create(ds, kind, props),
         )
@@ -112,19 +109,22 @@ impl Backend for Traced<'_> {
         snaps: &[SnapshotName],
         user_props: &[(String, String)],
     ) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("snapshot {} snapshots", snaps.len()),
             || self.inner.snapshot(snaps, user_props),
         )
     }
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("snapshot -r {snap}"),
             || self.inner.snapshot_recursive(snap),
         )
     }
     fn destroy_snapshots(&self, snaps: &[SnapshotName], defer: bool) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || {
                 format!(
                     "destroy {} snapshots (first {})",
@@ -136,46 +136,57 @@ impl Backend for Traced<'_> {
         )
     }
     fn destroy_dataset(&self, ds: &DatasetName, recursive: bool) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("destroy dataset {ds}"),
             || self.inner.destroy_dataset(ds, recursive),
         )
     }
     fn hold(&self, holds: &[(SnapshotName, String)]) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("hold {} snapshots", holds.len()),
             || self.inner.hold(holds),
         )
     }
     fn hold_temporary(&self, holds: &[(SnapshotName, String)]) -> Result<TemporaryHolds, ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("hold temporary {} snapshots", holds.len()),
             || self.inner.hold_temporary(holds),
         )
     }
     fn release(&self, holds: &[(SnapshotName, String)]) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("release {} holds", holds.len()),
             || self.inner.release(holds),
         )
     }
     fn holds(&self, snap: &SnapshotName) -> Result<BTreeMap<String, i64>, ZfsError> {
-        t(|| format!("holds {snap}"), || self.inner.holds(snap))
+        timed(
+            self.events,
+            || format!("holds {snap}"),
+            || self.inner.holds(snap),
+        )
     }
     fn bookmark(&self, pairs: &[(BookmarkName, VersionName)]) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("bookmark {} bookmarks", pairs.len()),
             || self.inner.bookmark(pairs),
         )
     }
     fn destroy_bookmarks(&self, bms: &[BookmarkName]) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("destroy {} bookmarks", bms.len()),
             || self.inner.destroy_bookmarks(bms),
         )
     }
-    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream>, ZfsError> {
-        let inner = t(
+    fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream + '_>, ZfsError> {
+        let inner = timed(
+            self.events,
             || {
                 format!(
                     "send start {}{}{}",
@@ -188,9 +199,10 @@ impl Backend for Traced<'_> {
             },
             || self.inner.send(req),
         )?;
-        Ok(Box::new(TracedSend {
+        Ok(Box::new(TimedSend {
             inner,
             name: req.to.to_string(),
+            events: self.events,
         }))
     }
     fn send_space(
@@ -199,29 +211,34 @@ impl Backend for Traced<'_> {
         from: Option<&VersionName>,
         flags: &SendFlags,
     ) -> Result<u64, ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("send_space {to}"),
             || self.inner.send_space(to, from, flags),
         )
     }
-    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink>, ZfsError> {
-        let inner = t(
+    fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink + '_>, ZfsError> {
+        let inner = timed(
+            self.events,
             || format!("receive start {}", req.target),
             || self.inner.receive(req),
         )?;
-        Ok(Box::new(TracedRecv {
+        Ok(Box::new(TimedRecv {
             inner,
             name: req.target.to_string(),
+            events: self.events,
         }))
     }
     fn receive_abort(&self, ds: &DatasetName) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("receive -A {ds}"),
             || self.inner.receive_abort(ds),
         )
     }
     fn rollback_to(&self, snap: &SnapshotName, destroy_newer: bool) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("rollback {snap}"),
             || self.inner.rollback_to(snap, destroy_newer),
         )
@@ -231,19 +248,22 @@ impl Backend for Traced<'_> {
         root: &DatasetName,
         query: &zfs_core::PropQuery,
     ) -> Result<zfs_core::PropertyMap, ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("properties {root}"),
             || self.inner.properties(root, query),
         )
     }
     fn set_user_props(&self, target: &str, props: &[(String, String)]) -> Result<(), ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("set {target}"),
             || self.inner.set_user_props(target, props),
         )
     }
     fn pools(&self, names: &[zfs_core::PoolName]) -> Result<Vec<zfs_core::PoolStatus>, ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("pools {} named", names.len()),
             || self.inner.pools(names),
         )
@@ -252,7 +272,8 @@ impl Backend for Traced<'_> {
         &self,
         names: &[zfs_core::PoolName],
     ) -> Result<Vec<zfs_core::PoolStatus>, ZfsError> {
-        t(
+        timed(
+            self.events,
             || format!("pool_status {} named", names.len()),
             || self.inner.pool_status(names),
         )
