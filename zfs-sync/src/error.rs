@@ -47,6 +47,15 @@ pub enum SyncError {
         /// The error.
         source: Box<ZfsError>,
     },
+    /// The target did not answer ([`zfs_core::Backend::ping`]) before the sync snapshot was to be taken:
+    /// nothing was taken or changed on either side.
+    #[error("the target host {host} does not answer: {source}; no sync snapshot was taken")]
+    TargetUnreachable {
+        /// The target's host label.
+        host: String,
+        /// The error.
+        source: Box<ZfsError>,
+    },
     /// Reading the source's properties (`--preserve-properties`/`--preserve-recordsize`) failed.
     #[error("reading the properties of the source {root}: {source}")]
     Properties {

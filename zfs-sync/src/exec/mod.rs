@@ -182,11 +182,21 @@ impl<'a> Executor<'a> {
         let sync_name = sync_snapshot_name(opts);
         self.events.run_started(spec, sync_name.as_deref());
         let t = Instant::now();
-        // The target listing does not depend on the sync snapshot: list it meanwhile. The source's
-        // properties are read before the snapshot is taken, so a failed read changes nothing.
+        // The target listing does not depend on the sync snapshot: list it meanwhile. Before the
+        // snapshot is taken the target must answer and the source's properties must have been read, so
+        // an unreachable target or a failed read changes nothing.
         let (src, tgt, props) = std::thread::scope(|s| {
             let tgt = s.spawn(|| self.list_target(spec));
-            let props = self.read_preserved(spec, opts);
+            let answers = sync_name.as_ref().map(|_| s.spawn(|| self.target.ping()));
+            let props = self.read_preserved(spec, opts).and_then(|p| {
+                match answers.map(|a| a.join().unwrap_or_else(|p| std::panic::resume_unwind(p))) {
+                    Some(Err(e)) => Err(SyncError::TargetUnreachable {
+                        host: self.target.host().to_string(),
+                        source: Box::new(e),
+                    }),
+                    _ => Ok(p),
+                }
+            });
             let src = match (&props, &sync_name) {
                 (Err(_), _) => Ok(Listing::default()),
                 (Ok(_), Some(n)) => self.snapshot_and_list(spec, n),

@@ -228,8 +228,8 @@ impl Context<'_> {
                 // CLI). With libzfs_core on both ends, one in-process `-i` per snapshot costs no spawn and
                 // keeps each snapshot its own resumable unit — unless the receive takes `-o`/`-x`, which
                 // the Lzc backend runs through the CLI anyway.
-                let in_process = self.source.name() == "lzc"
-                    && self.target.name() == "lzc"
+                let in_process = self.source.capabilities().in_process_streams
+                    && self.target.capabilities().in_process_streams
                     && every.is_empty()
                     && opts.recv.props.is_empty()
                     && opts.recv.exclude_props.is_empty();
