@@ -26,6 +26,8 @@ pub fn run(
     syncoid_mode: bool,
 ) -> Result<u8, Fail> {
     let Resolved {
+        source,
+        target,
         spec,
         options: opts,
     } = resolve::resolve(args, syncoid_mode)?;
@@ -41,10 +43,15 @@ pub fn run(
             ));
         }
     }
-    let (be, why) = backend::open(choice)?;
+    // One backend per host: both ends on this machine share one.
+    let (be, why) = backend::open_endpoint(choice, &source)?;
     if args.flags.debug {
         eprintln!("zsync: debug: backend {} ({why})", be.name());
     }
+    let target_be = match target.remote == source.remote {
+        true => None,
+        false => Some(backend::open_endpoint(choice, &target)?.0),
+    };
     let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let events = SyncEvents {
         progress: (args.progress || (stderr_tty && !args.no_progress && !args.flags.quiet))
@@ -62,22 +69,25 @@ pub fn run(
         verify: !args.no_stream_check,
         progress: events.progress.is_some().then_some(&events as &dyn Events),
     };
+    let target_be = target_be.as_deref().unwrap_or(be.as_ref());
     // ZSYNC_TRACE=1: one stderr line per backend call with its duration.
-    let timed = Timed {
-        inner: be.as_ref(),
+    let timed = |inner| Timed {
+        inner,
         events: &events,
     };
-    let be_used: &dyn zfs_core::Backend = if events.trace.is_some() {
-        &timed
-    } else {
-        be.as_ref()
-    };
-    let mut exec = Executor::new(be_used, be_used);
+    let (timed_source, timed_target) = (timed(be.as_ref()), timed(target_be));
+    let (source_used, target_used): (&dyn zfs_core::Backend, &dyn zfs_core::Backend) =
+        if events.trace.is_some() {
+            (&timed_source, &timed_target)
+        } else {
+            (be.as_ref(), target_be)
+        };
+    let mut exec = Executor::new(source_used, target_used);
     exec.mover = &mover;
     exec.events = &events;
 
     if args.flags.dumpsnaps {
-        dump_snaps(be.as_ref(), &spec);
+        dump_snaps((be.as_ref(), target_be), &spec);
     }
     if plan_only {
         let plan = exec
@@ -242,7 +252,7 @@ fn plan_exit(p: &Plan) -> u8 {
 }
 
 /// `--dumpsnaps`: every snapshot and bookmark of both sides (name, guid, createtxg), on stderr.
-fn dump_snaps(be: &dyn zfs_core::Backend, spec: &TreeSpec) {
+fn dump_snaps((source, target): (&dyn zfs_core::Backend, &dyn zfs_core::Backend), spec: &TreeSpec) {
     let opts = zfs_core::ListOptions {
         depth: if spec.recursive {
             zfs_core::Depth::Recursive
@@ -252,7 +262,10 @@ fn dump_snaps(be: &dyn zfs_core::Backend, spec: &TreeSpec) {
         versions: true,
         user_props: Vec::new(),
     };
-    for (side, root) in [("source", &spec.source_root), ("target", &spec.target_root)] {
+    for (side, be, root) in [
+        ("source", source, &spec.source_root),
+        ("target", target, &spec.target_root),
+    ] {
         match be.list(root, &opts) {
             Ok(l) => {
                 for d in &l.datasets {

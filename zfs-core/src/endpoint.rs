@@ -146,6 +146,11 @@ impl Endpoint {
         }
     }
 
+    /// Whether `s` is written as a remote endpoint: the part before its first `/` contains a `:`.
+    pub fn is_remote_form(s: &str) -> bool {
+        s.split('/').next().unwrap_or("").contains(':')
+    }
+
     /// Parses `pool/ds` or `[user@]host[:port]:pool/ds` (see the module docs); errors name the input.
     pub fn parse(s: &str) -> Result<Endpoint, EndpointError> {
         let err = |rule: String| EndpointError {
@@ -153,7 +158,7 @@ impl Endpoint {
             rule,
         };
         let first = s.split('/').next().unwrap_or("");
-        if !first.contains(':') {
+        if !Endpoint::is_remote_form(s) {
             let dataset = DatasetName::parse(s).map_err(|e| err(e.rule))?;
             return Ok(Endpoint::local(dataset));
         }

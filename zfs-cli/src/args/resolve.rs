@@ -5,15 +5,19 @@
 use super::sync::SyncArgs;
 use crate::exit::Fail;
 use regex::Regex;
-use zfs_core::DatasetName;
+use zfs_core::{DatasetName, Endpoint};
 use zfs_sync::{
     InitialReplication, PlanOptions, RecvOptions, SendOptions, SnapshotFilter, SyncOptions,
     TreeSpec,
 };
 
-/// A sync or plan run's input, checked: what to replicate and how.
+/// A sync or plan run's input, checked: where, what to replicate and how.
 #[derive(Debug)]
 pub struct Resolved {
+    /// Where the source tree is.
+    pub source: Endpoint,
+    /// Where the target tree goes.
+    pub target: Endpoint,
     /// The tree to replicate.
     pub spec: TreeSpec,
     /// Planner and executor options.
@@ -23,9 +27,8 @@ pub struct Resolved {
 /// Checks the endpoints and builds the tree and options; `syncoid_mode` names sync snapshots and
 /// holds as syncoid does, per host.
 pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
-    for ep in [&args.source, &args.target] {
-        check_local(ep)?;
-    }
+    let source = endpoint("source", &args.source)?;
+    let target = endpoint("target", &args.target)?;
     let spec = tree_spec(args)?;
     let mut options = sync_options(args)?;
     if syncoid_mode {
@@ -34,7 +37,12 @@ pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
         options.identifier = syncoid_identifier(args.flags.identifier.as_deref(), &hostname());
         options.naming = zfs_sync::SyncNaming::Syncoid;
     }
-    Ok(Resolved { spec, options })
+    Ok(Resolved {
+        source,
+        target,
+        spec,
+        options,
+    })
 }
 
 /// The local host name (`gethostname`), reduced to the characters an identifier allows.
@@ -68,16 +76,14 @@ pub fn syncoid_identifier(identifier: Option<&str>, host: &str) -> String {
     }
 }
 
-/// Rejects remote endpoints (`[user@]host:pool/ds`): remote replication is a later issue.
-pub fn check_local(endpoint: &str) -> Result<(), Fail> {
-    let first = endpoint.split('/').next().unwrap_or("");
-    if first.contains(':') {
-        return Err(Fail::failure(format!(
-            "remote endpoint '{endpoint}' is not supported yet: zsync replicates local datasets only \
-             (remote replication is planned)"
-        )));
+/// `pool/ds` or `[user@]host[:port]:pool/ds`; a bad local name fails with the dataset's own error,
+/// a bad remote form with the endpoint's, each naming the argument.
+pub fn endpoint(what: &str, s: &str) -> Result<Endpoint, Fail> {
+    if Endpoint::is_remote_form(s) {
+        Endpoint::parse(s).map_err(|e| Fail::failure(format!("{what}: {e}")))
+    } else {
+        dataset(what, s).map(Endpoint::local)
     }
-    Ok(())
 }
 
 fn dataset(what: &str, s: &str) -> Result<DatasetName, Fail> {
@@ -90,10 +96,10 @@ fn regexes(flag: &str, v: &[String]) -> Result<Vec<Regex>, Fail> {
         .collect()
 }
 
-/// The tree to replicate.
+/// The tree to replicate: the endpoints' datasets (on whichever host each is).
 pub fn tree_spec(a: &SyncArgs) -> Result<TreeSpec, Fail> {
-    let src = dataset("source", &a.source)?;
-    let dst = dataset("target", &a.target)?;
+    let src = endpoint("source", &a.source)?.dataset;
+    let dst = endpoint("target", &a.target)?.dataset;
     if a.flags.skip_parent && !a.flags.recursive {
         return Err(Fail::failure("--skip-parent needs --recursive"));
     }
