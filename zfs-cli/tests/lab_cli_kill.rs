@@ -60,6 +60,28 @@ fn kill_group(child: &mut Child) {
     assert_eq!(rc, 0, "kill(-{pgid}): {}", std::io::Error::last_os_error());
     let st = child.wait().expect("reap zsync");
     eprintln!("zsync killed: {st:?}");
+    // The `zfs receive` child (CLI backend) leaves only when its ioctl returns, and the kernel saves
+    // the partial state as that receive unwinds: wait until no process of the group is left (bounded).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // SAFETY: kill(2) with signal 0 only checks whether the group still has members.
+    while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The resume token once it stopped changing: a receive that is still unwinding can save its state
+/// once more after the token first appears (read a second apart until two reads agree; bounded).
+fn settled_token(pool: &TestPool, ds: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = token(pool, ds);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = token(pool, ds);
+        if now == last || Instant::now() >= deadline {
+            return now;
+        }
+        last = now;
+    }
 }
 
 fn kill_and_resume(backend: &str) -> Result<(), LabError> {
@@ -140,7 +162,7 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     while !has_token(&pool, &dst) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let tok = token(&pool, &dst);
+    let tok = settled_token(&pool, &dst);
     assert!(
         has_token(&pool, &dst),
         "no resume token on {dst} after SIGKILL (%recv used {used_at_kill}): {tok}"
