@@ -6,6 +6,13 @@ pub mod cli;
 mod delegate;
 pub mod endpoint;
 pub mod error;
+/// Guides to zfs-core's extension points.
+pub mod guide {
+    #[doc = include_str!("../guide/backend.md")]
+    pub mod backend {}
+    #[doc = include_str!("../guide/runner.md")]
+    pub mod runner {}
+}
 pub mod listing;
 pub mod lzc;
 pub mod name;

@@ -8,6 +8,13 @@ pub mod exec;
 #[cfg(test)]
 mod fixtures;
 pub mod guid_str;
+/// Guides to zfs-sync's extension points.
+pub mod guide {
+    #[doc = include_str!("../guide/mover.md")]
+    pub mod mover {}
+    #[doc = include_str!("../guide/events.md")]
+    pub mod events {}
+}
 pub mod model;
 pub mod mover;
 pub mod naming;
