@@ -1,7 +1,7 @@
 //! The fake's [`Backend`] methods: each records its call, fails as a test asked, then does to the
 //! model what ZFS does.
 
-use super::{creation_at, ds, holds_object, join, new_guid, Fake, Fs, Ver};
+use super::{creation_at, ds, holds_object, join, new_guid, Fake, Fs, State, Ver};
 use std::collections::BTreeMap;
 use zfs_core::{
     Backend, BookmarkName, Capabilities, CreateKind, Dataset, DatasetKind, DatasetName, Depth,
@@ -139,30 +139,7 @@ impl Backend for Fake {
             }
         }
         let mut st = self.state.lock().unwrap();
-        for s in snaps {
-            if !st.datasets.contains_key(s.dataset().as_str()) {
-                return Err(self.not_found("snapshot", s.dataset().as_str()));
-            }
-            if st.version(s.as_str()).is_some() {
-                return Err(self.refuse(
-                    "snapshot",
-                    s.as_str(),
-                    &format!("cannot create snapshot '{s}': dataset already exists"),
-                ));
-            }
-        }
-        let txg = st.next_txg();
-        for s in snaps {
-            let mut v = Version::snapshot(s.clone(), new_guid(), txg, creation_at(txg));
-            v.user_props = user_props.iter().cloned().collect();
-            let d = st.datasets.get_mut(s.dataset().as_str()).unwrap();
-            d.versions.push(Ver {
-                v,
-                holds: BTreeMap::new(),
-            });
-            d.modified = false;
-        }
-        Ok(())
+        self.take(&mut st, snaps, user_props)
     }
 
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError> {
@@ -179,24 +156,7 @@ impl Backend for Fake {
             .filter(|n| n.is_within(&root))
             .map(|n| n.snapshot(snap.short()).unwrap())
             .collect();
-        // All or nothing, in one txg.
-        if let Some(s) = all.iter().find(|s| st.version(s.as_str()).is_some()) {
-            return Err(self.refuse(
-                "snapshot",
-                s.as_str(),
-                &format!("cannot create snapshot '{s}': dataset already exists"),
-            ));
-        }
-        let txg = st.next_txg();
-        for s in all {
-            let d = st.datasets.get_mut(s.dataset().as_str()).unwrap();
-            d.versions.push(Ver {
-                v: Version::snapshot(s.clone(), new_guid(), txg, creation_at(txg)),
-                holds: BTreeMap::new(),
-            });
-            d.modified = false;
-        }
-        Ok(())
+        self.take(&mut st, &all, &[])
     }
 
     fn destroy_snapshots(&self, snaps: &[SnapshotName], defer: bool) -> Result<(), ZfsError> {
@@ -546,6 +506,36 @@ impl Backend for Fake {
 }
 
 impl Fake {
+    /// Takes `snaps` (of existing datasets) in one txg, all or none.
+    fn take(
+        &self,
+        st: &mut State,
+        snaps: &[SnapshotName],
+        user_props: &[(String, String)],
+    ) -> Result<(), ZfsError> {
+        for s in snaps {
+            if !st.datasets.contains_key(s.dataset().as_str()) {
+                return Err(self.not_found("snapshot", s.dataset().as_str()));
+            }
+            if st.version(s.as_str()).is_some() {
+                let why = format!("cannot create snapshot '{s}': dataset already exists");
+                return Err(self.refuse("snapshot", s.as_str(), &why));
+            }
+        }
+        let txg = st.next_txg();
+        for s in snaps {
+            let mut v = Version::snapshot(s.clone(), new_guid(), txg, creation_at(txg));
+            v.user_props = user_props.iter().cloned().collect();
+            let d = st.datasets.get_mut(s.dataset().as_str()).unwrap();
+            d.versions.push(Ver {
+                v,
+                holds: BTreeMap::new(),
+            });
+            d.modified = false;
+        }
+        Ok(())
+    }
+
     fn pool_list(&self, names: &[PoolName]) -> Result<Vec<PoolStatus>, ZfsError> {
         let st = self.state.lock().unwrap();
         let all: Vec<&String> = st.datasets.keys().filter(|n| !n.contains('/')).collect();

@@ -26,12 +26,12 @@
 mod backend;
 mod stream;
 
+use super::ds;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use zfs_core::{
-    Backend, Capabilities, CreateKind, DatasetKind, DatasetName, SnapshotName, Version,
-    VersionKind, ZfsError,
+    Backend, Capabilities, CreateKind, DatasetKind, SnapshotName, Version, VersionKind, ZfsError,
 };
 
 /// Guids are unique across every fake of the process, as they are across pools.
@@ -216,37 +216,28 @@ impl Fake {
         st.datasets.insert(name.to_string(), fs);
     }
 
+    /// Changes an existing dataset directly.
+    fn change(&self, dataset: &str, f: impl FnOnce(&mut Fs)) {
+        let mut st = self.state.lock().unwrap();
+        f(st.datasets.get_mut(dataset).expect("no such dataset"));
+    }
+
     /// Writes to a dataset: it differs from its newest snapshot (an incremental without `-F` fails).
     pub fn write(&self, dataset: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .datasets
-            .get_mut(dataset)
-            .unwrap()
-            .modified = true;
+        self.change(dataset, |d| d.modified = true);
     }
 
     /// Gives a dataset a `receive_resume_token`, as an interrupted `zfs receive -s` leaves one.
     pub fn set_resume_token(&self, dataset: &str, token: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .datasets
-            .get_mut(dataset)
-            .unwrap()
-            .token = Some(token.to_string());
+        self.change(dataset, |d| d.token = Some(token.to_string()));
     }
 
     /// Destroys a snapshot now, as another program would (not recorded).
     pub fn destroy_now(&self, snap: &str) {
-        let ds = snap.split('@').next().unwrap();
-        let mut st = self.state.lock().unwrap();
-        st.datasets
-            .get_mut(ds)
-            .unwrap()
-            .versions
-            .retain(|v| v.v.name.as_str() != snap);
+        let dataset = snap.split('@').next().unwrap();
+        self.change(dataset, |d| {
+            d.versions.retain(|v| v.v.name.as_str() != snap)
+        });
     }
 
     /// Whether a dataset exists.
@@ -359,10 +350,6 @@ impl Fake {
             &format!("cannot open '{name}': dataset does not exist"),
         )
     }
-}
-
-fn ds(name: &str) -> DatasetName {
-    DatasetName::parse(name).unwrap()
 }
 
 fn sn(name: &str) -> SnapshotName {

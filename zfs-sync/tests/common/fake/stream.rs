@@ -250,32 +250,25 @@ impl Fake {
         let from: Option<Version> = match &req.from {
             None => None,
             Some(f) => {
+                let not_earlier = || {
+                    let why = format!(
+                        "cannot send '{}': not an earlier snapshot from the same fs",
+                        req.to
+                    );
+                    self.refuse("send", f.as_str(), &why)
+                };
                 let base = if f.dataset() == dataset {
                     d.find(f.as_str()).map(|v| v.v.clone())
                 } else if d.origin.as_ref().map(|o| o.as_str()) == Some(f.as_str()) {
                     st.version(f.as_str()).map(|v| v.v.clone())
                 } else {
-                    return Err(self.refuse(
-                        "send",
-                        f.as_str(),
-                        &format!(
-                            "cannot send '{}': not an earlier snapshot from the same fs",
-                            req.to
-                        ),
-                    ));
+                    return Err(not_earlier());
                 };
                 let Some(base) = base else {
                     return Err(self.not_found("send", f.as_str()));
                 };
                 if f.dataset() == dataset && base.createtxg >= to.createtxg {
-                    return Err(self.refuse(
-                        "send",
-                        f.as_str(),
-                        &format!(
-                            "cannot send '{}': not an earlier snapshot from the same fs",
-                            req.to
-                        ),
-                    ));
+                    return Err(not_earlier());
                 }
                 Some(base)
             }
