@@ -1,6 +1,9 @@
 //! Fixture builders shared by the host tests, and run helpers shared by the lab tests.
 #![allow(dead_code)]
 
+pub mod fake;
+pub mod host;
+
 use std::collections::BTreeMap;
 use zfs_core::{Dataset, DatasetKind, DatasetName, Encryption, Version, VersionName};
 
