@@ -58,7 +58,9 @@ pub trait Events: Sync {
         let _ = report;
     }
 
-    /// The run is done.
+    /// The run is done, with the report [`Executor::run`](crate::Executor::run) returns. A run that
+    /// could not start or plan (it returns a [`SyncError`](crate::SyncError) instead) ends without
+    /// this event: the error goes to the caller.
     fn run_finished(&self, report: &Report) {
         let _ = report;
     }
