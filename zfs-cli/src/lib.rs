@@ -10,6 +10,7 @@ pub mod exit;
 pub mod monitor;
 pub mod output;
 pub mod progress;
+pub mod render;
 pub mod sync;
 pub mod sync_events;
 pub mod trace;

@@ -8,13 +8,11 @@ use crate::args::resolve::{self, Resolved};
 use crate::args::{BackendArg, SyncArgs};
 use crate::backend;
 use crate::exit::{Fail, EXIT_FAILURE};
+use crate::render::render_plan;
 use crate::sync_events::SyncEvents;
 use crate::trace::Tracer;
 use std::sync::Mutex;
-use zfs_sync::{
-    DatasetPlan, DatasetReport, Decision, Events, Executor, Outcome, PipelineMover, Plan, Step,
-    Timed, TreeSpec,
-};
+use zfs_sync::{Events, Executor, PipelineMover, Plan, Step, Timed, TreeSpec};
 
 /// Runs a plan (`plan_only`) or a sync; `syncoid_mode` keeps syncoid's default of discarding
 /// target changes (`recv -F`) unless `--no-rollback` — the caller already mapped that onto
@@ -127,115 +125,6 @@ pub fn run(
         println!("{}", report.to_json());
     }
     Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
-}
-
-/// One line per dataset: `synced tank/a -> backup/a (2 steps, 1.2 MiB, 0.8 s)`.
-pub fn result_line(d: &DatasetReport) -> String {
-    let arrow = format!("{} -> {}", d.source, d.target);
-    match &d.outcome {
-        Outcome::Synced => format!(
-            "synced {arrow} ({} step{}, {}, {:.1} s)",
-            d.steps.len(),
-            if d.steps.len() == 1 { "" } else { "s" },
-            crate::progress::human_bytes(d.bytes),
-            d.seconds
-        ),
-        Outcome::UpToDate => format!("up to date {arrow}"),
-        Outcome::Skipped { reason } => format!("skipped {arrow}: {reason}"),
-        Outcome::Refused { conflict } => format!("REFUSED {arrow}: {}", conflict.describe()),
-        Outcome::Failed { error } => format!("FAILED {arrow}: {error}"),
-        Outcome::Cancelled => format!("cancelled {arrow}"),
-        other => format!("{other:?} {arrow}"),
-    }
-}
-
-fn step_line(s: &Step) -> String {
-    match s {
-        Step::AbortResume { reason, token } => {
-            format!(
-                "abort partial receive ({reason:?}, token for {})",
-                token.toname
-            )
-        }
-        Step::Resume { to, .. } => format!("resume interrupted receive of {}", to.name),
-        Step::Rollback { to, discards } => {
-            let d: Vec<&str> = discards.iter().map(|v| v.name.as_str()).collect();
-            format!("rollback to {} DISCARDING {}", to.name, d.join(", "))
-        }
-        Step::DestroyTarget {
-            target,
-            snapshots,
-            descendants,
-        } => format!(
-            "DESTROY {target} ({} snapshots, {} datasets below it)",
-            snapshots.len(),
-            descendants.len()
-        ),
-        Step::Full { snapshot } => format!("full {}", snapshot.name),
-        Step::Clone {
-            origin,
-            target_origin,
-            to,
-        } => format!(
-            "clone {} from origin {} (as clone of {target_origin})",
-            to.name, origin.name
-        ),
-        Step::Incremental {
-            from,
-            to,
-            intermediates,
-            receives,
-        } => format!(
-            "incremental {} {} -> {} ({} snapshot{})",
-            if *intermediates { "-I" } else { "-i" },
-            from.name,
-            to.name,
-            receives.len(),
-            if receives.len() == 1 { "" } else { "s" }
-        ),
-        Step::DestroyTargetSnapshots { snapshots } => {
-            let d: Vec<&str> = snapshots.iter().map(|v| v.name.as_str()).collect();
-            format!(
-                "destroy target snapshots gone from the source: {}",
-                d.join(", ")
-            )
-        }
-        other => other.kind().to_string(),
-    }
-}
-
-fn dataset_plan_lines(d: &DatasetPlan) -> String {
-    let mut s = format!("{} -> {}", d.source, d.target);
-    if d.raw {
-        s.push_str(" [raw]");
-    }
-    match &d.decision {
-        Decision::Replicate { steps } => {
-            s.push('\n');
-            for st in steps {
-                s.push_str(&format!("    {}\n", step_line(st)));
-            }
-        }
-        Decision::Conflict { conflict } => {
-            s.push_str(&format!(": {}\n", conflict.describe()));
-        }
-    }
-    for c in &d.cleanup {
-        s.push_str(&format!("    then {}\n", c.describe()));
-    }
-    s
-}
-
-/// The plan for humans: one block per dataset, then the excluded datasets.
-pub fn render_plan(p: &Plan) -> String {
-    let mut s = String::new();
-    for d in &p.datasets {
-        s.push_str(&dataset_plan_lines(d));
-    }
-    for e in &p.excluded {
-        s.push_str(&format!("{e}: excluded\n"));
-    }
-    s
 }
 
 /// 0 when every dataset can be replicated or is up to date; 2 when any is refused.

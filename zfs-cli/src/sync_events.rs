@@ -3,7 +3,7 @@
 //! the progress line when there is one, and the timing trace.
 
 use crate::progress::ProgressLine;
-use crate::sync::result_line;
+use crate::render::result_line;
 use crate::trace::Tracer;
 use std::sync::Mutex;
 use std::time::Instant;
