@@ -7,7 +7,8 @@ use zfs_core::{
     Dataset, DatasetKind, DatasetName, Encryption, Listing, SnapshotName, Version, VersionName,
 };
 use zfs_sync::{
-    plan_dataset, plan_tree, PlanOptions, ResumeToken, TargetState, TreeInput, TreeSpec,
+    plan_dataset, plan_tree, PlanOptions, ResumeToken, TargetState, TokenDecodeError, TreeInput,
+    TreeSpec,
 };
 
 fn version(ds: &str, short: &str, guid: u64, txg: u64) -> Version {
@@ -62,7 +63,7 @@ fn tree(n: usize, snaps: usize) -> (Listing, Listing) {
     (Listing { datasets: src }, Listing { datasets: tgt })
 }
 
-fn no_tokens(_: &str) -> Result<ResumeToken, String> {
+fn no_tokens(_: &str) -> Result<ResumeToken, TokenDecodeError> {
     Err("none".into())
 }
 

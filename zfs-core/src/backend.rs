@@ -10,6 +10,7 @@ use crate::listing::Listing;
 use crate::name::{BookmarkName, DatasetName, PoolName, SnapshotName, VersionName};
 use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
+use crate::resume::ResumeToken;
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 
@@ -79,21 +80,6 @@ pub struct SendFlags {
     pub saved: bool,
 }
 
-/// Where to resume an interrupted send.
-///
-/// The caller decodes the token (zfs-stream does that; zfs-core does not depend on it) and fills the
-/// request's `to`, `from` and `flags` from it too: Cli uses only `token` (`zfs send -t`), Lzc uses
-/// `object`/`offset` with `lzc_send_resume`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumePoint {
-    /// The `receive_resume_token` of the target dataset.
-    pub token: String,
-    /// Decoded `object` field.
-    pub object: u64,
-    /// Decoded `offset` field.
-    pub offset: u64,
-}
-
 /// A send: full (`from == None`) or incremental from a snapshot or bookmark (`-i`), or with every
 /// intermediate snapshot in one stream (`-I`, from a snapshot only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +94,11 @@ pub struct SendRequest {
     pub intermediates: bool,
     /// Stream flags.
     pub flags: SendFlags,
-    /// Resume an interrupted send instead of starting over.
-    pub resume: Option<ResumePoint>,
+    /// Resume an interrupted send instead of starting over: the target's decoded token (zfs-stream
+    /// decodes it; zfs-core does not depend on it). Fill `to`, `from` and `flags` from it too: Cli uses
+    /// only [`ResumeToken::token`] (`zfs send -t`), Lzc [`ResumeToken::object`] and
+    /// [`ResumeToken::offset`] with `lzc_send_resume`.
+    pub resume: Option<ResumeToken>,
 }
 
 impl SendRequest {

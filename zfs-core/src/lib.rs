@@ -6,6 +6,7 @@ pub mod cli;
 mod delegate;
 pub mod endpoint;
 pub mod error;
+pub mod guid_str;
 pub mod listing;
 pub mod lzc;
 pub mod name;
@@ -14,12 +15,13 @@ pub mod open;
 pub mod pool;
 pub mod props;
 pub mod quote;
+pub mod resume;
 pub mod runner;
 pub mod validate;
 
 pub use backend::{
-    Backend, Capabilities, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, ResumePoint,
-    SendFlags, SendRequest, SendStream, TemporaryHolds,
+    Backend, Capabilities, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, SendFlags,
+    SendRequest, SendStream, TemporaryHolds,
 };
 pub use cli::parse::PoolList;
 pub use cli::Cli;
@@ -32,5 +34,6 @@ pub use name::{
 pub use open::{open, open_endpoint, BackendChoice};
 pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolStatus, VdevStatus};
 pub use props::{PropQuery, PropSource, PropValue, PropertyMap, SourceKind};
+pub use resume::ResumeToken;
 pub use runner::{LocalRunner, Runner};
 pub use validate::{HoldTag, UserProp};

@@ -6,7 +6,6 @@ pub mod error;
 pub mod exec;
 #[cfg(test)]
 mod fixtures;
-pub mod guid_str;
 pub mod model;
 pub mod mover;
 pub mod naming;
@@ -29,8 +28,8 @@ pub use naming::{
     SYNCOID_PREFIX, SYNC_PREFIX,
 };
 pub use options::{
-    default_jobs, InitialReplication, PlanOptions, RecvOptions, ResumeToken, SendOptions,
-    SnapshotFilter, SyncOptions, TreeSpec,
+    default_jobs, InitialReplication, PlanOptions, RecvOptions, SendOptions, SnapshotFilter,
+    SyncOptions, TreeSpec,
 };
 pub use plan::{
     AbortReason, CleanupAction, Conflict, DatasetPlan, Decision, Plan, Side, Step, VersionRef,
@@ -38,8 +37,13 @@ pub use plan::{
 };
 pub use planner::select_datasets;
 pub use planner::{
-    common_base, plan_dataset, plan_tree, CloneBase, CommonBase, TargetState, TreeInput,
+    common_base, plan_dataset, plan_tree, CloneBase, CommonBase, TargetState, TokenDecodeError,
+    TreeInput,
 };
 pub use report::{DatasetReport, Outcome, Report, StepReport};
+/// GUIDs as decimal strings in JSON (zfs-core's helpers; the plan and report JSON use them).
+pub use zfs_core::guid_str;
+/// A target's decoded `receive_resume_token` (zfs-core's; the executor decodes with zfs-stream).
+pub use zfs_core::ResumeToken;
 /// The counters a [`ProgressObserver`] is given (zfs-stream's).
 pub use zfs_stream::ProgressSnapshot;

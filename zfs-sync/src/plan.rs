@@ -5,9 +5,10 @@
 //! numbers as doubles.
 
 use crate::guid_str;
-use crate::options::ResumeToken;
 use serde::{Deserialize, Serialize};
-use zfs_core::{BookmarkName, DatasetKind, DatasetName, SnapshotName, Version, VersionName};
+use zfs_core::{
+    BookmarkName, DatasetKind, DatasetName, ResumeToken, SnapshotName, Version, VersionName,
+};
 
 /// Version of the JSON schema written by [`Plan`]; bumped on incompatible changes.
 pub const PLAN_SCHEMA: u32 = 1;

@@ -7,7 +7,8 @@ use regex::Regex;
 use zfs_core::{DatasetKind, Encryption, Listing, VersionName};
 use zfs_sync::{
     model, plan_dataset, plan_tree, AbortReason, Conflict, Decision, InitialReplication, PlanError,
-    PlanOptions, ResumeToken, SnapshotFilter, Step, TargetState, TreeInput, TreeSpec,
+    PlanOptions, ResumeToken, SnapshotFilter, Step, TargetState, TokenDecodeError, TreeInput,
+    TreeSpec,
 };
 
 const S: &str = "src/d";
@@ -344,6 +345,7 @@ fn token(toguid: u64, fromguid: Option<u64>) -> ResumeToken {
         large_block: false,
         embed: false,
         compressed: false,
+        saved: false,
     }
 }
 
@@ -474,8 +476,8 @@ fn delete_target_snapshots_mirrors_source_deletions_but_keeps_base() {
 
 // ---- trees ----
 
-fn no_tokens(s: &str) -> Result<ResumeToken, String> {
-    Err(format!("no decoder in this test ({s})"))
+fn no_tokens(s: &str) -> Result<ResumeToken, TokenDecodeError> {
+    Err(format!("no decoder in this test ({s})").into())
 }
 
 fn tree_fixture() -> (Listing, Listing) {
@@ -714,7 +716,7 @@ fn unreadable_and_decoded_tokens_in_trees() {
         plan.datasets[0].decision.conflict().map(|c| c.kind()),
         Some("unreadable_resume_token")
     );
-    let decode = |s: &str| -> Result<ResumeToken, String> {
+    let decode = |s: &str| -> Result<ResumeToken, TokenDecodeError> {
         Ok(ResumeToken {
             token: s.to_string(),
             toguid: 2,
@@ -727,6 +729,7 @@ fn unreadable_and_decoded_tokens_in_trees() {
             large_block: false,
             embed: false,
             compressed: false,
+            saved: false,
         })
     };
     let input = TreeInput {

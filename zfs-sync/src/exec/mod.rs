@@ -19,7 +19,7 @@ use crate::cancel::Cancel;
 use crate::error::SyncError;
 use crate::mover::{Mover, DEFAULT_MOVER};
 use crate::naming::check_identifier;
-use crate::options::{ResumeToken, SyncOptions, TreeSpec};
+use crate::options::{SyncOptions, TreeSpec};
 use crate::plan::{DatasetPlan, Plan, Step};
 use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
@@ -292,7 +292,7 @@ fn plan_listings(
         &TreeInput {
             source: src,
             target: tgt,
-            decode_token: &ResumeToken::decode,
+            decode_token: &|token| Ok(zfs_stream::resume::decode(token)?),
         },
         spec,
         &opts.plan,

@@ -9,8 +9,7 @@ use crate::plan::{DatasetPlan, Step, VersionRef};
 use crate::preserve::Preserved;
 use std::time::Instant;
 use zfs_core::{
-    RecvRequest, ResumePoint, SendFlags, SendRequest, SnapshotName, Version, VersionKind,
-    VersionName, ZfsError,
+    RecvRequest, SendFlags, SendRequest, SnapshotName, Version, VersionKind, VersionName, ZfsError,
 };
 
 /// How many source snapshots were created after `after_txg`, up to `to_txg`: what a `-I` stream between
@@ -198,11 +197,7 @@ impl Context<'_> {
                         props: false,
                         saved: false,
                     },
-                    resume: Some(ResumePoint {
-                        token: token.token.clone(),
-                        object: token.object,
-                        offset: token.offset,
-                    }),
+                    resume: Some(token.clone()),
                 };
                 let mut r =
                     recv(to.short(), force && from.is_some(), None, from.is_none()).map_err(e0)?;
