@@ -347,7 +347,7 @@ pub trait Backend: Send + Sync {
 
     /// Properties of `root` (and its descendants with [`PropQuery::recursive`]), filesystems and volumes
     /// only: one `zfs get` for the values and one without them that the values must match, so a user
-    /// property value imitating `zfs get` rows is refused ([`crate::cli::parse::verify_rows`]); when the two
+    /// property value imitating `zfs get` rows is refused (`cli::parse::verify_rows`); when the two
     /// differ, both are read once more (the tree may have changed in between) before that is an error.
     /// Property names are validated before anything runs; a missing root is [`ZfsError::NotFound`]
     /// naming it.
@@ -355,7 +355,7 @@ pub trait Backend: Send + Sync {
 
     /// Health and capacity of the named pools (all imported pools when `names` is empty), in
     /// `zpool list` order, from ONE `zpool list -Hp` spawn (up to three when it prints a pool as `-`, see
-    /// [`crate::cli::parse::PoolList::unreadable`]); [`crate::pool::PoolStatus::detail`] is `None`. A missing
+    /// `cli::parse::PoolList::unreadable`); [`crate::pool::PoolStatus::detail`] is `None`. A missing
     /// pool is [`ZfsError::NotFound`] naming it.
     fn pools(&self, names: &[PoolName]) -> Result<Vec<PoolStatus>, ZfsError>;
 
