@@ -1,28 +1,31 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+// The planner and its data: no feature needed, no backend, no zfs-stream.
 pub mod cancel;
 pub mod error;
-pub mod exec;
-#[cfg(test)]
-mod fixtures;
 pub mod model;
-pub mod mover;
 pub mod naming;
 pub mod options;
 pub mod plan;
 pub mod planner;
-pub mod preserve;
 pub mod report;
+
+// The executor (feature `exec`, on by default).
+#[cfg(feature = "exec")]
+pub mod exec;
+#[cfg(feature = "exec")]
+pub mod mover;
+#[cfg(feature = "exec")]
+pub mod preserve;
+#[cfg(feature = "exec")]
 pub mod trace;
+// Builders for the executor's unit tests.
+#[cfg(all(test, feature = "exec"))]
+mod fixtures;
 
 pub use cancel::Cancel;
 pub use error::{PlanError, SyncError};
-pub use exec::Executor;
-pub use mover::{
-    CopyMover, Moved, Mover, PipelineMover, ProgressObserver, StreamCheck, StreamInfo,
-    StreamSnapshot, TransferError,
-};
 pub use naming::{
     is_sync_snapshot, is_syncoid_snapshot, sync_snapshot_name, syncoid_snapshot_name, SyncNaming,
     SYNCOID_PREFIX, SYNC_PREFIX,
@@ -40,10 +43,18 @@ pub use planner::{
     common_base, plan_dataset, plan_tree, CloneBase, CommonBase, TargetState, TokenDecodeError,
     TreeInput,
 };
-pub use report::{DatasetReport, Outcome, Report, StepReport};
+pub use report::{DatasetReport, Outcome, Report, StepReport, StreamCheck, StreamSnapshot};
 /// GUIDs as decimal strings in JSON (zfs-core's helpers; the plan and report JSON use them).
 pub use zfs_core::guid_str;
 /// A target's decoded `receive_resume_token` (zfs-core's; the executor decodes with zfs-stream).
 pub use zfs_core::ResumeToken;
+
+#[cfg(feature = "exec")]
+pub use exec::Executor;
+#[cfg(feature = "exec")]
+pub use mover::{
+    CopyMover, Moved, Mover, PipelineMover, ProgressObserver, StreamInfo, TransferError,
+};
 /// The counters a [`ProgressObserver`] is given (zfs-stream's).
+#[cfg(feature = "exec")]
 pub use zfs_stream::ProgressSnapshot;

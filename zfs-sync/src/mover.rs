@@ -1,7 +1,7 @@
 //! The Mover seam: what moves a send stream into a receive, what it is told about the stream, and what
 //! it reports back (bytes and the in-transit stream check).
 
-use serde::{Deserialize, Serialize};
+use crate::report::StreamCheck;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 
@@ -98,77 +98,6 @@ pub struct Moved {
     pub bytes: u64,
     /// What the in-transit check read from the stream; `None` when the mover does not check.
     pub check: Option<StreamCheck>,
-}
-
-/// What the in-transit check (zfs-stream's inspection) read from one send stream: which snapshots it
-/// carried, by guid, and whether every record checksum was verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamCheck {
-    /// One entry per substream, in stream order (an `-I` stream carries several).
-    pub snapshots: Vec<StreamSnapshot>,
-    /// Records in the stream.
-    pub records: u64,
-    /// Every record and running fletcher-4 checksum was verified through the final END record. `false`
-    /// when a record type from a newer OpenZFS ended checking early (the receiver still verifies
-    /// everything itself).
-    pub verified: bool,
-}
-
-/// One snapshot a send stream carried (its BEGIN record).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamSnapshot {
-    /// The snapshot's name as the sender wrote it (`drr_toname`).
-    pub name: String,
-    /// Its guid (`drr_toguid`; decimal string in JSON).
-    #[serde(with = "crate::guid_str")]
-    pub guid: u64,
-    /// The incremental base's guid (`drr_fromguid`); `None` for a full stream.
-    #[serde(with = "crate::guid_str::option", default)]
-    pub from_guid: Option<u64>,
-}
-
-impl StreamCheck {
-    /// The facts of an inspected stream; `None` before any BEGIN record was read.
-    pub fn from_summary(summary: &zfs_stream::StreamSummary) -> Option<StreamCheck> {
-        let snapshots: Vec<StreamSnapshot> = summary
-            .substreams
-            .iter()
-            .filter_map(|s| s.begin.as_ref())
-            .map(|b| StreamSnapshot {
-                name: b.toname.clone(),
-                guid: b.toguid,
-                from_guid: (b.fromguid != 0).then_some(b.fromguid),
-            })
-            .collect();
-        (!snapshots.is_empty()).then(|| StreamCheck {
-            snapshots,
-            records: summary.records,
-            verified: summary.complete && summary.unverified_from.is_none(),
-        })
-    }
-
-    /// One line: `verified 12 records: full pool/a@s1 (guid 1234…)`, substreams joined with `; `
-    /// (guids in decimal, as `zfs get guid` prints them).
-    pub fn describe(&self) -> String {
-        let what: Vec<String> = self
-            .snapshots
-            .iter()
-            .map(|s| match s.from_guid {
-                None => format!("full {} (guid {})", s.name, s.guid),
-                Some(f) => format!("incremental {} (guid {}, from {f})", s.name, s.guid),
-            })
-            .collect();
-        format!(
-            "{} {} records: {}",
-            if self.verified {
-                "verified"
-            } else {
-                "partly verified (newer record type)"
-            },
-            self.records,
-            what.join("; ")
-        )
-    }
 }
 
 /// `std::io::copy` between the two descriptors (the standard library uses `splice` for pipes on Linux).

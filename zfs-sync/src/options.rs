@@ -199,10 +199,10 @@ pub struct SyncOptions {
     /// Receive options.
     pub recv: RecvOptions,
     /// Read the source's locally set properties once per run and set them on every receive with
-    /// `zfs receive -o` (syncoid's `--preserve-properties`); see [`crate::preserve`].
+    /// `zfs receive -o` (syncoid's `--preserve-properties`); see the `preserve` module.
     pub preserve_properties: bool,
     /// Set the source's `recordsize` on the receive that creates a filesystem's target
-    /// (`-o recordsize=`, as syncoid); see [`crate::preserve`].
+    /// (`-o recordsize=`, as syncoid); see the `preserve` module.
     pub preserve_recordsize: bool,
     /// Receive incrementals with `-F`: discards changes made on the target since its newest snapshot (the
     /// plan has already checked that no target snapshot is newer than the base, so no snapshot is lost).

@@ -351,9 +351,8 @@ pub struct DatasetPlan {
     /// Steps or conflict.
     pub decision: Decision,
     /// What the executor does after the dataset synced or was up to date, in order (empty: nothing;
-    /// omitted from JSON then). Filled by [`Executor::plan`](crate::Executor::plan) and
-    /// [`Executor::run`](crate::Executor::run), which know the job's options; [`plan_tree`](crate::plan_tree)
-    /// leaves it empty.
+    /// omitted from JSON then). Filled by `Executor::plan` and `Executor::run` (feature `exec`), which
+    /// know the job's options; [`plan_tree`](crate::plan_tree) leaves it empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cleanup: Vec<CleanupAction>,
 }

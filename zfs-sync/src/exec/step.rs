@@ -3,10 +3,11 @@
 
 use super::context::{as_snapshot, snap_name, Context};
 use crate::error::StepError;
-use crate::mover::{Moved, StreamCheck, StreamInfo, TransferError};
+use crate::mover::{Moved, StreamInfo, TransferError};
 use crate::options::SyncOptions;
 use crate::plan::{DatasetPlan, Step, VersionRef};
 use crate::preserve::Preserved;
+use crate::report::StreamCheck;
 use std::time::Instant;
 use zfs_core::{
     RecvRequest, SendFlags, SendRequest, SnapshotName, Version, VersionKind, VersionName, ZfsError,
