@@ -7,6 +7,7 @@ pub mod error;
 pub mod model;
 pub mod naming;
 pub mod options;
+pub mod pattern;
 pub mod plan;
 pub mod planner;
 pub mod report;
@@ -34,6 +35,7 @@ pub use options::{
     default_jobs, InitialReplication, PlanOptions, RecvOptions, SendOptions, SnapshotFilter,
     SyncOptions, TreeSpec,
 };
+pub use pattern::{Pattern, PatternError};
 pub use plan::{
     AbortReason, CleanupAction, Conflict, DatasetPlan, Decision, Plan, Side, Step, VersionRef,
     PLAN_SCHEMA,

@@ -2,32 +2,32 @@
 //! receive and sync options).
 
 use crate::naming::SyncNaming;
-use regex::Regex;
+use crate::pattern::{Pattern, PatternError};
 use serde::{Deserialize, Serialize};
 use zfs_core::DatasetName;
 
 /// Which source snapshots are sent: a snapshot (short name, after `@`) is sent when it matches an include
-/// pattern (or there are none) and no exclude pattern. Patterns are unanchored regexes. Filters never decide
-/// the common base.
+/// pattern (or there are none) and no exclude pattern. Patterns are unanchored regexes ([`Pattern`]).
+/// Filters never decide the common base.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotFilter {
     /// Send only snapshots matching one of these (empty: all).
-    pub include: Vec<Regex>,
+    pub include: Vec<Pattern>,
     /// Never send snapshots matching one of these (wins over include).
-    pub exclude: Vec<Regex>,
+    pub exclude: Vec<Pattern>,
 }
 
 impl SnapshotFilter {
-    /// Builds a filter from pattern strings.
-    pub fn new<S: AsRef<str>>(include: &[S], exclude: &[S]) -> Result<Self, regex::Error> {
+    /// Builds a filter from pattern strings; the first invalid one is the error.
+    pub fn new<S: AsRef<str>>(include: &[S], exclude: &[S]) -> Result<Self, PatternError> {
         Ok(SnapshotFilter {
             include: include
                 .iter()
-                .map(|p| Regex::new(p.as_ref()))
+                .map(|p| Pattern::new(p.as_ref()))
                 .collect::<Result<_, _>>()?,
             exclude: exclude
                 .iter()
-                .map(|p| Regex::new(p.as_ref()))
+                .map(|p| Pattern::new(p.as_ref()))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -103,7 +103,7 @@ pub struct TreeSpec {
     /// Leave the root itself out (with `recursive`).
     pub skip_parent: bool,
     /// Leave out datasets whose full source name matches one of these (unanchored regexes).
-    pub exclude_datasets: Vec<Regex>,
+    pub exclude_datasets: Vec<Pattern>,
 }
 
 impl TreeSpec {

@@ -3,12 +3,11 @@
 mod common;
 use common::*;
 
-use regex::Regex;
 use zfs_core::{DatasetKind, Encryption, Listing, VersionName};
 use zfs_sync::{
-    model, plan_dataset, plan_tree, AbortReason, Conflict, Decision, InitialReplication, PlanError,
-    PlanOptions, ResumeToken, SnapshotFilter, Step, TargetState, TokenDecodeError, TreeInput,
-    TreeSpec,
+    model, plan_dataset, plan_tree, AbortReason, Conflict, Decision, InitialReplication, Pattern,
+    PlanError, PlanOptions, ResumeToken, SnapshotFilter, Step, TargetState, TokenDecodeError,
+    TreeInput, TreeSpec,
 };
 
 const S: &str = "src/d";
@@ -524,7 +523,7 @@ fn tree_fixture() -> (Listing, Listing) {
 fn tree_plan() -> zfs_sync::Plan {
     let (src, tgt) = tree_fixture();
     let mut spec = TreeSpec::recursive(ds("tank/src"), ds("backup/dst"));
-    spec.exclude_datasets = vec![Regex::new("/scratch$").unwrap()];
+    spec.exclude_datasets = vec![Pattern::new("/scratch$").unwrap()];
     let input = TreeInput {
         source: &src,
         target: &tgt,
@@ -598,7 +597,7 @@ fn tree_orders_maps_excludes_and_clones() {
 fn clone_whose_origin_is_not_sent_goes_full() {
     let (src, tgt) = tree_fixture();
     let mut spec = TreeSpec::recursive(ds("tank/src"), ds("backup/dst"));
-    spec.exclude_datasets = vec![Regex::new("scratch").unwrap()];
+    spec.exclude_datasets = vec![Pattern::new("scratch").unwrap()];
     // Only @b is sent, so the origin @a never reaches the target.
     let opts = PlanOptions {
         snapshots: SnapshotFilter::new(&["^b$", "^c"], &[]).unwrap(),
