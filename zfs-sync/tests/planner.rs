@@ -510,13 +510,12 @@ fn tree_fixture() -> (Listing, Listing) {
         snaps("tank/src/scratch/x", &[("a", 9, 10)]),
     );
     // The clone is listed before its origin (alphabetical), so ordering must move it.
-    let src = Listing {
-        datasets: vec![root, clone, child, skip, under_skip, vol],
-    };
+    let src = Listing::new(vec![root, clone, child, skip, under_skip, vol]);
     // Target: root already has @a.
-    let tgt = Listing {
-        datasets: vec![dataset("backup/dst", snaps("backup/dst", &[("a", 1, 3)]))],
-    };
+    let tgt = Listing::new(vec![dataset(
+        "backup/dst",
+        snaps("backup/dst", &[("a", 1, 3)]),
+    )]);
     (src, tgt)
 }
 
@@ -651,18 +650,14 @@ fn skip_parent_and_single_and_missing_root() {
 
 #[test]
 fn force_delete_of_a_parent_recreates_children() {
-    let src = Listing {
-        datasets: vec![
-            dataset("p/s", snaps("p/s", &[("a", 1, 10)])),
-            dataset("p/s/c", snaps("p/s/c", &[("a", 2, 10)])),
-        ],
-    };
-    let tgt = Listing {
-        datasets: vec![
-            dataset("q/t", snaps("q/t", &[("x", 50, 10)])),
-            dataset("q/t/c", snaps("q/t/c", &[("a", 2, 10)])),
-        ],
-    };
+    let src = Listing::new(vec![
+        dataset("p/s", snaps("p/s", &[("a", 1, 10)])),
+        dataset("p/s/c", snaps("p/s/c", &[("a", 2, 10)])),
+    ]);
+    let tgt = Listing::new(vec![
+        dataset("q/t", snaps("q/t", &[("x", 50, 10)])),
+        dataset("q/t/c", snaps("q/t/c", &[("a", 2, 10)])),
+    ]);
     let input = TreeInput {
         source: &src,
         target: &tgt,
@@ -698,12 +693,13 @@ fn force_delete_of_a_parent_recreates_children() {
 
 #[test]
 fn unreadable_and_decoded_tokens_in_trees() {
-    let src = Listing {
-        datasets: vec![dataset("p/s", snaps("p/s", &[("a", 1, 10), ("b", 2, 20)]))],
-    };
+    let src = Listing::new(vec![dataset(
+        "p/s",
+        snaps("p/s", &[("a", 1, 10), ("b", 2, 20)]),
+    )]);
     let mut t = dataset("q/t", snaps("q/t", &[("a", 1, 10)]));
     t.receive_resume_token = Some("1-zzz".into());
-    let tgt = Listing { datasets: vec![t] };
+    let tgt = Listing::new(vec![t]);
     let spec = TreeSpec::single(ds("p/s"), ds("q/t"));
     let input = TreeInput {
         source: &src,
