@@ -6,6 +6,7 @@ use zfs_core::{DatasetName, ZfsError};
 
 /// Why a tree could not be planned at all (per-dataset problems are [`Conflict`](crate::Conflict)s instead).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     /// The source root is not in the source listing.
     #[error("source dataset {0} does not exist")]
