@@ -50,6 +50,26 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl ResumeToken {
+    /// A token for the snapshot `toname` (`toguid`), incremental from `fromguid`, stopped at the
+    /// stream's start (object, offset and bytes 0) with no stream flags; set the public fields for
+    /// more. For plans built by hand; a real token comes from zfs-stream's decoder.
+    pub fn new(token: String, toname: String, toguid: u64, fromguid: Option<u64>) -> ResumeToken {
+        ResumeToken {
+            token,
+            toguid,
+            fromguid,
+            toname,
+            object: 0,
+            offset: 0,
+            bytes: 0,
+            raw: false,
+            large_block: false,
+            embed: false,
+            compressed: false,
+            saved: false,
+        }
+    }
+
     /// Whether the interrupted send was incremental (a non-zero `fromguid`).
     pub fn is_incremental(&self) -> bool {
         self.fromguid.is_some_and(|g| g != 0)
@@ -62,18 +82,17 @@ mod tests {
 
     fn token() -> ResumeToken {
         ResumeToken {
-            token: "1-abc".into(),
-            toguid: 17293822569102704645,
-            fromguid: Some(5),
-            toname: "p/a@5".into(),
             object: 1,
             offset: 2,
             bytes: 3,
             raw: true,
-            large_block: false,
             embed: true,
-            compressed: false,
-            saved: false,
+            ..ResumeToken::new(
+                "1-abc".into(),
+                "p/a@5".into(),
+                17293822569102704645,
+                Some(5),
+            )
         }
     }
 

@@ -712,20 +712,7 @@ fn unreadable_and_decoded_tokens_in_trees() {
         Some("unreadable_resume_token")
     );
     let decode = |s: &str| -> Result<ResumeToken, TokenDecodeError> {
-        Ok(ResumeToken {
-            token: s.to_string(),
-            toguid: 2,
-            fromguid: Some(1),
-            toname: "p/s@b".into(),
-            object: 0,
-            offset: 0,
-            bytes: 0,
-            raw: false,
-            large_block: false,
-            embed: false,
-            compressed: false,
-            saved: false,
-        })
+        Ok(ResumeToken::new(s.to_string(), "p/s@b".into(), 2, Some(1)))
     };
     let input = TreeInput {
         decode_token: &decode,

@@ -513,18 +513,9 @@ mod tests {
     /// A decoded token for `p/a@5` stopped at object 1, offset 2.
     fn token(token: &str) -> ResumeToken {
         ResumeToken {
-            token: token.into(),
-            toguid: 5,
-            fromguid: None,
-            toname: "p/a@5".into(),
             object: 1,
             offset: 2,
-            bytes: 0,
-            raw: false,
-            large_block: false,
-            embed: false,
-            compressed: false,
-            saved: false,
+            ..ResumeToken::new(token.into(), "p/a@5".into(), 5, None)
         }
     }
 
