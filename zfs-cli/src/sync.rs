@@ -152,61 +152,6 @@ pub fn result_line(d: &DatasetReport) -> String {
     }
 }
 
-fn step_line(s: &Step) -> String {
-    match s {
-        Step::AbortResume { reason, token } => {
-            format!(
-                "abort partial receive ({reason:?}, token for {})",
-                token.toname
-            )
-        }
-        Step::Resume { to, .. } => format!("resume interrupted receive of {}", to.name),
-        Step::Rollback { to, discards } => {
-            let d: Vec<&str> = discards.iter().map(|v| v.name.as_str()).collect();
-            format!("rollback to {} DISCARDING {}", to.name, d.join(", "))
-        }
-        Step::DestroyTarget {
-            target,
-            snapshots,
-            descendants,
-        } => format!(
-            "DESTROY {target} ({} snapshots, {} datasets below it)",
-            snapshots.len(),
-            descendants.len()
-        ),
-        Step::Full { snapshot } => format!("full {}", snapshot.name),
-        Step::Clone {
-            origin,
-            target_origin,
-            to,
-        } => format!(
-            "clone {} from origin {} (as clone of {target_origin})",
-            to.name, origin.name
-        ),
-        Step::Incremental {
-            from,
-            to,
-            intermediates,
-            receives,
-        } => format!(
-            "incremental {} {} -> {} ({} snapshot{})",
-            if *intermediates { "-I" } else { "-i" },
-            from.name,
-            to.name,
-            receives.len(),
-            if receives.len() == 1 { "" } else { "s" }
-        ),
-        Step::DestroyTargetSnapshots { snapshots } => {
-            let d: Vec<&str> = snapshots.iter().map(|v| v.name.as_str()).collect();
-            format!(
-                "destroy target snapshots gone from the source: {}",
-                d.join(", ")
-            )
-        }
-        other => other.kind().to_string(),
-    }
-}
-
 fn dataset_plan_lines(d: &DatasetPlan) -> String {
     let mut s = format!("{} -> {}", d.source, d.target);
     if d.raw {
@@ -216,7 +161,7 @@ fn dataset_plan_lines(d: &DatasetPlan) -> String {
         Decision::Replicate { steps } => {
             s.push('\n');
             for st in steps {
-                s.push_str(&format!("    {}\n", step_line(st)));
+                s.push_str(&format!("    {}\n", st.describe()));
             }
         }
         Decision::Conflict { conflict } => {

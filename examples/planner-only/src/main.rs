@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 use zfs_core::{DatasetName, SnapshotName, Version};
-use zfs_sync::{common_base, plan_dataset, Decision, PlanOptions, Step, TargetState};
+use zfs_sync::{common_base, plan_dataset, Decision, PlanOptions, TargetState};
 
 /// The target has `@a`; the source has `@a`, `@b` and `@c`.
 const EXAMPLE: &str = "\
@@ -112,7 +112,7 @@ fn plan(source: &Side, target: &Side) -> ExitCode {
     ) {
         Decision::Replicate { steps } => {
             for step in &steps {
-                println!("step: {}", describe(step));
+                println!("step: {}", step.describe());
             }
             ExitCode::SUCCESS
         }
@@ -120,25 +120,5 @@ fn plan(source: &Side, target: &Side) -> ExitCode {
             println!("conflict ({}): {}", conflict.kind(), conflict.describe());
             ExitCode::from(1)
         }
-    }
-}
-
-/// One line per step: what is sent, or what happens on the target.
-fn describe(step: &Step) -> String {
-    match step {
-        Step::Full { snapshot } => format!("full send of {}", snapshot.name),
-        Step::Incremental {
-            from,
-            to,
-            intermediates,
-            receives,
-        } => format!(
-            "incremental {} {} -> {} ({} received)",
-            if *intermediates { "-I" } else { "-i" },
-            from.name,
-            to.name,
-            receives.len()
-        ),
-        other => other.kind().to_string(),
     }
 }
