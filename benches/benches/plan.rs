@@ -2,39 +2,22 @@
 //! 100,000 snapshots (first replication and incremental). Targets: each < 50 ms.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use std::collections::BTreeMap;
-use zfs_core::{
-    Dataset, DatasetKind, DatasetName, Encryption, Listing, SnapshotName, Version, VersionName,
-};
+use zfs_core::{Dataset, DatasetKind, DatasetName, Listing, SnapshotName, Version};
 use zfs_sync::{
-    plan_dataset, plan_tree, PlanOptions, ResumeToken, TargetState, TreeInput, TreeSpec,
+    plan_dataset, plan_tree, PlanOptions, ResumeToken, TargetState, TokenDecodeError, TreeInput,
+    TreeSpec,
 };
 
 fn version(ds: &str, short: &str, guid: u64, txg: u64) -> Version {
-    Version {
-        name: VersionName::Snapshot(
-            SnapshotName::parse(&format!("{ds}@{short}")).expect("valid name"),
-        ),
-        guid,
-        createtxg: txg,
-        creation: 1_700_000_000 + txg as i64,
-        userrefs: 0,
-        user_props: BTreeMap::new(),
-    }
+    let name = SnapshotName::parse(&format!("{ds}@{short}")).expect("valid name");
+    Version::snapshot(name, guid, txg, 1_700_000_000 + txg as i64)
 }
 
 fn dataset(name: &str, versions: Vec<Version>) -> Dataset {
-    Dataset {
-        name: DatasetName::parse(name).expect("valid name"),
-        kind: DatasetKind::Filesystem,
-        guid: 1,
-        createtxg: 1,
-        origin: None,
-        receive_resume_token: None,
-        encryption: Encryption::default(),
-        user_props: BTreeMap::new(),
-        versions,
-    }
+    let name = DatasetName::parse(name).expect("valid name");
+    let mut d = Dataset::new(name, DatasetKind::Filesystem).with_versions(versions);
+    (d.guid, d.createtxg) = (1, 1);
+    d
 }
 
 /// Source: `n` datasets with `snaps` snapshots; target: the same minus each dataset's newest.
@@ -59,10 +42,10 @@ fn tree(n: usize, snaps: usize) -> (Listing, Listing) {
         src.push(dataset(&sname, sv));
         tgt.push(dataset(&tname, tv));
     }
-    (Listing { datasets: src }, Listing { datasets: tgt })
+    (Listing::new(src), Listing::new(tgt))
 }
 
-fn no_tokens(_: &str) -> Result<ResumeToken, String> {
+fn no_tokens(_: &str) -> Result<ResumeToken, TokenDecodeError> {
     Err("none".into())
 }
 

@@ -2,12 +2,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zfs_stream::ResumeToken;
+use zfs_stream::resume;
 
 fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);
-    let _ = ResumeToken::parse(&s);
+    let _ = resume::decode(&s);
     if let Ok(l) = zfs_stream::nvlist::unpack(data) {
-        let _ = ResumeToken::from_nvlist(l);
+        let _ = resume::from_nvlist(&s, &l);
     }
 });

@@ -10,6 +10,7 @@ use crate::listing::Listing;
 use crate::name::{BookmarkName, DatasetName, PoolName, SnapshotName, VersionName};
 use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
+use crate::resume::ResumeToken;
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 
@@ -79,21 +80,6 @@ pub struct SendFlags {
     pub saved: bool,
 }
 
-/// Where to resume an interrupted send.
-///
-/// The caller decodes the token (zfs-stream does that; zfs-core does not depend on it) and fills the
-/// request's `to`, `from` and `flags` from it too: Cli uses only `token` (`zfs send -t`), Lzc uses
-/// `object`/`offset` with `lzc_send_resume`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumePoint {
-    /// The `receive_resume_token` of the target dataset.
-    pub token: String,
-    /// Decoded `object` field.
-    pub object: u64,
-    /// Decoded `offset` field.
-    pub offset: u64,
-}
-
 /// A send: full (`from == None`) or incremental from a snapshot or bookmark (`-i`), or with every
 /// intermediate snapshot in one stream (`-I`, from a snapshot only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +94,11 @@ pub struct SendRequest {
     pub intermediates: bool,
     /// Stream flags.
     pub flags: SendFlags,
-    /// Resume an interrupted send instead of starting over.
-    pub resume: Option<ResumePoint>,
+    /// Resume an interrupted send instead of starting over: the target's decoded token (zfs-stream
+    /// decodes it; zfs-core does not depend on it). Fill `to`, `from` and `flags` from it too: Cli uses
+    /// only [`ResumeToken::token`] (`zfs send -t`), Lzc [`ResumeToken::object`] and
+    /// [`ResumeToken::offset`] with `lzc_send_resume`.
+    pub resume: Option<ResumeToken>,
 }
 
 impl SendRequest {
@@ -358,7 +347,7 @@ pub trait Backend: Send + Sync {
 
     /// Properties of `root` (and its descendants with [`PropQuery::recursive`]), filesystems and volumes
     /// only: one `zfs get` for the values and one without them that the values must match, so a user
-    /// property value imitating `zfs get` rows is refused ([`crate::cli::parse::verify_rows`]); when the two
+    /// property value imitating `zfs get` rows is refused (`cli::parse::verify_rows`); when the two
     /// differ, both are read once more (the tree may have changed in between) before that is an error.
     /// Property names are validated before anything runs; a missing root is [`ZfsError::NotFound`]
     /// naming it.
@@ -366,7 +355,7 @@ pub trait Backend: Send + Sync {
 
     /// Health and capacity of the named pools (all imported pools when `names` is empty), in
     /// `zpool list` order, from ONE `zpool list -Hp` spawn (up to three when it prints a pool as `-`, see
-    /// [`crate::cli::parse::PoolList::unreadable`]); [`crate::pool::PoolStatus::detail`] is `None`. A missing
+    /// `cli::parse::PoolList::unreadable`); [`crate::pool::PoolStatus::detail`] is `None`. A missing
     /// pool is [`ZfsError::NotFound`] naming it.
     fn pools(&self, names: &[PoolName]) -> Result<Vec<PoolStatus>, ZfsError>;
 

@@ -249,7 +249,8 @@ macro_rules! delegate_backend {
     };
 }
 
-#[cfg(test)]
+// The decorator under test wraps the CLI backend.
+#[cfg(all(test, feature = "backends"))]
 mod tests {
     use crate::backend::{Backend, Capabilities};
     use crate::cli::Cli;

@@ -345,6 +345,8 @@ fn validate_bookmark(s: &str) -> Result<(), NameError> {
 
 /// Validates `full` as a snapshot (`@`) or bookmark (`#`) name whose dataset part (`full[..sep]`) the
 /// caller has already validated; only the length and the part after the separator are checked.
+/// The `zfs list` parser's fast path (feature `backends`).
+#[cfg_attr(not(feature = "backends"), allow(dead_code))]
 pub(crate) fn version_with_valid_dataset(full: &str, sep: usize) -> Result<VersionName, NameError> {
     check_len(full)?;
     let (what, sep_char) = match full.as_bytes().get(sep) {

@@ -3,8 +3,8 @@
 //! (`zpool list`) and, with `pool_status`, the `zpool status` detail (vdev states and error counters,
 //! the last scan, permanent data errors).
 //!
-//! The `Cli` backend reads them with `zpool` (argv in [`crate::cli::argv::pools_args`] and
-//! [`crate::cli::argv::status_args`], parsers in [`crate::cli::parse::pool`]).
+//! The `Cli` backend reads them with `zpool` (argv in `cli::argv::pools_args` and
+//! `cli::argv::status_args`, parsers in `cli::parse::pool`; feature `backends`).
 
 use crate::name::PoolName;
 use std::fmt;

@@ -1,8 +1,8 @@
 //! Dataset properties as [`Backend::properties`](crate::Backend::properties) returns them: each value
 //! with its source, by dataset and property name, and the query that selects them.
 //!
-//! The `Cli` backend reads them with `zfs get` (argv in [`crate::cli::argv::get_args`], parser in
-//! [`crate::cli::parse::props`]).
+//! The `Cli` backend reads them with `zfs get` (argv in `cli::argv::get_args`, parser in
+//! `cli::parse::props`; feature `backends`).
 
 use crate::name::DatasetName;
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use zfs_core::backend::{
-    Backend, CreateKind, Depth, ListOptions, RecvRequest, ResumePoint, SendFlags, SendRequest,
+    Backend, CreateKind, Depth, ListOptions, RecvRequest, SendFlags, SendRequest,
 };
 use zfs_core::cli::Cli;
 use zfs_core::{BookmarkName, DatasetKind, DatasetName, VersionKind, VersionName, ZfsError};
@@ -398,11 +398,8 @@ fn cli_resume_truncated_receive_then_abort() -> R {
 
     // Resume with `zfs send -t`, finish.
     let mut req = SendRequest::full(s.clone());
-    req.resume = Some(ResumePoint {
-        token,
-        object: 0,
-        offset: 0,
-    });
+    // The CLI sends from the token string alone (`zfs send -t`).
+    req.resume = Some(zfs_stream::resume::decode(&token)?);
     transfer(&b, &req, &recv)?;
     assert_eq!(pool.get("receive_resume_token", dst.as_str())?, "-");
     assert_eq!(pool.read_file("dst/big.bin")?, data);

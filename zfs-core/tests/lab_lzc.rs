@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use zfs_core::backend::{Backend, RecvRequest, ResumePoint, SendFlags, SendRequest};
+use zfs_core::backend::{Backend, RecvRequest, SendFlags, SendRequest};
 use zfs_core::lzc::Lzc;
 use zfs_core::{BookmarkName, DatasetName, SnapshotName, VersionName, ZfsError};
 use zsync_lab::data::pattern;
@@ -721,7 +721,7 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
     assert!(matches!(e, ZfsError::Busy { .. }), "{e}");
     assert_eq!(pool.get("receive_resume_token", &dst)?, token);
 
-    let t = zfs_stream::resume::ResumeToken::parse(&token)?;
+    let t = zfs_stream::resume::decode(&token)?;
     assert_eq!(t.toname, format!("{src}@s 1"));
     assert_eq!(t.toguid, pool.get_u64("guid", &t.toname)?);
     assert_eq!(t.fromguid, None);
@@ -730,24 +730,20 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
         (t.object, t.offset),
         "decoder agrees with zfs send -nvt"
     );
-    assert!(t.compressok && t.embedok && !t.rawok);
+    assert!(t.compressed && t.embed && !t.raw);
 
     let resume = SendRequest {
         to: snap(&t.toname),
         from: None,
         intermediates: false,
         flags: SendFlags {
-            large_block: t.largeblockok,
-            embed: t.embedok,
-            compressed: t.compressok,
-            raw: t.rawok,
+            large_block: t.large_block,
+            embed: t.embed,
+            compressed: t.compressed,
+            raw: t.raw,
             ..SendFlags::default()
         },
-        resume: Some(ResumePoint {
-            token: token.clone(),
-            object: t.object,
-            offset: t.offset,
-        }),
+        resume: Some(t.clone()),
     };
     let rest = send_to_vec(&l, &resume)?;
     assert!(

@@ -7,9 +7,11 @@
 //! what `lzc_send_resume` needs (`object`, `offset`), the snapshot to send
 //! (`toname`, `toguid`), the incremental source (`fromguid`), and the send
 //! flags the interrupted stream used.
+//!
+//! [`decode`] gives what a resume needs as zfs-core's [`ResumeToken`] (the type the planner and the
+//! backends share); [`decode_nvlist`] gives the whole nvlist.
 
 use std::io::Read;
-use std::str::FromStr;
 
 use crate::error::TokenError;
 use crate::fletcher::{fletcher4, WordOrder};
@@ -18,123 +20,79 @@ use crate::nvlist::{self, Nvlist, Value};
 /// Largest packed nvlist accepted (tokens are a few hundred bytes).
 const MAX_PACKED: u64 = 16 << 20;
 
-/// A decoded resume token.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResumeToken {
-    /// Token format version (1).
-    pub version: u32,
-    /// GUID of the incremental source, if the interrupted send was incremental.
-    pub fromguid: Option<u64>,
-    /// Object to resume at (`resumeobj` of `lzc_send_resume`).
-    pub object: u64,
-    /// Offset in that object (`resumeoff` of `lzc_send_resume`).
-    pub offset: u64,
-    /// Stream bytes already received.
-    pub bytes: u64,
-    /// GUID of the snapshot being sent.
-    pub toguid: u64,
-    /// Name of the snapshot being sent (`pool/fs@snap`) as the receiver knew it.
-    pub toname: String,
-    /// The stream used large blocks (`-L`).
-    pub largeblockok: bool,
-    /// The stream used embedded data (`-e`).
-    pub embedok: bool,
-    /// The stream was compressed (`-c`).
-    pub compressok: bool,
-    /// The stream was raw (`-w`).
-    pub rawok: bool,
-    /// The stream was sent from saved state (`-S`).
-    pub savedok: bool,
-    /// Redaction snapshots (redacted sends).
-    pub redact_snaps: Option<Vec<u64>>,
-    /// Redaction bookmark snapshots.
-    pub book_redact_snaps: Option<Vec<u64>>,
-    /// The whole decoded nvlist (for fields not listed above).
-    pub nvlist: Nvlist,
+/// The decoded token type (zfs-core's, shared with the planner and the backends).
+pub use zfs_core::ResumeToken;
+
+/// Decodes and verifies a token string (surrounding whitespace allowed) into what a resume needs.
+pub fn decode(token: &str) -> Result<ResumeToken, TokenError> {
+    from_nvlist(token, &decode_nvlist(token)?)
 }
 
-impl ResumeToken {
-    /// Decodes and verifies a token string (surrounding whitespace allowed).
-    pub fn parse(token: &str) -> Result<Self, TokenError> {
-        let token = token.trim();
-        let mut parts = token.splitn(4, '-');
-        let (Some(ver), Some(ck), Some(len), Some(hex)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed(
-                "expected <version>-<checksum>-<length>-<hex data>",
-            ));
-        };
-        let version: u64 = ver
-            .parse()
-            .map_err(|_| TokenError::Malformed("version is not a decimal number"))?;
-        if version != 1 {
-            return Err(TokenError::Version(version));
-        }
-        let checksum = u64::from_str_radix(ck, 16)
-            .map_err(|_| TokenError::Malformed("checksum is not hexadecimal"))?;
-        let packed_len = u64::from_str_radix(len, 16)
-            .map_err(|_| TokenError::Malformed("length is not hexadecimal"))?;
-        if packed_len > MAX_PACKED {
-            return Err(TokenError::Malformed("packed length is implausibly large"));
-        }
-        let compressed = unhex(hex)?;
-        let le = fletcher4(&compressed, WordOrder::Little)[0];
-        // Tokens from big-endian hosts sum big-endian words.
-        let be = fletcher4(&compressed, WordOrder::Big)[0];
-        if checksum != le && checksum != be {
-            return Err(TokenError::Checksum {
-                expected: checksum,
-                computed: le,
-            });
-        }
-        let packed = inflate(&compressed, packed_len)?;
-        let nvlist = nvlist::unpack(&packed)?;
-        Self::from_nvlist(nvlist)
+/// Decodes and verifies a token string into its whole nvlist, for the fields [`ResumeToken`] does not
+/// carry (the redaction lists `redact_snaps` and `book_redact_snaps`, fields of newer OpenZFS).
+pub fn decode_nvlist(token: &str) -> Result<Nvlist, TokenError> {
+    let token = token.trim();
+    let mut parts = token.splitn(4, '-');
+    let (Some(ver), Some(ck), Some(len), Some(hex)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed(
+            "expected <version>-<checksum>-<length>-<hex data>",
+        ));
+    };
+    let version: u64 = ver
+        .parse()
+        .map_err(|_| TokenError::Malformed("version is not a decimal number"))?;
+    if version != 1 {
+        return Err(TokenError::Version(version));
     }
-
-    /// Builds the typed token from its decoded nvlist.
-    pub fn from_nvlist(nvlist: Nvlist) -> Result<Self, TokenError> {
-        let need = |n: &'static str| nvlist.get_u64(n).ok_or(TokenError::Missing(n));
-        let u64s = |n: &str| nvlist.get_u64_array(n).map(|a| a.to_vec());
-        let flag = |n: &str| match nvlist.get(n) {
-            Some(Value::BooleanValue(b)) => *b,
-            Some(_) => true,
-            None => false,
-        };
-        Ok(ResumeToken {
-            version: 1,
-            fromguid: nvlist.get_u64("fromguid"),
-            object: need("object")?,
-            offset: need("offset")?,
-            bytes: nvlist.get_u64("bytes").unwrap_or(0),
-            toguid: need("toguid")?,
-            toname: nvlist
-                .get_str("toname")
-                .ok_or(TokenError::Missing("toname"))?
-                .to_string(),
-            largeblockok: flag("largeblockok"),
-            embedok: flag("embedok"),
-            compressok: flag("compressok"),
-            rawok: flag("rawok"),
-            savedok: flag("savedok"),
-            redact_snaps: u64s("redact_snaps"),
-            book_redact_snaps: u64s("book_redact_snaps"),
-            nvlist,
-        })
+    let checksum = u64::from_str_radix(ck, 16)
+        .map_err(|_| TokenError::Malformed("checksum is not hexadecimal"))?;
+    let packed_len = u64::from_str_radix(len, 16)
+        .map_err(|_| TokenError::Malformed("length is not hexadecimal"))?;
+    if packed_len > MAX_PACKED {
+        return Err(TokenError::Malformed("packed length is implausibly large"));
     }
-
-    /// Whether the interrupted send was incremental.
-    pub fn is_incremental(&self) -> bool {
-        self.fromguid.is_some_and(|g| g != 0)
+    let compressed = unhex(hex)?;
+    let le = fletcher4(&compressed, WordOrder::Little)[0];
+    // Tokens from big-endian hosts sum big-endian words.
+    let be = fletcher4(&compressed, WordOrder::Big)[0];
+    if checksum != le && checksum != be {
+        return Err(TokenError::Checksum {
+            expected: checksum,
+            computed: le,
+        });
     }
+    let packed = inflate(&compressed, packed_len)?;
+    Ok(nvlist::unpack(&packed)?)
 }
 
-impl FromStr for ResumeToken {
-    type Err = TokenError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
+/// Builds the typed token from the nvlist decoded from `token` (kept, trimmed, as
+/// [`ResumeToken::token`]).
+pub fn from_nvlist(token: &str, nvlist: &Nvlist) -> Result<ResumeToken, TokenError> {
+    let need = |n: &'static str| nvlist.get_u64(n).ok_or(TokenError::Missing(n));
+    let flag = |n: &str| match nvlist.get(n) {
+        Some(Value::BooleanValue(b)) => *b,
+        Some(_) => true,
+        None => false,
+    };
+    Ok(ResumeToken {
+        token: token.trim().to_string(),
+        fromguid: nvlist.get_u64("fromguid"),
+        object: need("object")?,
+        offset: need("offset")?,
+        bytes: nvlist.get_u64("bytes").unwrap_or(0),
+        toguid: need("toguid")?,
+        toname: nvlist
+            .get_str("toname")
+            .ok_or(TokenError::Missing("toname"))?
+            .to_string(),
+        large_block: flag("largeblockok"),
+        embed: flag("embedok"),
+        compressed: flag("compressok"),
+        raw: flag("rawok"),
+        saved: flag("savedok"),
+    })
 }
 
 fn unhex(hex: &str) -> Result<Vec<u8>, TokenError> {
@@ -210,15 +168,21 @@ mod tests {
     #[test]
     fn decodes_own_token() {
         let tok = encode_token(&sample());
-        let t = ResumeToken::parse(&format!(" {tok}\n")).unwrap();
+        let t = decode(&format!(" {tok}\n")).unwrap();
         assert_eq!(t.fromguid, Some(0x1111));
         assert!(t.is_incremental());
         assert_eq!((t.object, t.offset, t.bytes), (128, 1 << 20, 123456));
         assert_eq!(t.toguid, 0x2222);
         assert_eq!(t.toname, "tank/fs@snap2");
-        assert!(t.embedok && t.compressok && !t.rawok && !t.largeblockok);
-        assert_eq!(t.redact_snaps, Some(vec![7, 8]));
-        assert_eq!(tok.parse::<ResumeToken>().unwrap(), t);
+        assert!(t.embed && t.compressed && !t.raw && !t.large_block);
+        let nvlist = decode_nvlist(&tok).unwrap();
+        assert_eq!(
+            nvlist.get_u64_array("redact_snaps").map(<[u64]>::to_vec),
+            Some(vec![7, 8])
+        );
+        assert_eq!(decode(&tok).unwrap(), t);
+        assert_eq!(t.token, tok, "the token string is kept, trimmed");
+        assert_eq!(from_nvlist(&tok, &nvlist).unwrap(), t);
     }
 
     #[test]
@@ -226,41 +190,32 @@ mod tests {
         let tok = encode_token(&sample());
         let parts: Vec<&str> = tok.splitn(4, '-').collect();
         assert_eq!(
-            ResumeToken::parse(&format!("2-{}-{}-{}", parts[1], parts[2], parts[3])),
+            decode(&format!("2-{}-{}-{}", parts[1], parts[2], parts[3])),
             Err(TokenError::Version(2))
         );
         assert!(matches!(
-            ResumeToken::parse(&format!("1-{}-{}-{}", "abc", parts[2], parts[3])),
+            decode(&format!("1-{}-{}-{}", "abc", parts[2], parts[3])),
             Err(TokenError::Checksum {
                 expected: 0xabc,
                 ..
             })
         ));
         let wrong_len = format!("1-{}-{:x}-{}", parts[1], 5, parts[3]);
-        assert!(matches!(
-            ResumeToken::parse(&wrong_len),
-            Err(TokenError::Inflate(_))
-        ));
-        assert!(matches!(
-            ResumeToken::parse("1-2-3"),
-            Err(TokenError::Malformed(_))
-        ));
-        assert!(matches!(
-            ResumeToken::parse("1-0-10-zz"),
-            Err(TokenError::Malformed(_))
-        ));
+        assert!(matches!(decode(&wrong_len), Err(TokenError::Inflate(_))));
+        assert!(matches!(decode("1-2-3"), Err(TokenError::Malformed(_))));
+        assert!(matches!(decode("1-0-10-zz"), Err(TokenError::Malformed(_))));
         // A flipped hex digit breaks the checksum (the last 1-3 bytes are not
         // summed by fletcher-4; zlib's adler32 catches those).
         let mut bad = tok.clone().into_bytes();
         let last = tok.rfind('-').unwrap() + 5;
         bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
         assert!(matches!(
-            ResumeToken::parse(std::str::from_utf8(&bad).unwrap()),
+            decode(std::str::from_utf8(&bad).unwrap()),
             Err(TokenError::Checksum { .. })
         ));
         let no_obj = Nvlist::new().with("toguid", Value::Uint64(1));
         assert_eq!(
-            ResumeToken::parse(&encode_token(&no_obj)),
+            decode(&encode_token(&no_obj)),
             Err(TokenError::Missing("object"))
         );
     }
@@ -268,7 +223,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(s in "[0-9a-f-]{0,80}") {
-            let _ = ResumeToken::parse(&s);
+            let _ = decode(&s);
         }
 
         #[test]
@@ -277,7 +232,7 @@ mod tests {
             let mut b = tok.into_bytes();
             let i = pos % b.len();
             b[i] = c.as_bytes()[0];
-            let _ = ResumeToken::parse(std::str::from_utf8(&b).unwrap());
+            let _ = decode(std::str::from_utf8(&b).unwrap());
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Why a tree could not be planned ([`PlanError`]), why a run could not start ([`SyncError`]), and why
-//! one step failed (the step error, crate-internal: it becomes the dataset's `failed` outcome text).
+//! one step failed (the step error, crate-internal, feature `exec`: it becomes the dataset's `failed`
+//! outcome text).
 
-use crate::mover::TransferError;
 use zfs_core::{DatasetName, ZfsError};
 
 /// Why a tree could not be planned at all (per-dataset problems are [`Conflict`](crate::Conflict)s instead).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     /// The source root is not in the source listing.
     #[error("source dataset {0} does not exist")]
@@ -69,12 +70,13 @@ pub enum SyncError {
     Plan(#[from] PlanError),
 }
 /// A step's failure.
+#[cfg(feature = "exec")]
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StepError {
     #[error("{0}")]
     Zfs(Box<ZfsError>),
     #[error("moving the stream: {0}")]
-    Transfer(Box<TransferError>),
+    Transfer(Box<crate::mover::TransferError>),
     #[error("moving the stream: backend gave no stream descriptor")]
     NoStream,
 }

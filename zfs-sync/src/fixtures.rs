@@ -10,22 +10,22 @@ pub(crate) fn ds(name: &str) -> DatasetName {
 
 /// A snapshot version (`pool/ds@short`), created at `1_700_000_000 + txg`.
 pub(crate) fn snap(name: &str, guid: u64, txg: u64) -> Version {
-    Version {
-        name: VersionName::Snapshot(SnapshotName::parse(name).unwrap()),
+    Version::snapshot(
+        SnapshotName::parse(name).unwrap(),
         guid,
-        createtxg: txg,
-        creation: 1_700_000_000 + txg as i64,
-        userrefs: 0,
-        user_props: Default::default(),
-    }
+        txg,
+        1_700_000_000 + txg as i64,
+    )
 }
 
-/// A bookmark version (`pool/ds#short`).
+/// A bookmark version (`pool/ds#short`), created at `1_700_000_000 + txg`.
 pub(crate) fn bookmark(name: &str, guid: u64, txg: u64) -> Version {
-    Version {
-        name: VersionName::Bookmark(BookmarkName::parse(name).unwrap()),
-        ..snap("p/x@x", guid, txg)
-    }
+    Version::bookmark(
+        BookmarkName::parse(name).unwrap(),
+        guid,
+        txg,
+        1_700_000_000 + txg as i64,
+    )
 }
 
 /// A snapshot as a plan refers to it.

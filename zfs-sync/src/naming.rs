@@ -125,8 +125,9 @@ pub fn is_syncoid_snapshot(short: &str, identifier: &str) -> bool {
         && o[3..].iter().all(u8::is_ascii_digit)
 }
 
-/// Checks a job identifier: letters, digits and `_ - . :` only, not empty.
-pub(crate) fn check_identifier(id: &str) -> Result<(), SyncError> {
+/// Checks a job identifier: letters, digits and `_ - . :` only, not empty (the executor checks it
+/// before a run; [`SyncError::Identifier`] otherwise).
+pub fn check_identifier(id: &str) -> Result<(), SyncError> {
     if id.is_empty()
         || !id
             .chars()

@@ -1,90 +1,33 @@
-//! Options: the planner's (snapshot filters, tree selection, first replication), the decoded resume
-//! token, and a run's (send, receive and sync options).
+//! Options: the planner's (snapshot filters, tree selection, first replication) and a run's (send,
+//! receive and sync options).
 
-use crate::guid_str;
 use crate::naming::SyncNaming;
-use regex::Regex;
+use crate::pattern::{Pattern, PatternError};
 use serde::{Deserialize, Serialize};
 use zfs_core::DatasetName;
 
-/// A target's `receive_resume_token`, decoded (the executor fills it from zfs-stream's decoder).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResumeToken {
-    /// The token string as ZFS printed it (passed to `zfs send -t`).
-    pub token: String,
-    /// GUID of the snapshot the interrupted stream ends at.
-    #[serde(with = "guid_str")]
-    pub toguid: u64,
-    /// GUID of its incremental source; `None` for a full stream.
-    #[serde(with = "guid_str::option", default)]
-    pub fromguid: Option<u64>,
-    /// Name of the snapshot being sent, as the sender spelled it (`pool/ds@snap`).
-    pub toname: String,
-    /// Object number to resume at (libzfs_core resume).
-    #[serde(default)]
-    pub object: u64,
-    /// Offset to resume at (libzfs_core resume).
-    #[serde(default)]
-    pub offset: u64,
-    /// Bytes already received.
-    #[serde(default)]
-    pub bytes: u64,
-    /// The stream is raw (`rawok`).
-    #[serde(default)]
-    pub raw: bool,
-    /// The stream uses large blocks (`largeblockok`).
-    #[serde(default)]
-    pub large_block: bool,
-    /// The stream embeds small blocks (`embedok`).
-    #[serde(default)]
-    pub embed: bool,
-    /// The stream keeps on-disk compression (`compressok`).
-    #[serde(default)]
-    pub compressed: bool,
-}
-
-impl ResumeToken {
-    /// Decodes a `receive_resume_token` with zfs-stream's decoder (checksum, zlib, native nvlist).
-    pub fn decode(token: &str) -> Result<ResumeToken, String> {
-        let t = zfs_stream::resume::ResumeToken::parse(token).map_err(|e| e.to_string())?;
-        Ok(ResumeToken {
-            token: token.trim().to_string(),
-            toguid: t.toguid,
-            fromguid: t.fromguid,
-            toname: t.toname,
-            object: t.object,
-            offset: t.offset,
-            bytes: t.bytes,
-            raw: t.rawok,
-            large_block: t.largeblockok,
-            embed: t.embedok,
-            compressed: t.compressok,
-        })
-    }
-}
-
 /// Which source snapshots are sent: a snapshot (short name, after `@`) is sent when it matches an include
-/// pattern (or there are none) and no exclude pattern. Patterns are unanchored regexes. Filters never decide
-/// the common base.
+/// pattern (or there are none) and no exclude pattern. Patterns are unanchored regexes ([`Pattern`]).
+/// Filters never decide the common base.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotFilter {
     /// Send only snapshots matching one of these (empty: all).
-    pub include: Vec<Regex>,
+    pub include: Vec<Pattern>,
     /// Never send snapshots matching one of these (wins over include).
-    pub exclude: Vec<Regex>,
+    pub exclude: Vec<Pattern>,
 }
 
 impl SnapshotFilter {
-    /// Builds a filter from pattern strings.
-    pub fn new<S: AsRef<str>>(include: &[S], exclude: &[S]) -> Result<Self, regex::Error> {
+    /// Builds a filter from pattern strings; the first invalid one is the error.
+    pub fn new<S: AsRef<str>>(include: &[S], exclude: &[S]) -> Result<Self, PatternError> {
         Ok(SnapshotFilter {
             include: include
                 .iter()
-                .map(|p| Regex::new(p.as_ref()))
+                .map(|p| Pattern::new(p.as_ref()))
                 .collect::<Result<_, _>>()?,
             exclude: exclude
                 .iter()
-                .map(|p| Regex::new(p.as_ref()))
+                .map(|p| Pattern::new(p.as_ref()))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -160,7 +103,7 @@ pub struct TreeSpec {
     /// Leave the root itself out (with `recursive`).
     pub skip_parent: bool,
     /// Leave out datasets whose full source name matches one of these (unanchored regexes).
-    pub exclude_datasets: Vec<Regex>,
+    pub exclude_datasets: Vec<Pattern>,
 }
 
 impl TreeSpec {
@@ -256,10 +199,10 @@ pub struct SyncOptions {
     /// Receive options.
     pub recv: RecvOptions,
     /// Read the source's locally set properties once per run and set them on every receive with
-    /// `zfs receive -o` (syncoid's `--preserve-properties`); see [`crate::preserve`].
+    /// `zfs receive -o` (syncoid's `--preserve-properties`); see the `preserve` module.
     pub preserve_properties: bool,
     /// Set the source's `recordsize` on the receive that creates a filesystem's target
-    /// (`-o recordsize=`, as syncoid); see [`crate::preserve`].
+    /// (`-o recordsize=`, as syncoid); see the `preserve` module.
     pub preserve_recordsize: bool,
     /// Receive incrementals with `-F`: discards changes made on the target since its newest snapshot (the
     /// plan has already checked that no target snapshot is newer than the base, so no snapshot is lost).

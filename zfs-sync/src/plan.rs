@@ -5,9 +5,10 @@
 //! numbers as doubles.
 
 use crate::guid_str;
-use crate::options::ResumeToken;
 use serde::{Deserialize, Serialize};
-use zfs_core::{BookmarkName, DatasetKind, DatasetName, SnapshotName, Version, VersionName};
+use zfs_core::{
+    BookmarkName, DatasetKind, DatasetName, ResumeToken, SnapshotName, Version, VersionName,
+};
 
 /// Version of the JSON schema written by [`Plan`]; bumped on incompatible changes.
 pub const PLAN_SCHEMA: u32 = 1;
@@ -161,6 +162,61 @@ impl Step {
             Step::Clone { .. } => "clone",
             Step::Incremental { .. } => "incremental",
             Step::DestroyTargetSnapshots { .. } => "destroy_target_snapshots",
+        }
+    }
+
+    /// One line for humans (what `zsync plan` prints for the step).
+    pub fn describe(&self) -> String {
+        match self {
+            Step::AbortResume { reason, token } => {
+                format!(
+                    "abort partial receive ({reason:?}, token for {})",
+                    token.toname
+                )
+            }
+            Step::Resume { to, .. } => format!("resume interrupted receive of {}", to.name),
+            Step::Rollback { to, discards } => {
+                let d: Vec<&str> = discards.iter().map(|v| v.name.as_str()).collect();
+                format!("rollback to {} DISCARDING {}", to.name, d.join(", "))
+            }
+            Step::DestroyTarget {
+                target,
+                snapshots,
+                descendants,
+            } => format!(
+                "DESTROY {target} ({} snapshots, {} datasets below it)",
+                snapshots.len(),
+                descendants.len()
+            ),
+            Step::Full { snapshot } => format!("full {}", snapshot.name),
+            Step::Clone {
+                origin,
+                target_origin,
+                to,
+            } => format!(
+                "clone {} from origin {} (as clone of {target_origin})",
+                to.name, origin.name
+            ),
+            Step::Incremental {
+                from,
+                to,
+                intermediates,
+                receives,
+            } => format!(
+                "incremental {} {} -> {} ({} snapshot{})",
+                if *intermediates { "-I" } else { "-i" },
+                from.name,
+                to.name,
+                receives.len(),
+                if receives.len() == 1 { "" } else { "s" }
+            ),
+            Step::DestroyTargetSnapshots { snapshots } => {
+                let d: Vec<&str> = snapshots.iter().map(|v| v.name.as_str()).collect();
+                format!(
+                    "destroy target snapshots gone from the source: {}",
+                    d.join(", ")
+                )
+            }
         }
     }
 }
@@ -350,9 +406,8 @@ pub struct DatasetPlan {
     /// Steps or conflict.
     pub decision: Decision,
     /// What the executor does after the dataset synced or was up to date, in order (empty: nothing;
-    /// omitted from JSON then). Filled by [`Executor::plan`](crate::Executor::plan) and
-    /// [`Executor::run`](crate::Executor::run), which know the job's options; [`plan_tree`](crate::plan_tree)
-    /// leaves it empty.
+    /// omitted from JSON then). Filled by `Executor::plan` and `Executor::run` (feature `exec`), which
+    /// know the job's options; [`plan_tree`](crate::plan_tree) leaves it empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cleanup: Vec<CleanupAction>,
 }
@@ -509,5 +564,59 @@ impl Plan {
         self.datasets
             .iter()
             .any(|d| d.decision.steps().iter().any(Step::is_destructive))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vref(name: &str, guid: u64) -> VersionRef {
+        VersionRef {
+            name: match name.split_once('#') {
+                Some(_) => VersionName::Bookmark(BookmarkName::parse(name).unwrap()),
+                None => VersionName::Snapshot(SnapshotName::parse(name).unwrap()),
+            },
+            guid,
+            createtxg: guid,
+            creation: 0,
+        }
+    }
+
+    #[test]
+    fn steps_describe_themselves_in_one_line() {
+        let (a, b, c) = (vref("p/a@a", 1), vref("p/a@b", 2), vref("p/a@c", 3));
+        let package = Step::Incremental {
+            from: a.clone(),
+            to: c.clone(),
+            intermediates: true,
+            receives: vec![b.clone(), c.clone()],
+        };
+        assert_eq!(
+            package.describe(),
+            "incremental -I p/a@a -> p/a@c (2 snapshots)"
+        );
+        let one = Step::Incremental {
+            from: b.clone(),
+            to: c.clone(),
+            intermediates: false,
+            receives: vec![c.clone()],
+        };
+        assert_eq!(one.describe(), "incremental -i p/a@b -> p/a@c (1 snapshot)");
+        assert_eq!(
+            Step::Full {
+                snapshot: a.clone()
+            }
+            .describe(),
+            "full p/a@a"
+        );
+        let rollback = Step::Rollback {
+            to: vref("q/a@a", 1),
+            discards: vec![vref("q/a@x", 9), vref("q/a#y", 10)],
+        };
+        assert_eq!(
+            rollback.describe(),
+            "rollback to q/a@a DISCARDING q/a@x, q/a#y"
+        );
     }
 }

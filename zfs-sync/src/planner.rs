@@ -2,13 +2,15 @@
 
 use crate::error::PlanError;
 use crate::model;
-use crate::options::{InitialReplication, PlanOptions, ResumeToken, TreeSpec};
+use crate::options::{InitialReplication, PlanOptions, TreeSpec};
 use crate::plan::{
     AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
 };
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use zfs_core::{Dataset, DatasetName, Listing, SnapshotName, Version, VersionKind, VersionName};
+use zfs_core::{
+    Dataset, DatasetName, Listing, ResumeToken, SnapshotName, Version, VersionKind, VersionName,
+};
 
 /// What the planner knows about an existing target dataset.
 #[derive(Debug, Clone, Copy)]
@@ -411,14 +413,19 @@ fn initial(
     Decision::Replicate { steps }
 }
 
+/// Why a [`TreeInput::decode_token`] decoder could not read a token (zfs-stream's `TokenError` in the
+/// executor).
+pub type TokenDecodeError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Inputs of a whole-tree plan: one listing per side, and the resume-token decoder.
 pub struct TreeInput<'a> {
     /// Source listing (recursive from the source root, with versions).
     pub source: &'a Listing,
     /// Target listing (recursive from the target root, with versions; empty when the root does not exist).
     pub target: &'a Listing,
-    /// Decodes a `receive_resume_token` string (the executor passes zfs-stream's decoder).
-    pub decode_token: &'a dyn Fn(&str) -> Result<ResumeToken, String>,
+    /// Decodes a `receive_resume_token` string (the executor passes zfs-stream's decoder); a token it
+    /// cannot read becomes the dataset's `unreadable_resume_token` conflict, with the error's text.
+    pub decode_token: &'a dyn Fn(&str) -> Result<ResumeToken, TokenDecodeError>,
 }
 
 /// The source datasets a tree spec selects (listing order) and the ones it leaves out.
@@ -553,7 +560,7 @@ pub fn plan_tree(
                         break 'decide Decision::Conflict {
                             conflict: Conflict::UnreadableResumeToken {
                                 token: s.to_string(),
-                                error,
+                                error: error.to_string(),
                             },
                         }
                     }

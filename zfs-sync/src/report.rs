@@ -1,8 +1,8 @@
-//! What a run reports: per step, per dataset and for the whole run, plus the check that a completed
-//! step's streams carried the snapshots the plan named.
+//! What a run reports: per step, per dataset and for the whole run; what the in-transit check read
+//! from each stream ([`StreamCheck`]), and (feature `exec`) the check that a completed step's streams
+//! carried the snapshots the plan named.
 
-use crate::mover::{StreamCheck, StreamSnapshot};
-use crate::plan::{Conflict, Plan, Step, VersionRef};
+use crate::plan::{Conflict, Plan, Step};
 use serde::{Deserialize, Serialize};
 use zfs_core::DatasetName;
 
@@ -66,8 +66,83 @@ pub struct StepReport {
     pub checked: Vec<StreamCheck>,
 }
 
+/// What the in-transit check (zfs-stream's inspection) read from one send stream: which snapshots it
+/// carried, by guid, and whether every record checksum was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamCheck {
+    /// One entry per substream, in stream order (an `-I` stream carries several).
+    pub snapshots: Vec<StreamSnapshot>,
+    /// Records in the stream.
+    pub records: u64,
+    /// Every record and running fletcher-4 checksum was verified through the final END record. `false`
+    /// when a record type from a newer OpenZFS ended checking early (the receiver still verifies
+    /// everything itself).
+    pub verified: bool,
+}
+
+/// One snapshot a send stream carried (its BEGIN record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSnapshot {
+    /// The snapshot's name as the sender wrote it (`drr_toname`).
+    pub name: String,
+    /// Its guid (`drr_toguid`; decimal string in JSON).
+    #[serde(with = "crate::guid_str")]
+    pub guid: u64,
+    /// The incremental base's guid (`drr_fromguid`); `None` for a full stream.
+    #[serde(with = "crate::guid_str::option", default)]
+    pub from_guid: Option<u64>,
+}
+
+impl StreamCheck {
+    /// One line: `verified 12 records: full pool/a@s1 (guid 1234…)`, substreams joined with `; `
+    /// (guids in decimal, as `zfs get guid` prints them).
+    pub fn describe(&self) -> String {
+        let what: Vec<String> = self
+            .snapshots
+            .iter()
+            .map(|s| match s.from_guid {
+                None => format!("full {} (guid {})", s.name, s.guid),
+                Some(f) => format!("incremental {} (guid {}, from {f})", s.name, s.guid),
+            })
+            .collect();
+        format!(
+            "{} {} records: {}",
+            if self.verified {
+                "verified"
+            } else {
+                "partly verified (newer record type)"
+            },
+            self.records,
+            what.join("; ")
+        )
+    }
+}
+
+#[cfg(feature = "exec")]
+impl StreamCheck {
+    /// The facts of an inspected stream; `None` before any BEGIN record was read.
+    pub fn from_summary(summary: &zfs_stream::StreamSummary) -> Option<StreamCheck> {
+        let snapshots: Vec<StreamSnapshot> = summary
+            .substreams
+            .iter()
+            .filter_map(|s| s.begin.as_ref())
+            .map(|b| StreamSnapshot {
+                name: b.toname.clone(),
+                guid: b.toguid,
+                from_guid: (b.fromguid != 0).then_some(b.fromguid),
+            })
+            .collect();
+        (!snapshots.is_empty()).then(|| StreamCheck {
+            snapshots,
+            records: summary.records,
+            verified: summary.complete && summary.unverified_from.is_none(),
+        })
+    }
+}
+
 /// The snapshots a step's streams should carry, in order: the ones it receives.
-fn planned_snapshots(step: &Step) -> Vec<&VersionRef> {
+#[cfg(feature = "exec")]
+fn planned_snapshots(step: &Step) -> Vec<&crate::plan::VersionRef> {
     match step {
         Step::Full { snapshot } => vec![snapshot],
         Step::Clone { to, .. } | Step::Resume { to, .. } => vec![to],
@@ -90,6 +165,7 @@ fn planned_snapshots(step: &Step) -> Vec<&VersionRef> {
 /// A warning when the verified streams of a completed step carried other snapshots than planned: one
 /// replaced under its name, or one destroyed on the source (an `-I` stream skips it), between listing
 /// and sending. `None` when they match, or when not every stream was checked and verified.
+#[cfg(feature = "exec")]
 pub(crate) fn unplanned_stream(
     step: &Step,
     checked: &[StreamCheck],
@@ -179,8 +255,10 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "exec")]
     use crate::fixtures::{begin, vref};
 
+    #[cfg(feature = "exec")]
     #[test]
     fn streams_that_carried_other_snapshots_than_planned_are_flagged() {
         let (s1, s2, s3) = (

@@ -688,7 +688,7 @@ fn lab_sync_encrypted_raw_and_excludes() -> R {
     let cli = Cli::local();
     let ex = Executor::new(&cli, &cli);
     let mut spec = TreeSpec::recursive(ds(&pool.dataset("src/t")), ds(&pool.dataset("backup/dst")));
-    spec.exclude_datasets = vec![regex::Regex::new("/scratch$")?];
+    spec.exclude_datasets = vec![zfs_sync::Pattern::new("/scratch$")?];
     let r = ex.run(&spec, &opts(true))?;
     assert_eq!(r.exit_code, 0, "{}", r.to_json());
     let sec = r

@@ -3,11 +3,11 @@
 mod common;
 use common::*;
 
-use regex::Regex;
 use zfs_core::{DatasetKind, Encryption, Listing, VersionName};
 use zfs_sync::{
-    model, plan_dataset, plan_tree, AbortReason, Conflict, Decision, InitialReplication, PlanError,
-    PlanOptions, ResumeToken, SnapshotFilter, Step, TargetState, TreeInput, TreeSpec,
+    model, plan_dataset, plan_tree, AbortReason, Conflict, Decision, InitialReplication, Pattern,
+    PlanError, PlanOptions, ResumeToken, SnapshotFilter, Step, TargetState, TokenDecodeError,
+    TreeInput, TreeSpec,
 };
 
 const S: &str = "src/d";
@@ -344,6 +344,7 @@ fn token(toguid: u64, fromguid: Option<u64>) -> ResumeToken {
         large_block: false,
         embed: false,
         compressed: false,
+        saved: false,
     }
 }
 
@@ -474,8 +475,8 @@ fn delete_target_snapshots_mirrors_source_deletions_but_keeps_base() {
 
 // ---- trees ----
 
-fn no_tokens(s: &str) -> Result<ResumeToken, String> {
-    Err(format!("no decoder in this test ({s})"))
+fn no_tokens(s: &str) -> Result<ResumeToken, TokenDecodeError> {
+    Err(format!("no decoder in this test ({s})").into())
 }
 
 fn tree_fixture() -> (Listing, Listing) {
@@ -509,20 +510,19 @@ fn tree_fixture() -> (Listing, Listing) {
         snaps("tank/src/scratch/x", &[("a", 9, 10)]),
     );
     // The clone is listed before its origin (alphabetical), so ordering must move it.
-    let src = Listing {
-        datasets: vec![root, clone, child, skip, under_skip, vol],
-    };
+    let src = Listing::new(vec![root, clone, child, skip, under_skip, vol]);
     // Target: root already has @a.
-    let tgt = Listing {
-        datasets: vec![dataset("backup/dst", snaps("backup/dst", &[("a", 1, 3)]))],
-    };
+    let tgt = Listing::new(vec![dataset(
+        "backup/dst",
+        snaps("backup/dst", &[("a", 1, 3)]),
+    )]);
     (src, tgt)
 }
 
 fn tree_plan() -> zfs_sync::Plan {
     let (src, tgt) = tree_fixture();
     let mut spec = TreeSpec::recursive(ds("tank/src"), ds("backup/dst"));
-    spec.exclude_datasets = vec![Regex::new("/scratch$").unwrap()];
+    spec.exclude_datasets = vec![Pattern::new("/scratch$").unwrap()];
     let input = TreeInput {
         source: &src,
         target: &tgt,
@@ -596,7 +596,7 @@ fn tree_orders_maps_excludes_and_clones() {
 fn clone_whose_origin_is_not_sent_goes_full() {
     let (src, tgt) = tree_fixture();
     let mut spec = TreeSpec::recursive(ds("tank/src"), ds("backup/dst"));
-    spec.exclude_datasets = vec![Regex::new("scratch").unwrap()];
+    spec.exclude_datasets = vec![Pattern::new("scratch").unwrap()];
     // Only @b is sent, so the origin @a never reaches the target.
     let opts = PlanOptions {
         snapshots: SnapshotFilter::new(&["^b$", "^c"], &[]).unwrap(),
@@ -650,18 +650,14 @@ fn skip_parent_and_single_and_missing_root() {
 
 #[test]
 fn force_delete_of_a_parent_recreates_children() {
-    let src = Listing {
-        datasets: vec![
-            dataset("p/s", snaps("p/s", &[("a", 1, 10)])),
-            dataset("p/s/c", snaps("p/s/c", &[("a", 2, 10)])),
-        ],
-    };
-    let tgt = Listing {
-        datasets: vec![
-            dataset("q/t", snaps("q/t", &[("x", 50, 10)])),
-            dataset("q/t/c", snaps("q/t/c", &[("a", 2, 10)])),
-        ],
-    };
+    let src = Listing::new(vec![
+        dataset("p/s", snaps("p/s", &[("a", 1, 10)])),
+        dataset("p/s/c", snaps("p/s/c", &[("a", 2, 10)])),
+    ]);
+    let tgt = Listing::new(vec![
+        dataset("q/t", snaps("q/t", &[("x", 50, 10)])),
+        dataset("q/t/c", snaps("q/t/c", &[("a", 2, 10)])),
+    ]);
     let input = TreeInput {
         source: &src,
         target: &tgt,
@@ -697,12 +693,13 @@ fn force_delete_of_a_parent_recreates_children() {
 
 #[test]
 fn unreadable_and_decoded_tokens_in_trees() {
-    let src = Listing {
-        datasets: vec![dataset("p/s", snaps("p/s", &[("a", 1, 10), ("b", 2, 20)]))],
-    };
+    let src = Listing::new(vec![dataset(
+        "p/s",
+        snaps("p/s", &[("a", 1, 10), ("b", 2, 20)]),
+    )]);
     let mut t = dataset("q/t", snaps("q/t", &[("a", 1, 10)]));
     t.receive_resume_token = Some("1-zzz".into());
-    let tgt = Listing { datasets: vec![t] };
+    let tgt = Listing::new(vec![t]);
     let spec = TreeSpec::single(ds("p/s"), ds("q/t"));
     let input = TreeInput {
         source: &src,
@@ -714,20 +711,8 @@ fn unreadable_and_decoded_tokens_in_trees() {
         plan.datasets[0].decision.conflict().map(|c| c.kind()),
         Some("unreadable_resume_token")
     );
-    let decode = |s: &str| -> Result<ResumeToken, String> {
-        Ok(ResumeToken {
-            token: s.to_string(),
-            toguid: 2,
-            fromguid: Some(1),
-            toname: "p/s@b".into(),
-            object: 0,
-            offset: 0,
-            bytes: 0,
-            raw: false,
-            large_block: false,
-            embed: false,
-            compressed: false,
-        })
+    let decode = |s: &str| -> Result<ResumeToken, TokenDecodeError> {
+        Ok(ResumeToken::new(s.to_string(), "p/s@b".into(), 2, Some(1)))
     };
     let input = TreeInput {
         decode_token: &decode,

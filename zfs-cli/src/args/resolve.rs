@@ -4,11 +4,10 @@
 
 use super::sync::SyncArgs;
 use crate::exit::Fail;
-use regex::Regex;
 use zfs_core::{DatasetName, Endpoint};
 use zfs_sync::{
-    InitialReplication, PlanOptions, RecvOptions, SendOptions, SnapshotFilter, SyncOptions,
-    TreeSpec,
+    InitialReplication, Pattern, PlanOptions, RecvOptions, SendOptions, SnapshotFilter,
+    SyncOptions, TreeSpec,
 };
 
 /// A sync or plan run's input, checked: where, what to replicate and how.
@@ -90,9 +89,9 @@ fn dataset(what: &str, s: &str) -> Result<DatasetName, Fail> {
     DatasetName::parse(s).map_err(|e| Fail::failure(format!("{what} '{s}': {e}")))
 }
 
-fn regexes(flag: &str, v: &[String]) -> Result<Vec<Regex>, Fail> {
+fn patterns(flag: &str, v: &[String]) -> Result<Vec<Pattern>, Fail> {
     v.iter()
-        .map(|r| Regex::new(r).map_err(|e| Fail::failure(format!("{flag} '{r}': {e}"))))
+        .map(|r| Pattern::new(r).map_err(|e| Fail::failure(format!("{flag} '{r}': {}", e.reason))))
         .collect()
 }
 
@@ -109,16 +108,16 @@ pub fn tree_spec(a: &SyncArgs) -> Result<TreeSpec, Fail> {
         TreeSpec::single(src, dst)
     };
     spec.skip_parent = a.flags.skip_parent;
-    spec.exclude_datasets = regexes("--exclude-datasets", &a.flags.exclude_datasets)?;
+    spec.exclude_datasets = patterns("--exclude-datasets", &a.flags.exclude_datasets)?;
     Ok(spec)
 }
 
 /// Planner and executor options from the flags.
 pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
-    regexes("--include-snaps", &a.flags.include_snaps)?;
-    regexes("--exclude-snaps", &a.flags.exclude_snaps)?;
-    let filter = SnapshotFilter::new(&a.flags.include_snaps, &a.flags.exclude_snaps)
-        .map_err(|e| Fail::failure(format!("snapshot filter: {e}")))?;
+    let filter = SnapshotFilter {
+        include: patterns("--include-snaps", &a.flags.include_snaps)?,
+        exclude: patterns("--exclude-snaps", &a.flags.exclude_snaps)?,
+    };
     let plan = PlanOptions {
         intermediates: !a.flags.no_stream,
         initial: if a.flags.no_stream {
@@ -362,5 +361,28 @@ mod tests {
             ..a
         };
         assert!(tree_spec(&bad).unwrap_err().message.contains("tank/a;rm"));
+    }
+
+    #[test]
+    fn bad_snapshot_patterns_name_the_flag_and_the_pattern() {
+        let mut a = SyncArgs {
+            source: "tank/a".into(),
+            target: "backup/a".into(),
+            ..SyncArgs::default()
+        };
+        a.flags.include_snaps = vec!["^auto".into()];
+        a.flags.exclude_snaps = vec!["a(".into()];
+        let m = sync_options(&a).unwrap_err().message;
+        assert!(
+            m.starts_with("--exclude-snaps 'a(': regex parse error"),
+            "{m}"
+        );
+        a.flags.include_snaps = vec!["[".into()];
+        let m = sync_options(&a).unwrap_err().message;
+        assert!(m.starts_with("--include-snaps '[': "), "{m}");
+        a.flags.include_snaps = vec!["^auto".into()];
+        a.flags.exclude_snaps = vec!["_frequent$".into()];
+        let f = sync_options(&a).unwrap().plan.snapshots;
+        assert!(f.selects("autosnap_hourly") && !f.selects("autosnap_frequent"));
     }
 }

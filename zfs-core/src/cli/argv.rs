@@ -499,8 +499,8 @@ pub fn status_args(names: &[PoolName]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::ResumePoint;
     use crate::props::SourceKind;
+    use crate::resume::ResumeToken;
 
     fn snap(s: &str) -> SnapshotName {
         SnapshotName::parse(s).unwrap()
@@ -508,6 +508,15 @@ mod tests {
 
     fn ds(s: &str) -> DatasetName {
         DatasetName::parse(s).unwrap()
+    }
+
+    /// A decoded token for `p/a@5` stopped at object 1, offset 2.
+    fn token(token: &str) -> ResumeToken {
+        ResumeToken {
+            object: 1,
+            offset: 2,
+            ..ResumeToken::new(token.into(), "p/a@5".into(), 5, None)
+        }
     }
 
     #[test]
@@ -537,11 +546,7 @@ mod tests {
                 "p/my data@s 2"
             ]
         );
-        req.resume = Some(ResumePoint {
-            token: "1-abc".into(),
-            object: 1,
-            offset: 2,
-        });
+        req.resume = Some(token("1-abc"));
         assert_eq!(send_args(&req), ["send", "-t", "1-abc"]);
         assert_eq!(
             send_args(&SendRequest::full(snap("p/-x@-s"))),
@@ -564,11 +569,7 @@ mod tests {
         bad.from = None;
         assert!(check_send(&bad).is_err());
         // A resume carries its own range in the token.
-        bad.resume = Some(ResumePoint {
-            token: "1-abc".into(),
-            object: 1,
-            offset: 2,
-        });
+        bad.resume = Some(token("1-abc"));
         check_send(&bad).unwrap();
     }
 

@@ -18,9 +18,10 @@ mod step;
 use crate::cancel::Cancel;
 use crate::error::SyncError;
 use crate::events::{Events, NO_EVENTS};
-use crate::mover::{Mover, DEFAULT_MOVER};
+use crate::mover::Mover;
+use crate::movers::DEFAULT_MOVER;
 use crate::naming::check_identifier;
-use crate::options::{ResumeToken, SyncOptions, TreeSpec};
+use crate::options::{SyncOptions, TreeSpec};
 use crate::plan::{DatasetPlan, Plan, Step};
 use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
@@ -308,7 +309,7 @@ fn plan_listings(
         &TreeInput {
             source: src,
             target: tgt,
-            decode_token: &ResumeToken::decode,
+            decode_token: &|token| Ok(zfs_stream::resume::decode(token)?),
         },
         spec,
         &opts.plan,

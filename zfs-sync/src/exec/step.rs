@@ -3,14 +3,14 @@
 
 use super::context::{as_snapshot, snap_name, Context};
 use crate::error::StepError;
-use crate::mover::{Moved, StreamCheck, StreamInfo, TransferError};
+use crate::mover::{Moved, StreamInfo, TransferError};
 use crate::options::SyncOptions;
 use crate::plan::{DatasetPlan, Step, VersionRef};
 use crate::preserve::Preserved;
+use crate::report::StreamCheck;
 use std::time::Instant;
 use zfs_core::{
-    RecvRequest, ResumePoint, SendFlags, SendRequest, SnapshotName, Version, VersionKind,
-    VersionName, ZfsError,
+    RecvRequest, SendFlags, SendRequest, SnapshotName, Version, VersionKind, VersionName, ZfsError,
 };
 
 /// How many source snapshots were created after `after_txg`, up to `to_txg`: what a `-I` stream between
@@ -198,11 +198,7 @@ impl Context<'_> {
                         props: false,
                         saved: false,
                     },
-                    resume: Some(ResumePoint {
-                        token: token.token.clone(),
-                        object: token.object,
-                        offset: token.offset,
-                    }),
+                    resume: Some(token.clone()),
                 };
                 let mut r =
                     recv(to.short(), force && from.is_some(), None, from.is_none()).map_err(e0)?;

@@ -1,40 +1,27 @@
 //! Fixture builders shared by the host tests, and run helpers shared by the lab tests.
 #![allow(dead_code)]
 
+#[cfg(feature = "exec")]
 pub mod fake;
+#[cfg(feature = "exec")]
 pub mod host;
 
-use std::collections::BTreeMap;
-use zfs_core::{Dataset, DatasetKind, DatasetName, Encryption, Version, VersionName};
+use zfs_core::{BookmarkName, Dataset, DatasetKind, DatasetName, SnapshotName, Version};
 
 pub fn ds(name: &str) -> DatasetName {
     DatasetName::parse(name).unwrap()
 }
 
+/// Snapshot `ds@short`, created at `1_700_000_000 + txg`.
 pub fn snap(ds: &str, short: &str, guid: u64, txg: u64) -> Version {
-    Version {
-        name: VersionName::Snapshot(
-            zfs_core::SnapshotName::parse(&format!("{ds}@{short}")).unwrap(),
-        ),
-        guid,
-        createtxg: txg,
-        creation: 1_700_000_000 + txg as i64,
-        userrefs: 0,
-        user_props: BTreeMap::new(),
-    }
+    let name = SnapshotName::parse(&format!("{ds}@{short}")).unwrap();
+    Version::snapshot(name, guid, txg, 1_700_000_000 + txg as i64)
 }
 
+/// Bookmark `ds#short`, created at `1_700_000_000 + txg`.
 pub fn bm(ds: &str, short: &str, guid: u64, txg: u64) -> Version {
-    Version {
-        name: VersionName::Bookmark(
-            zfs_core::BookmarkName::parse(&format!("{ds}#{short}")).unwrap(),
-        ),
-        guid,
-        createtxg: txg,
-        creation: 1_700_000_000 + txg as i64,
-        userrefs: 0,
-        user_props: BTreeMap::new(),
-    }
+    let name = BookmarkName::parse(&format!("{ds}#{short}")).unwrap();
+    Version::bookmark(name, guid, txg, 1_700_000_000 + txg as i64)
 }
 
 /// Snapshots `ds@<short>` with the given (short, guid, txg).
@@ -42,18 +29,12 @@ pub fn snaps(ds: &str, list: &[(&str, u64, u64)]) -> Vec<Version> {
     list.iter().map(|(s, g, t)| snap(ds, s, *g, *t)).collect()
 }
 
+/// A filesystem with these versions (guid from its name's length, createtxg 1).
 pub fn dataset(name: &str, versions: Vec<Version>) -> Dataset {
-    Dataset {
-        name: ds(name),
-        kind: DatasetKind::Filesystem,
-        guid: name.len() as u64 * 7919,
-        createtxg: 1,
-        origin: None,
-        receive_resume_token: None,
-        encryption: Encryption::default(),
-        user_props: BTreeMap::new(),
-        versions,
-    }
+    let mut d = Dataset::new(ds(name), DatasetKind::Filesystem).with_versions(versions);
+    d.guid = name.len() as u64 * 7919;
+    d.createtxg = 1;
+    d
 }
 
 /// Lab runs: default options for job `identifier`, without a sync snapshot (the tests name their

@@ -229,7 +229,7 @@ impl Fake {
                     &format!("cannot resume send: {why}"),
                 )
             };
-            let token = zfs_stream::ResumeToken::parse(&rp.token)
+            let token = zfs_stream::resume::decode(&rp.token)
                 .map_err(|e| stale(&format!("resume token is corrupt: {e}")))?;
             // `zfs send -t` finds the snapshot by the token's guid.
             if d.find(req.to.as_str()).map(|v| v.v.guid) != Some(token.toguid) {

@@ -1,5 +1,6 @@
 //! Serde helpers writing `u64` GUIDs as decimal strings (and reading strings or numbers back): GUIDs
-//! use all 64 bits, and JSON readers commonly hold numbers as doubles.
+//! use all 64 bits, and JSON readers commonly hold numbers as doubles. The plan JSON of zfs-sync and
+//! [`ResumeToken`](crate::ResumeToken) use them.
 
 use serde::{de, Deserialize, Deserializer, Serializer};
 
