@@ -29,7 +29,8 @@ pub(super) struct ZfsChild {
 }
 
 impl ZfsChild {
-    /// Starts `cmd` with the pipe for `direction` (the other standard stream is `/dev/null`).
+    /// Starts `cmd` with the pipe for `direction` (the other standard stream is `/dev/null`), marked as
+    /// bulk (it moves a send stream).
     pub(super) fn start(
         cli: &Cli,
         cmd: Cmd,
@@ -41,7 +42,7 @@ impl ZfsChild {
             Direction::Receive => (Io::Piped, Io::Null),
         };
         let first = names.first().map_or("", String::as_str);
-        let mut running = cli.spawn(&cmd.stdin(stdin).stdout(stdout), first)?;
+        let mut running = cli.spawn(&cmd.stdin(stdin).stdout(stdout).bulk(true), first)?;
         let pipe = match direction {
             Direction::Send => running.take_stdout(),
             Direction::Receive => running.take_stdin(),
@@ -133,6 +134,33 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Starts commands locally and remembers whether each was marked bulk.
+    #[derive(Debug, Default)]
+    struct Recording(std::sync::Mutex<Vec<bool>>);
+
+    impl crate::runner::Runner for Recording {
+        fn host(&self) -> &str {
+            "recording"
+        }
+        fn spawn(&self, cmd: &Cmd) -> std::io::Result<Running> {
+            self.0.lock().unwrap().push(cmd.bulk);
+            crate::LocalRunner.spawn(cmd)
+        }
+    }
+
+    #[test]
+    fn stream_children_are_bulk_and_other_commands_are_not() {
+        let rec = std::sync::Arc::new(Recording::default());
+        let cli = Cli::new(rec.clone()).with_zfs_program("sh");
+        for direction in [Direction::Send, Direction::Receive] {
+            let child =
+                ZfsChild::start(&cli, script(&cli, "true"), direction, vec!["p/a".into()]).unwrap();
+            child.finish().unwrap();
+        }
+        let _ = cli.runner().run(&script(&cli, "true"));
+        assert_eq!(*rec.0.lock().unwrap(), [true, true, false]);
     }
 
     #[test]

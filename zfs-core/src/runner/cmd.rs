@@ -39,6 +39,10 @@ pub struct Cmd {
     pub stdout: Io,
     /// The stages after the first; empty for a plain command.
     pub then: Vec<Stage>,
+    /// The command moves a send stream through its stdin or stdout (`zfs send`, `zfs receive`): a
+    /// runner with a separate bulk data path (e.g. OpenSSH beside an ssh2 control session) starts it
+    /// there. Everything else is control traffic.
+    pub bulk: bool,
 }
 
 impl Cmd {
@@ -54,7 +58,13 @@ impl Cmd {
             stdin: Io::Null,
             stdout: Io::Piped,
             then: Vec::new(),
+            bulk: false,
         }
+    }
+    /// Marks the command as moving a send stream ([`Cmd::bulk`]).
+    pub fn bulk(mut self, on: bool) -> Self {
+        self.bulk = on;
+        self
     }
     /// Sets stdin handling.
     pub fn stdin(mut self, io: Io) -> Self {

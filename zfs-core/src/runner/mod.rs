@@ -62,6 +62,25 @@ pub trait Runner: Send + Sync + std::fmt::Debug {
         })
     }
 
+    /// Whether commands run on another host, so their streams cross a network (worth compressing).
+    /// Local runners: no.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
+    /// Whether `program` can be started there (`command -v PROGRAM` in a POSIX `sh`). Runners may
+    /// remember the answer; this default asks every time.
+    fn has_program(&self, program: &str) -> bool {
+        let probe = Cmd::new([
+            "sh",
+            "-c",
+            "command -v \"$1\" >/dev/null 2>&1",
+            "sh",
+            program,
+        ]);
+        self.run(&probe).is_ok_and(|out| out.status.success())
+    }
+
     /// Whether `exit` of a command this runner started means the way to the host failed rather than
     /// the command: an `ssh` runner says so for status 255 (ssh's own errors, a lost connection). Local
     /// runners never do.
@@ -90,6 +109,16 @@ impl Runner for LocalRunner {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+
+    #[test]
+    fn has_program_asks_the_shell() {
+        let r = LocalRunner;
+        assert!(!r.is_remote());
+        assert!(r.has_program("sh"));
+        assert!(!r.has_program("zsync-no-such-program"));
+        // A name with shell characters is one argument, never code.
+        assert!(!r.has_program("sh; true"));
+    }
 
     #[test]
     fn run_captures_stdout_stderr_status_and_env() {
