@@ -22,7 +22,7 @@ use crate::mover::Mover;
 use crate::movers::DEFAULT_MOVER;
 use crate::naming::check_identifier;
 use crate::options::{SyncOptions, TreeSpec};
-use crate::plan::{DatasetPlan, Plan, Step};
+use crate::plan::{DatasetPlan, Decision, Plan, Step};
 use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
 use crate::report::{DatasetReport, Outcome, Report};
@@ -231,9 +231,17 @@ impl<'a> Executor<'a> {
         let plan = plan_listings((&src, &tgt), spec, opts, sync_name.as_deref())?;
         self.events.span("run: plan", t);
         self.events.planned(&plan);
-        // Both hosts answered (listings): ask which codecs the remote ones run.
+        // Both hosts answered (listings): ask which codecs the remote ones run, when anything is to
+        // be sent at all.
         let t = Instant::now();
-        let (wires, notices) = self.wires(opts);
+        let sends = plan
+            .datasets
+            .iter()
+            .any(|d| matches!(d.decision, Decision::Replicate { .. }));
+        let (wires, notices) = match sends {
+            true => self.wires(opts),
+            false => (WireChoice::PLAIN, Vec::new()),
+        };
         self.events.span("run: wire", t);
         let t = Instant::now();
         let ctx = self.context(wires);
