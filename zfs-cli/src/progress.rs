@@ -216,6 +216,7 @@ mod tests {
             dataset: "tank/a".into(),
             label: "same label".into(),
             estimate: None,
+            ..StreamInfo::default()
         };
         line.update(&info(1), &snap(1, None, 1));
         line.update(&info(2), &snap(2, None, 1));

@@ -28,18 +28,15 @@ pub fn run(
         target,
         spec,
         options: opts,
+        warnings,
     } = resolve::resolve(args, syncoid_mode)?;
     let warn = |m: &str| {
         if !args.flags.quiet {
             eprintln!("zsync: warning: {m}");
         }
     };
-    if let Some(c) = &args.flags.compress {
-        if c != "none" {
-            warn(&format!(
-                "--compress={c}: local transfers are not compressed; ignored"
-            ));
-        }
+    for w in &warnings {
+        warn(w);
     }
     // One backend per host: both ends on this machine share one.
     let (be, why) = backend::open_endpoint(choice, &source)?;
@@ -121,6 +118,10 @@ pub fn run(
     let report = exec
         .run(&spec, &opts)
         .map_err(|e| Fail::failure(e.to_string()))?;
+    // What the run did other than asked (a remote end without the codec program asked for).
+    for n in &report.notices {
+        warn(n);
+    }
     if args.flags.json {
         println!("{}", report.to_json());
     }

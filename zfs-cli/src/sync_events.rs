@@ -1,5 +1,6 @@
 //! What `zsync sync` shows while it runs, as a [`zfs_sync::Events`] sink: a result line per dataset as
-//! it finishes (with its warnings, and under `--debug` what the stream check read), printed above
+//! it finishes (with its warnings, and under `--debug` what the stream check read or why it could
+//! not), printed above
 //! the progress line when there is one, and the timing trace.
 
 use crate::progress::ProgressLine;
@@ -39,6 +40,12 @@ impl SyncEvents {
         if self.debug {
             for c in d.steps.iter().flat_map(|s| &s.checked) {
                 eprintln!("zsync: debug: {}: stream {}", d.source, c.describe());
+            }
+            for u in d.steps.iter().flat_map(|s| &s.unchecked) {
+                eprintln!(
+                    "zsync: debug: {}: stream {} {}",
+                    d.source, u.stream, u.reason
+                );
             }
         }
     }

@@ -11,6 +11,7 @@ use crate::name::{BookmarkName, DatasetName, PoolName, SnapshotName, VersionName
 use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
 use crate::resume::ResumeToken;
+use crate::wire::Wire;
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 
@@ -99,6 +100,11 @@ pub struct SendRequest {
     /// only [`ResumeToken::token`] (`zfs send -t`), Lzc [`ResumeToken::object`] and
     /// [`ResumeToken::offset`] with `lzc_send_resume`.
     pub resume: Option<ResumeToken>,
+    /// How the stream leaves the backend: plain, or compressed on the sending host
+    /// (`zfs send ... | zstd -c -3` as one pipeline, the send's status kept). Only a backend whose
+    /// [`Capabilities::runs_wire`] says so takes a compressed wire; Lzc refuses one
+    /// ([`ZfsError::Unsupported`]).
+    pub wire: Wire,
 }
 
 impl SendRequest {
@@ -110,6 +116,7 @@ impl SendRequest {
             intermediates: false,
             flags: SendFlags::default(),
             resume: None,
+            wire: Wire::Plain,
         }
     }
     /// An incremental send `from` → `to` with default flags (`-i`: only `to` is received).
@@ -120,6 +127,7 @@ impl SendRequest {
             intermediates: false,
             flags: SendFlags::default(),
             resume: None,
+            wire: Wire::Plain,
         }
     }
     /// An incremental send of every snapshot after `from` up to `to` in one stream (`-I`).
@@ -130,6 +138,7 @@ impl SendRequest {
             intermediates: true,
             flags: SendFlags::default(),
             resume: None,
+            wire: Wire::Plain,
         }
     }
 }
@@ -159,6 +168,9 @@ pub struct RecvRequest {
     /// then fail on the next. `target` still names the last snapshot the stream brings (for errors). Lzc
     /// runs these through its CLI backend.
     pub into_dataset: bool,
+    /// How the stream reaches the backend: plain, or compressed, decompressed on the receiving host
+    /// (`zstd -dc | zfs receive ...` as one pipeline). As [`SendRequest::wire`].
+    pub wire: Wire,
 }
 
 impl RecvRequest {
@@ -174,6 +186,7 @@ impl RecvRequest {
             exclude_props: Vec::new(),
             no_mount: false,
             into_dataset: false,
+            wire: Wire::Plain,
         }
     }
 }
@@ -244,6 +257,26 @@ pub struct Capabilities {
     pub temporary_holds: bool,
     /// Sends with intermediates (`-I`) run in this backend itself, not handed to another.
     pub native_intermediates: bool,
+    /// Commands run on another host (the runner's [`is_remote`](crate::Runner::is_remote)): streams
+    /// cross a network, so they are worth compressing.
+    pub remote: bool,
+    /// The host runs `zstd`, so sends and receives take [`Wire::Zstd`]. Asked of remote backends
+    /// only (once per backend, then remembered): a local end never needs it, the caller compresses
+    /// in-process.
+    pub zstd: bool,
+    /// The host runs `lz4`, so sends and receives take [`Wire::Lz4`]. As [`Capabilities::zstd`].
+    pub lz4: bool,
+}
+
+impl Capabilities {
+    /// Whether sends and receives take `wire` (plain always).
+    pub fn runs_wire(&self, wire: Wire) -> bool {
+        match wire {
+            Wire::Plain => true,
+            Wire::Zstd { .. } => self.zstd,
+            Wire::Lz4 => self.lz4,
+        }
+    }
 }
 
 /// Every ZFS operation zsync performs. Implementations validate nothing twice: names arrive validated as

@@ -23,6 +23,7 @@ pub mod props;
 pub mod quote;
 pub mod resume;
 pub mod validate;
+pub mod wire;
 
 // What runs something (feature `backends`, on by default).
 #[cfg(feature = "backends")]
@@ -48,6 +49,7 @@ pub use pool::{ErrorCounts, PoolDetail, PoolHealth, PoolStatus, VdevStatus};
 pub use props::{PropQuery, PropSource, PropValue, PropertyMap, SourceKind};
 pub use resume::ResumeToken;
 pub use validate::{HoldTag, UserProp};
+pub use wire::Wire;
 
 #[cfg(feature = "backends")]
 pub use cli::{parse::PoolList, Cli};

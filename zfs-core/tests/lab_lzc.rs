@@ -744,6 +744,7 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
             ..SendFlags::default()
         },
         resume: Some(t.clone()),
+        wire: zfs_core::Wire::Plain,
     };
     let rest = send_to_vec(&l, &resume)?;
     assert!(

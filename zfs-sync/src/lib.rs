@@ -25,6 +25,8 @@ pub mod movers;
 pub mod preserve;
 #[cfg(feature = "exec")]
 pub mod timed;
+#[cfg(feature = "exec")]
+pub mod wire;
 /// Guides to zfs-sync's extension points (the executor's).
 #[cfg(feature = "exec")]
 pub mod guide {
@@ -57,7 +59,9 @@ pub use planner::{
     common_base, plan_dataset, plan_tree, CloneBase, CommonBase, TargetState, TokenDecodeError,
     TreeInput,
 };
-pub use report::{DatasetReport, Outcome, Report, StepReport, StreamCheck, StreamSnapshot};
+pub use report::{
+    DatasetReport, Outcome, Report, StepReport, StreamCheck, StreamSnapshot, UncheckedStream,
+};
 /// GUIDs as decimal strings in JSON (zfs-core's helpers; the plan and report JSON use them).
 pub use zfs_core::guid_str;
 /// A target's decoded `receive_resume_token` (zfs-core's; the executor decodes with zfs-stream).
@@ -73,6 +77,10 @@ pub use mover::{Moved, Mover, StreamInfo, TransferError};
 pub use movers::{CopyMover, PipelineMover};
 #[cfg(feature = "exec")]
 pub use timed::Timed;
+#[cfg(feature = "exec")]
+pub use wire::{choose_wires, WireChoice, WireEnd};
+/// A stream's form between a backend and the mover (zfs-core's).
+pub use zfs_core::Wire;
 /// The counters [`Events::stream_progress`] is given (zfs-stream's).
 #[cfg(feature = "exec")]
 pub use zfs_stream::ProgressSnapshot;

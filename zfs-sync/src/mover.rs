@@ -2,6 +2,7 @@
 //! it reports back (bytes and the in-transit stream check).
 
 use crate::report::StreamCheck;
+use crate::wire::WireChoice;
 use std::os::fd::OwnedFd;
 
 /// Moves a send stream into a receive. The executor's default is
@@ -22,6 +23,14 @@ pub trait Mover: Send + Sync {
     /// Whether [`StreamInfo::estimate`] is worth a `zfs send -nP` per stream (it is for progress
     /// display). Default: no.
     fn wants_estimate(&self) -> bool {
+        false
+    }
+
+    /// Whether this mover decompresses what it reads and compresses what it writes as
+    /// [`StreamInfo::wire`] says (zfs-stream's codecs). A mover that does not is only given streams
+    /// whose two ends agree ([`WireChoice::passes_through`]): plain, or a compressed relay between
+    /// two remote hosts. Default: no.
+    fn converts_wire(&self) -> bool {
         false
     }
 }
@@ -78,15 +87,24 @@ pub struct StreamInfo {
     /// ` (resumed)` for a resume.
     pub label: String,
     /// Expected stream bytes (`zfs send -nP`), when [`Mover::wants_estimate`] asked for it and the
-    /// source could tell.
+    /// source could tell. Not asked for a compressed relay: progress there counts compressed bytes.
     pub estimate: Option<u64>,
+    /// What the send's read end gives and the receive's write end takes: decompress
+    /// `wire.send` when compressed, compress into `wire.recv` when compressed, check the plain
+    /// stream in between; pass the bytes as they are when both agree
+    /// ([`WireChoice::passes_through`]; a compressed relay cannot be checked).
+    pub wire: WireChoice,
 }
 
 /// What a [`Mover`] moved.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Moved {
-    /// Stream bytes passed to the receive.
+    /// Send-stream bytes moved (uncompressed, whatever crossed the wire; for a compressed relay the
+    /// compressed bytes, the only ones it sees).
     pub bytes: u64,
     /// What the in-transit check read from the stream; `None` when the mover does not check.
     pub check: Option<StreamCheck>,
+    /// Why the mover could not check this stream although checking was asked for (a compressed
+    /// relay); it goes into the step's report ([`StepReport::unchecked`](crate::StepReport::unchecked)).
+    pub unchecked: Option<String>,
 }

@@ -4,7 +4,7 @@
 use crate::naming::SyncNaming;
 use crate::pattern::{Pattern, PatternError};
 use serde::{Deserialize, Serialize};
-use zfs_core::DatasetName;
+use zfs_core::{DatasetName, Wire};
 
 /// Which source snapshots are sent: a snapshot (short name, after `@`) is sent when it matches an include
 /// pattern (or there are none) and no exclude pattern. Patterns are unanchored regexes ([`Pattern`]).
@@ -209,6 +209,12 @@ pub struct SyncOptions {
     /// syncoid's default; off here. Implied by `plan.rollback`. Without it a modified target fails with a
     /// hint; keep replicas `readonly=on` (mounting a writable replica can already modify it).
     pub force_receive: bool,
+    /// Compression of streams that cross a network (`--compress`): `None` (the default) is
+    /// [`Wire::ZSTD`] (zstd level 3) when either end is remote; `Some(Wire::Plain)` never
+    /// compresses. Local → local is never compressed. A local end compresses or decompresses
+    /// in-process; a remote end with its host's `zstd`/`lz4`, or not at all (with a notice in the
+    /// report) when the host lacks the program. See the `wire` module.
+    pub compress: Option<Wire>,
     /// Datasets replicated concurrently (at least 1).
     pub jobs: usize,
     /// The time the run's sync snapshot is named after; `None` (the default): the time the run
@@ -218,8 +224,9 @@ pub struct SyncOptions {
 }
 
 impl Default for SyncOptions {
-    /// Job `default`: a sync snapshot, no holds or bookmarks, default send/receive options,
-    /// [`default_jobs`] workers, named at the time each run starts.
+    /// Job `default`: a sync snapshot, no holds or bookmarks, default send/receive options, zstd
+    /// on the wire when an end is remote, [`default_jobs`] workers, named at the time each run
+    /// starts.
     fn default() -> Self {
         SyncOptions {
             plan: PlanOptions::default(),
@@ -234,6 +241,7 @@ impl Default for SyncOptions {
             preserve_properties: false,
             preserve_recordsize: false,
             force_receive: false,
+            compress: None,
             jobs: default_jobs(),
             now: None,
         }

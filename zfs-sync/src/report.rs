@@ -64,6 +64,19 @@ pub struct StepReport {
     /// What the in-transit check read from each stream that completed (empty with the check off).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checked: Vec<StreamCheck>,
+    /// The streams the check could not read although it was on, and why (a compressed stream
+    /// relayed between two remote hosts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<UncheckedStream>,
+}
+
+/// A stream the in-transit check could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UncheckedStream {
+    /// What was sent (the stream's label: `pool/a@s3 from @s1 with intermediates`).
+    pub stream: String,
+    /// Why it was not checked.
+    pub reason: String,
 }
 
 /// What the in-transit check (zfs-stream's inspection) read from one send stream: which snapshots it
@@ -240,6 +253,10 @@ pub struct Report {
     pub datasets: Vec<DatasetReport>,
     /// Wall time of the whole run.
     pub seconds: f64,
+    /// Run-wide notices: what the run did differently from what was asked, and why (a remote end
+    /// without the codec program asked for: its streams went uncompressed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
     /// The highest [`Outcome::exit_code`] of the datasets: 0 all synced or up to date; 1 some
     /// skipped; 2 any failure or refusal; 3 the run was cancelled before every dataset finished.
     pub exit_code: i32,

@@ -14,30 +14,17 @@ use zfs_sync::{
 use zsync_lab::data::pattern;
 use zsync_lab::TestPool;
 
+mod common;
+use common::{assert_same_guids, replica_pool as setup};
+
 type R = Result<(), Box<dyn std::error::Error>>;
 
 fn ds(s: &str) -> DatasetName {
     DatasetName::parse(s).unwrap()
 }
 
-/// The target has every listed source snapshot with the same GUID.
-fn assert_same_guids(pool: &TestPool, src: &str, dst: &str, names: &[&str]) {
-    for n in names {
-        let guid = |ds: &str| {
-            let snap = format!("{ds}@{n}");
-            pool.guid(&snap)
-                .unwrap_or_else(|e| panic!("guid of {snap}: {e}"))
-        };
-        assert_eq!(
-            guid(src),
-            guid(dst),
-            "guid of {dst}@{n} differs from {src}@{n}"
-        );
-    }
-}
-
 /// Options of most tests here: replicas are mounted (`no_mount: false`, under the `readonly=on` parent
-/// from [`setup`]) so the tests can read the received files back.
+/// from `setup`) so the tests can read the received files back.
 fn opts(sync_snapshot: bool) -> SyncOptions {
     SyncOptions {
         identifier: "lab".into(),
@@ -57,21 +44,6 @@ fn outcome<'r>(r: &'r Report, source: &str) -> &'r Outcome {
         .find(|d| d.source.as_str() == source)
         .unwrap_or_else(|| panic!("{source} not in report: {}", r.to_json()))
         .outcome
-}
-
-/// A pool with `src` and a `backup` parent for targets. Replicas inherit `readonly=on` from `backup`, as
-/// recommended: mounting a writable replica can already modify it, and zsync never uses `receive -F` unless
-/// told to (`rollback` or `force_receive`).
-fn setup(tag: &str) -> Result<TestPool, Box<dyn std::error::Error>> {
-    let pool = TestPool::new(tag)?;
-    pool.zfs(&["set", "atime=off", pool.name()])?;
-    pool.zfs(&["set", "compression=off", pool.name()])?;
-    pool.zfs(&["create", &pool.dataset("src")])?;
-    pool.zfs(&["create", &pool.dataset("backup")])?;
-    // The replica root's mountpoint directory must exist before `backup` turns read-only.
-    std::fs::create_dir_all(pool.mountpoint().join("backup/dst"))?;
-    pool.zfs(&["set", "readonly=on", &pool.dataset("backup")])?;
-    Ok(pool)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use super::sync::SyncArgs;
 use crate::exit::Fail;
-use zfs_core::{DatasetName, Endpoint};
+use zfs_core::{DatasetName, Endpoint, Wire};
 use zfs_sync::{
     InitialReplication, Pattern, PlanOptions, RecvOptions, SendOptions, SnapshotFilter,
     SyncOptions, TreeSpec,
@@ -21,6 +21,9 @@ pub struct Resolved {
     pub spec: TreeSpec,
     /// Planner and executor options.
     pub options: SyncOptions,
+    /// What the run does other than the flags say, one line each (a `--compress` name mapped onto
+    /// another codec, compression asked for between two local datasets).
+    pub warnings: Vec<String>,
 }
 
 /// Checks the endpoints and builds the tree and options; `syncoid_mode` names sync snapshots and
@@ -30,6 +33,18 @@ pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
     let target = endpoint("target", &args.target)?;
     let spec = tree_spec(args)?;
     let mut options = sync_options(args)?;
+    let mut warnings = Vec::new();
+    if let Some(c) = &args.flags.compress {
+        if source.is_local() && target.is_local() {
+            if options.compress != Some(Wire::Plain) {
+                warnings.push(format!(
+                    "--compress={c}: local transfers are not compressed; ignored"
+                ));
+            }
+        } else {
+            warnings.extend(compression(c)?.1);
+        }
+    }
     if syncoid_mode {
         // syncoid's names: `syncoid_<id_><host>_<local date>-GMT<offset>`, holds `syncoid_<id_><host>`;
         // unlike syncoid, only exactly this identifier + host is pruned (not `<host>2`).
@@ -41,6 +56,7 @@ pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
         target,
         spec,
         options,
+        warnings,
     })
 }
 
@@ -151,6 +167,9 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
     if let Some(id) = &a.flags.identifier {
         o.identifier = id.clone();
     }
+    if let Some(c) = &a.flags.compress {
+        o.compress = Some(compression(c)?.0);
+    }
     if let Some(j) = a.flags.jobs {
         if j == 0 {
             return Err(Fail::failure("--jobs must be at least 1"));
@@ -224,6 +243,49 @@ pub fn parse_recvoptions(s: &str) -> Result<RecvOptions, Fail> {
     Ok(o)
 }
 
+/// `--compress`: the wire asked for where an end is remote, and a warning when a syncoid name is
+/// mapped onto another codec. zsync's names: `zstd` (level 3), `zstd-N`/`zstd:N` (N 1..=19), `lz4`,
+/// `none`. syncoid's: `zstd-fast`/`zstdmt-fast` → zstd-3 and `zstd-slow`/`zstdmt-slow` → zstd-19
+/// (syncoid's levels; zsync's own zstd is multithreaded, so no `zstdmt`); and, with a warning, as
+/// zsync has only the zstd and lz4 codecs in-process: `lzo` (syncoid's default) → lz4, the same fast
+/// and light class; `gzip`, `pigz-fast` → zstd-3 and `pigz-slow`, `xz` → zstd-19, each smaller and
+/// faster than what it replaces. Anything else is refused naming it (syncoid silently uses lzo).
+/// Without the flag a run compresses with zstd-3 when an end is remote.
+pub fn compression(s: &str) -> Result<(Wire, Option<String>), Fail> {
+    let name = s.trim().to_ascii_lowercase();
+    let mapped = |wire: Wire, from: &str, why: &str| {
+        let w = format!("--compress={s}: zsync has no {from} codec; using {wire} ({why})");
+        Ok((wire, Some(w)))
+    };
+    let zstd = |level| Wire::Zstd { level };
+    match name.as_str() {
+        "none" => Ok((Wire::Plain, None)),
+        "zstd" => Ok((Wire::ZSTD, None)),
+        "lz4" => Ok((Wire::Lz4, None)),
+        "zstd-fast" | "zstdmt-fast" => Ok((zstd(3), None)),
+        "zstd-slow" | "zstdmt-slow" => Ok((zstd(19), None)),
+        "lzo" => mapped(Wire::Lz4, "lzo", "the same fast, light class"),
+        "gzip" | "pigz-fast" => mapped(zstd(3), "gzip", "smaller and faster than gzip -3"),
+        "pigz-slow" => mapped(zstd(19), "gzip", "smaller than gzip -9"),
+        "xz" => mapped(zstd(19), "xz", "close to xz's size, much faster"),
+        _ => {
+            let level = name
+                .strip_prefix("zstd-")
+                .or_else(|| name.strip_prefix("zstd:"))
+                .and_then(|l| l.parse::<i32>().ok())
+                .filter(|l| (1..=19).contains(l));
+            match level {
+                Some(l) => Ok((zstd(l), None)),
+                None => Err(Fail::failure(format!(
+                    "--compress={s}: unknown compression (zstd, zstd-N with N 1..19, lz4, none; or \
+                     syncoid's zstd-fast, zstd-slow, zstdmt-fast, zstdmt-slow, lzo, gzip, pigz-fast, \
+                     pigz-slow, xz)"
+                ))),
+            }
+        }
+    }
+}
+
 /// A rate like `10M`, `500k`, `1G`, `2048` (bytes per second; binary multiples as mbuffer uses).
 pub fn parse_rate(s: &str) -> Result<u64, Fail> {
     let t = s.trim();
@@ -292,6 +354,81 @@ mod tests {
         assert!(parse_recvoptions("F").is_err());
         assert!(parse_recvoptions("o").is_err());
         assert!(parse_recvoptions("o novalue").is_err());
+    }
+
+    #[test]
+    fn compress_names_zsyncs_and_syncoids() {
+        let ok = |s: &str| compression(s).unwrap();
+        assert_eq!(ok("none"), (Wire::Plain, None));
+        assert_eq!(ok("zstd"), (Wire::ZSTD, None));
+        assert_eq!(ok("ZSTD-7"), (Wire::Zstd { level: 7 }, None));
+        assert_eq!(ok("zstd:19"), (Wire::Zstd { level: 19 }, None));
+        assert_eq!(ok("lz4"), (Wire::Lz4, None));
+        for (name, level) in [
+            ("zstd-fast", 3),
+            ("zstdmt-fast", 3),
+            ("zstd-slow", 19),
+            ("zstdmt-slow", 19),
+        ] {
+            assert_eq!(ok(name), (Wire::Zstd { level }, None), "{name}");
+        }
+        // Mapped onto zsync's codecs, each with one line saying so.
+        for (name, wire) in [
+            ("lzo", Wire::Lz4),
+            ("gzip", Wire::ZSTD),
+            ("pigz-fast", Wire::ZSTD),
+            ("pigz-slow", Wire::Zstd { level: 19 }),
+            ("xz", Wire::Zstd { level: 19 }),
+        ] {
+            let (w, warning) = ok(name);
+            assert_eq!(w, wire, "{name}");
+            let warning = warning.unwrap();
+            assert!(
+                warning.starts_with(&format!("--compress={name}: zsync has no "))
+                    && warning.contains(&format!("using {wire} (")),
+                "{warning}"
+            );
+        }
+        // Anything else is refused, naming it.
+        for bad in ["bzip2", "zstd-0", "zstd-20", "zstd-x", ""] {
+            let m = compression(bad).unwrap_err().message;
+            assert!(
+                m.starts_with(&format!("--compress={bad}: unknown compression")),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn compress_reaches_the_options_and_warns_when_it_cannot_apply() {
+        let mut a = SyncArgs {
+            source: "tank/a".into(),
+            target: "backup/a".into(),
+            ..SyncArgs::default()
+        };
+        // No flag: the executor's default (zstd where an end is remote).
+        let r = resolve(&a, false).unwrap();
+        assert_eq!((r.options.compress, r.warnings.len()), (None, 0));
+        a.flags.compress = Some("lz4".into());
+        let r = resolve(&a, false).unwrap();
+        assert_eq!(r.options.compress, Some(Wire::Lz4));
+        assert_eq!(
+            r.warnings,
+            ["--compress=lz4: local transfers are not compressed; ignored"]
+        );
+        a.flags.compress = Some("none".into());
+        assert!(resolve(&a, false).unwrap().warnings.is_empty());
+        // A remote end: the mapping's own warning.
+        a.target = "root@backup1:backup/a".into();
+        a.flags.compress = Some("lzo".into());
+        let r = resolve(&a, true).unwrap();
+        assert_eq!(r.options.compress, Some(Wire::Lz4));
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0].starts_with("--compress=lzo: zsync has no lzo codec; using lz4"));
+        a.flags.compress = Some("zstd".into());
+        assert!(resolve(&a, false).unwrap().warnings.is_empty());
+        a.flags.compress = Some("brotli".into());
+        assert!(resolve(&a, false).is_err());
     }
 
     #[test]

@@ -98,7 +98,10 @@ pub struct SyncFlags {
     /// Extra `zfs receive` flags, syncoid style (e.g. "o compression=lz4").
     #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
     pub recvoptions: Option<String>,
-    /// Stream compression in transit (none, lz4, zstd...; local transfers are not compressed).
+    /// Stream compression where an end is remote: zstd (level 3, the default there), zstd-N (1-19),
+    /// lz4, none; syncoid's names are mapped (zstd-fast, zstdmt-fast: zstd-3; zstd-slow,
+    /// zstdmt-slow: zstd-19; lzo: lz4; gzip, pigz-fast: zstd-3; pigz-slow, xz: zstd-19). Local
+    /// transfers are not compressed.
     #[arg(long, value_name = "ALGO")]
     pub compress: Option<String>,
     /// Rate limit on the sending side (e.g. 10M, 500k).

@@ -11,6 +11,7 @@ use crate::name::{
 };
 use crate::props::PropQuery;
 use crate::validate::{self, HoldTag, UserProp};
+use crate::wire::Wire;
 
 /// Longest single argument built by batching (`ds@a,b,c`), well below Linux's 128 KiB per argument.
 pub const MAX_BATCH_ARG: usize = 32 * 1024;
@@ -353,6 +354,28 @@ pub fn send_args(req: &SendRequest) -> Vec<String> {
     args
 }
 
+/// The full argv (program first) of the stage that compresses a stream into `wire` on the sending
+/// host, reading stdin and writing stdout, quiet unless it fails: `zstd -c -q -3` (`--ultra -20`,
+/// `--fast=5` for the levels that need them; no level flag for 0), `lz4 -c -q`. `None` for plain.
+pub fn compress_argv(wire: Wire) -> Option<Vec<String>> {
+    let mut argv: Vec<String> = vec![wire.program()?.into(), "-c".into(), "-q".into()];
+    if let Wire::Zstd { level } = wire {
+        match level {
+            0 => {}
+            l if l < 0 => argv.push(format!("--fast={}", l.unsigned_abs())),
+            l if l >= 20 => argv.extend(["--ultra".to_owned(), format!("-{l}")]),
+            l => argv.push(format!("-{l}")),
+        }
+    }
+    Some(argv)
+}
+
+/// The full argv of the stage that decompresses `wire` on the receiving host: `zstd -dc -q`,
+/// `lz4 -dc -q`. A truncated or corrupt frame fails it (and the receive after it). `None` for plain.
+pub fn decompress_argv(wire: Wire) -> Option<Vec<String>> {
+    Some(vec![wire.program()?.into(), "-dc".into(), "-q".into()])
+}
+
 /// `zfs send -nvP [FLAGS] [-i FROM] TO`: the size estimate of a send.
 pub(crate) fn send_space_args(
     to: &SnapshotName,
@@ -552,6 +575,40 @@ mod tests {
             send_args(&SendRequest::full(snap("p/-x@-s"))),
             ["send", "p/-x@-s"]
         );
+    }
+
+    #[test]
+    fn codec_stage_argv() {
+        let words = |v: Option<Vec<String>>| v.map(|v| v.join(" "));
+        let cases = [
+            (Wire::Plain, None, None),
+            (Wire::ZSTD, Some("zstd -c -q -3"), Some("zstd -dc -q")),
+            (
+                Wire::Zstd { level: 19 },
+                Some("zstd -c -q -19"),
+                Some("zstd -dc -q"),
+            ),
+            (
+                Wire::Zstd { level: 22 },
+                Some("zstd -c -q --ultra -22"),
+                Some("zstd -dc -q"),
+            ),
+            (
+                Wire::Zstd { level: -5 },
+                Some("zstd -c -q --fast=5"),
+                Some("zstd -dc -q"),
+            ),
+            (
+                Wire::Zstd { level: 0 },
+                Some("zstd -c -q"),
+                Some("zstd -dc -q"),
+            ),
+            (Wire::Lz4, Some("lz4 -c -q"), Some("lz4 -dc -q")),
+        ];
+        for (wire, c, d) in cases {
+            assert_eq!(words(compress_argv(wire)).as_deref(), c, "{wire}");
+            assert_eq!(words(decompress_argv(wire)).as_deref(), d, "{wire}");
+        }
     }
 
     #[test]

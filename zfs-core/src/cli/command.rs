@@ -5,7 +5,7 @@ use super::parse::ParseError;
 use crate::error::ZfsError;
 use crate::name::PoolName;
 use crate::runner::{Cmd, Exit, LocalRunner, Output, Runner, Running};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The CLI backend: every operation is a `zfs`/`zpool` argv run through a [`Runner`] with `LC_ALL=C`.
 #[derive(Debug, Clone)]
@@ -13,6 +13,8 @@ pub struct Cli {
     runner: Arc<dyn Runner>,
     zfs: String,
     zpool: String,
+    /// Whether the host runs `zstd` and `lz4`: asked once (for a remote runner), shared by clones.
+    tools: Arc<OnceLock<(bool, bool)>>,
 }
 
 impl Cli {
@@ -27,6 +29,7 @@ impl Cli {
             runner,
             zfs: "zfs".into(),
             zpool: "zpool".into(),
+            tools: Arc::default(),
         }
     }
 
@@ -45,6 +48,17 @@ impl Cli {
     /// The runner commands go through.
     pub fn runner(&self) -> &Arc<dyn Runner> {
         &self.runner
+    }
+
+    /// Whether the host runs (`zstd`, `lz4`): [`Runner::has_program`] the first time, remembered
+    /// after (a failed probe is a no).
+    pub(super) fn wire_tools(&self) -> (bool, bool) {
+        *self.tools.get_or_init(|| {
+            (
+                self.runner.has_program("zstd"),
+                self.runner.has_program("lz4"),
+            )
+        })
     }
 
     /// The `zfs` program (name or path), for errors about no particular dataset.

@@ -15,7 +15,10 @@ mod command;
 pub mod parse;
 mod zpool;
 
-pub use argv::{destroy_batches, receive_args, send_args, DestroyBatch, MAX_BATCH_ARG};
+pub use argv::{
+    compress_argv, decompress_argv, destroy_batches, receive_args, send_args, DestroyBatch,
+    MAX_BATCH_ARG,
+};
 pub use command::Cli;
 pub use parse::parse_send_size;
 
@@ -30,11 +33,35 @@ use crate::name::{
 };
 use crate::pool::PoolStatus;
 use crate::props::{PropQuery, PropertyMap};
+use crate::runner::Cmd;
 use crate::validate::UserProp;
 use child::{Direction, ZfsChild};
 use std::collections::BTreeMap;
 
 impl Cli {
+    /// The command of a send: `zfs send ...`, piped into the compressor of `req.wire` when there is
+    /// one (`zfs send ... | zstd -c -q -3`, one pipeline: its exit is the send's unless the send
+    /// succeeded, see [`crate::runner::Exit::of_pipeline`]).
+    pub(crate) fn send_cmd(&self, req: &SendRequest) -> Cmd {
+        let send = self.cmd(send_args(req));
+        match argv::compress_argv(req.wire) {
+            Some(c) => send.pipe(Cmd::new(c)),
+            None => send,
+        }
+    }
+
+    /// The command of a receive: `zfs receive ...`, after the decompressor of `req.wire` when there is
+    /// one (`zstd -dc -q | zfs receive ...`). When the receive fails, the decompressor it stopped
+    /// reading from dies of SIGPIPE: the pipeline then reports the receive's own exit, and its stderr
+    /// (kept with every stage's) is what the error is classified from.
+    pub(crate) fn receive_cmd(&self, req: &RecvRequest) -> Result<Cmd, ZfsError> {
+        let receive = self.cmd(receive_args(req)?);
+        Ok(match argv::decompress_argv(req.wire) {
+            Some(d) => Cmd::new(d).pipe(receive),
+            None => receive,
+        })
+    }
+
     /// A snapshot destroy failed as busy: report holds when that is why.
     fn busy_reason(&self, names: &[&str], name: String, host: String, cause: Cause) -> ZfsError {
         for n in names {
@@ -63,12 +90,23 @@ impl Backend for Cli {
         self.runner().host()
     }
 
-    /// Every stream is a `zfs` process; `send -I` is native; no temporary holds.
+    /// Every stream is a `zfs` process; `send -I` is native; no temporary holds. Remote when the
+    /// runner is; then whether the host runs `zstd` and `lz4` is asked the first time (two
+    /// `command -v` through the runner) and remembered.
     fn capabilities(&self) -> Capabilities {
+        let remote = self.runner().is_remote();
+        let (zstd, lz4) = if remote {
+            self.wire_tools()
+        } else {
+            (false, false)
+        };
         Capabilities {
             in_process_streams: false,
             temporary_holds: false,
             native_intermediates: true,
+            remote,
+            zstd,
+            lz4,
         }
     }
 
@@ -226,7 +264,7 @@ impl Backend for Cli {
 
     fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream + '_>, ZfsError> {
         argv::check_send(req)?;
-        let cmd = self.cmd(send_args(req));
+        let cmd = self.send_cmd(req);
         let child = ZfsChild::start(self, cmd, Direction::Send, vec![req.to.to_string()])?;
         Ok(Box::new(child))
     }
@@ -251,7 +289,7 @@ impl Backend for Cli {
     }
 
     fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink + '_>, ZfsError> {
-        let cmd = self.cmd(receive_args(req)?);
+        let cmd = self.receive_cmd(req)?;
         let names = vec![req.target.to_string(), req.target.dataset().to_string()];
         let child = ZfsChild::start(self, cmd, Direction::Receive, names)?;
         Ok(Box::new(child))
@@ -317,6 +355,7 @@ impl Backend for Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Wire;
 
     fn snap(s: &str) -> SnapshotName {
         SnapshotName::parse(s).unwrap()
@@ -513,6 +552,215 @@ mod tests {
         ));
     }
 
+    /// Runs locally, says it is remote, and records which programs it was asked about.
+    #[derive(Debug, Default)]
+    struct PretendRemote {
+        probes: std::sync::Mutex<Vec<String>>,
+        missing: &'static [&'static str],
+    }
+
+    impl crate::runner::Runner for PretendRemote {
+        fn host(&self) -> &str {
+            "backup1"
+        }
+        fn spawn(&self, cmd: &Cmd) -> std::io::Result<crate::runner::Running> {
+            crate::runner::LocalRunner.spawn(cmd)
+        }
+        fn is_remote(&self) -> bool {
+            true
+        }
+        fn has_program(&self, program: &str) -> bool {
+            self.probes.lock().unwrap().push(program.to_owned());
+            !self.missing.contains(&program)
+        }
+    }
+
+    #[test]
+    fn a_remote_cli_asks_its_host_once_which_codecs_it_runs() {
+        let runner = std::sync::Arc::new(PretendRemote {
+            missing: &["lz4"],
+            ..Default::default()
+        });
+        let cli = Cli::new(runner.clone());
+        let c = cli.capabilities();
+        assert!(c.remote && c.zstd && !c.lz4, "{c:?}");
+        assert!(c.runs_wire(Wire::Plain) && c.runs_wire(Wire::ZSTD) && !c.runs_wire(Wire::Lz4));
+        // Remembered, also by clones (the executor may hold either).
+        assert_eq!(cli.clone().capabilities(), c);
+        assert_eq!(*runner.probes.lock().unwrap(), ["zstd", "lz4"]);
+    }
+
+    #[test]
+    fn stream_commands_are_one_pipeline_per_wire() {
+        let cli = Cli::local();
+        let stages = |cmd: &Cmd| -> Vec<String> {
+            assert!(
+                cmd.stages()
+                    .all(|(_, env)| env == [("LC_ALL".into(), "C".into())]),
+                "every stage runs with LC_ALL=C: {cmd:?}"
+            );
+            cmd.stages().map(|(argv, _)| argv.join(" ")).collect()
+        };
+        let mut send =
+            SendRequest::incremental(VersionName::Snapshot(snap("p/a@1")), snap("p/a@2"));
+        send.flags.raw = true;
+        let mut recv = RecvRequest::new(snap("p/b@2"));
+        recv.resumable = true;
+        recv.no_mount = true;
+        let cases: [(Wire, &[&str], &[&str]); 4] = [
+            (
+                Wire::Plain,
+                &["zfs send -w -i p/a@1 p/a@2"],
+                &["zfs receive -s -u p/b@2"],
+            ),
+            (
+                Wire::ZSTD,
+                &["zfs send -w -i p/a@1 p/a@2", "zstd -c -q -3"],
+                &["zstd -dc -q", "zfs receive -s -u p/b@2"],
+            ),
+            (
+                Wire::Zstd { level: 19 },
+                &["zfs send -w -i p/a@1 p/a@2", "zstd -c -q -19"],
+                &["zstd -dc -q", "zfs receive -s -u p/b@2"],
+            ),
+            (
+                Wire::Lz4,
+                &["zfs send -w -i p/a@1 p/a@2", "lz4 -c -q"],
+                &["lz4 -dc -q", "zfs receive -s -u p/b@2"],
+            ),
+        ];
+        for (wire, want_send, want_recv) in cases {
+            send.wire = wire;
+            recv.wire = wire;
+            assert_eq!(stages(&cli.send_cmd(&send)), want_send, "{wire}");
+            assert_eq!(
+                stages(&cli.receive_cmd(&recv).unwrap()),
+                want_recv,
+                "{wire}"
+            );
+        }
+        // A resume keeps its token and still compresses.
+        send.resume = Some(crate::resume::ResumeToken::new(
+            "1-abc".into(),
+            "p/a@2".into(),
+            2,
+            None,
+        ));
+        send.wire = Wire::ZSTD;
+        assert_eq!(
+            stages(&cli.send_cmd(&send)),
+            ["zfs send -t 1-abc", "zstd -c -q -3"]
+        );
+    }
+
+    /// The in-process codec of `wire`, to check what the tools wrote or read.
+    fn codec(wire: Wire) -> zfs_stream::Codec {
+        match wire {
+            Wire::Lz4 => zfs_stream::Codec::Lz4,
+            _ => zfs_stream::Codec::Zstd { level: 1 },
+        }
+    }
+
+    /// The compressed wires whose tool this host has (the others are skipped, with a line saying so).
+    fn wires_with_tools() -> Vec<Wire> {
+        [Wire::ZSTD, Wire::Lz4]
+            .into_iter()
+            .filter(|w| {
+                let p = w.program().unwrap();
+                let have = crate::runner::Runner::has_program(&crate::runner::LocalRunner, p);
+                if !have {
+                    eprintln!("skipping {w}: no `{p}` on this host");
+                }
+                have
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compressed_streams_run_through_the_tools_both_ways() {
+        use std::io::{Read, Write};
+        let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+        for wire in wires_with_tools() {
+            // Send: what "zfs send" prints comes out compressed.
+            let dir = std::env::temp_dir().join(format!("zfs-core-wire-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let plain = dir.join("plain");
+            std::fs::write(&plain, &data).unwrap();
+            let zfs = fake_zfs("wire-send", &format!("cat '{}'", plain.display()));
+            let cli = Cli::local().with_zfs_program(&zfs);
+            let mut req = SendRequest::full(snap("p/a@s"));
+            req.wire = wire;
+            let mut s = cli.send(&req).unwrap();
+            let mut packed = Vec::new();
+            std::fs::File::from(s.take_stream().unwrap())
+                .read_to_end(&mut packed)
+                .unwrap();
+            s.finish().unwrap();
+            assert!(packed.len() < data.len() / 4, "{wire}: not compressed");
+            let unpacked =
+                zfs_stream::compress::decompress_all(codec(wire), &packed, data.len()).unwrap();
+            assert!(unpacked == data, "{wire}: the send's bytes differ");
+            // Receive: what goes in compressed reaches "zfs receive" plain.
+            let got = dir.join("received");
+            let zfs = fake_zfs("wire-recv", &format!("cat > '{}'", got.display()));
+            let cli = Cli::local().with_zfs_program(&zfs);
+            let mut req = RecvRequest::new(snap("p/b@s"));
+            req.wire = wire;
+            let mut r = cli.receive(&req).unwrap();
+            std::fs::File::from(r.take_input().unwrap())
+                .write_all(&packed)
+                .unwrap();
+            r.finish().unwrap();
+            assert!(
+                std::fs::read(&got).unwrap() == data,
+                "{wire}: received bytes differ"
+            );
+        }
+    }
+
+    #[test]
+    fn a_compressed_stream_fails_as_its_zfs_stage_says() {
+        use std::io::Write;
+        for wire in wires_with_tools() {
+            // The send fails: the compressor sees an empty stream and succeeds; the send's error wins.
+            let zfs = fake_zfs(
+                "wire-send-fails",
+                "echo \"cannot open 'p/a@s': dataset does not exist\" >&2; exit 1",
+            );
+            let cli = Cli::local().with_zfs_program(&zfs);
+            let mut req = SendRequest::full(snap("p/a@s"));
+            req.wire = wire;
+            let mut s = cli.send(&req).unwrap();
+            drop(s.take_stream());
+            match s.finish() {
+                Err(e @ ZfsError::NotFound { .. }) => assert!(
+                    e.to_string().contains(wire.program().unwrap()),
+                    "the error shows the pipeline: {e}"
+                ),
+                other => panic!("{wire}: {other:?}"),
+            }
+            // The receive refuses without reading: the decompressor dies of SIGPIPE writing to it,
+            // and the receive's own complaint is still what the error says.
+            let zfs = fake_zfs(
+                "wire-recv-refuses",
+                "echo \"cannot receive incremental stream: destination p/a has been modified \
+                 since most recent snapshot\" >&2; exit 1",
+            );
+            let cli = Cli::local().with_zfs_program(&zfs);
+            let mut req = RecvRequest::new(snap("p/a@s"));
+            req.wire = wire;
+            let mut r = cli.receive(&req).unwrap();
+            let zeros = vec![0u8; 32 << 20];
+            let packed = zfs_stream::compress::compress_all(codec(wire), &zeros).unwrap();
+            // The write fails once the pipeline is gone: that is expected.
+            let _ = std::fs::File::from(r.take_input().unwrap()).write_all(&packed);
+            match r.finish() {
+                Err(ZfsError::TargetModified { .. }) => {}
+                other => panic!("{wire}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn capabilities_are_by_ability() {
         let c = Cli::local().capabilities();
@@ -523,7 +771,14 @@ mod tests {
                 in_process_streams: false,
                 temporary_holds: false,
                 native_intermediates: false,
+                remote: false,
+                zstd: false,
+                lz4: false,
             }
+        );
+        assert!(
+            !c.remote && !c.zstd && !c.lz4,
+            "a local Cli asks for no tools"
         );
     }
 }

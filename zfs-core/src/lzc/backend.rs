@@ -15,6 +15,7 @@ use crate::error::{Cause, ZfsError, LOCALHOST};
 use crate::listing::Version;
 use crate::name::{BookmarkName, DatasetName, SnapshotName, VersionName};
 use crate::validate;
+use crate::wire::Wire;
 use libzfs_sys as sys;
 use std::collections::BTreeMap;
 
@@ -148,17 +149,37 @@ impl Lzc {
     }
 }
 
+/// Lzc streams are plain: a compressed `wire` is [`ZfsError::Unsupported`] before anything runs (even
+/// for the requests the inner CLI backend would run), as [`Capabilities::runs_wire`] says.
+fn plain_wire(op: &'static str, wire: Wire) -> Result<(), ZfsError> {
+    if wire.is_plain() {
+        return Ok(());
+    }
+    Err(ZfsError::Unsupported {
+        op,
+        backend: "lzc",
+        why: format!(
+            "a {wire} stream: libzfs_core streams are plain and local; compress in-process \
+             (zfs-stream) instead of asking the backend"
+        ),
+    })
+}
+
 impl Backend for Lzc {
     fn name(&self) -> &'static str {
         "lzc"
     }
 
-    /// Plain sends and receives in a thread; temporary holds; `send -I` through the inner backend.
+    /// Plain sends and receives in a thread; temporary holds; `send -I` through the inner backend;
+    /// local, with no compressed wire (the caller compresses in-process).
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             in_process_streams: true,
             temporary_holds: true,
             native_intermediates: false,
+            remote: false,
+            zstd: false,
+            lz4: false,
         }
     }
 
@@ -311,6 +332,7 @@ impl Backend for Lzc {
     }
 
     fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream + '_>, ZfsError> {
+        plain_wire("send", req.wire)?;
         if req.flags.props || (req.intermediates && req.resume.is_none()) {
             return self.inner.send(req); // -p and -I are libzfs features
         }
@@ -343,6 +365,7 @@ impl Backend for Lzc {
     }
 
     fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink + '_>, ZfsError> {
+        plain_wire("receive", req.wire)?;
         let needs_cli =
             req.into_dataset || !req.props.is_empty() || !req.exclude_props.is_empty() || {
                 // libzfs_core never mounts: a new filesystem that should be mounted goes through the CLI.
@@ -395,6 +418,23 @@ mod tests {
 
     fn snap(s: &str) -> SnapshotName {
         SnapshotName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_compressed_wire_is_refused_by_name() {
+        plain_wire("send", Wire::Plain).unwrap();
+        for w in [Wire::ZSTD, Wire::Lz4] {
+            match plain_wire("receive", w) {
+                Err(e @ ZfsError::Unsupported { op: "receive", .. }) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains(&w.to_string()) && text.contains("lzc"),
+                        "{text}"
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

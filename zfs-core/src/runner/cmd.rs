@@ -121,7 +121,8 @@ fn stage_line(argv: &[String], env: &[(String, String)]) -> String {
 /// A pipeline becomes a POSIX `sh` script (POSIX has no `pipefail`) that keeps every stage's status:
 /// each stage writes `N=STATUS` to a status descriptor (3) read by a command substitution, the last
 /// stage writes its stdout to the script's stdout (kept as descriptor 4), and the script exits with
-/// the status of the first stage that failed, in pipeline order, else 0, as a local pipeline reports
+/// the status of the first stage that failed other than by SIGPIPE (status 141), else of the first
+/// that failed, in pipeline order, else 0, as a local pipeline reports
 /// ([`Exit::of_pipeline`](super::Exit::of_pipeline)). A stage killed by a signal reports `128+N`, as
 /// `sh` does. The stages close descriptors 3 and 4, so they see only stdin, stdout and stderr.
 pub fn remote_command_line(cmd: &Cmd) -> String {
@@ -144,9 +145,10 @@ pub fn remote_command_line(cmd: &Cmd) -> String {
     let order: Vec<String> = (1..=last).map(|n| n.to_string()).collect();
     format!(
         "{{ zsync_st=$( {{ {}; }} 3>&1 ); }} 4>&1; \
-         for zsync_n in {}; do for zsync_w in $zsync_st; do case $zsync_w in \
-         \"$zsync_n=\"*) [ \"${{zsync_w#*=}}\" -eq 0 ] || exit \"${{zsync_w#*=}}\";; \
-         esac; done; done; exit 0",
+         for zsync_skip in 141 0; do for zsync_n in {}; do for zsync_w in $zsync_st; do \
+         case $zsync_w in \"$zsync_n=\"*) zsync_s=${{zsync_w#*=}}; \
+         [ \"$zsync_s\" -eq 0 ] || [ \"$zsync_s\" -eq \"$zsync_skip\" ] || exit \"$zsync_s\";; \
+         esac; done; done; done; exit 0",
         groups.join(" | "),
         order.join(" ")
     )
@@ -260,6 +262,29 @@ mod tests {
         let line = remote_command_line(&missing);
         let out = shell_command("sh").arg("-c").arg(&line).output().unwrap();
         assert_eq!(out.status.code(), Some(127));
+    }
+
+    #[test]
+    fn a_stage_dead_of_sigpipe_yields_to_the_later_stage_that_stopped_reading() {
+        // `cat` dies writing to a stage that exits 5 without reading: 5, both ways.
+        let cmd = Cmd::new(["cat", "/dev/zero"]).pipe(Cmd::new(["sh", "-c", "exit 5"]));
+        for (how, _, code) in both_ways(&cmd) {
+            assert_eq!(code, Some(5), "{how}");
+        }
+        // The later stage succeeded: the SIGPIPE is the pipeline's failure (a signal locally, 141
+        // from a shell), never success.
+        let cmd = Cmd::new(["cat", "/dev/zero"]).pipe(Cmd::new(["head", "-c", "1"]));
+        for (how, out, code) in both_ways(&cmd) {
+            assert_eq!(out, [0], "{how}");
+            assert_eq!(code, (how != "local").then_some(141), "{how}");
+        }
+        // A stage that failed on its own before the SIGPIPE'd one still comes first.
+        let cmd = Cmd::new(["sh", "-c", "exit 3"])
+            .pipe(Cmd::new(["cat", "/dev/zero"]))
+            .pipe(Cmd::new(["sh", "-c", "exit 6"]));
+        for (how, _, code) in both_ways(&cmd) {
+            assert_eq!(code, Some(3), "{how}");
+        }
     }
 
     #[test]

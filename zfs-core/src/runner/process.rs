@@ -44,16 +44,26 @@ impl Exit {
         }
     }
 
-    /// The outcome of a pipeline from its stages' exits, in pipeline order: the first stage that failed,
-    /// else success (an empty list is success). So the first stage's status is kept whenever it failed,
-    /// and a pipeline with a failed stage never reports success. (A stage that stops reading early can
-    /// make the one before it die of SIGPIPE, which then comes first; every stage's stderr is kept.)
+    /// The outcome of a pipeline from its stages' exits, in pipeline order: the first stage that failed
+    /// other than by SIGPIPE, else the first that failed, else success (an empty list is success). So
+    /// the first stage's status is kept whenever it failed, a pipeline with a failed stage never
+    /// reports success, and a stage that died writing to a later one that failed and stopped reading
+    /// (`zstd -dc | zfs receive` when the receive refuses) does not hide that later stage's status.
+    /// Every stage's stderr is kept.
     pub fn of_pipeline(stages: &[Exit]) -> Exit {
+        let failed = |e: &&Exit| !e.success();
         stages
             .iter()
+            .filter(failed)
+            .find(|e| !e.is_broken_pipe())
+            .or_else(|| stages.iter().find(failed))
             .copied()
-            .find(|e| !e.success())
             .unwrap_or(Exit::Code(0))
+    }
+
+    /// Killed by SIGPIPE: it wrote to a pipe nobody reads any more.
+    pub fn is_broken_pipe(self) -> bool {
+        self == Exit::Signal(libc::SIGPIPE)
     }
 }
 
@@ -240,6 +250,21 @@ mod tests {
         assert_eq!(
             Exit::of_pipeline(&[ok, Exit::Code(5), Exit::Code(6)]),
             Exit::Code(5)
+        );
+        // A stage killed by SIGPIPE yields to a later one that failed (it stopped reading)...
+        let pipe = Exit::Signal(libc::SIGPIPE);
+        assert!(pipe.is_broken_pipe() && !Exit::Signal(9).is_broken_pipe());
+        assert_eq!(Exit::of_pipeline(&[pipe, Exit::Code(1)]), Exit::Code(1));
+        assert_eq!(
+            Exit::of_pipeline(&[pipe, pipe, Exit::Code(2), Exit::Code(3)]),
+            Exit::Code(2)
+        );
+        // ... but counts when nothing else failed, and never hides a real failure before it.
+        assert_eq!(Exit::of_pipeline(&[pipe, ok]), pipe);
+        assert_eq!(Exit::of_pipeline(&[ok, pipe, pipe]), pipe);
+        assert_eq!(
+            Exit::of_pipeline(&[Exit::Code(4), pipe, Exit::Code(1)]),
+            Exit::Code(4)
         );
     }
 }

@@ -1,11 +1,12 @@
-//! What the stages of a run work through (the two backends, the mover, the cancel token, the events sink), and the
-//! small helpers
+//! What the stages of a run work through (the two backends, the mover, the cancel token, the events sink, the
+//! wires), and the small helpers
 //! that address datasets and snapshots on them.
 
 use crate::cancel::Cancel;
 use crate::events::Events;
 use crate::mover::Mover;
 use crate::plan::{Side, VersionRef};
+use crate::wire::WireChoice;
 use zfs_core::{Backend, DatasetName, Depth, ListOptions, SnapshotName, ZfsError};
 
 /// The two ends of a run, the mover between them, the cancel token and the events sink: what the dataset, step and
@@ -22,6 +23,8 @@ pub(super) struct Context<'e> {
     pub(super) cancel: &'e Cancel,
     /// Told what happens.
     pub(super) events: &'e dyn Events,
+    /// Each end's wire for every stream of the run ([`crate::wire::choose_wires`]).
+    pub(super) wires: WireChoice,
 }
 
 impl<'e> Context<'e> {

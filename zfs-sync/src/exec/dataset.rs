@@ -4,6 +4,7 @@
 
 use super::cleanup::plan_cleanup;
 use super::context::{list_opts, snap_name, Context};
+use super::step::StreamChecks;
 use crate::error::StepError;
 use crate::options::SyncOptions;
 use crate::plan::{Conflict, DatasetPlan, Decision, Step};
@@ -77,22 +78,23 @@ impl Context<'_> {
                 }
                 self.events.step_started(dp, step);
                 let t0 = Instant::now();
-                let mut checked = Vec::new();
-                let r = self.run_step(dp, step, opts, preserved, &src_versions, &mut checked);
+                let mut checks = StreamChecks::default();
+                let r = self.run_step(dp, step, opts, preserved, &src_versions, &mut checks);
                 let (streams, bytes, err) = match r {
                     Ok((s, b)) => (s, b, None),
                     Err((s, b, e)) => (s, b, Some(e)),
                 };
                 if err.is_none() {
                     rep.warnings
-                        .extend(unplanned_stream(step, &checked, streams));
+                        .extend(unplanned_stream(step, &checks.checked, streams));
                 }
                 let step_report = StepReport {
                     step: step.clone(),
                     streams,
                     bytes,
                     seconds: t0.elapsed().as_secs_f64(),
-                    checked,
+                    checked: checks.checked,
+                    unchecked: checks.unchecked,
                 };
                 self.events.step_finished(dp, &step_report);
                 rep.steps.push(step_report);

@@ -22,10 +22,11 @@ use crate::mover::Mover;
 use crate::movers::DEFAULT_MOVER;
 use crate::naming::check_identifier;
 use crate::options::{SyncOptions, TreeSpec};
-use crate::plan::{DatasetPlan, Plan, Step};
+use crate::plan::{DatasetPlan, Decision, Plan, Step};
 use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
 use crate::report::{DatasetReport, Outcome, Report};
+use crate::wire::{choose_wires, WireChoice, WireEnd};
 use cleanup::attach_cleanup;
 use context::{list_opts, snap_name, Context};
 use dataset::creates_target;
@@ -51,15 +52,32 @@ pub struct Executor<'a> {
 }
 
 impl<'a> Executor<'a> {
-    /// The stages' view of this executor.
-    fn context(&self) -> Context<'_> {
+    /// The stages' view of this executor, moving streams in the form `wires` says.
+    fn context(&self, wires: WireChoice) -> Context<'_> {
         Context {
             source: self.source,
             target: self.target,
             mover: self.mover,
             cancel: &self.cancel,
             events: self.events,
+            wires,
         }
+    }
+
+    /// Each end's wire for this run's streams, and the notices of ends that go uncompressed
+    /// against what was asked ([`choose_wires`]). Asks a remote backend's capabilities (which
+    /// codec programs its host runs: once per backend).
+    fn wires(&self, opts: &SyncOptions) -> (WireChoice, Vec<String>) {
+        let end = |b: &'a dyn Backend| WireEnd {
+            host: b.host(),
+            caps: b.capabilities(),
+        };
+        choose_wires(
+            opts.compress,
+            end(self.source),
+            end(self.target),
+            self.mover.converts_wire(),
+        )
     }
 
     /// An executor moving bytes with a default [`PipelineMover`](crate::PipelineMover) (splice, no
@@ -213,8 +231,21 @@ impl<'a> Executor<'a> {
         let plan = plan_listings((&src, &tgt), spec, opts, sync_name.as_deref())?;
         self.events.span("run: plan", t);
         self.events.planned(&plan);
+        // Both hosts answered (listings): ask which codecs the remote ones run, when anything is to
+        // be sent at all.
         let t = Instant::now();
-        let datasets = self.execute(&plan, &src, &tgt, opts, sync_name.as_deref(), &preserved);
+        let sends = plan
+            .datasets
+            .iter()
+            .any(|d| matches!(d.decision, Decision::Replicate { .. }));
+        let (wires, notices) = match sends {
+            true => self.wires(opts),
+            false => (WireChoice::PLAIN, Vec::new()),
+        };
+        self.events.span("run: wire", t);
+        let t = Instant::now();
+        let ctx = self.context(wires);
+        let datasets = ctx.execute(&plan, (&src, &tgt), opts, sync_name.as_deref(), &preserved);
         self.events.span("run: execute", t);
         let exit_code = datasets
             .iter()
@@ -227,23 +258,24 @@ impl<'a> Executor<'a> {
             datasets,
             seconds: started.elapsed().as_secs_f64(),
             exit_code,
+            notices,
         };
         self.events.run_finished(&report);
         Ok(report)
     }
+}
 
+impl Context<'_> {
     /// Runs a plan's datasets with `opts.jobs` workers; dependents wait for their `after` datasets
     /// ([`waits_for`]).
     fn execute(
         &self,
         plan: &Plan,
-        src: &Listing,
-        tgt: &Listing,
+        (src, tgt): (&Listing, &Listing),
         opts: &SyncOptions,
         sync_name: Option<&str>,
         preserved: &BTreeMap<DatasetName, Preserved>,
     ) -> Vec<DatasetReport> {
-        let ctx = self.context();
         let src_by: HashMap<&str, &Dataset> =
             src.datasets.iter().map(|d| (d.name.as_str(), d)).collect();
         let tgt_by: HashMap<&str, &Dataset> =
@@ -254,7 +286,7 @@ impl<'a> Executor<'a> {
             |i, failed_dep| {
                 let dp = &plan.datasets[i];
                 self.events.dataset_started(dp);
-                let report = ctx.run_dataset(
+                let report = self.run_dataset(
                     dp,
                     (
                         src_by.get(dp.source.as_str()).copied(),

@@ -7,7 +7,8 @@ use crate::mover::{Moved, StreamInfo, TransferError};
 use crate::options::SyncOptions;
 use crate::plan::{DatasetPlan, Step, VersionRef};
 use crate::preserve::Preserved;
-use crate::report::StreamCheck;
+use crate::report::{StreamCheck, UncheckedStream};
+use crate::wire::WireChoice;
 use std::time::Instant;
 use zfs_core::{
     RecvRequest, SendFlags, SendRequest, SnapshotName, Version, VersionKind, VersionName, ZfsError,
@@ -25,8 +26,17 @@ fn snapshots_between(src: &[Version], after_txg: u64, to_txg: u64) -> usize {
         .count()
 }
 
-/// What a [`Mover`] is told about `send`.
-fn stream_info(send: &SendRequest, estimate: Option<u64>) -> StreamInfo {
+/// What the in-transit check said about a step's streams.
+#[derive(Debug, Default)]
+pub(super) struct StreamChecks {
+    /// What it read from each stream it checked.
+    pub(super) checked: Vec<StreamCheck>,
+    /// The streams it could not read, and why.
+    pub(super) unchecked: Vec<UncheckedStream>,
+}
+
+/// What a [`Mover`] is told about `send` (received as `recv`).
+fn stream_info(send: &SendRequest, recv: &RecvRequest, estimate: Option<u64>) -> StreamInfo {
     let dataset = send.to.dataset().to_string();
     let mut label = send.to.to_string();
     if let Some(from) = &send.from {
@@ -51,6 +61,10 @@ fn stream_info(send: &SendRequest, estimate: Option<u64>) -> StreamInfo {
         dataset,
         label,
         estimate,
+        wire: WireChoice {
+            send: send.wire,
+            recv: recv.wire,
+        },
     }
 }
 
@@ -85,7 +99,7 @@ impl Context<'_> {
         opts: &SyncOptions,
         preserved: Option<&Preserved>,
         src_versions: &[Version],
-        checked: &mut Vec<StreamCheck>,
+        checked: &mut StreamChecks,
     ) -> Result<(u32, u64), (u32, u64, StepError)> {
         let e0 = |e: ZfsError| (0, 0, StepError::Zfs(Box::new(e)));
         let flags = SendFlags {
@@ -119,6 +133,7 @@ impl Context<'_> {
                 exclude_props: opts.recv.exclude_props.clone(),
                 no_mount: opts.recv.no_mount,
                 into_dataset: false,
+                wire: self.wires.recv,
             })
         };
         // With --rollback (or force_receive) the user allowed discarding target changes since the base.
@@ -160,6 +175,7 @@ impl Context<'_> {
                     intermediates: false,
                     flags,
                     resume: None,
+                    wire: self.wires.send,
                 };
                 let r = recv(to.short(), false, None, true).map_err(e0)?;
                 self.stream(&req, &r, &[], checked)
@@ -178,6 +194,7 @@ impl Context<'_> {
                     intermediates: false,
                     flags,
                     resume: None,
+                    wire: self.wires.send,
                 };
                 let r = recv(to.short(), false, Some(target_origin.clone()), true).map_err(e0)?;
                 self.stream(&req, &r, &[], checked)
@@ -199,6 +216,7 @@ impl Context<'_> {
                         saved: false,
                     },
                     resume: Some(token.clone()),
+                    wire: self.wires.send,
                 };
                 let mut r =
                     recv(to.short(), force && from.is_some(), None, from.is_none()).map_err(e0)?;
@@ -251,6 +269,7 @@ impl Context<'_> {
                     let mut req = SendRequest::incremental(prev.name.clone(), last_snap.clone());
                     req.intermediates = whole;
                     req.flags = flags;
+                    req.wire = self.wires.send;
                     let mut r = recv(last_snap.short(), force, None, false)
                         .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
                     r.into_dataset = whole;
@@ -269,21 +288,28 @@ impl Context<'_> {
         }
     }
 
-    /// One send piped into one receive.
-    /// A completed stream's check (when the mover made one) goes to `checked`.
+    /// One send piped into one receive, each in the form its request's `wire` says.
+    /// A completed stream's check (when the mover made one), or why it could not be checked, goes
+    /// to `checked`.
     fn stream(
         &self,
         send: &SendRequest,
         recv: &RecvRequest,
         package: &[&VersionRef],
-        checked: &mut Vec<StreamCheck>,
+        checked: &mut StreamChecks,
     ) -> Result<u64, StepError> {
         // The estimate first: no send is running yet. Not for a resume (`-nP -t` would need the
-        // token's own flags); a failed estimate only means no ETA.
-        let estimate = (self.mover.wants_estimate() && send.resume.is_none())
+        // token's own flags), nor for a compressed relay (progress counts compressed bytes there); a
+        // failed estimate only means no ETA.
+        let relay = WireChoice {
+            send: send.wire,
+            recv: recv.wire,
+        }
+        .relays_compressed();
+        let estimate = (self.mover.wants_estimate() && send.resume.is_none() && !relay)
             .then(|| self.estimate(send, package))
             .flatten();
-        let info = stream_info(send, estimate);
+        let info = stream_info(send, recv, estimate);
         let mut s = self
             .source
             .send(send)
@@ -304,7 +330,13 @@ impl Context<'_> {
         let recv_res = r.finish();
         let send_res = s.finish();
         let m = cause(send_res, recv_res, moved)?;
-        checked.extend(m.check);
+        checked.checked.extend(m.check);
+        checked
+            .unchecked
+            .extend(m.unchecked.map(|reason| UncheckedStream {
+                stream: info.label,
+                reason,
+            }));
         Ok(m.bytes)
     }
 
@@ -377,7 +409,7 @@ mod tests {
     fn moved() -> Result<Moved, TransferError> {
         Ok(Moved {
             bytes: 5,
-            check: None,
+            ..Moved::default()
         })
     }
 
@@ -451,17 +483,29 @@ mod tests {
             VersionName::Bookmark(zfs_core::BookmarkName::parse("p/a#b1").unwrap()),
             snap("p/a@s3"),
         );
-        assert_eq!(stream_info(&req, None).label, "p/a@s3 from #b1");
+        let mut recv = RecvRequest::new(snap("b/a@s3"));
+        assert_eq!(stream_info(&req, &recv, None).label, "p/a@s3 from #b1");
         req.from = Some(VersionName::Snapshot(snap("p/a@s1")));
         req.intermediates = true;
-        let i = stream_info(&req, Some(5));
+        let i = stream_info(&req, &recv, Some(5));
         assert_eq!(i.label, "p/a@s3 from @s1 with intermediates");
         assert_eq!((i.dataset.as_str(), i.estimate), ("p/a", Some(5)));
+        assert_eq!(i.wire, WireChoice::PLAIN);
         // A clone's origin elsewhere (even a sibling whose name starts the same) keeps its name.
         req.from = Some(VersionName::Snapshot(snap("p/ab@s1")));
         req.intermediates = false;
-        assert_eq!(stream_info(&req, None).label, "p/a@s3 from p/ab@s1");
+        assert_eq!(stream_info(&req, &recv, None).label, "p/a@s3 from p/ab@s1");
         req.from = None;
-        assert_eq!(stream_info(&req, None).label, "p/a@s3");
+        assert_eq!(stream_info(&req, &recv, None).label, "p/a@s3");
+        // The mover learns each end's wire from the two requests.
+        req.wire = zfs_core::Wire::Lz4;
+        recv.wire = zfs_core::Wire::ZSTD;
+        assert_eq!(
+            stream_info(&req, &recv, None).wire,
+            WireChoice {
+                send: zfs_core::Wire::Lz4,
+                recv: zfs_core::Wire::ZSTD
+            }
+        );
     }
 }

@@ -68,3 +68,34 @@ pub fn all_synced(r: &zfs_sync::Report) {
         }
     }
 }
+
+/// Lab runs: a pool with `src` and a `backup` parent for targets. Replicas inherit `readonly=on` from
+/// `backup`, as recommended: mounting a writable replica can already modify it, and zsync never uses
+/// `receive -F` unless told to (`rollback` or `force_receive`). `backup/dst`'s mountpoint directory
+/// exists (it must before `backup` turns read-only).
+pub fn replica_pool(tag: &str) -> Result<zsync_lab::TestPool, Box<dyn std::error::Error>> {
+    let pool = zsync_lab::TestPool::new(tag)?;
+    pool.zfs(&["set", "atime=off", pool.name()])?;
+    pool.zfs(&["set", "compression=off", pool.name()])?;
+    pool.zfs(&["create", &pool.dataset("src")])?;
+    pool.zfs(&["create", &pool.dataset("backup")])?;
+    std::fs::create_dir_all(pool.mountpoint().join("backup/dst"))?;
+    pool.zfs(&["set", "readonly=on", &pool.dataset("backup")])?;
+    Ok(pool)
+}
+
+/// Lab runs: the target has every listed source snapshot with the same GUID.
+pub fn assert_same_guids(pool: &zsync_lab::TestPool, src: &str, dst: &str, names: &[&str]) {
+    for n in names {
+        let guid = |ds: &str| {
+            let snap = format!("{ds}@{n}");
+            pool.guid(&snap)
+                .unwrap_or_else(|e| panic!("guid of {snap}: {e}"))
+        };
+        assert_eq!(
+            guid(src),
+            guid(dst),
+            "guid of {dst}@{n} differs from {src}@{n}"
+        );
+    }
+}

@@ -365,7 +365,11 @@ impl Backend for Fake {
         if req.resume.is_some() {
             object += " -t";
         }
+        if !req.wire.is_plain() {
+            object += &format!(" wire={}", req.wire);
+        }
         self.call("send", object)?;
+        self.offers("send", req.wire)?;
         self.start_send(req)
     }
 
@@ -393,7 +397,11 @@ impl Backend for Fake {
         if let Some(o) = &req.origin {
             object += &format!(" origin={o}");
         }
+        if !req.wire.is_plain() {
+            object += &format!(" wire={}", req.wire);
+        }
         self.call("receive", object)?;
+        self.offers("receive", req.wire)?;
         self.start_receive(req)
     }
 

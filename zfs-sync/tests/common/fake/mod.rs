@@ -31,7 +31,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use zfs_core::{
-    Backend, Capabilities, CreateKind, DatasetKind, SnapshotName, Version, VersionKind, ZfsError,
+    Backend, Capabilities, CreateKind, DatasetKind, SnapshotName, Version, VersionKind, Wire,
+    ZfsError,
 };
 
 /// Guids are unique across every fake of the process, as they are across pools.
@@ -56,7 +57,8 @@ pub struct Call {
     /// The `Backend` method (`snapshot_recursive`, `send`, `hold`, ...).
     pub op: &'static str,
     /// What it was about: names joined with `, `; holds as `snap tag`; bookmarks as `bookmark from`;
-    /// a send as `to[ from BASE][ -I][ -t]`; a receive as `target[ -F][ -d][ origin=O]`.
+    /// a send as `to[ from BASE][ -I][ -t][ wire=W]`; a receive as
+    /// `target[ -F][ -d][ origin=O][ wire=W]` (the wire when not plain).
     pub object: String,
 }
 
@@ -186,6 +188,15 @@ impl Fake {
     /// The same host answering that streams run in this process (as the libzfs_core backend does).
     pub fn in_process(mut self) -> Fake {
         self.caps.in_process_streams = true;
+        self
+    }
+
+    /// The same host as a remote one (as a `Cli` over SSH answers), running the `zstd` and `lz4`
+    /// programs as told: its sends and receives then take those wires, and refuse any other.
+    pub fn remote(mut self, zstd: bool, lz4: bool) -> Fake {
+        self.caps.remote = true;
+        self.caps.zstd = zstd;
+        self.caps.lz4 = lz4;
         self
     }
 
@@ -341,6 +352,18 @@ impl Fake {
             Some(1),
             stderr,
         )
+    }
+
+    /// A stream wire this host did not offer in its capabilities is refused, as a backend must.
+    fn offers(&self, op: &'static str, wire: Wire) -> Result<(), ZfsError> {
+        if self.caps.runs_wire(wire) {
+            return Ok(());
+        }
+        Err(ZfsError::Unsupported {
+            op,
+            backend: "fake",
+            why: format!("{}: no {wire} wire offered", self.host),
+        })
     }
 
     fn not_found(&self, op: &str, name: &str) -> ZfsError {

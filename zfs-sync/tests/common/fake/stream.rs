@@ -9,8 +9,9 @@ use std::os::fd::OwnedFd;
 use std::thread::JoinHandle;
 use zfs_core::{
     DatasetKind, RecvRequest, RecvSink, SendRequest, SendStream, Version, VersionKind, VersionName,
-    ZfsError,
+    Wire, ZfsError,
 };
+use zfs_stream::Codec;
 
 /// One snapshot a stream carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +89,31 @@ impl Stream {
     }
 }
 
+/// zfs-stream's codec of a compressed wire.
+fn codec(wire: Wire) -> Option<Codec> {
+    match wire {
+        Wire::Plain => None,
+        Wire::Zstd { level } => Some(Codec::Zstd { level }),
+        Wire::Lz4 => Some(Codec::Lz4),
+    }
+}
+
+/// The stream as a send of `wire` writes it.
+fn pack(wire: Wire, bytes: Vec<u8>) -> Vec<u8> {
+    match codec(wire) {
+        Some(c) => zfs_stream::compress::compress_all(c, &bytes).expect("compress in memory"),
+        None => bytes,
+    }
+}
+
+/// What a receive of `wire` makes of its input.
+fn unpack(wire: Wire, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    match codec(wire) {
+        Some(c) => zfs_stream::compress::decompress_all(c, bytes, 1 << 24),
+        None => Ok(bytes.to_vec()),
+    }
+}
+
 /// A running send: a thread writes the stream into a pipe whose read end the caller takes.
 struct FakeSend {
     stream: Option<OwnedFd>,
@@ -150,6 +176,8 @@ impl RecvSink for FakeRecv<'_> {
             .map(|r| r.join().unwrap())
             .unwrap_or_else(|| Ok(Vec::new()))
             .unwrap_or_default();
+        // Bytes that do not decompress leave no stream: the receive fails as on a truncated one.
+        let bytes = unpack(self.req.wire, &bytes).unwrap_or_default();
         self.fake.apply_stream(&self.req, &Stream::decode(&bytes))
     }
 }
@@ -171,7 +199,7 @@ impl Fake {
         req: &SendRequest,
     ) -> Result<Box<dyn SendStream + '_>, ZfsError> {
         let (bytes, failure) = match self.send_stream(req) {
-            Ok(stream) => (stream.encode(), None),
+            Ok(stream) => (pack(req.wire, stream.encode()), None),
             Err(e) => (Vec::new(), Some(e)),
         };
         let (r, mut w) = std::io::pipe().map_err(|e| ZfsError::Io {
