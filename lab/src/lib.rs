@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod parse;
+pub mod ssh;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -99,13 +100,20 @@ pub fn zpool(args: &[&str]) -> Result<String, LabError> {
 }
 
 fn run(program: &str, args: &[&str]) -> Result<String, LabError> {
-    let command = std::iter::once(program)
-        .chain(args.iter().copied())
+    let mut cmd = Command::new(program);
+    cmd.args(args).env("LC_ALL", "C");
+    output(&mut cmd)
+}
+
+/// Runs `cmd` with stdin from /dev/null; returns its stdout, or an error with the command line
+/// and its stderr unless it exits 0.
+pub(crate) fn output(cmd: &mut Command) -> Result<String, LabError> {
+    let command = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy())
         .collect::<Vec<_>>()
         .join(" ");
-    let out = Command::new(program)
-        .args(args)
-        .env("LC_ALL", "C")
+    let out = cmd
         .stdin(Stdio::null())
         .output()
         .map_err(|e| LabError::Command {
