@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
 
 pub mod data;
 pub mod parse;
@@ -32,15 +33,21 @@ pub enum LabError {
     /// A file operation failed.
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What failed ("cannot write", ...).
         what: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
     /// A command could not start or exited non-zero.
     #[error("`{command}` failed ({status}): {stderr}")]
     Command {
+        /// The command line.
         command: String,
+        /// How it ended ("exit status: 1", "not started").
         status: String,
+        /// Its stderr, trimmed.
         stderr: String,
     },
     /// A bad argument to a helper.
@@ -133,10 +140,10 @@ pub(crate) fn output(cmd: &mut Command) -> Result<String, LabError> {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A valid, unique pool name: `zl<pid>-<counter>-<tag>` (tag cut to safe characters, 24 max).
-fn pool_name(pid: u32, n: u32, tag: &str) -> String {
-    let tag: String = tag
-        .chars()
+/// `tag` cut to `[A-Za-z0-9_-]` (others become `_`), 24 characters at most: safe in pool names,
+/// file names and `ssh_config` aliases.
+pub(crate) fn safe_tag(tag: &str) -> String {
+    tag.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
                 c
@@ -145,7 +152,12 @@ fn pool_name(pid: u32, n: u32, tag: &str) -> String {
             }
         })
         .take(24)
-        .collect();
+        .collect()
+}
+
+/// A valid, unique pool name: `zl<pid>-<counter>-<tag>` (tag cut by [`safe_tag`]).
+fn pool_name(pid: u32, n: u32, tag: &str) -> String {
+    let tag = safe_tag(tag);
     if tag.is_empty() {
         format!("zl{pid}-{n}")
     } else {

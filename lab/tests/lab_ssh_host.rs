@@ -278,39 +278,27 @@ fn bad_client_setups_are_refused() -> Result<(), LabError> {
     zsync_lab::require_lab();
     let host = BackupHost::start("bad")?;
     let key = host.client_key().to_path_buf();
+    // Each refused setup: ssh exits 255 with OpenSSH's message.
+    let refused = |user: &str, key: &Path, known_hosts: &Path, message: &str| {
+        let ran = run(
+            &host.ssh_command_with(user, key, known_hosts),
+            &["true"],
+            LIMIT,
+        );
+        assert_eq!(ran.code, Some(255), "{ran:?}");
+        assert!(ran.stderr.contains(message), "{message:?} not in {ran:?}");
+    };
     let unknown = host.unknown_host_known_hosts()?;
-    let ran = run(
-        &host.ssh_command_with("root", &key, &unknown),
-        &["true"],
-        LIMIT,
-    );
-    assert_eq!(ran.code, Some(255), "{ran:?}");
-    assert!(
-        ran.stderr.contains("Host key verification failed"),
-        "{ran:?}"
-    );
-
+    refused("root", &key, &unknown, "Host key verification failed");
     let changed = host.changed_host_known_hosts()?;
-    let ran = run(
-        &host.ssh_command_with("root", &key, &changed),
-        &["true"],
-        LIMIT,
+    refused(
+        "root",
+        &key,
+        &changed,
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
     );
-    assert_eq!(ran.code, Some(255), "{ran:?}");
-    assert!(
-        ran.stderr
-            .contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
-        "{ran:?}"
-    );
-
     let wrong = host.wrong_client_key()?;
-    let ran = run(
-        &host.ssh_command_with(BACKUP_USER, &wrong, host.known_hosts()),
-        &["true"],
-        LIMIT,
-    );
-    assert_eq!(ran.code, Some(255), "{ran:?}");
-    assert!(ran.stderr.contains("Permission denied"), "{ran:?}");
+    refused(BACKUP_USER, &wrong, host.known_hosts(), "Permission denied");
 
     // Unreachable: the link is down, the connect times out (ConnectTimeout=10).
     host.set_reachable(false)?;

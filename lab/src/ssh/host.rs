@@ -423,19 +423,9 @@ fn user_database(dir: &Path, sudo: super::Sudo) -> Result<Vec<(PathBuf, PathBuf)
     Ok(binds)
 }
 
-/// `name` cut to `[A-Za-z0-9_-]` (others become `_`), 24 characters at most, `host` if empty.
+/// `name` cut by `safe_tag`, `host` if that leaves nothing.
 fn alias(name: &str) -> String {
-    let cut: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(24)
-        .collect();
+    let cut = crate::safe_tag(name);
     if cut.is_empty() {
         "host".into()
     } else {
