@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
 
 pub mod data;
 pub mod parse;
+pub mod ssh;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -31,15 +33,21 @@ pub enum LabError {
     /// A file operation failed.
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What failed ("cannot write", ...).
         what: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
     /// A command could not start or exited non-zero.
     #[error("`{command}` failed ({status}): {stderr}")]
     Command {
+        /// The command line.
         command: String,
+        /// How it ended ("exit status: 1", "not started").
         status: String,
+        /// Its stderr, trimmed.
         stderr: String,
     },
     /// A bad argument to a helper.
@@ -99,13 +107,20 @@ pub fn zpool(args: &[&str]) -> Result<String, LabError> {
 }
 
 fn run(program: &str, args: &[&str]) -> Result<String, LabError> {
-    let command = std::iter::once(program)
-        .chain(args.iter().copied())
+    let mut cmd = Command::new(program);
+    cmd.args(args).env("LC_ALL", "C");
+    output(&mut cmd)
+}
+
+/// Runs `cmd` with stdin from /dev/null; returns its stdout, or an error with the command line
+/// and its stderr unless it exits 0.
+pub(crate) fn output(cmd: &mut Command) -> Result<String, LabError> {
+    let command = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy())
         .collect::<Vec<_>>()
         .join(" ");
-    let out = Command::new(program)
-        .args(args)
-        .env("LC_ALL", "C")
+    let out = cmd
         .stdin(Stdio::null())
         .output()
         .map_err(|e| LabError::Command {
@@ -125,10 +140,10 @@ fn run(program: &str, args: &[&str]) -> Result<String, LabError> {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A valid, unique pool name: `zl<pid>-<counter>-<tag>` (tag cut to safe characters, 24 max).
-fn pool_name(pid: u32, n: u32, tag: &str) -> String {
-    let tag: String = tag
-        .chars()
+/// `tag` cut to `[A-Za-z0-9_-]` (others become `_`), 24 characters at most: safe in pool names,
+/// file names and `ssh_config` aliases.
+pub(crate) fn safe_tag(tag: &str) -> String {
+    tag.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
                 c
@@ -137,7 +152,12 @@ fn pool_name(pid: u32, n: u32, tag: &str) -> String {
             }
         })
         .take(24)
-        .collect();
+        .collect()
+}
+
+/// A valid, unique pool name: `zl<pid>-<counter>-<tag>` (tag cut by [`safe_tag`]).
+fn pool_name(pid: u32, n: u32, tag: &str) -> String {
+    let tag = safe_tag(tag);
     if tag.is_empty() {
         format!("zl{pid}-{n}")
     } else {

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+use crate::host_sshd;
 use crate::util::{self, Stopwatch};
 use crate::vm::{self, VmOptions};
 
@@ -34,6 +35,19 @@ const PACKAGES: &[&str] = &[
     "clang",
     "pkg-config",
     "python3-venv",
+];
+
+/// Debian packages the VM's SSH lab (`zsync_lab::ssh`) needs, from bookworm itself: the private
+/// sshd instances and their clients, `sudo` for privilege elevation, `ip` for network namespaces,
+/// and the compressors the remote end of a compressed wire runs. Installing `openssh-server`
+/// leaves the host's own sshd off (see `host_sshd`).
+const SSH_PACKAGES: &[&str] = &[
+    "openssh-server",
+    "openssh-client",
+    "sudo",
+    "iproute2",
+    "zstd",
+    "lz4",
 ];
 
 /// Where virtme-ng is installed (a venv, so the system Python stays untouched).
@@ -103,18 +117,17 @@ pub fn setup() -> Result<LabEnv> {
         did.push(format!("wrote {SOURCES_PATH}"));
     }
 
-    // 2. Debian packages.
-    let missing: Vec<&str> = PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !is_installed(p))
-        .collect();
+    // 2. Debian packages: the lab's from backports, the SSH lab's from bookworm.
+    let missing = not_installed(PACKAGES);
+    let missing_ssh = not_installed(SSH_PACKAGES);
+    if !missing.is_empty() || !missing_ssh.is_empty() {
+        apt(&["update"])?;
+    }
     if !missing.is_empty() {
         eprintln!(
             "lab setup: installing {} (dkms builds the zfs module: ~10 min on a fresh machine)",
             missing.join(" ")
         );
-        apt(&["update"])?;
         let mut args = vec![
             "install",
             "-y",
@@ -125,6 +138,20 @@ pub fn setup() -> Result<LabEnv> {
         args.extend(&missing);
         apt(&args)?;
         did.push(format!("installed {}", missing.join(" ")));
+    }
+    if !missing_ssh.is_empty() {
+        eprintln!("lab setup: installing {}", missing_ssh.join(" "));
+        let server = missing_ssh.contains(&"openssh-server");
+        if server {
+            host_sshd::before_install()?;
+        }
+        let mut args = vec!["install", "-y", "--no-install-recommends"];
+        args.extend(&missing_ssh);
+        apt(&args)?;
+        did.push(format!("installed {}", missing_ssh.join(" ")));
+        if server {
+            did.push(host_sshd::after_install()?);
+        }
     }
 
     // 3. A kernel with a built zfs module.
@@ -167,7 +194,7 @@ pub fn setup() -> Result<LabEnv> {
     };
     if did.is_empty() {
         eprintln!(
-            "lab setup: everything present (kernel {}, zfs module built, virtme-ng in {VENV}) [{}]",
+            "lab setup: everything present (kernel {}, zfs module built, virtme-ng in {VENV}, sshd and sudo for the SSH lab) [{}]",
             lab.kernel_version,
             clock.show()
         );
@@ -202,6 +229,11 @@ fn check_bookworm() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The packages of `list` that dpkg does not have installed.
+fn not_installed(list: &[&'static str]) -> Vec<&'static str> {
+    list.iter().copied().filter(|p| !is_installed(p)).collect()
 }
 
 fn is_installed(package: &str) -> bool {

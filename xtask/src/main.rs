@@ -13,6 +13,7 @@
 mod ci;
 mod demo;
 mod fuzz;
+mod host_sshd;
 mod lab;
 mod util;
 mod vm;
