@@ -132,7 +132,9 @@ fn split_line(line: &str) -> Result<Option<(String, Vec<String>)>, String> {
                 ('\\', q) => {
                     chars.next();
                     match chars.peek() {
-                        Some(&n) if n == '\'' || n == '"' || n == '\\' || (q.is_none() && n == ' ') => {
+                        Some(&n)
+                            if n == '\'' || n == '"' || n == '\\' || (q.is_none() && n == ' ') =>
+                        {
                             arg.push(n);
                             chars.next();
                         }
@@ -411,7 +413,8 @@ mod tests {
     }
 
     fn args(v: &Option<Value>) -> Option<Vec<&str>> {
-        v.as_ref().map(|v| v.args.iter().map(String::as_str).collect())
+        v.as_ref()
+            .map(|v| v.args.iter().map(String::as_str).collect())
     }
 
     #[test]
@@ -514,10 +517,15 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.origin.line, 2);
-        assert!(e.to_string().starts_with("/cfg:2: port takes one value"), "{e}");
-        let e = SshConfig::parse_str("Host\n", Path::new("/cfg"), &me(Path::new("/x"))).unwrap_err();
+        assert!(
+            e.to_string().starts_with("/cfg:2: port takes one value"),
+            "{e}"
+        );
+        let e =
+            SshConfig::parse_str("Host\n", Path::new("/cfg"), &me(Path::new("/x"))).unwrap_err();
         assert_eq!(e.to_string(), "/cfg:1: Host needs at least one pattern");
-        let e = SshConfig::parse_str("User\n", Path::new("/cfg"), &me(Path::new("/x"))).unwrap_err();
+        let e =
+            SshConfig::parse_str("User\n", Path::new("/cfg"), &me(Path::new("/x"))).unwrap_err();
         assert!(e.to_string().contains("no value"), "{e}");
     }
 
@@ -565,7 +573,12 @@ mod tests {
         assert_eq!(v.origin.file, ssh.join("conf.d/20-b.conf"));
         assert_eq!(v.origin.line, 2);
         // No match: no file, no error.
-        assert!(SshConfig::parse_str("Include nothing-*.conf\n", Path::new("/c"), &me(home.path())).is_ok());
+        assert!(SshConfig::parse_str(
+            "Include nothing-*.conf\n",
+            Path::new("/c"),
+            &me(home.path())
+        )
+        .is_ok());
     }
 
     #[test]

@@ -140,6 +140,14 @@ pub enum SshError {
         /// `zfs: command not found`, or what `zfs version` said.
         detail: String,
     },
+    /// A command run while connecting (`id -u`, finding `zfs`) gave an answer zsync cannot read.
+    #[error("{host}: {detail}")]
+    Probe {
+        /// The host.
+        host: String,
+        /// What was asked and what came back.
+        detail: String,
+    },
     /// The SSH connection or one of its channels was lost or refused.
     #[error("{host}: SSH connection lost: {detail}")]
     ConnectionLost {
@@ -209,6 +217,7 @@ impl SshError {
             | SshError::SudoPassword { host, .. }
             | SshError::SudoFailed { host, .. }
             | SshError::RemoteZfs { host, .. }
+            | SshError::Probe { host, .. }
             | SshError::ConnectionLost { host, .. }
             | SshError::OpenSsh { host, .. }
             | SshError::Config { host, .. }

@@ -302,11 +302,23 @@ mod tests {
             ),
         );
         let files = vec![f.clone()];
-        assert_eq!(check(&files, "b.lan", &key(K1)), Verdict::Known(origin(&f, 4)));
-        assert_eq!(check(&files, "10.0.0.5", &key(K1)), Verdict::Known(origin(&f, 4)));
-        assert_eq!(check(&files, "B.LAN", &key(K1)), Verdict::Known(origin(&f, 4)));
+        assert_eq!(
+            check(&files, "b.lan", &key(K1)),
+            Verdict::Known(origin(&f, 4))
+        );
+        assert_eq!(
+            check(&files, "10.0.0.5", &key(K1)),
+            Verdict::Known(origin(&f, 4))
+        );
+        assert_eq!(
+            check(&files, "B.LAN", &key(K1)),
+            Verdict::Known(origin(&f, 4))
+        );
         // Same type, another key: changed, naming the line of the old key.
-        assert_eq!(check(&files, "b.lan", &key(K2)), Verdict::Changed(origin(&f, 4)));
+        assert_eq!(
+            check(&files, "b.lan", &key(K2)),
+            Verdict::Changed(origin(&f, 4))
+        );
         // Port 2222 is another name: K2 is known there, K1 changed.
         assert_eq!(
             check(&files, "[b.lan]:2222", &key(K2)),
@@ -339,7 +351,10 @@ mod tests {
                 other_types: vec![]
             }
         );
-        assert_eq!(known_types(&files, "b.lan"), vec!["ssh-ed25519".to_string()]);
+        assert_eq!(
+            known_types(&files, "b.lan"),
+            vec!["ssh-ed25519".to_string()]
+        );
     }
 
     #[test]
@@ -379,7 +394,10 @@ mod tests {
             &format!("@cert-authority *.lan ssh-ed25519 {K2}\n@revoked * ssh-ed25519 {K1}\n"),
         );
         let files = vec![user, global.clone()];
-        assert_eq!(check(&files, "b.lan", &key(K1)), Verdict::Revoked(origin(&global, 2)));
+        assert_eq!(
+            check(&files, "b.lan", &key(K1)),
+            Verdict::Revoked(origin(&global, 2))
+        );
         // The CA line is not a host key for *.lan.
         assert_eq!(
             check(&files, "c.lan", &key(K2)),
@@ -394,7 +412,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let global = file(dir.path(), "global", &format!("b.lan ssh-ed25519 {K1}\n"));
         let files = vec![dir.path().join("missing"), global.clone()];
-        assert_eq!(check(&files, "b.lan", &key(K1)), Verdict::Known(origin(&global, 1)));
+        assert_eq!(
+            check(&files, "b.lan", &key(K1)),
+            Verdict::Known(origin(&global, 1))
+        );
     }
 
     #[test]
@@ -408,7 +429,11 @@ mod tests {
             0o600
         );
         assert_eq!(
-            fs::metadata(f.parent().unwrap()).unwrap().permissions().mode() & 0o777,
+            fs::metadata(f.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o700
         );
         let files = vec![f.clone()];
@@ -422,7 +447,7 @@ mod tests {
         let text = fs::read_to_string(&g).unwrap();
         assert_eq!(text.lines().count(), 2);
         assert_eq!(
-            check(&[g.clone()], "b.lan", &key(K1)),
+            check(std::slice::from_ref(&g), "b.lan", &key(K1)),
             Verdict::Known(origin(&g, 2))
         );
     }
@@ -450,7 +475,7 @@ mod tests {
         fn garbage_files_never_panic(text in "(?s).{0,300}", name in ".{0,20}") {
             let dir = tempfile::tempdir().unwrap();
             let f = file(dir.path(), "kh", &text);
-            let _ = check(&[f.clone()], &name, &key(K1));
+            let _ = check(std::slice::from_ref(&f), &name, &key(K1));
             let _ = known_types(&[f], &name);
         }
     }

@@ -109,10 +109,22 @@ pub enum SshOption {
 
 /// Keys that are refused with a specific reason (everything not mapped is refused too, by name).
 const REFUSED: &[(&str, &str)] = &[
-    ("proxycommand", "zsync connects directly (libssh2 has no proxy support)"),
-    ("proxyjump", "zsync connects directly (libssh2 has no proxy support)"),
-    ("passwordauthentication", "zsync never uses passwords; use a key"),
-    ("kbdinteractiveauthentication", "zsync never uses passwords; use a key"),
+    (
+        "proxycommand",
+        "zsync connects directly (libssh2 has no proxy support)",
+    ),
+    (
+        "proxyjump",
+        "zsync connects directly (libssh2 has no proxy support)",
+    ),
+    (
+        "passwordauthentication",
+        "zsync never uses passwords; use a key",
+    ),
+    (
+        "kbdinteractiveauthentication",
+        "zsync never uses passwords; use a key",
+    ),
     ("pubkeyauthentication", "zsync authenticates only with keys"),
     ("controlmaster", "zsync manages its own connection sharing"),
     ("controlpath", "zsync manages its own connection sharing"),
@@ -351,7 +363,10 @@ mod tests {
         assert_eq!(ok("Port=2222"), SshOption::Port(2222));
         assert_eq!(ok("port 2222"), SshOption::Port(2222));
         assert_eq!(ok("User=zsync"), SshOption::User("zsync".into()));
-        assert_eq!(ok("HostName = %h.lan"), SshOption::HostName("%h.lan".into()));
+        assert_eq!(
+            ok("HostName = %h.lan"),
+            SshOption::HostName("%h.lan".into())
+        );
         assert_eq!(
             ok("IdentityFile=~/.ssh/backup"),
             SshOption::IdentityFile("~/.ssh/backup".into())

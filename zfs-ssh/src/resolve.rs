@@ -135,7 +135,11 @@ pub fn resolve(
         ));
     }
 
-    if let Some(p) = cfg.proxy.as_ref().filter(|p| !p.first().eq_ignore_ascii_case("none")) {
+    if let Some(p) = cfg
+        .proxy
+        .as_ref()
+        .filter(|p| !p.first().eq_ignore_ascii_case("none"))
+    {
         return Err(cfg_err(
             p,
             "ProxyJump/ProxyCommand is not supported: zsync connects directly (libssh2 has no \
@@ -174,7 +178,10 @@ pub fn resolve(
             Some(u) => u,
             None => match &cfg.user {
                 Some(v) if v.first().starts_with('-') || v.first().is_empty() => {
-                    return Err(cfg_err(v, format!("User {:?} is not a usable name", v.first())))
+                    return Err(cfg_err(
+                        v,
+                        format!("User {:?} is not a usable name", v.first()),
+                    ))
                 }
                 Some(v) => v.first().to_owned(),
                 None => local.name.clone(),
@@ -214,7 +221,12 @@ pub fn resolve(
             Some(v) => match v.first().to_ascii_lowercase().as_str() {
                 "yes" | "true" => true,
                 "no" | "false" => false,
-                other => return Err(cfg_err(v, format!("IdentitiesOnly {other:?} is not yes or no"))),
+                other => {
+                    return Err(cfg_err(
+                        v,
+                        format!("IdentitiesOnly {other:?} is not yes or no"),
+                    ))
+                }
             },
             None => false,
         },
@@ -239,7 +251,9 @@ pub fn resolve(
         if v.first().eq_ignore_ascii_case("none") {
             continue;
         }
-        identities.push(Identity::File(tokens.path(v.first()).map_err(|r| cfg_err(v, r))?));
+        identities.push(Identity::File(
+            tokens.path(v.first()).map_err(|r| cfg_err(v, r))?,
+        ));
     }
     for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
         let p = local.ssh_dir().join(name);
@@ -332,7 +346,9 @@ pub fn resolve(
         None => match &cfg.connect_timeout {
             Some(v) => parse_seconds(v.first())
                 .filter(|d| !d.is_zero())
-                .ok_or_else(|| cfg_err(v, format!("ConnectTimeout {:?} is not seconds", v.first())))?,
+                .ok_or_else(|| {
+                    cfg_err(v, format!("ConnectTimeout {:?} is not seconds", v.first()))
+                })?,
             None => DEFAULT_CONNECT_TIMEOUT,
         },
     };
@@ -349,7 +365,11 @@ pub fn resolve(
             None => DEFAULT_KEEPALIVE,
         },
     };
-    if opts.options.iter().any(|o| matches!(o, SshOption::Compression(true))) {
+    if opts
+        .options
+        .iter()
+        .any(|o| matches!(o, SshOption::Compression(true)))
+    {
         notes.push(
             "ssh option Compression=yes ignored: zsync compresses streams itself (--compress)"
                 .into(),
@@ -413,10 +433,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.label, "backup");
-        assert_eq!((t.address.as_str(), t.port, t.user.as_str()), ("backup", 22, "alice"));
+        assert_eq!(
+            (t.address.as_str(), t.port, t.user.as_str()),
+            ("backup", 22, "alice")
+        );
         assert_eq!(t.identities, vec![Identity::Agent]);
         assert_eq!(t.known_hosts, vec![home.path().join(".ssh/known_hosts")]);
-        assert_eq!(t.global_known_hosts, vec![PathBuf::from(GLOBAL_KNOWN_HOSTS)]);
+        assert_eq!(
+            t.global_known_hosts,
+            vec![PathBuf::from(GLOBAL_KNOWN_HOSTS)]
+        );
         assert_eq!(t.policy, HostKeyPolicy::Strict);
         assert_eq!(t.ssh2_ciphers, SSH2_CIPHERS);
         assert!(t.ssh2_ciphers.starts_with("chacha20-poly1305@openssh.com,"));
@@ -436,7 +462,10 @@ mod tests {
             &local,
         )
         .unwrap();
-        assert_eq!((t.address.as_str(), t.port, t.user.as_str()), ("b1.lan", 2200, "cfguser"));
+        assert_eq!(
+            (t.address.as_str(), t.port, t.user.as_str()),
+            ("b1.lan", 2200, "cfguser")
+        );
         assert_eq!(
             t.identities,
             vec![
@@ -447,7 +476,10 @@ mod tests {
         assert_eq!(t.known_hosts, vec![home.path().join(".ssh/kh_b1.lan")]);
         assert_eq!(t.policy, HostKeyPolicy::AcceptNew);
         assert_eq!(t.connect_timeout, Duration::from_secs(7));
-        assert_eq!((t.ssh2_ciphers.as_str(), t.openssh_ciphers.as_str()), ("aes128-ctr", "aes128-ctr"));
+        assert_eq!(
+            (t.ssh2_ciphers.as_str(), t.openssh_ciphers.as_str()),
+            ("aes128-ctr", "aes128-ctr")
+        );
         assert_eq!(t.addr(), "b1.lan:2200");
     }
 
@@ -516,7 +548,10 @@ mod tests {
             t.known_hosts,
             vec![home.path().join("a"), home.path().join("b")]
         );
-        assert!(!t.identities.contains(&Identity::Agent), "IdentitiesOnly skips the agent");
+        assert!(
+            !t.identities.contains(&Identity::Agent),
+            "IdentitiesOnly skips the agent"
+        );
     }
 
     fn fs_key(home: &Path, name: &str) {
@@ -530,29 +565,61 @@ mod tests {
         let local = me(home.path());
         let cases = [
             ("Host b\n  Port http\n", "/cfg:2", "not a port"),
-            ("Host b\n  StrictHostKeyChecking no\n", "/cfg:2", "always checks host keys"),
+            (
+                "Host b\n  StrictHostKeyChecking no\n",
+                "/cfg:2",
+                "always checks host keys",
+            ),
             ("Host b\n\n  ConnectTimeout x\n", "/cfg:3", "not seconds"),
-            ("Host b\n  ProxyJump gw\n", "/cfg:2", "ProxyJump/ProxyCommand is not supported"),
-            ("Host b\n  IdentityFile ~/k_%Q\n", "/cfg:2", "unknown token %Q"),
+            (
+                "Host b\n  ProxyJump gw\n",
+                "/cfg:2",
+                "ProxyJump/ProxyCommand is not supported",
+            ),
+            (
+                "Host b\n  IdentityFile ~/k_%Q\n",
+                "/cfg:2",
+                "unknown token %Q",
+            ),
             ("Host b\n  User -oops\n", "/cfg:2", "not a usable name"),
-            ("Host b\n  IdentitiesOnly maybe\n", "/cfg:2", "not yes or no"),
+            (
+                "Host b\n  IdentitiesOnly maybe\n",
+                "/cfg:2",
+                "not yes or no",
+            ),
         ];
         for (text, at, what) in cases {
-            let e = resolve(&remote(None, "b", None), &SshOptions::default(), &config(text, &local), &local)
-                .unwrap_err();
+            let e = resolve(
+                &remote(None, "b", None),
+                &SshOptions::default(),
+                &config(text, &local),
+                &local,
+            )
+            .unwrap_err();
             let s = e.to_string();
-            assert!(s.starts_with(&format!("b: ssh config {at}: ")), "{text:?}: {s}");
+            assert!(
+                s.starts_with(&format!("b: ssh config {at}: ")),
+                "{text:?}: {s}"
+            );
             assert!(s.contains(what), "{text:?}: {s}");
         }
         // A bad value for another host is not an error for this one; `ProxyJump none` is fine.
         let ok = config("Host other\n  Port x\nHost b\n  ProxyJump none\n", &local);
-        assert!(resolve(&remote(None, "b", None), &SshOptions::default(), &ok, &local).is_ok());
+        assert!(resolve(
+            &remote(None, "b", None),
+            &SshOptions::default(),
+            &ok,
+            &local
+        )
+        .is_ok());
         // The command line wins before the bad config value is even looked at.
         let mut opts = SshOptions::default();
         opts.add_option("StrictHostKeyChecking=accept-new").unwrap();
         let strict_no = config("StrictHostKeyChecking no\n", &local);
         assert_eq!(
-            resolve(&remote(None, "b", None), &opts, &strict_no, &local).unwrap().policy,
+            resolve(&remote(None, "b", None), &opts, &strict_no, &local)
+                .unwrap()
+                .policy,
             HostKeyPolicy::AcceptNew
         );
     }
@@ -571,8 +638,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.user, "alice");
-        assert!(t.notes.iter().any(|n| n.contains("/cfg:1: Match blocks")), "{:?}", t.notes);
-        assert!(t.notes.iter().any(|n| n.contains("Compression=yes ignored")), "{:?}", t.notes);
+        assert!(
+            t.notes.iter().any(|n| n.contains("/cfg:1: Match blocks")),
+            "{:?}",
+            t.notes
+        );
+        assert!(
+            t.notes
+                .iter()
+                .any(|n| n.contains("Compression=yes ignored")),
+            "{:?}",
+            t.notes
+        );
     }
 
     #[test]

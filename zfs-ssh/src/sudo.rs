@@ -110,7 +110,14 @@ mod tests {
         assert!(wrapped.bulk);
         assert_eq!(
             wrapped.argv,
-            v(&["sudo", "-n", "--", "/usr/sbin/zfs", "send", "pool/my data@-s 1"])
+            v(&[
+                "sudo",
+                "-n",
+                "--",
+                "/usr/sbin/zfs",
+                "send",
+                "pool/my data@-s 1"
+            ])
         );
         assert_eq!(wrapped.then[0].argv, v(&["zstd", "-c"]));
         let line = remote_command_line(&Cmd::new(["zfs", "list", "tank/-x:y 'q'"]));
