@@ -34,6 +34,7 @@ const PACKAGES: &[&str] = &[
     "clang",
     "pkg-config",
     "python3-venv",
+    "openssh-server",
 ];
 
 /// Where virtme-ng is installed (a venv, so the system Python stays untouched).

@@ -155,6 +155,30 @@ impl OpenSsh {
         LocalRunner.spawn(&cmd)
     }
 
+    /// The master's process id, once it runs (`ssh -O check`).
+    pub(crate) fn master_pid(&self) -> Option<u32> {
+        if !matches!(
+            *self.master.lock().unwrap_or_else(|e| e.into_inner()),
+            Master::Up
+        ) {
+            return None;
+        }
+        let out = Command::new(&self.ssh)
+            .args(&self.args)
+            .args(["-O", "check", "--"])
+            .arg(&self.address)
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        let start = text.find("pid=")? + 4;
+        let digits: String = text[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
+
     /// Ends the master connection (if it was started).
     pub(crate) fn close(&self) {
         let mut m = self.master.lock().unwrap_or_else(|e| e.into_inner());

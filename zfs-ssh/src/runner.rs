@@ -73,6 +73,11 @@ impl SshRunner {
         remote_command_line(&self.elevation().apply(cmd))
     }
 
+    /// The OpenSSH master's process id, once it runs (for logs and CPU accounting).
+    pub fn openssh_master_pid(&self) -> Option<u32> {
+        self.openssh.as_ref().and_then(|o| o.master_pid())
+    }
+
     /// Ends the ssh2 session and the OpenSSH master; later commands fail at once.
     pub(crate) fn close(&self) {
         self.session.shutdown();

@@ -97,6 +97,40 @@ mod tests {
     }
 
     #[test]
+    fn hostile_words_reach_the_program_intact_through_a_shell() {
+        // The rewritten argv goes through zfs-core's quoting and a real `sh`: with `printf` standing
+        // in as the program path, the words it prints are the words we gave.
+        let words = [
+            "pool/my data@s 1",
+            "pool/-x",
+            "a:b",
+            "it's",
+            "\"q\"",
+            "$(id)",
+            "-n",
+            "x;y",
+        ];
+        let e = Elevation {
+            zfs: Some("printf".into()),
+            zpool: None,
+            sudo: false,
+        };
+        let mut argv = vec!["zfs", "%s|"];
+        argv.extend(words);
+        let line = remote_command_line(&e.apply(&Cmd::new(argv)));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            words.map(|w| format!("{w}|")).concat()
+        );
+    }
+
+    #[test]
     fn pipelines_wrap_each_zfs_stage_and_hostile_names_stay_one_word() {
         let e = Elevation {
             zfs: Some("/usr/sbin/zfs".into()),
