@@ -388,11 +388,7 @@ impl Chan {
                         // 0 is the end of this stream once the channel says EOF (its EOF is
                         // masked while data of either stream is still queued).
                         if self.ch.eof() {
-                            if stream_id == 0 {
-                                self.out_eof = true;
-                            } else {
-                                self.err_eof = true;
-                            }
+                            self.set_eof(stream_id);
                             p.moved = true;
                         }
                         break;
@@ -409,11 +405,7 @@ impl Chan {
                     }
                     Call::Again => break,
                     Call::ChannelError(_) => {
-                        if stream_id == 0 {
-                            self.out_eof = true;
-                        } else {
-                            self.err_eof = true;
-                        }
+                        self.set_eof(stream_id);
                         p.moved = true;
                         break;
                     }
@@ -421,6 +413,15 @@ impl Chan {
             }
         }
         Ok(())
+    }
+
+    /// Marks stream `stream_id` (0 stdout, 1 stderr) as ended.
+    fn set_eof(&mut self, stream_id: i32) {
+        if stream_id == 0 {
+            self.out_eof = true;
+        } else {
+            self.err_eof = true;
+        }
     }
 
     fn flush_sinks(&mut self, p: &mut Pumped) {

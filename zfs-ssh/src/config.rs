@@ -401,11 +401,7 @@ mod tests {
     use std::fs;
 
     fn me(home: &Path) -> LocalUser {
-        LocalUser {
-            name: "alice".into(),
-            home: home.to_path_buf(),
-            uid: unsafe { libc::getuid() },
-        }
+        LocalUser::for_tests(home)
     }
 
     fn parse(text: &str) -> SshConfig {

@@ -131,14 +131,8 @@ fn check_host_key(sess: &ssh2::Session, t: &Target) -> Result<Option<PathBuf>, S
         });
     };
     let key = HostKey::from_blob(blob);
-    let name = known_hosts::host_name(&t.address, t.port);
-    let files: Vec<PathBuf> = t
-        .known_hosts
-        .iter()
-        .chain(&t.global_known_hosts)
-        .cloned()
-        .collect();
-    match known_hosts::check(&files, &name, &key) {
+    let name = t.known_hosts_name();
+    match known_hosts::check(&t.all_known_hosts(), &name, &key) {
         Verdict::Known(_) => Ok(None),
         Verdict::Revoked(known) => Err(SshError::HostKeyRevoked {
             host: t.label.clone(),
@@ -295,14 +289,8 @@ pub(crate) fn establish(t: &Target) -> Result<Authenticated, SshError> {
     sess.set_tcp_stream(sock);
     sess.set_timeout(t.connect_timeout.as_millis().clamp(1, u128::from(u32::MAX)) as u32);
     ciphers(&sess, t)?;
-    let name = known_hosts::host_name(&t.address, t.port);
-    let files: Vec<PathBuf> = t
-        .known_hosts
-        .iter()
-        .chain(&t.global_known_hosts)
-        .cloned()
-        .collect();
-    if let Some(pref) = host_key_preference(&sess, &known_hosts::known_types(&files, &name)) {
+    let known = known_hosts::known_types(&t.all_known_hosts(), &t.known_hosts_name());
+    if let Some(pref) = host_key_preference(&sess, &known) {
         let _ = sess.method_pref(ssh2::MethodType::HostKey, &pref);
     }
     sess.handshake().map_err(|e| {

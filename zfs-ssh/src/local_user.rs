@@ -79,6 +79,17 @@ impl LocalUser {
         passwd(Lookup::Name(name)).map(|(_, home, _)| home)
     }
 
+    /// A user named `alice` with this home and the real uid (for tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(home: &std::path::Path) -> LocalUser {
+        LocalUser {
+            name: "alice".into(),
+            home: home.to_path_buf(),
+            // SAFETY: getuid cannot fail.
+            uid: unsafe { libc::getuid() },
+        }
+    }
+
     /// `~/.ssh`.
     pub fn ssh_dir(&self) -> PathBuf {
         self.home.join(".ssh")

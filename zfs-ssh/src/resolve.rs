@@ -35,6 +35,16 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default keepalive interval.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 
+/// The first `-o` option of one kind: `opt!(opts, Port(p) => *p)`.
+macro_rules! opt {
+    ($opts:expr, $variant:ident($v:pat) => $out:expr) => {
+        $opts.first(|o| match o {
+            SshOption::$variant($v) => Some($out),
+            _ => None,
+        })
+    };
+}
+
 /// A way to prove who we are, in the order tried.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Identity {
@@ -79,6 +89,20 @@ pub struct Target {
 }
 
 impl Target {
+    /// The name the host's key is recorded under (`address`, or `[address]:port`).
+    pub fn known_hosts_name(&self) -> String {
+        crate::known_hosts::host_name(&self.address, self.port)
+    }
+
+    /// Every known_hosts file to read: the user's, then the system's.
+    pub fn all_known_hosts(&self) -> Vec<PathBuf> {
+        self.known_hosts
+            .iter()
+            .chain(&self.global_known_hosts)
+            .cloned()
+            .collect()
+    }
+
     /// `address:port` (an IPv6 address in brackets), for messages.
     pub fn addr(&self) -> String {
         if self.address.contains(':') {
@@ -149,10 +173,7 @@ pub fn resolve(
     }
 
     // Address: -o HostName > config HostName > the host; `%h` is the host as given.
-    let address = match opts.first(|o| match o {
-        SshOption::HostName(h) => Some(h.clone()),
-        _ => None,
-    }) {
+    let address = match opt!(opts, HostName(h) => h.clone()) {
         Some(h) => percent(&h, &[('h', &host)]).map_err(|reason| SshError::BadOption {
             option: format!("HostName={h}"),
             reason,
@@ -171,10 +192,7 @@ pub fn resolve(
 
     let user = match &remote.user {
         Some(u) => u.clone(),
-        None => match opts.first(|o| match o {
-            SshOption::User(u) => Some(u.clone()),
-            _ => None,
-        }) {
+        None => match opt!(opts, User(u) => u.clone()) {
             Some(u) => u,
             None => match &cfg.user {
                 Some(v) if v.first().starts_with('-') || v.first().is_empty() => {
@@ -189,12 +207,11 @@ pub fn resolve(
         },
     };
 
-    let port = match remote.port.or(opts.port).or_else(|| {
-        opts.first(|o| match o {
-            SshOption::Port(p) => Some(*p),
-            _ => None,
-        })
-    }) {
+    let port = match remote
+        .port
+        .or(opts.port)
+        .or_else(|| opt!(opts, Port(p) => *p))
+    {
         Some(p) => p,
         None => match &cfg.port {
             Some(v) => parse_port(v.first())
@@ -212,10 +229,7 @@ pub fn resolve(
     };
 
     // Keys: agent, --sshkey, -o IdentityFile, config IdentityFile, then the usual default files.
-    let identities_only = match opts.first(|o| match o {
-        SshOption::IdentitiesOnly(b) => Some(*b),
-        _ => None,
-    }) {
+    let identities_only = match opt!(opts, IdentitiesOnly(b) => *b) {
         Some(b) => b,
         None => match &cfg.identities_only {
             Some(v) => match v.first().to_ascii_lowercase().as_str() {
@@ -267,10 +281,7 @@ pub fn resolve(
     // known_hosts: the override > -o UserKnownHostsFile > config > ~/.ssh/known_hosts.
     let known_hosts: Vec<PathBuf> = if let Some(k) = &opts.known_hosts {
         vec![k.clone()]
-    } else if let Some(files) = opts.first(|o| match o {
-        SshOption::UserKnownHostsFile(f) => Some(f.clone()),
-        _ => None,
-    }) {
+    } else if let Some(files) = opt!(opts, UserKnownHostsFile(f) => f.clone()) {
         let mut out = Vec::new();
         for f in files.iter().filter(|f| !f.eq_ignore_ascii_case("none")) {
             out.push(tokens.path(f).map_err(|reason| SshError::BadOption {
@@ -289,12 +300,10 @@ pub fn resolve(
         vec![local.ssh_dir().join("known_hosts")]
     };
 
-    let policy = match opts.host_key_policy.or_else(|| {
-        opts.first(|o| match o {
-            SshOption::StrictHostKeyChecking(p) => Some(*p),
-            _ => None,
-        })
-    }) {
+    let policy = match opts
+        .host_key_policy
+        .or_else(|| opt!(opts, StrictHostKeyChecking(p) => *p))
+    {
         Some(p) => p,
         None => match &cfg.strict_host_key_checking {
             Some(v) => HostKeyPolicy::parse(v.first())
@@ -303,12 +312,11 @@ pub fn resolve(
         },
     };
 
-    let chosen_cipher = match opts.cipher.clone().or_else(|| {
-        opts.first(|o| match o {
-            SshOption::Ciphers(c) => Some(c.clone()),
-            _ => None,
-        })
-    }) {
+    let chosen_cipher = match opts
+        .cipher
+        .clone()
+        .or_else(|| opt!(opts, Ciphers(c) => c.clone()))
+    {
         Some(c) => Some(c),
         None => match &cfg.ciphers {
             Some(v) if v.first().starts_with(['+', '-', '^']) => {
@@ -336,12 +344,10 @@ pub fn resolve(
         None => (SSH2_CIPHERS.to_owned(), OPENSSH_CIPHERS.to_owned()),
     };
 
-    let connect_timeout = match opts.connect_timeout.or_else(|| {
-        opts.first(|o| match o {
-            SshOption::ConnectTimeout(d) => Some(*d),
-            _ => None,
-        })
-    }) {
+    let connect_timeout = match opts
+        .connect_timeout
+        .or_else(|| opt!(opts, ConnectTimeout(d) => *d))
+    {
         Some(d) => d,
         None => match &cfg.connect_timeout {
             Some(v) => parse_seconds(v.first())
@@ -352,10 +358,7 @@ pub fn resolve(
             None => DEFAULT_CONNECT_TIMEOUT,
         },
     };
-    let keepalive = match opts.first(|o| match o {
-        SshOption::ServerAliveInterval(d) => Some(*d),
-        _ => None,
-    }) {
+    let keepalive = match opt!(opts, ServerAliveInterval(d) => *d) {
         Some(d) => d,
         None => match &cfg.server_alive_interval {
             // 0 turns keepalives off in OpenSSH; zsync keeps them (a dead peer must be noticed).
@@ -400,11 +403,7 @@ mod tests {
     use std::path::Path;
 
     fn me(home: &Path) -> LocalUser {
-        LocalUser {
-            name: "alice".into(),
-            home: home.to_path_buf(),
-            uid: unsafe { libc::getuid() },
-        }
+        LocalUser::for_tests(home)
     }
 
     fn remote(user: Option<&str>, host: &str, port: Option<u16>) -> RemoteHost {

@@ -12,6 +12,19 @@ use std::sync::{Arc, Mutex};
 use zfs_core::runner::{remote_command_line, Cmd, Exit, Running};
 use zfs_core::Runner;
 
+/// This runner without its memory: `Runner::has_program`'s default asks the host.
+#[derive(Debug)]
+struct Uncached<'a>(&'a SshRunner);
+
+impl Runner for Uncached<'_> {
+    fn host(&self) -> &str {
+        self.0.host()
+    }
+    fn spawn(&self, cmd: &Cmd) -> io::Result<Running> {
+        self.0.spawn(cmd)
+    }
+}
+
 /// Which transport carries the send streams of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataPath {
@@ -128,25 +141,19 @@ impl Runner for SshRunner {
         {
             return known;
         }
-        let probe = Cmd::new([
-            "sh",
-            "-c",
-            "command -v \"$1\" >/dev/null 2>&1",
-            "sh",
-            program,
-        ]);
-        match self.run(&probe) {
-            Ok(out) => {
-                let found = out.status.success();
-                self.programs
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(program.to_owned(), found);
-                found
-            }
-            // A failed connection is no answer: not remembered.
-            Err(_) => false,
+        // zfs-core's own probe (`command -v`), through this runner; only a command that ran
+        // gives an answer worth remembering (a lost connection is no answer).
+        if self.session.lost().is_some() {
+            return false;
         }
+        let found = Uncached(self).has_program(program);
+        if self.session.lost().is_none() {
+            self.programs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(program.to_owned(), found);
+        }
+        found
     }
 
     /// Status 255 from the OpenSSH client is its own failure (connection refused or lost). Over the
