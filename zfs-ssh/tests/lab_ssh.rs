@@ -98,6 +98,16 @@ static SSHD_N: AtomicU32 = AtomicU32::new(0);
 
 impl Sshd {
     fn start(extra_config: &str) -> Result<Sshd, Box<dyn std::error::Error>> {
+        Sshd::launch(extra_config, false)
+    }
+
+    /// An sshd in its own mount namespace where `zfs` is hidden (/dev/null bound over it): a host
+    /// without ZFS, as its sessions see it.
+    fn start_without_zfs() -> Result<Sshd, Box<dyn std::error::Error>> {
+        Sshd::launch("", true)
+    }
+
+    fn launch(extra_config: &str, hide_zfs: bool) -> Result<Sshd, Box<dyn std::error::Error>> {
         if let Err(e) = accounts() {
             return Err(format!("lab account setup: {e}").into());
         }
@@ -141,15 +151,19 @@ impl Sshd {
              StrictModes no\nLogLevel VERBOSE\n{extra_config}"
         );
         fs::write(dir.join("sshd_config"), config)?;
-        run(
-            "/usr/sbin/sshd",
-            &[
-                "-f",
-                &dir.join("sshd_config").to_string_lossy(),
-                "-E",
-                &dir.join("sshd.log").to_string_lossy(),
-            ],
-        )?;
+        let config_file = dir.join("sshd_config").to_string_lossy().into_owned();
+        let log_file = dir.join("sshd.log").to_string_lossy().into_owned();
+        let sshd = ["/usr/sbin/sshd", "-f", &config_file, "-E", &log_file];
+        if hide_zfs {
+            let zfs = run("sh", &["-c", "command -v zfs"])?;
+            let script = "mount --bind /dev/null \"$1\" && shift && exec \"$@\"";
+            let mut argv = vec!["-m", "--propagation", "private", "sh", "-c", script, "sh"];
+            argv.push(zfs.trim());
+            argv.extend(sshd);
+            run("unshare", &argv)?;
+        } else {
+            run(sshd[0], &sshd[1..])?;
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         let pid = loop {
             let up = TcpStream::connect(("127.0.0.1", port)).is_ok();
@@ -672,5 +686,21 @@ fn ssh_sudo_for_a_non_root_user() -> R {
     let listing =
         Cli::new(conn.runner()).list(&DatasetName::parse(pool.name())?, &ListOptions::default())?;
     assert!(listing.get(&DatasetName::parse(pool.name())?).is_some());
+    Ok(())
+}
+
+/// A host where `zfs` cannot be found: an error naming the host at connect time.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn ssh_missing_remote_zfs() -> R {
+    zsync_lab::require_lab();
+    let sshd = Sshd::start_without_zfs()?;
+    match expect_err(connect(&sshd.remote("root"), &sshd.opts(Transport::Ssh2)?)) {
+        SshError::RemoteZfs { host, detail } => {
+            assert_eq!(host, sshd.label("root"));
+            assert!(detail.contains("`zfs` not found"), "{detail}");
+        }
+        other => panic!("expected RemoteZfs, got {other}"),
+    }
     Ok(())
 }
