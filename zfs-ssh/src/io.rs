@@ -131,6 +131,7 @@ fn main(
     keepalive: Duration,
 ) -> Result<(), Dead> {
     let sock = tcp.as_raw_fd();
+    crate::recv::install(sess);
     let mut next_keepalive = Instant::now() + keepalive;
     let mut fds: Vec<(RawFd, libc::c_short)> = Vec::new();
     let mut pollfds: Vec<libc::pollfd> = Vec::new();
@@ -154,6 +155,7 @@ fn main(
             sess.block_directions(),
             ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
         );
+        let received = crate::recv::received();
         let mut can_send: Option<bool> = None;
         let mut may_send = || *can_send.get_or_insert_with(|| writable(sock));
         let mut moved = open_next(sess, st)?;
@@ -186,7 +188,9 @@ fn main(
                 wants_send = true;
             }
         }
-        if moved {
+        // Bytes read from the socket during the pass may hold packets for channels already
+        // visited: pass again until a pass reads nothing, then sleep.
+        if moved || crate::recv::received() != received {
             continue;
         }
 

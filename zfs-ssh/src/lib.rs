@@ -15,6 +15,7 @@ pub mod local_user;
 mod openssh;
 pub mod options;
 mod pattern;
+mod recv;
 pub mod resolve;
 mod runner;
 mod session;
