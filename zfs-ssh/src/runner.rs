@@ -71,6 +71,11 @@ impl SshRunner {
             .clone()
     }
 
+    /// Whether `zfs`/`zpool` run through `sudo -n`.
+    pub fn elevated(&self) -> bool {
+        self.elevation().sudo
+    }
+
     /// The transport of send streams.
     pub fn data_path(&self) -> DataPath {
         if self.openssh.is_some() {
