@@ -35,7 +35,6 @@ const PACKAGES: &[&str] = &[
     "clang",
     "pkg-config",
     "python3-venv",
-    "openssh-server",
 ];
 
 /// Debian packages the VM's SSH lab (`zsync_lab::ssh`) needs, from bookworm itself: the private
