@@ -1,8 +1,11 @@
-//! Opening the ZFS backend of each endpoint through zfs-core (the only place with ZFS side effects).
+//! Opening the ZFS backend of each endpoint: the local one through zfs-core (the only place with
+//! ZFS side effects), a remote one as zfs-core's CLI backend over a zfs-ssh connection.
 
 use crate::args::BackendArg;
-use anyhow::{anyhow, Context, Result};
-use zfs_core::{Backend, BackendChoice, Endpoint, ZfsError};
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use zfs_core::{Backend, BackendChoice, Cli, Endpoint};
+use zfs_ssh::SshOptions;
 
 fn choice(arg: BackendArg) -> (BackendChoice, &'static str) {
     match arg {
@@ -19,15 +22,42 @@ pub fn open(arg: BackendArg) -> Result<(Box<dyn Backend>, String)> {
     zfs_core::open(c).with_context(|| format!("cannot open the ZFS backend (--backend {label})"))
 }
 
-/// Opens the backend of `endpoint` (the local one per `--backend`, or the remote host's); returns it
-/// and why it was chosen. A remote endpoint zfs-core cannot open yet fails with its reason alone.
-pub fn open_endpoint(arg: BackendArg, endpoint: &Endpoint) -> Result<(Box<dyn Backend>, String)> {
-    if endpoint.is_local() {
-        return open(arg);
-    }
-    match zfs_core::open_endpoint(endpoint, choice(arg).0) {
-        Ok(opened) => Ok(opened),
-        Err(ZfsError::Unsupported { why, .. }) => Err(anyhow!(why)),
-        Err(e) => Err(anyhow!(e).context(format!("cannot reach {endpoint}"))),
-    }
+/// An opened endpoint: its backend, why that one, and notices for the user (a host key recorded,
+/// a data path chosen).
+pub struct Opened {
+    /// The backend (for a remote host: the `zfs` CLI over its SSH connection).
+    pub backend: Box<dyn Backend>,
+    /// Why this backend (for `--debug`).
+    pub why: String,
+    /// Notices worth a warning line.
+    pub notes: Vec<String>,
+}
+
+/// Opens the backend of `endpoint`: the local one per `--backend`, or for `[user@]host:` one SSH
+/// connection (host key checked, authenticated, `zfs` found) and the `zfs` CLI through it. A
+/// failure is one line naming the host. `--backend lzc` applies to the local end only.
+pub fn open_endpoint(arg: BackendArg, endpoint: &Endpoint, ssh: &SshOptions) -> Result<Opened> {
+    let Some(remote) = &endpoint.remote else {
+        let (backend, why) = open(arg)?;
+        return Ok(Opened {
+            backend,
+            why,
+            notes: Vec::new(),
+        });
+    };
+    let conn = zfs_ssh::connect(remote, ssh)?;
+    let why = format!(
+        "cli over ssh to {} (streams: {:?}{})",
+        conn.target().label,
+        conn.data_path(),
+        if conn.elevated() { ", sudo -n" } else { "" }
+    );
+    let notes = conn.notes().to_vec();
+    // The backend's runner keeps the session alive; it ends with the last runner.
+    let runner: Arc<dyn zfs_core::Runner> = conn.runner();
+    Ok(Opened {
+        backend: Box::new(Cli::new(runner)),
+        why,
+        notes,
+    })
 }

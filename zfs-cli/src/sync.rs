@@ -38,14 +38,39 @@ pub fn run(
     for w in &warnings {
         warn(w);
     }
-    // One backend per host: both ends on this machine share one.
-    let (be, why) = backend::open_endpoint(choice, &source)?;
+    // One backend per host: both ends on one host share it (and its SSH session).
+    let ssh = if source.is_local() && target.is_local() {
+        if args.flags.ssh.given() {
+            warn("SSH flags ignored: both ends are local");
+        }
+        zfs_ssh::SshOptions::default()
+    } else {
+        args.flags.ssh.options()?
+    };
+    let opened = backend::open_endpoint(choice, &source, &ssh)?;
+    for n in &opened.notes {
+        warn(n);
+    }
+    let be = opened.backend;
     if args.flags.debug {
-        eprintln!("zsync: debug: backend {} ({why})", be.name());
+        eprintln!(
+            "zsync: debug: source backend {} ({})",
+            be.name(),
+            opened.why
+        );
     }
     let target_be = match target.remote == source.remote {
         true => None,
-        false => Some(backend::open_endpoint(choice, &target)?.0),
+        false => {
+            let opened = backend::open_endpoint(choice, &target, &ssh)?;
+            for n in &opened.notes {
+                warn(n);
+            }
+            if args.flags.debug {
+                eprintln!("zsync: debug: target backend ({})", opened.why);
+            }
+            Some(opened.backend)
+        }
     };
     let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let events = SyncEvents {

@@ -205,24 +205,44 @@ fn busy_lock_makes_the_second_run_give_up_with_exit_75() {
 }
 
 #[test]
-fn remote_endpoints_are_refused_by_name() {
-    for (src, dst) in [
-        ("root@host:tank/a", "backup/a"),
-        ("tank/a", "backup-host:pool/b"),
+fn an_unreachable_remote_endpoint_fails_naming_the_host() {
+    // Names that never resolve (RFC 6761 `.invalid`) and a closed port: one line naming the
+    // host, exit 2, before anything is listed on either side.
+    for (src, dst, host) in [
+        ("root@nas.invalid:tank/a", "backup/a", "root@nas.invalid"),
+        ("tank/a", "backup.invalid:pool/b", "backup.invalid"),
+        ("tank/a", "127.0.0.1:pool/b", "127.0.0.1"),
     ] {
-        let o = run(Path::new(BIN), &["sync", src, dst]);
+        let o = run(Path::new(BIN), &["sync", "--sshport", "1", src, dst]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{err}");
-        let remote = if src.contains(':') { src } else { dst };
-        assert!(err.contains(remote), "{err}");
-        assert!(err.contains("remote"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("{host}: cannot reach")), "{err}");
     }
     let o = run(
         Path::new(BIN),
-        &["syncoid", "-r", "root@nas:tank", "backup/tank"],
+        &["syncoid", "-r", "root@nas.invalid:tank", "backup/tank"],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("root@nas:tank"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("root@nas.invalid"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_refused_ssh_option_is_named_before_connecting() {
+    let o = run(
+        Path::new(BIN),
+        &[
+            "sync",
+            "-o",
+            "ProxyJump=bastion",
+            "tank/a",
+            "nas.invalid:pool/b",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("ProxyJump"), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
 }
 
 #[test]

@@ -305,13 +305,13 @@ fn lab_cli_syncoid_symlink_replicates() -> Result<(), LabError> {
             .contains_key(&foreign),
         "another host's sync snapshot was pruned"
     );
-    // A remote endpoint is refused by name.
+    // A remote endpoint that does not resolve fails naming the host.
     let o = Command::new(&link)
-        .args(["root@elsewhere:tank", &dst])
+        .args(["root@elsewhere.invalid:tank", &dst])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("root@elsewhere:tank"));
+    assert!(text(&o.stderr).contains("root@elsewhere.invalid: cannot reach"));
     Ok(())
 }
 

@@ -39,7 +39,9 @@ fn tcp_connect(t: &Target) -> Result<TcpStream, SshError> {
     for a in &addrs {
         match TcpStream::connect_timeout(a, t.connect_timeout) {
             Ok(s) => return Ok(s),
-            Err(e) => last = Some(format!("{a}: {e}")),
+            // With several addresses, say which one failed last.
+            Err(e) if addrs.len() > 1 => last = Some(format!("{a}: {e}")),
+            Err(e) => last = Some(e.to_string()),
         }
     }
     Err(unreachable(last.unwrap_or_else(|| {

@@ -17,6 +17,7 @@ pub mod common;
 pub mod getopt;
 pub mod resolve;
 pub mod sanoid;
+pub mod ssh;
 pub mod sync;
 pub mod syncoid;
 pub mod usage;

@@ -5,9 +5,9 @@ use clap::Args;
 /// `zsync sync` / `zsync plan` options (they mirror the planner's and executor's).
 #[derive(Debug, Clone, Args, Default)]
 pub struct SyncArgs {
-    /// Source dataset (local; remote `[user@]host:pool/ds` comes later).
+    /// Source dataset: `pool/ds` (local) or `[user@]host:pool/ds` (over SSH).
     pub source: String,
-    /// Target dataset.
+    /// Target dataset: `pool/ds` or `[user@]host:pool/ds`.
     pub target: String,
     /// The flags `zsync sync` shares with syncoid mode.
     #[command(flatten)]
@@ -125,4 +125,7 @@ pub struct SyncFlags {
     /// Print the snapshot lists of both sides.
     #[arg(long)]
     pub dumpsnaps: bool,
+    /// How to reach a remote endpoint.
+    #[command(flatten)]
+    pub ssh: super::ssh::SshFlags,
 }

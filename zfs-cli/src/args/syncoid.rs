@@ -40,24 +40,6 @@ pub struct SyncoidArgs {
     /// Accepted and ignored (zsync draws its own progress line on a terminal).
     #[arg(long, value_name = "OPTS", allow_hyphen_values = true)]
     pub pv_options: Option<String>,
-    /// SSH key (remote endpoints: not supported yet).
-    #[arg(long, value_name = "FILE")]
-    pub sshkey: Option<String>,
-    /// SSH port (remote endpoints: not supported yet).
-    #[arg(long, value_name = "PORT")]
-    pub sshport: Option<u16>,
-    /// SSH cipher (remote endpoints: not supported yet).
-    #[arg(long, short = 'c', value_name = "CIPHER")]
-    pub sshcipher: Option<String>,
-    /// SSH -o option (repeatable; remote endpoints: not supported yet).
-    #[arg(long, short = 'o', value_name = "OPT")]
-    pub sshoption: Vec<String>,
-    /// SSH config file (remote endpoints: not supported yet).
-    #[arg(long, value_name = "FILE")]
-    pub sshconfig: Option<String>,
-    /// Never use sudo (zsync never does).
-    #[arg(long)]
-    pub no_privilege_elevation: bool,
     /// Accepted and ignored.
     #[arg(long)]
     pub no_clone_handling: bool,
@@ -104,14 +86,6 @@ impl SyncoidArgs {
             progress: false,
             no_progress: false,
         }
-    }
-    /// Whether any SSH-only option was given (they need a remote endpoint).
-    pub fn ssh_options_given(&self) -> bool {
-        self.sshkey.is_some()
-            || self.sshport.is_some()
-            || self.sshcipher.is_some()
-            || !self.sshoption.is_empty()
-            || self.sshconfig.is_some()
     }
 }
 
@@ -224,10 +198,13 @@ mod tests {
         assert_eq!(a.source.as_deref(), Some("tank/a"));
         assert_eq!(a.target.as_deref(), Some("backup/a"));
         assert_eq!(a.flags.exclude_datasets, vec!["foo", "bar$"]);
-        assert_eq!(a.sshoption, vec!["ConnectTimeout=5", "Compression=no"]);
-        assert_eq!(a.sshport, Some(2222));
+        assert_eq!(
+            a.flags.ssh.sshoption,
+            vec!["ConnectTimeout=5", "Compression=no"]
+        );
+        assert_eq!(a.flags.ssh.sshport, Some(2222));
         assert_eq!(a.pv_options.as_deref(), Some("-p -t"));
-        assert!(a.ssh_options_given());
+        assert!(a.flags.ssh.given() && a.flags.ssh.no_privilege_elevation);
         let s = a.to_sync_args();
         assert!(
             s.flags.recursive
@@ -248,7 +225,7 @@ mod tests {
             a.to_sync_args().rollback,
             "syncoid receives with -F unless --no-rollback"
         );
-        assert!(!a.ssh_options_given());
+        assert!(!a.flags.ssh.given());
         // Deprecated --exclude is used only without --exclude-datasets.
         let a = parse_syncoid(&os(&["--exclude=x", "a", "b"])).unwrap();
         assert_eq!(a.to_sync_args().flags.exclude_datasets, vec!["x"]);
@@ -288,7 +265,8 @@ mod tests {
         for f in &shared {
             assert!(have.contains(f), "syncoid lacks --{f}");
             // syncoid's own flags also take Getopt::Long's `-name` form; zsync's extras do not.
-            let extra = ["jobs", "json"].contains(&f.as_str());
+            let extra =
+                ["jobs", "json", "ssh-transport", "accept-new-host-key"].contains(&f.as_str());
             assert_eq!(
                 SYNCOID_LONG.contains(&f.as_str()),
                 !extra,
@@ -400,8 +378,17 @@ mod tests {
         have.sort();
         let mut listed: Vec<String> = SYNCOID_LONG.iter().map(|s| s.to_string()).collect();
         listed.sort();
-        // --jobs, --json and --backend are zsync extras: `--` forms only.
-        have.retain(|f| !["jobs", "json", "backend"].contains(&f.as_str()));
+        // --jobs, --json, --backend and the SSH extras are zsync's: `--` forms only.
+        have.retain(|f| {
+            ![
+                "jobs",
+                "json",
+                "backend",
+                "ssh-transport",
+                "accept-new-host-key",
+            ]
+            .contains(&f.as_str())
+        });
         assert_eq!(have, listed);
     }
 }
