@@ -72,8 +72,8 @@ pub fn open_endpoint(
         op: "open remote endpoint",
         backend: "local",
         why: format!(
-            "remote endpoint '{endpoint}' is not supported yet: zsync replicates local datasets only \
-             (remote replication is planned)"
+            "remote endpoint '{endpoint}' needs a transport: open it with a remote runner \
+             (zfs-ssh's `connect`) and `Cli::new`"
         ),
     })
 }
@@ -95,7 +95,7 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_open_locally_or_say_remote_is_not_supported_yet() {
+    fn endpoints_open_locally_or_say_remote_needs_a_transport() {
         let local = Endpoint::parse("pool/a:b").unwrap();
         let (b, why) = open_endpoint(&local, BackendChoice::Cli).unwrap();
         assert_eq!(b.name(), "cli");
@@ -104,8 +104,8 @@ mod tests {
         match open_endpoint(&remote, BackendChoice::Auto) {
             Err(ZfsError::Unsupported { why, .. }) => assert_eq!(
                 why,
-                "remote endpoint 'root@backup:22:pool/a' is not supported yet: zsync replicates \
-                 local datasets only (remote replication is planned)"
+                "remote endpoint 'root@backup:22:pool/a' needs a transport: open it with a remote \
+                 runner (zfs-ssh's `connect`) and `Cli::new`"
             ),
             Err(e) => panic!("{e}"),
             Ok(_) => panic!("a remote endpoint opened"),
