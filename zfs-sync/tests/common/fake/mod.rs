@@ -57,7 +57,7 @@ pub struct Call {
     /// The `Backend` method (`snapshot_recursive`, `send`, `hold`, ...).
     pub op: &'static str,
     /// What it was about: names joined with `, `; holds as `snap tag`; bookmarks as `bookmark from`;
-    /// a send as `to[ from BASE][ -I][ -t][ wire=W]`; a receive as
+    /// a clone as `snapshot new`; a send as `to[ from BASE][ -I][ -t][ wire=W]`; a receive as
     /// `target[ -F][ -d][ origin=O][ wire=W]` (the wire when not plain).
     pub object: String,
 }
@@ -217,14 +217,11 @@ impl Fake {
         self.clear_calls();
     }
 
-    /// `zfs clone origin name`: a filesystem whose origin is the snapshot `origin`.
+    /// `zfs clone origin name`: a dataset of the origin's kind whose origin is the snapshot
+    /// `origin` (not recorded).
     pub fn clone_of(&self, origin: &str, name: &str) {
-        let mut st = self.state.lock().unwrap();
-        assert!(st.version(origin).is_some(), "no {origin}");
-        let txg = st.next_txg();
-        let mut fs = Fs::new(DatasetKind::Filesystem, txg);
-        fs.origin = Some(sn(origin));
-        st.datasets.insert(name.to_string(), fs);
+        self.clone_snapshot(&sn(origin), &ds(name), &[]).unwrap();
+        self.calls.lock().unwrap().pop();
     }
 
     /// Changes an existing dataset directly.
