@@ -97,21 +97,7 @@ impl Backend for Fake {
         self.call("create", dataset.to_string())?;
         let mut st = self.state.lock().unwrap();
         let name = dataset.as_str();
-        if st.datasets.contains_key(name) {
-            return Err(self.refuse(
-                "create",
-                name,
-                &format!("cannot create '{name}': dataset already exists"),
-            ));
-        }
-        let parent = dataset.parent().map(|p| p.to_string()).unwrap_or_default();
-        if !st.datasets.contains_key(&parent) {
-            return Err(self.refuse(
-                "create",
-                name,
-                &format!("cannot create '{name}': parent does not exist"),
-            ));
-        }
+        self.creatable(&st, "create", dataset)?;
         let kind = match kind {
             CreateKind::Filesystem => DatasetKind::Filesystem,
             CreateKind::Volume { .. } => DatasetKind::Volume,
@@ -164,21 +150,7 @@ impl Backend for Fake {
         else {
             return Err(self.not_found("clone", snap.as_str()));
         };
-        if st.datasets.contains_key(name) {
-            return Err(self.refuse(
-                "clone",
-                name,
-                &format!("cannot create '{name}': dataset already exists"),
-            ));
-        }
-        let parent = new.parent().map(|p| p.to_string()).unwrap_or_default();
-        if !st.datasets.contains_key(&parent) {
-            return Err(self.refuse(
-                "clone",
-                name,
-                &format!("cannot create '{name}': parent does not exist"),
-            ));
-        }
+        self.creatable(&st, "clone", new)?;
         let txg = st.next_txg();
         let mut fs = Fs::new(kind, txg);
         fs.origin = Some(snap.clone());

@@ -363,6 +363,27 @@ impl Fake {
         })
     }
 
+    /// `zfs create`'s and `zfs clone`'s checks of the new dataset: absent, below an existing parent.
+    fn creatable(&self, st: &State, op: &str, new: &zfs_core::DatasetName) -> Result<(), ZfsError> {
+        let name = new.as_str();
+        if st.datasets.contains_key(name) {
+            return Err(self.refuse(
+                op,
+                name,
+                &format!("cannot create '{name}': dataset already exists"),
+            ));
+        }
+        let parent = new.parent().map(|p| p.to_string()).unwrap_or_default();
+        if !st.datasets.contains_key(&parent) {
+            return Err(self.refuse(
+                op,
+                name,
+                &format!("cannot create '{name}': parent does not exist"),
+            ));
+        }
+        Ok(())
+    }
+
     fn not_found(&self, op: &str, name: &str) -> ZfsError {
         self.refuse(
             op,
