@@ -64,14 +64,14 @@ pub enum CloneError {
     },
     /// ZFS refused, or the host could not be asked (nothing created).
     #[error("{0}")]
-    Refused(ZfsError),
+    Refused(Box<ZfsError>),
     /// The clone was made, but reading it back or waiting for its device failed.
     #[error("{dataset} was created, then: {source}")]
     After {
         /// The new dataset.
         dataset: String,
         /// What failed.
-        source: ZfsError,
+        source: Box<ZfsError>,
     },
 }
 
@@ -92,14 +92,20 @@ pub fn clone_snapshot(
 ) -> Result<Cloned, CloneError> {
     let host = backend.host().to_owned();
     let snap = req.snapshot.as_str();
-    if !backend.exists(snap).map_err(CloneError::Refused)? {
+    if !backend
+        .exists(snap)
+        .map_err(|e| CloneError::Refused(Box::new(e)))?
+    {
         return Err(CloneError::NoSnapshot {
             host,
             snapshot: snap.to_owned(),
         });
     }
     let new = req.new.as_str();
-    if backend.exists(new).map_err(CloneError::Refused)? {
+    if backend
+        .exists(new)
+        .map_err(|e| CloneError::Refused(Box::new(e)))?
+    {
         return Err(CloneError::Exists {
             host,
             dataset: new.to_owned(),
@@ -107,10 +113,10 @@ pub fn clone_snapshot(
     }
     backend
         .clone_snapshot(&req.snapshot, &req.new, &req.props)
-        .map_err(CloneError::Refused)?;
+        .map_err(|e| CloneError::Refused(Box::new(e)))?;
     let after = |source| CloneError::After {
         dataset: new.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let only = ListOptions {
         depth: Depth::Zero,
