@@ -69,6 +69,7 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         }
         Command::Plan(s) => crate::sync::run(cli.backend, &s, true, false),
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
+        Command::Clone(c) => crate::clone::run(cli.backend, &c),
         Command::Sanoid { args } => run_sanoid(&args, Some(cli.backend)),
         Command::Syncoid { args } => run_syncoid(&args, Some(cli.backend)),
     }

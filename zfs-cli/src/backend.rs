@@ -31,6 +31,9 @@ pub struct Opened {
     pub why: String,
     /// Notices worth a warning line.
     pub notes: Vec<String>,
+    /// What runs commands on the endpoint's host (for side effects that are no ZFS call, such as
+    /// waiting for a volume's device): this machine, or the SSH connection the backend uses.
+    pub runner: Arc<dyn zfs_core::Runner>,
 }
 
 /// Opens the backend of `endpoint`: the local one per `--backend`, or for `[user@]host:` one SSH
@@ -43,6 +46,7 @@ pub fn open_endpoint(arg: BackendArg, endpoint: &Endpoint, ssh: &SshOptions) -> 
             backend,
             why,
             notes: Vec::new(),
+            runner: Arc::new(zfs_core::LocalRunner),
         });
     };
     let conn = zfs_ssh::connect(remote, ssh)?;
@@ -56,8 +60,9 @@ pub fn open_endpoint(arg: BackendArg, endpoint: &Endpoint, ssh: &SshOptions) -> 
     // The backend's runner keeps the session alive; it ends with the last runner.
     let runner: Arc<dyn zfs_core::Runner> = conn.runner();
     Ok(Opened {
-        backend: Box::new(Cli::new(runner)),
+        backend: Box::new(Cli::new(runner.clone())),
         why,
         notes,
+        runner,
     })
 }

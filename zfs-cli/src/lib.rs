@@ -4,6 +4,7 @@
 pub mod app;
 pub mod args;
 pub mod backend;
+pub mod clone;
 pub mod config;
 pub mod discover;
 pub mod exit;

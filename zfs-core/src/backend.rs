@@ -323,6 +323,18 @@ pub trait Backend: Send + Sync {
         user_props: &[(String, String)],
     ) -> Result<(), ZfsError>;
 
+    /// Clones `snap` as the new filesystem or volume `new` (`zfs clone [-o k=v]... SNAP NEW`), with
+    /// properties set at creation; a filesystem clone is mounted as `zfs clone` mounts it. `new` must
+    /// be in the snapshot's pool (else [`ZfsError::InvalidArgument`] before anything runs) below an
+    /// existing parent. An existing `new` is [`ZfsError::AlreadyExists`] naming it; a missing
+    /// snapshot is [`ZfsError::NotFound`] naming the snapshot.
+    fn clone_snapshot(
+        &self,
+        snap: &SnapshotName,
+        new: &DatasetName,
+        props: &[(String, String)],
+    ) -> Result<(), ZfsError>;
+
     /// Snapshots a dataset and all its descendants with the same short name (`zfs snapshot -r`).
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError>;
 

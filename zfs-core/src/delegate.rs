@@ -19,7 +19,7 @@
 ///         self.inner.list(root, opts)
 ///     }
 ///     delegate_backend!(inner; name, host, capabilities, ping, exists, create, snapshot,
-///         snapshot_recursive, destroy_snapshots, destroy_dataset, hold, hold_temporary, release,
+///         clone_snapshot, snapshot_recursive, destroy_snapshots, destroy_dataset, hold, hold_temporary, release,
 ///         holds, bookmark, destroy_bookmarks, send, send_space, receive, receive_abort, rollback_to,
 ///         set_user_props, properties, pools, pool_status);
 /// }
@@ -83,6 +83,16 @@ macro_rules! delegate_backend {
             user_props: &[(String, String)],
         ) -> ::std::result::Result<(), $crate::error::ZfsError> {
             self.$f.snapshot(snaps, user_props)
+        }
+    };
+    (@one $f:ident clone_snapshot) => {
+        fn clone_snapshot(
+            &self,
+            snap: &$crate::name::SnapshotName,
+            new: &$crate::name::DatasetName,
+            props: &[(String, String)],
+        ) -> ::std::result::Result<(), $crate::error::ZfsError> {
+            self.$f.clone_snapshot(snap, new, props)
         }
     };
     (@one $f:ident snapshot_recursive) => {
@@ -266,7 +276,7 @@ mod tests {
             "renamed"
         }
         delegate_backend!(inner; host, capabilities, ping, list, exists, create, snapshot,
-            snapshot_recursive, destroy_snapshots, destroy_dataset, hold, hold_temporary, release,
+            clone_snapshot, snapshot_recursive, destroy_snapshots, destroy_dataset, hold, hold_temporary, release,
             holds, bookmark, destroy_bookmarks, send, send_space, receive, receive_abort, rollback_to,
             set_user_props, properties, pools, pool_status);
     }

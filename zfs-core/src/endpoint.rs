@@ -11,7 +11,7 @@
 //! letters, digits and `. _ -` (at most 253 bytes), or an IPv6 address in brackets (hex digits, `:`
 //! and `.`, optionally `%zone`).
 
-use crate::name::DatasetName;
+use crate::name::{DatasetName, SnapshotName};
 use std::fmt;
 
 /// Why an endpoint was rejected.
@@ -179,6 +179,25 @@ impl Endpoint {
         })
     }
 
+    /// Parses a snapshot where it lives: `pool/ds@snap` or `[user@]host[:port]:pool/ds@snap`. The
+    /// snapshot's `@` is the last one (neither dataset nor snapshot names have another); what comes
+    /// before it is read as [`Endpoint::parse`] reads it, and must be as remote as the whole text
+    /// (so `user@host:pool` is no snapshot `host:pool` of a local pool `user`). Errors name the input.
+    pub fn parse_snapshot(s: &str) -> Result<(Endpoint, SnapshotName), EndpointError> {
+        let err = |rule: String| EndpointError {
+            input: s.to_owned(),
+            rule,
+        };
+        let no_snapshot = || err("no @snapshot after the dataset".into());
+        let (head, short) = s.rsplit_once('@').ok_or_else(no_snapshot)?;
+        if Endpoint::is_remote_form(head) != Endpoint::is_remote_form(s) {
+            return Err(no_snapshot());
+        }
+        let endpoint = Endpoint::parse(head).map_err(|e| err(e.rule))?;
+        let snap = endpoint.dataset.snapshot(short).map_err(|e| err(e.rule))?;
+        Ok((endpoint, snap))
+    }
+
     /// Whether the dataset is on this machine.
     pub fn is_local(&self) -> bool {
         self.remote.is_none()
@@ -233,6 +252,32 @@ mod tests {
                 port,
             }),
             dataset: DatasetName::parse(ds).unwrap(),
+        }
+    }
+
+    #[test]
+    fn snapshots_where_they_live() {
+        let (e, s) = Endpoint::parse_snapshot("pool/vm-100-disk-0@daily").unwrap();
+        assert!(e.is_local());
+        assert_eq!(s.as_str(), "pool/vm-100-disk-0@daily");
+        let (e, s) = Endpoint::parse_snapshot("root@backup:2222:tank/b/vm@a:b").unwrap();
+        assert_eq!(e, remote(Some("root"), "backup", Some(2222), "tank/b/vm"));
+        assert_eq!(s.as_str(), "tank/b/vm@a:b");
+        let (e, s) = Endpoint::parse_snapshot("[::1]:tank@s").unwrap();
+        assert_eq!(e, remote(None, "::1", None, "tank"));
+        assert_eq!(s.as_str(), "tank@s");
+        for bad in [
+            "pool/ds",
+            "root@backup:pool/ds",
+            "backup:pool/ds",
+            "pool/ds@",
+            "pool/ds@a@b",
+            "pool/ds#bm",
+            "-x@backup:pool@s",
+            "backup:pool/ds@s/t",
+        ] {
+            let e = Endpoint::parse_snapshot(bad).unwrap_err();
+            assert_eq!(e.input, bad);
         }
     }
 

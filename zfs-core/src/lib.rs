@@ -34,6 +34,8 @@ pub mod lzc;
 pub mod open;
 #[cfg(feature = "backends")]
 pub mod runner;
+#[cfg(feature = "backends")]
+pub mod zvol;
 
 pub use backend::{
     Backend, Capabilities, CreateKind, Depth, ListOptions, RecvRequest, RecvSink, SendFlags,

@@ -115,6 +115,18 @@ impl Backend for Timed<'_> {
             || self.inner.snapshot(snaps, user_props),
         )
     }
+    fn clone_snapshot(
+        &self,
+        snap: &SnapshotName,
+        new: &DatasetName,
+        props: &[(String, String)],
+    ) -> Result<(), ZfsError> {
+        timed(
+            self.events,
+            || format!("clone {snap} {new}"),
+            || self.inner.clone_snapshot(snap, new, props),
+        )
+    }
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError> {
         timed(
             self.events,

@@ -528,3 +528,52 @@ fn the_fake_refuses_what_zfs_refuses() {
     );
     assert_eq!(tgt.snaps("b/a"), src.snaps("p/a"), "nothing received");
 }
+
+/// The fake clones as `zfs clone` does: the origin's kind, the origin recorded, refusals by name
+/// that leave nothing behind. (Timed forwards the call and reports it.)
+#[test]
+fn the_fake_clones_as_zfs_does() {
+    let (src, _) = hosts();
+    src.snap_r("p/a", "s1");
+    let rec = Recorder::new();
+    let timed = Timed {
+        inner: &src,
+        events: &rec,
+    };
+    let snap = SnapshotName::parse("p/a/v@s1").unwrap();
+    timed
+        .clone_snapshot(
+            &snap,
+            &ds("p/v-restore"),
+            &[("volmode".into(), "dev".into())],
+        )
+        .unwrap();
+    let (kind, origin, _) = src.describe("p/v-restore");
+    assert_eq!(kind, zfs_core::DatasetKind::Volume);
+    assert_eq!(origin.as_deref(), Some("p/a/v@s1"));
+    assert_eq!(src.calls_of(&["clone"]), ["clone p/a/v@s1 p/v-restore"]);
+    assert!(
+        rec.spans()
+            .iter()
+            .any(|s| s == "clone p/a/v@s1 p/v-restore"),
+        "{:?}",
+        rec.spans()
+    );
+
+    let again = src.clone_snapshot(&snap, &ds("p/v-restore"), &[]);
+    assert!(
+        matches!(&again, Err(ZfsError::AlreadyExists { name, .. }) if name == "p/v-restore"),
+        "{again:?}"
+    );
+    let missing = SnapshotName::parse("p/a/v@nope").unwrap();
+    let e = src.clone_snapshot(&missing, &ds("p/w"), &[]);
+    assert!(
+        matches!(&e, Err(ZfsError::NotFound { name, .. }) if name == "p/a/v@nope"),
+        "{e:?}"
+    );
+    let e = src.clone_snapshot(&snap, &ds("p/no/parent"), &[]);
+    assert!(matches!(e, Err(ZfsError::NotFound { .. })), "{e:?}");
+    let e = src.clone_snapshot(&snap, &ds("q/v"), &[]);
+    assert!(matches!(e, Err(ZfsError::InvalidArgument { .. })), "{e:?}");
+    assert!(!src.has("p/w") && !src.has("p/no/parent") && !src.has("q/v"));
+}

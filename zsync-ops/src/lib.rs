@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod clone;
 pub mod engine;
 pub mod events;
 pub mod hooks;
@@ -8,6 +9,7 @@ pub mod lock;
 pub mod monitor;
 pub mod report;
 
+pub use clone::{CloneError, CloneRequest, Cloned};
 pub use engine::RunOptions;
 pub use events::{Events, Level, NoEvents};
 pub use hooks::{HookContext, HookKind, HookOutcome, HookRunner};

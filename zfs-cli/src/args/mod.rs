@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub mod clone;
 pub mod common;
 pub mod getopt;
 pub mod resolve;
@@ -22,6 +23,7 @@ pub mod sync;
 pub mod syncoid;
 pub mod usage;
 
+pub use clone::CloneArgs;
 pub use common::{BackendArg, CommonRunArgs};
 pub use getopt::normalize_getopt_long;
 pub use sanoid::{parse_sanoid, SanoidActions, SanoidArgs};
@@ -88,6 +90,10 @@ pub enum Command {
     Plan(SyncArgs),
     /// Replicate SRC to DST.
     Sync(SyncArgs),
+    /// Clone SNAPSHOT as NEW on the snapshot's host (`[user@]host:pool/ds@snap` for a backup host),
+    /// e.g. to boot a VM from a replicated disk; prints the new dataset and, for a volume, its
+    /// device (`/dev/zvol/...`) once it exists.
+    Clone(CloneArgs),
     /// Run with sanoid's flags (`zsync sanoid --cron`): drop-in for sanoid.
     #[command(disable_help_flag = true)]
     Sanoid {

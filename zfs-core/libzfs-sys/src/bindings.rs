@@ -153,6 +153,11 @@ pub struct LibZfsCore {
         arg2: *mut nvlist_t,
         arg3: *mut *mut nvlist_t,
     ) -> ::std::os::raw::c_int,
+    pub lzc_clone: unsafe extern "C" fn(
+        arg1: *const ::std::os::raw::c_char,
+        arg2: *const ::std::os::raw::c_char,
+        arg3: *mut nvlist_t,
+    ) -> ::std::os::raw::c_int,
     pub lzc_destroy_snaps: unsafe extern "C" fn(
         arg1: *mut nvlist_t,
         arg2: boolean_t,
@@ -281,6 +286,7 @@ impl LibZfsCore {
         let libzfs_core_init = __library.get(b"libzfs_core_init\0").map(|sym| *sym)?;
         let libzfs_core_fini = __library.get(b"libzfs_core_fini\0").map(|sym| *sym)?;
         let lzc_snapshot = __library.get(b"lzc_snapshot\0").map(|sym| *sym)?;
+        let lzc_clone = __library.get(b"lzc_clone\0").map(|sym| *sym)?;
         let lzc_destroy_snaps = __library.get(b"lzc_destroy_snaps\0").map(|sym| *sym)?;
         let lzc_bookmark = __library.get(b"lzc_bookmark\0").map(|sym| *sym)?;
         let lzc_get_bookmarks = __library.get(b"lzc_get_bookmarks\0").map(|sym| *sym)?;
@@ -325,6 +331,7 @@ impl LibZfsCore {
             libzfs_core_init,
             libzfs_core_fini,
             lzc_snapshot,
+            lzc_clone,
             lzc_destroy_snaps,
             lzc_bookmark,
             lzc_get_bookmarks,
@@ -500,6 +507,14 @@ impl LibZfsCore {
         arg3: *mut *mut nvlist_t,
     ) -> ::std::os::raw::c_int {
         (self.lzc_snapshot)(arg1, arg2, arg3)
+    }
+    pub unsafe fn lzc_clone(
+        &self,
+        arg1: *const ::std::os::raw::c_char,
+        arg2: *const ::std::os::raw::c_char,
+        arg3: *mut nvlist_t,
+    ) -> ::std::os::raw::c_int {
+        (self.lzc_clone)(arg1, arg2, arg3)
     }
     pub unsafe fn lzc_destroy_snaps(
         &self,

@@ -23,6 +23,7 @@ const FUNCTIONS: &[&str] = &[
     "lzc_receive_resumable",
     "lzc_exists",
     "lzc_rollback_to",
+    "lzc_clone",
     "nvlist_alloc",
     "nvlist_free",
     "nvlist_add_boolean",

@@ -220,6 +220,34 @@ pub(crate) fn create_args(
     Ok(args)
 }
 
+/// `zfs clone [-o k=v]... SNAP NEW`; `NEW` must be creatable and in the snapshot's pool.
+pub(crate) fn clone_args(
+    snap: &SnapshotName,
+    new: &DatasetName,
+    props: &[(String, String)],
+) -> Result<Vec<String>, ZfsError> {
+    check_clone(snap, new)?;
+    let mut args = vec!["clone".to_owned()];
+    args.extend(prop_args("-o", props, false)?);
+    args.push(snap.as_str().to_owned());
+    args.push(new.as_str().to_owned());
+    Ok(args)
+}
+
+/// What every backend checks of a clone before anything runs: `new` is a creatable name in the
+/// snapshot's pool (ZFS clones never leave their pool).
+pub(crate) fn check_clone(snap: &SnapshotName, new: &DatasetName) -> Result<(), ZfsError> {
+    check_creatable(new.as_str())?;
+    let (from, to) = (snap.dataset(), new.pool());
+    if from.pool() != to {
+        return Err(ZfsError::InvalidArgument {
+            op: "clone",
+            detail: format!("{new} is not in the pool of {snap}: a clone stays in its pool"),
+        });
+    }
+    Ok(())
+}
+
 /// `zfs snapshot [-o k=v]... SNAP...` with user properties only.
 pub(crate) fn snapshot_args(
     snaps: &[SnapshotName],
@@ -813,5 +841,22 @@ mod tests {
             ["set", "zsync:k=v", "p/a"]
         );
         assert_eq!(status_args(&[]), ["status", "-p"]);
+        assert_eq!(
+            clone_args(&s, &ds("p/-x clone"), &[("volmode".into(), "dev".into())]).unwrap(),
+            ["clone", "-o", "volmode=dev", "p/-x@-s 1", "p/-x clone"]
+        );
+        let refused = |r: Result<Vec<String>, ZfsError>| {
+            assert!(
+                matches!(
+                    r,
+                    Err(ZfsError::InvalidArgument { .. } | ZfsError::InvalidName(_))
+                ),
+                "{r:?}"
+            )
+        };
+        refused(clone_args(&s, &ds("q/c"), &[]));
+        refused(clone_args(&s, &ds("p/%c"), &[]));
+        refused(clone_args(&s, &ds("p/c"), &[("-o".into(), "x".into())]));
+        refused(clone_args(&s, &ds("p/c"), &[("a:b".into(), "x\ny".into())]));
     }
 }

@@ -181,6 +181,18 @@ impl Backend for Cli {
         self.run(args, &names).map(|_| ())
     }
 
+    fn clone_snapshot(
+        &self,
+        snap: &SnapshotName,
+        new: &DatasetName,
+        props: &[(String, String)],
+    ) -> Result<(), ZfsError> {
+        let args = argv::clone_args(snap, new, props)?;
+        // `cannot create 'NEW': dataset already exists` or `cannot open 'SNAP': dataset does not
+        // exist`: the error names whichever of the two zfs complained about.
+        self.run(args, &[new.as_str(), snap.as_str()]).map(|_| ())
+    }
+
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError> {
         check_creatable(snap.as_str())?;
         self.run(argv::snapshot_recursive_args(snap), &[snap.as_str()])
@@ -429,6 +441,14 @@ mod tests {
         ));
         assert!(is_validation(
             cli.snapshot(&[snap("p/a@s")], &[("x".into(), "y".into())])
+                .unwrap_err()
+        ));
+        assert!(is_validation(
+            cli.clone_snapshot(&snap("p/a@s"), &DatasetName::parse("q/c").unwrap(), &[])
+                .unwrap_err()
+        ));
+        assert!(is_validation(
+            cli.clone_snapshot(&snap("p/a@s"), &DatasetName::parse("p/%c").unwrap(), &[])
                 .unwrap_err()
         ));
         assert!(is_validation(

@@ -12,7 +12,7 @@ use crate::backend::{
     SendStream, TemporaryHolds,
 };
 use crate::error::{Cause, ZfsError, LOCALHOST};
-use crate::listing::Version;
+use crate::listing::{DatasetKind, Version};
 use crate::name::{BookmarkName, DatasetName, SnapshotName, VersionName};
 use crate::validate;
 use crate::wire::Wire;
@@ -229,6 +229,57 @@ impl Backend for Lzc {
         check_atomic_snapshot(snaps)?;
         let group: Vec<&SnapshotName> = snaps.iter().collect();
         self.snapshot_pool(&group, props.as_ref())
+    }
+
+    /// `lzc_clone` for a volume clone without properties; a filesystem clone (libzfs_core never
+    /// mounts) or one with properties (typed values are libzfs territory) goes to the inner
+    /// backend. One listing of the snapshot's dataset tells which.
+    fn clone_snapshot(
+        &self,
+        snap: &SnapshotName,
+        new: &DatasetName,
+        props: &[(String, String)],
+    ) -> Result<(), ZfsError> {
+        const OP: &str = "lzc_clone";
+        crate::cli::argv::check_clone(snap, new)?;
+        if !props.is_empty() {
+            return self.inner.clone_snapshot(snap, new, props);
+        }
+        let only = ListOptions {
+            depth: Depth::Zero,
+            versions: false,
+            user_props: Vec::new(),
+        };
+        let origin = match self.inner.list(&snap.dataset(), &only) {
+            Ok(l) => l,
+            Err(e) if e.is_not_found() => {
+                return Err(ZfsError::from_errno(
+                    OP,
+                    snap.as_str(),
+                    LOCALHOST,
+                    libc::ENOENT,
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        if origin.datasets.first().map(|d| d.kind) != Some(DatasetKind::Volume) {
+            return self.inner.clone_snapshot(snap, new, props);
+        }
+        let new_c = cstr(OP, new.as_str())?;
+        let snap_c = cstr(OP, snap.as_str())?;
+        // SAFETY: valid strings; NULL props is allowed (no properties).
+        let rc =
+            unsafe { (self.lib.lzc_clone)(new_c.as_ptr(), snap_c.as_ptr(), std::ptr::null_mut()) };
+        // ENOENT is a missing origin snapshot or a missing parent of `new`: name the one it is.
+        // SAFETY: valid C string.
+        let snap_missing = || unsafe { (self.lib.lzc_exists)(snap_c.as_ptr()) } == sys::B_FALSE;
+        match rc {
+            0 => Ok(()),
+            libc::ENOENT if snap_missing() => {
+                Err(ZfsError::from_errno(OP, snap.as_str(), LOCALHOST, rc))
+            }
+            _ => Err(ZfsError::from_errno(OP, new.as_str(), LOCALHOST, rc)),
+        }
     }
 
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError> {

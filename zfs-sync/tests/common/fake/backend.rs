@@ -97,21 +97,7 @@ impl Backend for Fake {
         self.call("create", dataset.to_string())?;
         let mut st = self.state.lock().unwrap();
         let name = dataset.as_str();
-        if st.datasets.contains_key(name) {
-            return Err(self.refuse(
-                "create",
-                name,
-                &format!("cannot create '{name}': dataset already exists"),
-            ));
-        }
-        let parent = dataset.parent().map(|p| p.to_string()).unwrap_or_default();
-        if !st.datasets.contains_key(&parent) {
-            return Err(self.refuse(
-                "create",
-                name,
-                &format!("cannot create '{name}': parent does not exist"),
-            ));
-        }
+        self.creatable(&st, "create", dataset)?;
         let kind = match kind {
             CreateKind::Filesystem => DatasetKind::Filesystem,
             CreateKind::Volume { .. } => DatasetKind::Volume,
@@ -140,6 +126,37 @@ impl Backend for Fake {
         }
         let mut st = self.state.lock().unwrap();
         self.take(&mut st, snaps, user_props)
+    }
+
+    fn clone_snapshot(
+        &self,
+        snap: &SnapshotName,
+        new: &DatasetName,
+        props: &[(String, String)],
+    ) -> Result<(), ZfsError> {
+        self.call("clone", format!("{snap} {new}"))?;
+        if snap.dataset().pool() != new.pool() {
+            return Err(ZfsError::InvalidArgument {
+                op: "clone",
+                detail: format!("{new} is not in the pool of {snap}"),
+            });
+        }
+        let mut st = self.state.lock().unwrap();
+        let name = new.as_str();
+        let Some(kind) = st
+            .version(snap.as_str())
+            .and_then(|_| st.datasets.get(snap.dataset().as_str()))
+            .map(|d| d.kind)
+        else {
+            return Err(self.not_found("clone", snap.as_str()));
+        };
+        self.creatable(&st, "clone", new)?;
+        let txg = st.next_txg();
+        let mut fs = Fs::new(kind, txg);
+        fs.origin = Some(snap.clone());
+        fs.props = props.iter().cloned().collect();
+        st.datasets.insert(name.to_string(), fs);
+        Ok(())
     }
 
     fn snapshot_recursive(&self, snap: &SnapshotName) -> Result<(), ZfsError> {

@@ -57,7 +57,7 @@ pub struct Call {
     /// The `Backend` method (`snapshot_recursive`, `send`, `hold`, ...).
     pub op: &'static str,
     /// What it was about: names joined with `, `; holds as `snap tag`; bookmarks as `bookmark from`;
-    /// a send as `to[ from BASE][ -I][ -t][ wire=W]`; a receive as
+    /// a clone as `snapshot new`; a send as `to[ from BASE][ -I][ -t][ wire=W]`; a receive as
     /// `target[ -F][ -d][ origin=O][ wire=W]` (the wire when not plain).
     pub object: String,
 }
@@ -217,14 +217,11 @@ impl Fake {
         self.clear_calls();
     }
 
-    /// `zfs clone origin name`: a filesystem whose origin is the snapshot `origin`.
+    /// `zfs clone origin name`: a dataset of the origin's kind whose origin is the snapshot
+    /// `origin` (not recorded).
     pub fn clone_of(&self, origin: &str, name: &str) {
-        let mut st = self.state.lock().unwrap();
-        assert!(st.version(origin).is_some(), "no {origin}");
-        let txg = st.next_txg();
-        let mut fs = Fs::new(DatasetKind::Filesystem, txg);
-        fs.origin = Some(sn(origin));
-        st.datasets.insert(name.to_string(), fs);
+        self.clone_snapshot(&sn(origin), &ds(name), &[]).unwrap();
+        self.calls.lock().unwrap().pop();
     }
 
     /// Changes an existing dataset directly.
@@ -364,6 +361,27 @@ impl Fake {
             backend: "fake",
             why: format!("{}: no {wire} wire offered", self.host),
         })
+    }
+
+    /// `zfs create`'s and `zfs clone`'s checks of the new dataset: absent, below an existing parent.
+    fn creatable(&self, st: &State, op: &str, new: &zfs_core::DatasetName) -> Result<(), ZfsError> {
+        let name = new.as_str();
+        if st.datasets.contains_key(name) {
+            return Err(self.refuse(
+                op,
+                name,
+                &format!("cannot create '{name}': dataset already exists"),
+            ));
+        }
+        let parent = new.parent().map(|p| p.to_string()).unwrap_or_default();
+        if !st.datasets.contains_key(&parent) {
+            return Err(self.refuse(
+                op,
+                name,
+                &format!("cannot create '{name}': parent does not exist"),
+            ));
+        }
+        Ok(())
     }
 
     fn not_found(&self, op: &str, name: &str) -> ZfsError {
