@@ -82,10 +82,17 @@ fn lab_cli_ssh_fail_cut_mid_transfer_then_resume() -> Result<(), LabError> {
         text(&o.stderr)
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    let err = text(&o.stderr);
+    // The dataset's result line (stdout) names the host and the lost connection.
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    let failed: Vec<&str> = out.lines().filter(|l| l.contains("FAILED")).collect();
+    assert_eq!(failed.len(), 1, "one line: {out}");
     assert!(
-        err.contains(host.name()) || err.contains(&host.address().to_string()),
-        "names the host: {err}"
+        failed[0].contains(&format!("root@{}", host.name())),
+        "names the host: {out}"
+    );
+    assert!(
+        failed[0].contains("connection"),
+        "says the connection was lost: {out}"
     );
     // The partial receive left a resume token on the target.
     let deadline = Instant::now() + Duration::from_secs(30);
