@@ -105,6 +105,11 @@ impl BackupHost {
             &dir.join("sshd.log"),
             netns.as_ref().map(Netns::path).as_deref(),
             &binds,
+            &if b.without_zfs {
+                zfs_programs()
+            } else {
+                Vec::new()
+            },
             address,
             port,
         )?;
@@ -421,6 +426,27 @@ fn user_database(dir: &Path, sudo: super::Sudo) -> Result<Vec<(PathBuf, PathBuf)
         binds.push((path, Path::new("/etc").join(file)));
     }
     Ok(binds)
+}
+
+/// Where `zfs` and `zpool` are, as a session's `command -v` would find them (PATH and the sbin
+/// directories), symlinks resolved, each once.
+fn zfs_programs() -> Vec<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let dirs = path
+        .split(':')
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"])
+        .filter(|d| !d.is_empty());
+    let mut found: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        for program in ["zfs", "zpool"] {
+            if let Ok(p) = fs::canonicalize(Path::new(dir).join(program)) {
+                if !found.contains(&p) {
+                    found.push(p);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// `name` cut by `safe_tag`, `host` if that leaves nothing.

@@ -48,17 +48,21 @@ pub fn share_root() -> Result<(), LabError> {
 
 /// Sets `cmd` up to start in a new mount namespace where `/etc` is private and each
 /// `(file, target)` is bind-mounted over `target`, joining the network namespace `netns`
-/// (a `/run/netns/NAME` file) first if given.
+/// (a `/run/netns/NAME` file) first if given. Each path in `hide` gets `/dev/null` bound over it,
+/// after the namespace's mounts are made slaves of the VM's (so the hiding stays inside).
 pub fn new_namespace(
     cmd: &mut Command,
     netns: Option<&Path>,
     binds: &[(PathBuf, PathBuf)],
+    hide: &[PathBuf],
 ) -> Result<(), LabError> {
     let netns = netns.map(open).transpose()?;
     let binds: Vec<(CString, CString)> = binds
         .iter()
         .map(|(src, dst)| Ok((c_path(src)?, c_path(dst)?)))
         .collect::<Result<_, LabError>>()?;
+    let hide: Vec<CString> = hide.iter().map(|p| c_path(p)).collect::<Result<_, _>>()?;
+    let (root, null) = (c"/", c"/dev/null");
     let etc = c"/etc";
     // SAFETY: the closure only makes syscalls (setns, unshare, mount) on data prepared before
     // the fork; it allocates nothing.
@@ -79,6 +83,24 @@ pub fn new_namespace(
                 check(libc::mount(
                     src.as_ptr(),
                     dst.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                ))?;
+            }
+            if !hide.is_empty() {
+                check(libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_SLAVE,
+                    std::ptr::null(),
+                ))?;
+            }
+            for path in &hide {
+                check(libc::mount(
+                    null.as_ptr(),
+                    path.as_ptr(),
                     std::ptr::null(),
                     libc::MS_BIND,
                     std::ptr::null(),

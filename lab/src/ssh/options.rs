@@ -27,6 +27,7 @@ pub struct HostBuilder {
     pub(super) key_type: KeyType,
     pub(super) session_path: Option<String>,
     pub(super) sshd_options: Vec<(String, String)>,
+    pub(super) without_zfs: bool,
 }
 
 impl HostBuilder {
@@ -38,6 +39,7 @@ impl HostBuilder {
             key_type: KeyType::default(),
             session_path: None,
             sshd_options: Vec::new(),
+            without_zfs: false,
         }
     }
 
@@ -72,6 +74,14 @@ impl HostBuilder {
     pub fn sshd_option(mut self, keyword: &str, value: &str) -> HostBuilder {
         self.sshd_options
             .push((keyword.to_string(), value.to_string()));
+        self
+    }
+
+    /// A host without ZFS as its sessions see it: `/dev/null` is bind-mounted over the `zfs` and
+    /// `zpool` programs in its mount namespace (which then receives the VM's mounts but sends none
+    /// back, so the test's own `zfs` is untouched).
+    pub fn without_zfs(mut self) -> HostBuilder {
+        self.without_zfs = true;
         self
     }
 

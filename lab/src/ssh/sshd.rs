@@ -26,13 +26,15 @@ pub struct Sshd {
 }
 
 impl Sshd {
-    /// Starts `/usr/sbin/sshd -D -f config -E log` in a new mount namespace (with `binds`) and in
+    /// Starts `/usr/sbin/sshd -D -f config -E log` in a new mount namespace (with `binds`, and
+    /// `/dev/null` over each `hide` path) and in
     /// network namespace `netns` if given; returns once it accepts connections on `address:port`.
     pub fn start(
         config: &Path,
         log: &Path,
         netns: Option<&Path>,
         binds: &[(PathBuf, PathBuf)],
+        hide: &[PathBuf],
         address: IpAddr,
         port: u16,
     ) -> Result<Sshd, LabError> {
@@ -49,7 +51,7 @@ impl Sshd {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
-        namespaces::new_namespace(&mut cmd, netns, binds)?;
+        namespaces::new_namespace(&mut cmd, netns, binds, hide)?;
         let child = cmd.spawn().map_err(|e| LabError::Command {
             command: format!("/usr/sbin/sshd -D -f {}", config.display()),
             status: "not started".into(),

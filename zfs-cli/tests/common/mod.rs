@@ -62,3 +62,6 @@ pub fn now0() -> DateTime<Utc> {
     let t = Utc::now();
     t.with_nanosecond(0).unwrap_or(t)
 }
+
+/// Helpers of the lab tests over SSH.
+pub mod ssh;
