@@ -14,6 +14,18 @@
 # sync snapshots syncoid would additionally snapshot and prune each dataset one by one.
 # Knobs: BENCH_CHILDREN (50), BENCH_ROUNDS (1; each round adds one snapshot per child and times
 # both tools, alternating which runs first).
+#
+# Remote mode (BENCH_REMOTE=1): the targets are on a backup host reached over SSH as root, e.g. the
+# lab's (a private sshd in a second network namespace of the VM, started by the zsync-lab example
+# `with_backup_host`, which sets BACKUP_HOST, BACKUP_PORT, BACKUP_SSHKEY, BACKUP_KNOWN_HOSTS):
+#
+#   cargo build --release -p zsync -p zsync-lab --example with_backup_host
+#   cargo xtask lab run -- env BENCH_REMOTE=1 ZSYNC_BIN=$PWD/target/release/zsync \
+#       $PWD/target/release/examples/with_backup_host bash $PWD/bench/sync-vs-syncoid.sh
+#
+# Both tools get the same SSH identity, port and known_hosts through the flags they share
+# (--sshkey, --sshport, -o; syncoid 2.1 has no --sshconfig). The backup host is in the same VM,
+# so the pool is the same one and the targets are checked with a local `zfs list`.
 set -euo pipefail
 
 children=${BENCH_CHILDREN:-50}
@@ -45,6 +57,20 @@ zpool create -o cachefile=none -m "$workdir/mnt/$pool" "$pool" "$img"
 src=$pool/src
 zdst=$pool/zsync/src
 sdst=$pool/syncoid/src
+# The target arguments, and the SSH flags both tools take (none for a local run).
+zarg=$zdst
+sarg=$sdst
+ssh_flags=()
+if [[ ${BENCH_REMOTE:-0} == 1 ]]; then
+    for v in BACKUP_HOST BACKUP_PORT BACKUP_SSHKEY BACKUP_KNOWN_HOSTS; do
+        [[ -n ${!v:-} ]] || { echo "bench: BENCH_REMOTE=1 needs $v (run under with_backup_host)" >&2; exit 2; }
+    done
+    zarg=root@$BACKUP_HOST:$zdst
+    sarg=root@$BACKUP_HOST:$sdst
+    ssh_flags=(--sshkey="$BACKUP_SSHKEY" --sshport="$BACKUP_PORT"
+        --sshoption=UserKnownHostsFile="$BACKUP_KNOWN_HOSTS" --sshoption=StrictHostKeyChecking=yes
+        --sshoption=BatchMode=yes)
+fi
 zfs create "$src"
 zfs create "$pool/zsync"
 zfs create "$pool/syncoid"
@@ -55,10 +81,10 @@ done
 zfs snapshot -r "$src@base"
 
 zsync_sync() {
-    "$ZSYNC_BIN" sync -r --no-sync-snap --recvoptions=u "$src" "$zdst" >>"$log" 2>&1
+    "$ZSYNC_BIN" sync -r --no-sync-snap --recvoptions=u "${ssh_flags[@]}" "$src" "$zarg" >>"$log" 2>&1
 }
 syncoid_sync() {
-    "$syncoid" -r --no-sync-snap --no-privilege-elevation --recvoptions=u --quiet "$src" "$sdst" >>"$log" 2>&1
+    "$syncoid" -r --no-sync-snap --no-privilege-elevation --recvoptions=u --quiet "${ssh_flags[@]}" "$src" "$sarg" >>"$log" 2>&1
 }
 now() { date +%s.%N; }
 timed() { # timed NAME CMD: prints seconds to stdout
@@ -76,6 +102,7 @@ timed() { # timed NAME CMD: prints seconds to stdout
 echo "bench: zsync $("$ZSYNC_BIN" version 2>&1 | head -n1) ($ZSYNC_BIN)"
 echo "bench: syncoid $("$syncoid" --version 2>&1 | head -n1 || true)"
 echo "bench: $(zfs version 2>/dev/null | head -n1), $(nproc) CPUs, $children children + parent"
+echo "bench: targets $zarg, $sarg"
 zt=$(timed zsync zsync_sync)
 st=$(timed syncoid syncoid_sync)
 echo "bench: initial full sync: zsync $zt s, syncoid $st s"
