@@ -11,7 +11,7 @@ use zsync_lab::{data::pattern, LabError, TestPool};
 mod common;
 use common::ssh::{
     assert_tree, make_tree, read_file_ro, read_zvol, remote, report, snapshot_guids, write_version,
-    write_zvol,
+    write_zvol, zfs_get, zfs_ok,
 };
 use common::{scratch, text, zsync};
 
@@ -298,5 +298,95 @@ fn lab_cli_ssh_non_root_user_sudo_and_zfs_allow() -> Result<(), LabError> {
     let o = zsync(&dir, None, &denied);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(!pa.exists(&pa.dataset("bk/denied")));
+    Ok(())
+}
+
+/// Raw sends of an encrypted dataset with sync snapshots and `--use-hold`, pushed to the backup host
+/// and pulled back, as locally: the replica stays encrypted with its key not loaded on the backup
+/// host, the newest sync snapshot is held on both sides of each run and the previous one is gone.
+#[test]
+#[ignore = "lab: needs real ZFS and sshd, run by cargo xtask lab test"]
+fn lab_cli_ssh_raw_encrypted_with_sync_snapshots_and_holds() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let local = TestPool::new("sshe")?;
+    let pa = TestPool::new("sshea")?;
+    let host = BackupHost::start("enc")?;
+    let dir = scratch(&local, "clissh", "enc");
+    let cfg = host.ssh_config_path();
+    let src = local.dataset("secret");
+    local.create_encrypted("secret", &[])?;
+    local.write_file("secret/f", b"top secret")?;
+    local.zfs(&["snapshot", &format!("{src}@s1")])?;
+    pa.zfs(&["create", &pa.dataset("bk")])?;
+    let dst = pa.dataset("bk/secret");
+    let target = remote(&host, "root", &dst);
+    let run = |transport: &str, extra: &[&str], from: &str, to: &str| -> serde_json::Value {
+        let mut args = vec![
+            "sync",
+            "--json",
+            "--identifier",
+            "lab",
+            "--use-hold",
+            "--sendoptions=w",
+            "--sshconfig",
+            cfg.to_str().unwrap(),
+            "--ssh-transport",
+            transport,
+        ];
+        args.extend_from_slice(extra);
+        args.extend([from, to]);
+        report(&zsync(&dir, None, &args))
+    };
+    let holds = |snap: &str| zfs_ok(&["holds", "-H", snap]);
+
+    let r1 = run("ssh2", &[], &src, &target);
+    let first = r1["sync_snapshot"]
+        .as_str()
+        .expect("a sync snapshot")
+        .to_string();
+    local.write_file("secret/f", b"newer secret")?;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r2 = run("openssh", &[], &src, &target);
+    let second = r2["sync_snapshot"]
+        .as_str()
+        .expect("a sync snapshot")
+        .to_string();
+    assert_ne!(first, second);
+    assert_eq!(snapshot_guids(&src), snapshot_guids(&dst));
+    let names: Vec<String> = snapshot_guids(&dst).into_iter().map(|x| x.0).collect();
+    assert_eq!(
+        names,
+        ["s1".to_string(), second.clone()],
+        "the older sync snapshot is gone"
+    );
+    assert_eq!(zfs_get("encryption", &dst), "aes-256-gcm");
+    assert_eq!(
+        zfs_get("keystatus", &dst),
+        "unavailable",
+        "raw: no key on the backup"
+    );
+    for side in [&src, &dst] {
+        assert!(
+            holds(&format!("{side}@{second}")).contains("zsync_lab"),
+            "{side}@{second} held"
+        );
+    }
+
+    // Pulled back raw (no new sync snapshot on the backup) into a new dataset: the same
+    // snapshots, and the data once the key is loaded.
+    let back = local.dataset("restored");
+    let r3 = run("openssh", &["--no-sync-snap"], &target, &back);
+    assert_eq!(r3["exit_code"], 0, "{r3}");
+    let pulled: Vec<String> = snapshot_guids(&back).into_iter().map(|x| x.0).collect();
+    assert_eq!(pulled, ["s1".to_string(), second.clone()]);
+    assert_eq!(snapshot_guids(&back), snapshot_guids(&dst));
+    let key = local.key_file();
+    zfs_ok(&[
+        "load-key",
+        "-L",
+        &format!("file://{}", key.display()),
+        &back,
+    ]);
+    assert_eq!(read_file_ro(&back, "f"), b"newer secret");
     Ok(())
 }
