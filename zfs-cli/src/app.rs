@@ -2,8 +2,7 @@
 //! stayed busy).
 
 use crate::args::{
-    self, personality, BackendArg, Cli, Command, CommonRunArgs, MonitorCheck, Personality, RunArgs,
-    SanoidArgs,
+    self, personality, BackendArg, Cli, Command, CommonRunArgs, Personality, RunArgs, SanoidArgs,
 };
 use crate::backend;
 use crate::config::{load_config, LoadedConfig};
@@ -167,18 +166,24 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
     let choice = backend_flag.unwrap_or(a.backend);
     let act = a.actions();
     let verbosity = Verbosity::from_flags(a.quiet, act.verbose, a.debug);
+    if act.nothing {
+        // sanoid's rule: an option other than --configdir/--cache-dir/--run-dir means "no cron".
+        if a.verbose || a.readonly {
+            eprintln!(
+                "sanoid: nothing to do: sanoid runs --cron only when no option but --configdir, \
+                 --cache-dir or --run-dir is given; add --cron, --take-snapshots or --prune-snapshots"
+            );
+        }
+        return Ok(EXIT_OK);
+    }
     let loaded = load_config(Some(&a.config_file()), &[])?;
-    let monitors: Vec<MonitorCheck> = [
-        (act.monitor_snapshots, MonitorCheck::Snapshots),
-        (act.monitor_health, MonitorCheck::Health),
-        (act.monitor_capacity, MonitorCheck::Capacity),
-    ]
-    .into_iter()
-    .filter_map(|(on, c)| on.then_some(c))
-    .collect();
-    let mut code = EXIT_OK;
+    if let Some(check) = act.monitor {
+        let now = discover::now(a.common.now.as_deref())?;
+        let (be, _) = backend::open(choice)?;
+        return Ok(crate::monitor::run(&loaded, be.as_ref(), &[check], now));
+    }
     if act.take || act.prune {
-        code = execute(
+        return execute(
             choice,
             &loaded,
             &a.common,
@@ -190,14 +195,9 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
                 hook_stdout_to_stderr: false,
             },
             Output::new(verbosity, false),
-        )?;
+        );
     }
-    if !monitors.is_empty() {
-        let now = discover::now(a.common.now.as_deref())?;
-        let (be, _) = backend::open(choice)?;
-        code = code.max(crate::monitor::run(&loaded, be.as_ref(), &monitors, now));
-    }
-    Ok(code)
+    Ok(EXIT_OK)
 }
 
 fn run_syncoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8, Fail> {

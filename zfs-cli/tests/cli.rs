@@ -260,3 +260,37 @@ fn version_prints_the_version_first() {
         assert!(stderr(&o).contains("backend"), "{}", stderr(&o));
     }
 }
+
+/// sanoid runs cron only when no option but --configdir/--cache-dir/--run-dir is given: each of
+/// these alone must take no lock and reach no ZFS (here: no `zfs` on PATH, so a cron run would fail).
+#[test]
+fn sanoid_option_alone_runs_no_cron() {
+    let d = tmpdir("sanoid-alone");
+    std::fs::write(d.join("sanoid.conf"), "[tank]\n\thourly = 24\n").unwrap();
+    let lock = d.join("zsync.lock");
+    let cfgdir = format!("--configdir={}", d.display());
+    for flag in [
+        "--verbose",
+        "--quiet",
+        "--readonly",
+        "--debug",
+        "--force-update",
+    ] {
+        let o = Command::new(BIN)
+            .args(["sanoid", &cfgdir, flag])
+            .env("PATH", &d)
+            .env("ZSYNC_BACKEND", "cli")
+            .env("ZSYNC_LOCK", &lock)
+            .env_remove("ZSYNC_NOW")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{flag}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("does not exist"),
+            "{flag}: {}",
+            stderr(&o)
+        );
+        assert!(!lock.exists(), "{flag}: a cron run took the lock");
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
