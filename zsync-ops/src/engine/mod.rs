@@ -14,7 +14,7 @@
 //!    Then every `post_snapshot_script`. A failed batch is retried one snapshot at a time, so one bad
 //!    dataset does not cost the others their snapshots.
 //! 4. **Prune**: per dataset, zfs-policy's retention decides; held snapshots (`userrefs > 0`) and the
-//!    newest snapshot of each type are never destroyed (checked again here). `pre_pruning_script`
+//!    newest snapshot of each type with a count above 0 are never destroyed (checked again here; `TYPE = 0` destroys them all, as sanoid does, and a held one kept is said as a warning). `pre_pruning_script`
 //!    runs per snapshot (non-zero exit keeps it, as in sanoid), then ONE
 //!    [`Backend::destroy_snapshots`] call per dataset, then `pruning_script` per destroyed snapshot.
 //!    Snapshots taken in the same run count as existing. When some dataset has `prune_defer` set, ONE

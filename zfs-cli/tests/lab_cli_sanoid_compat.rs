@@ -1,0 +1,106 @@
+//! Lab tests (real ZFS in the lab VM): the sanoid personality behaves as sanoid where a user who
+//! swaps the binaries would notice (issue 14). Run with `cargo xtask lab test lab_cli_sanoid_compat`.
+
+use chrono::Duration as ChronoDuration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use zsync_lab::{LabError, TestPool};
+
+mod common;
+use common::{now0, scratch, text, zsync};
+
+/// Writes `conf` as `DIR/sanoid.conf`; returns `--configdir=DIR`.
+fn sanoid_conf(dir: &Path, conf: &str) -> String {
+    std::fs::write(dir.join("sanoid.conf"), conf).unwrap();
+    format!("--configdir={}", dir.display())
+}
+
+fn snapshot_names(pool: &TestPool, ds: &str) -> Result<Vec<String>, LabError> {
+    pool.snapshot_names(ds)
+}
+
+/// `yearly = 0` destroys every yearly (sanoid's rule), also the newest; a held one stays and the
+/// run says why on stderr.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sanoid_count_zero_destroys_all_but_held() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cnt0")?;
+    let dir = scratch(&pool, "sanoid", "cnt0");
+    let p = pool.name();
+    let ds = format!("{p}/d");
+    pool.zfs(&["create", &ds])?;
+    let y = |year: u32| format!("{ds}@autosnap_{year}-01-01_00:00:00_yearly");
+    for year in [2023, 2024, 2025] {
+        pool.zfs(&["snapshot", &y(year)])?;
+    }
+    // The oldest is held (as `syncoid --use-hold` holds a replication base).
+    pool.zfs(&["hold", "syncoid_test", &y(2023)])?;
+    let cfg = sanoid_conf(
+        &dir,
+        &format!(
+            "[{ds}]\n\tfrequently = 0\n\thourly = 0\n\tdaily = 0\n\tweekly = 0\n\tmonthly = 0\n\
+             \tyearly = 0\n\tautosnap = no\n\tautoprune = yes\n"
+        ),
+    );
+    let now = now0() + ChronoDuration::hours(1);
+    let o = zsync(&dir, Some(now), &["sanoid", &cfg, "--prune-snapshots"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let left = snapshot_names(&pool, &ds)?;
+    assert_eq!(
+        left,
+        vec![y(2023).split('@').nth(1).unwrap().to_string()],
+        "yearly = 0 leaves only the held yearly"
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&y(2023)) && err.contains("yearly = 0") && err.contains("held"),
+        "the kept held yearly is said: {err}"
+    );
+    pool.zfs(&["release", "syncoid_test", &y(2023)])?;
+    Ok(())
+}
+
+/// `zsync ... | head -1` (stdout closed early) in a real sanoid-mode run: no panic (exit 101),
+/// and the run finishes: every due snapshot is taken.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sanoid_closed_stdout_finishes_the_run() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("epipe")?;
+    let dir = scratch(&pool, "sanoid", "epipe");
+    let p = pool.name();
+    let mut conf = String::new();
+    for k in 0..12 {
+        let ds = format!("{p}/d{k}");
+        pool.zfs(&["create", &ds])?;
+        conf.push_str(&format!(
+            "[{ds}]\n\tfrequently = 0\n\thourly = 2\n\tdaily = 2\n\tweekly = 0\n\tmonthly = 2\n\
+             \tyearly = 0\n"
+        ));
+    }
+    let cfg = sanoid_conf(&dir, &conf);
+    let bin: PathBuf = common::bin();
+    // stdout is a pipe whose reader is gone before the run writes anything.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let o: Output = Command::new(&bin)
+        .args(["sanoid", &cfg, "--cron", "--verbose"])
+        .env("TZ", "UTC")
+        .env("ZSYNC_LOCK", dir.join("zsync.lock"))
+        .env_remove("ZSYNC_NOW")
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run zsync");
+    let err = text(&o.stderr);
+    eprintln!("-> {:?}\n{err}", o.status.code());
+    assert_ne!(o.status.code(), Some(101), "panicked: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    for k in 0..12 {
+        let n = snapshot_names(&pool, &format!("{p}/d{k}"))?;
+        assert_eq!(n.len(), 3, "d{k}: hourly, daily, monthly taken: {n:?}");
+    }
+    Ok(())
+}
