@@ -82,9 +82,14 @@ impl Output {
         }
     }
 
-    /// An error on stderr (always).
+    /// An error on stderr (always), on one line (a tool's multi-line stderr is joined).
     pub fn error(&mut self, line: &str) {
-        eprintln!("zsync: error: {line}");
+        let one: Vec<&str> = line
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        eprintln!("zsync: error: {}", one.join(" "));
     }
 
     /// Prints the JSON report if asked for; returns the exit code.

@@ -294,3 +294,33 @@ fn sanoid_option_alone_runs_no_cron() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// A `zfs list` that fails for a reason other than "does not exist" (here: no `zfs` on PATH) is
+/// told once per listed root with its real cause, exits 2, and is not reported as every
+/// configured dataset missing.
+#[test]
+fn listing_failure_is_told_once_with_its_cause() {
+    let d = tmpdir("listfail");
+    let conf = "[tank]\n\thourly = 24\n[tank/a]\n\thourly = 2\n[tank/b/c]\n";
+    std::fs::write(d.join("sanoid.conf"), conf).unwrap();
+    let conf_path = d.join("sanoid.conf");
+    let cfgdir = format!("--configdir={}", d.display());
+    for args in [
+        vec!["cron", "--dry-run", "--config", conf_path.to_str().unwrap()],
+        vec!["sanoid", &cfgdir, "--cron", "--readonly"],
+    ] {
+        let o = Command::new(BIN)
+            .args(&args)
+            .env("PATH", &d)
+            .env("ZSYNC_BACKEND", "cli")
+            .env_remove("ZSYNC_NOW")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("does not exist; skipped"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("list tank"), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(d);
+}

@@ -31,7 +31,8 @@ pub trait Events {
         let _ = (snapshot, reason, dry_run);
     }
 
-    /// Taking or destroying a snapshot failed (the failure is in the report too).
+    /// Listing a configured root, taking or destroying a snapshot failed (the failure is in the
+    /// report too).
     fn operation_failed(&mut self, failure: &Failure) {
         let _ = failure;
     }

@@ -59,7 +59,16 @@ pub fn run(
     };
     let mut state = list_state(config, backend, &mut report, events);
     let resolution = config.resolve(&policy_datasets(&state));
+    let failed: Vec<String> = listing::failed_roots(&report)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     for m in &resolution.missing {
+        // Under a root whose listing failed the dataset is unknown, not missing: the failure
+        // itself was already told once.
+        if failed.iter().any(|r| listing::is_under(m, r)) {
+            continue;
+        }
         events.message(
             Level::Warn,
             &format!("configured dataset {m} does not exist; skipped"),
