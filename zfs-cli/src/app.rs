@@ -33,7 +33,7 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
         Ok(code) => code,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("{program}: {}", f.message);
+                errln!("{program}: {}", f.message);
             }
             f.code
         }
@@ -43,9 +43,9 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
 fn usage(err: clap::Error, program: &str) -> Result<u8, Fail> {
     let out = args::usage_error(&err, program);
     if out.stdout {
-        print!("{}", out.text);
+        out!("{}", out.text);
     } else {
-        eprint!("{}", out.text);
+        err!("{}", out.text);
     }
     Ok(out.code)
 }
@@ -75,11 +75,11 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
 }
 
 fn version(choice: BackendArg) -> Result<u8, Fail> {
-    println!("zsync {}", env!("CARGO_PKG_VERSION"));
+    outln!("zsync {}", env!("CARGO_PKG_VERSION"));
     match backend::open(choice) {
         Ok((be, why)) => {
-            println!("backend: {}", be.name());
-            println!("why: {why}");
+            outln!("backend: {}", be.name());
+            outln!("why: {why}");
             Ok(EXIT_OK)
         }
         Err(e) => Err(Fail::failure(format!("backend: none usable: {e:#}"))),
@@ -157,7 +157,7 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
         Err(e) => return usage(e, "sanoid"),
     };
     if a.version {
-        println!(
+        outln!(
             "zsync {} in sanoid mode (sanoid-compatible)",
             env!("CARGO_PKG_VERSION")
         );
@@ -169,7 +169,7 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
     if act.nothing {
         // sanoid's rule: an option other than --configdir/--cache-dir/--run-dir means "no cron".
         if a.verbose || a.readonly {
-            eprintln!(
+            errln!(
                 "sanoid: nothing to do: sanoid runs --cron only when no option but --configdir, \
                  --cache-dir or --run-dir is given; add --cron, --take-snapshots or --prune-snapshots"
             );
@@ -206,7 +206,7 @@ fn run_syncoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8
         Err(e) => return usage(e, "syncoid"),
     };
     if a.version {
-        println!(
+        outln!(
             "zsync {} in syncoid mode (syncoid-compatible)",
             env!("CARGO_PKG_VERSION")
         );

@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[macro_use]
+pub mod stdio;
+
 pub mod app;
 pub mod args;
 pub mod backend;

@@ -22,7 +22,7 @@ pub fn run(
     let mut worst = 0u8;
     for check in checks {
         let report = monitor.check(check_of(*check));
-        println!("{}", nagios_line(&report));
+        outln!("{}", nagios_line(&report));
         worst = worst.max(report.exit_code());
     }
     worst

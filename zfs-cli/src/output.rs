@@ -57,28 +57,28 @@ impl Output {
     /// A result line (created/destroyed), shown unless quiet or JSON.
     pub fn result(&mut self, line: &str) {
         if !self.json && self.verbosity >= Verbosity::Normal {
-            println!("{line}");
+            outln!("{line}");
         }
     }
 
     /// A decision, shown with --verbose.
     pub fn info(&mut self, line: &str) {
         if !self.json && self.verbosity >= Verbosity::Verbose {
-            println!("{line}");
+            outln!("{line}");
         }
     }
 
     /// Internals, shown with --debug.
     pub fn debug(&mut self, line: &str) {
         if self.verbosity >= Verbosity::Debug {
-            eprintln!("zsync: debug: {line}");
+            errln!("zsync: debug: {line}");
         }
     }
 
     /// A warning on stderr (unless quiet).
     pub fn warn(&mut self, line: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("zsync: warning: {line}");
+            errln!("zsync: warning: {line}");
         }
     }
 
@@ -89,15 +89,15 @@ impl Output {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        eprintln!("zsync: error: {}", one.join(" "));
+        errln!("zsync: error: {}", one.join(" "));
     }
 
     /// Prints the JSON report if asked for; returns the exit code.
     pub fn finish(&mut self, report: &Report) -> u8 {
         if self.json {
             match serde_json::to_string_pretty(report) {
-                Ok(s) => println!("{s}"),
-                Err(e) => eprintln!("zsync: error: cannot render the report: {e}"),
+                Ok(s) => outln!("{s}"),
+                Err(e) => errln!("zsync: error: cannot render the report: {e}"),
             }
         }
         report.exit_code()

@@ -324,3 +324,29 @@ fn listing_failure_is_told_once_with_its_cause() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// `zsync ... | head -1`: stdout's reader is gone. No personality panics (exit 101); help and
+/// version output end with exit 0.
+#[test]
+fn closed_stdout_never_panics() {
+    for args in [
+        &["--help"][..],
+        &["sanoid", "--help"],
+        &["syncoid", "--help"],
+        &["sanoid", "--version"],
+        &["syncoid", "--version"],
+        &["snapshot", "--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = Command::new(BIN)
+            .args(args)
+            .stdout(std::process::Stdio::from(writer))
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
