@@ -21,8 +21,8 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
     let argv0 = argv.first().cloned().unwrap_or_default();
     let rest = argv.get(1..).unwrap_or(&[]).to_vec();
     let (program, result) = match personality(&argv0) {
-        Personality::Sanoid => ("sanoid", run_sanoid(&rest, None)),
-        Personality::Syncoid => ("syncoid", run_syncoid(&rest, None)),
+        Personality::Sanoid => ("sanoid", run_sanoid(&argv0, &rest, None)),
+        Personality::Syncoid => ("syncoid", run_syncoid(&argv0, &rest, None)),
         Personality::Zsync => {
             let mut v = vec![OsString::from("zsync")];
             v.extend(rest);
@@ -69,8 +69,8 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::Plan(s) => crate::sync::run(cli.backend, &s, true, false),
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
         Command::Clone(c) => crate::clone::run(cli.backend, &c),
-        Command::Sanoid { args } => run_sanoid(&args, Some(cli.backend)),
-        Command::Syncoid { args } => run_syncoid(&args, Some(cli.backend)),
+        Command::Sanoid { args } => run_sanoid("sanoid".as_ref(), &args, Some(cli.backend)),
+        Command::Syncoid { args } => run_syncoid("syncoid".as_ref(), &args, Some(cli.backend)),
     }
 }
 
@@ -151,17 +151,35 @@ fn execute(
     Ok(out.finish(&report))
 }
 
-fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8, Fail> {
+/// The upstream sanoid/syncoid release whose behaviour the personalities follow.
+pub const COMPAT_VERSION: &str = "2.3.0";
+
+/// `--version` in a personality: Getopt::Long's `PROGRAM version X.Y.Z` first (what a script
+/// checking sanoid's or syncoid's version parses), then a line naming zsync.
+pub fn personality_version(argv0: &std::ffi::OsStr, mode: &str) -> String {
+    format!(
+        "{} version {COMPAT_VERSION}\n(zsync {} in {mode} mode; {mode}-compatible)\n",
+        argv0.to_string_lossy(),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn run_sanoid(
+    argv0: &std::ffi::OsStr,
+    rest: &[OsString],
+    backend_flag: Option<BackendArg>,
+) -> Result<u8, Fail> {
     let a: SanoidArgs = match args::parse_sanoid(rest) {
         Ok(a) => a,
         Err(e) => return usage(e, "sanoid"),
     };
     if a.version {
-        outln!(
-            "zsync {} in sanoid mode (sanoid-compatible)",
-            env!("CARGO_PKG_VERSION")
-        );
+        out!("{}", personality_version(argv0, "sanoid"));
         return Ok(EXIT_OK);
+    }
+    if a.force_prune {
+        // sanoid's own deprecation warning, word for word.
+        errln!("WARN: --force-prune argument is deprecated and its behavior is now standard");
     }
     let choice = backend_flag.unwrap_or(a.backend);
     let act = a.actions();
@@ -194,22 +212,23 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
                 now: discover::now(a.common.now.as_deref())?,
                 hook_stdout_to_stderr: false,
             },
-            Output::new(verbosity, false),
+            Output::sanoid(verbosity),
         );
     }
     Ok(EXIT_OK)
 }
 
-fn run_syncoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8, Fail> {
+fn run_syncoid(
+    argv0: &std::ffi::OsStr,
+    rest: &[OsString],
+    backend_flag: Option<BackendArg>,
+) -> Result<u8, Fail> {
     let a = match args::parse_syncoid(rest) {
         Ok(a) => a,
         Err(e) => return usage(e, "syncoid"),
     };
     if a.version {
-        outln!(
-            "zsync {} in syncoid mode (syncoid-compatible)",
-            env!("CARGO_PKG_VERSION")
-        );
+        out!("{}", personality_version(argv0, "syncoid"));
         return Ok(EXIT_OK);
     }
     if a.insecure_direct_connection.is_some() {

@@ -350,3 +350,40 @@ fn closed_stdout_never_panics() {
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+/// `--version` in each personality: the first line is Getopt::Long's `PROGRAM version X.Y.Z`
+/// (what `sanoid --version | awk '{print $3}'`-style checks parse); zsync is named.
+#[test]
+fn personality_version_is_parseable_and_names_zsync() {
+    let d = tmpdir("version");
+    for name in ["sanoid", "syncoid"] {
+        let link = d.join(name);
+        std::os::unix::fs::symlink(BIN, &link).unwrap();
+        let o = run(&link, &["--version"]);
+        assert_eq!(o.status.code(), Some(0));
+        let out = stdout(&o);
+        let first = out.lines().next().unwrap_or_default();
+        let words: Vec<&str> = first.split_whitespace().collect();
+        assert_eq!(words.len(), 3, "{first}");
+        assert!(words[0].ends_with(name), "{first}");
+        assert_eq!(words[1], "version", "{first}");
+        let v: Vec<u32> = words[2].split('.').map(|x| x.parse().unwrap()).collect();
+        assert!(v.len() == 3 && v[0] >= 2, "{first}");
+        assert!(out.contains("zsync"), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// `--force-prune` gets sanoid's deprecation warning (and, alone, runs nothing).
+#[test]
+fn sanoid_force_prune_warns_as_sanoid() {
+    let o = run(
+        Path::new(BIN),
+        &["sanoid", "--force-prune", "--configdir=/nonexistent"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "WARN: --force-prune argument is deprecated and its behavior is now standard"
+    );
+}

@@ -104,3 +104,46 @@ fn lab_cli_sanoid_closed_stdout_finishes_the_run() -> Result<(), LabError> {
     }
     Ok(())
 }
+
+/// sanoid mode prints nothing at normal verbosity (a MAILTO crontab stays quiet), and sanoid's
+/// lines under --verbose.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sanoid_verbosity_and_wording() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("sverb")?;
+    let dir = scratch(&pool, "sanoid", "sverb");
+    let p = pool.name();
+    let ds = format!("{p}/d");
+    pool.zfs(&["create", &ds])?;
+    let cfg = sanoid_conf(
+        &dir,
+        &format!(
+            "[{ds}]\n\tfrequently = 0\n\thourly = 1\n\tdaily = 0\n\tweekly = 0\n\tmonthly = 0\n\
+             \tyearly = 0\n"
+        ),
+    );
+    let t0 = now0() + ChronoDuration::hours(1);
+    let o = zsync(&dir, Some(t0), &["sanoid", &cfg, "--cron"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "", "sanoid --cron is silent");
+    assert_eq!(text(&o.stderr), "");
+    let first = snapshot_names(&pool, &ds)?;
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Three hours later: a new hourly is taken and the old one pruned (hourly = 1).
+    let t1 = t0 + ChronoDuration::hours(3);
+    let o = zsync(&dir, Some(t1), &["sanoid", &cfg, "--cron", "--verbose"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let now_snaps = snapshot_names(&pool, &ds)?;
+    assert_eq!(now_snaps.len(), 1, "{now_snaps:?}");
+    let want = [
+        "INFO: taking snapshots...".to_string(),
+        format!("taking snapshot {ds}@{}", now_snaps[0]),
+        "INFO: pruning snapshots...".to_string(),
+        format!("INFO: pruning {ds}@{} ... ", first[0]),
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, want, "{out}");
+    Ok(())
+}

@@ -39,7 +39,7 @@ pub use listing::{list_state, listing_roots, policy_datasets, DatasetState, Stat
 pub use options::RunOptions;
 pub use prune::guard_set;
 
-use crate::events::{Events, Level};
+use crate::events::{Events, Level, Phase};
 use crate::hooks::HookRunner;
 use crate::report::Report;
 use zfs_core::Backend;
@@ -80,6 +80,7 @@ pub fn run(
         ..HookRunner::default()
     };
     if opts.take {
+        events.phase_started(Phase::Take);
         take::take(
             backend,
             &resolution.policies,
@@ -91,6 +92,7 @@ pub fn run(
         );
     }
     if opts.prune {
+        events.phase_started(Phase::Prune);
         prune::prune(
             backend,
             &resolution.policies,
