@@ -198,7 +198,7 @@ fn run_sanoid(
     if let Some(check) = act.monitor {
         let now = discover::now(a.common.now.as_deref())?;
         let (be, _) = backend::open(choice)?;
-        return Ok(crate::monitor::run(&loaded, be.as_ref(), &[check], now));
+        return Ok(crate::sanoid_monitor::run(&loaded, be.as_ref(), check, now));
     }
     if act.take || act.prune {
         return execute(

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod output;
 pub mod progress;
 pub mod render;
+pub mod sanoid_monitor;
 pub mod sync;
 pub mod sync_events;
 pub mod trace;

@@ -113,6 +113,7 @@ mod tests {
                 severity: Level::Warn,
                 status: Level::Warn,
                 message: "tank capacity is 83% (should be < 80%)".into(),
+                age: None,
             }],
             ..MonitorReport::default()
         };
