@@ -2,7 +2,8 @@
 //! stayed busy).
 
 use crate::args::{
-    self, personality, BackendArg, Cli, Command, CommonRunArgs, Personality, RunArgs, SanoidArgs,
+    self, personality, BackendArg, Cli, Command, CommonRunArgs, ConfigCommand, Personality,
+    RunArgs, SanoidArgs,
 };
 use crate::backend;
 use crate::config::{load_config, LoadedConfig};
@@ -69,8 +70,31 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::Plan(s) => crate::sync::run(cli.backend, &s, true, false),
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
         Command::Clone(c) => crate::clone::run(cli.backend, &c),
+        Command::Config(ConfigCommand::Show(c)) => {
+            let loaded = load_config(c.config.as_deref(), &discover::default_candidates())?;
+            show_config(cli.backend, &loaded, c.json);
+            Ok(EXIT_OK)
+        }
         Command::Sanoid { args } => run_sanoid("sanoid".as_ref(), &args, Some(cli.backend)),
         Command::Syncoid { args } => run_syncoid("syncoid".as_ref(), &args, Some(cli.backend)),
+    }
+}
+
+/// Prints the resolved per-dataset configuration (text, or JSON).
+fn show_config(choice: BackendArg, loaded: &LoadedConfig, json: bool) {
+    let opened = backend::open(choice).map_err(|e| format!("{e:#}"));
+    let shown = crate::config_show::resolve(
+        &loaded.config,
+        opened
+            .as_ref()
+            .map(|(be, _)| be.as_ref())
+            .map_err(Clone::clone),
+    );
+    if json {
+        let v = crate::config_show::json(loaded, &shown);
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        out!("{}", crate::config_show::text(loaded, &shown));
     }
 }
 
@@ -195,6 +219,11 @@ fn run_sanoid(
         return Ok(EXIT_OK);
     }
     let loaded = load_config(Some(&a.config_file()), &[])?;
+    if act.dump_config {
+        // sanoid's --debug: the resolved configuration first (then whatever else was asked).
+        outln!("****** CONFIGS ******");
+        show_config(choice, &loaded, false);
+    }
     if let Some(check) = act.monitor {
         let now = discover::now(a.common.now.as_deref())?;
         let (be, _) = backend::open(choice)?;

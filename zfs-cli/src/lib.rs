@@ -9,6 +9,7 @@ pub mod args;
 pub mod backend;
 pub mod clone;
 pub mod config;
+pub mod config_show;
 pub mod discover;
 pub mod exit;
 pub mod monitor;

@@ -387,3 +387,74 @@ fn sanoid_force_prune_warns_as_sanoid() {
         "WARN: --force-prune argument is deprecated and its behavior is now standard"
     );
 }
+
+const SHOW_CONF: &str =
+    "[tank]\n\tuse_template = prod\n\trecursive = yes\n[tank/vm]\n\thourly = 3\n\
+                         [template_prod]\n\thourly = 24\n\tyearly = 0\n";
+
+fn no_zfs(d: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("PATH", d)
+        .env("ZSYNC_BACKEND", "cli")
+        .env_remove("ZSYNC_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// `zsync config show [--json]`: every configured dataset's resolved settings (templates and the
+/// recursive parent applied); without ZFS the sections alone, said in a note.
+#[test]
+fn config_show_prints_resolved_settings() {
+    let d = tmpdir("cfgshow");
+    let conf = d.join("sanoid.conf");
+    std::fs::write(&conf, SHOW_CONF).unwrap();
+    let o = no_zfs(&d, &["config", "show", "-c", conf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.contains("# ZFS not listed"), "{t}");
+    let tank = t.split("\n[tank]\n").nth(1).expect("a [tank] block");
+    assert!(
+        tank.contains("\thourly = 24\n") && tank.contains("\tyearly = 0\n"),
+        "{t}"
+    );
+    let vm = t.split("\n[tank/vm]\n").nth(1).expect("a [tank/vm] block");
+    assert!(vm.contains("\thourly = 3\n"), "{t}");
+    let o = no_zfs(
+        &d,
+        &["config", "show", "--json", "-c", conf.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["datasets"][0]["dataset"], "tank");
+    assert_eq!(v["datasets"][1]["settings"]["hourly"], 3);
+    assert_eq!(v["listed"], false);
+    // Closed stdout: no panic.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(BIN)
+        .args(["config", "show", "-c", conf.to_str().unwrap()])
+        .env("PATH", &d)
+        .env("ZSYNC_BACKEND", "cli")
+        .stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// sanoid's `--debug` dumps the resolved per-dataset configuration (and, alone, does nothing else).
+#[test]
+fn sanoid_debug_dumps_the_config() {
+    let d = tmpdir("sanoiddebug");
+    std::fs::write(d.join("sanoid.conf"), SHOW_CONF).unwrap();
+    let cfgdir = format!("--configdir={}", d.display());
+    let o = no_zfs(&d, &["sanoid", &cfgdir, "--debug"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.starts_with("****** CONFIGS ******\n"), "{t}");
+    assert!(t.contains("\n[tank/vm]\n"), "{t}");
+    assert!(t.contains("\thourly = 3\n"), "{t}");
+    let _ = std::fs::remove_dir_all(d);
+}

@@ -147,3 +147,43 @@ fn lab_cli_sanoid_verbosity_and_wording() -> Result<(), LabError> {
     assert_eq!(lines, want, "{out}");
     Ok(())
 }
+
+/// `zsync config show` over real ZFS expands a recursive section over the children ZFS lists;
+/// `sanoid --debug` prints the same dump and takes nothing.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_config_show_expands_recursive_children() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("cshow")?;
+    let dir = scratch(&pool, "sanoid", "cshow");
+    let p = pool.name();
+    pool.zfs(&["create", &format!("{p}/a")])?;
+    pool.zfs(&["create", &format!("{p}/a/b")])?;
+    let cfg = sanoid_conf(
+        &dir,
+        &format!("[{p}/a]\n\tuse_template = t\n\trecursive = yes\n[template_t]\n\thourly = 7\n"),
+    );
+    let conf = dir.join("sanoid.conf");
+    let o = zsync(
+        &dir,
+        None,
+        &["config", "show", "-c", conf.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let t = text(&o.stdout);
+    assert!(!t.contains("ZFS not listed"), "{t}");
+    let child = t
+        .split(&format!("\n[{p}/a/b]\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no [{p}/a/b] block: {t}"));
+    assert!(child.contains(&format!("inherited from [{p}/a]")), "{t}");
+    assert!(child.contains("\thourly = 7\n"), "{t}");
+    let o = zsync(&dir, None, &["sanoid", &cfg, "--debug"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(&format!("\n[{p}/a/b]\n")));
+    assert!(
+        snapshot_names(&pool, &format!("{p}/a"))?.is_empty(),
+        "--debug alone takes nothing"
+    );
+    Ok(())
+}
