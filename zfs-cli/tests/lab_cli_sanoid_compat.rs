@@ -187,3 +187,49 @@ fn lab_cli_config_show_expands_recursive_children() -> Result<(), LabError> {
     );
     Ok(())
 }
+
+/// Snapshot scripts run in sanoid's order, one dataset after the other: pre a → snapshot a →
+/// post a → pre b → ...; at its post script a dataset's snapshot exists, at its pre script not.
+/// A dataset without scripts is still taken (in the pool's atomic batch).
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sanoid_snapshot_scripts_run_per_dataset() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("scripts")?;
+    let dir = scratch(&pool, "sanoid", "scripts");
+    let p = pool.name();
+    for d in ["a", "b", "plain"] {
+        pool.zfs(&["create", &format!("{p}/{d}")])?;
+    }
+    let log = dir.join("order.log");
+    let l = log.display();
+    // Each script logs its kind, its dataset and whether the snapshot exists yet.
+    let script = |kind: &str| {
+        format!(
+            "echo {kind} $SANOID_TARGET $(zfs list -H -o name \"$SANOID_TARGET@$SANOID_SNAPNAME\" \
+             >/dev/null 2>&1 && echo has || echo none) >> {l}"
+        )
+    };
+    let mut conf = String::new();
+    for d in ["a", "b"] {
+        conf.push_str(&format!(
+            "[{p}/{d}]\n\tuse_template = t\n\tpre_snapshot_script = {}\n\tpost_snapshot_script = {}\n",
+            script("pre"),
+            script("post")
+        ));
+    }
+    conf.push_str(&format!(
+        "[{p}/plain]\n\tuse_template = t\n[template_t]\n\tfrequently = 0\n\thourly = 1\n\
+         \tdaily = 0\n\tweekly = 0\n\tmonthly = 0\n\tyearly = 0\n"
+    ));
+    let cfg = sanoid_conf(&dir, &conf);
+    let o = zsync(&dir, None, &["sanoid", &cfg, "--take-snapshots"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let got = std::fs::read_to_string(&log).expect("scripts ran");
+    let want = format!("pre {p}/a none\npost {p}/a has\npre {p}/b none\npost {p}/b has\n");
+    assert_eq!(got, want);
+    for d in ["a", "b", "plain"] {
+        assert_eq!(snapshot_names(&pool, &format!("{p}/{d}"))?.len(), 1, "{d}");
+    }
+    Ok(())
+}

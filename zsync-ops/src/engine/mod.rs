@@ -6,13 +6,15 @@
 //!    are covered by their ancestor's listing).
 //! 2. **Resolve** every existing dataset's effective policy (zfs-policy; section order does not matter).
 //! 3. **Take**: per dataset, the due types (zfs-policy's schedule in the local time zone) share one
-//!    timestamp. Per pool: every `pre_snapshot_script` runs first; then the pool's due snapshots are
+//!    timestamp. Per pool, the due snapshots of the datasets WITHOUT snapshot scripts are
 //!    taken with ONE [`Backend::snapshot`] call per type (ZFS allows one snapshot per dataset in an
 //!    atomic call): every dataset's hourly in one txg, every daily in one txg, ... (one txg with the
 //!    Lzc backend; `zfs snapshot a@x b@x` with the Cli backend, also atomic). A `recursive = zfs`
 //!    dataset uses [`Backend::snapshot_recursive`].
-//!    Then every `post_snapshot_script`. A failed batch is retried one snapshot at a time, so one bad
-//!    dataset does not cost the others their snapshots.
+//!    A failed batch is retried one snapshot at a time, so one bad dataset does not cost the
+//!    others their snapshots. Then each dataset WITH a `pre_snapshot_script` or
+//!    `post_snapshot_script` in turn, in sanoid's order: its pre script, its snapshots, its post
+//!    script (a freeze window covers one dataset, not the whole pool).
 //! 4. **Prune**: per dataset, zfs-policy's retention decides; held snapshots (`userrefs > 0`) and the
 //!    newest snapshot of each type with a count above 0 are never destroyed (checked again here; `TYPE = 0` destroys them all, as sanoid does, and a held one kept is said as a warning). `pre_pruning_script`
 //!    runs per snapshot (non-zero exit keeps it, as in sanoid), then ONE
