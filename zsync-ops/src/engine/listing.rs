@@ -67,16 +67,19 @@ pub fn list_state(
         versions: true,
         user_props: Vec::new(),
     };
+    let mut fail = |root: &str, error: String, events: &mut dyn Events| {
+        let f = Failure {
+            what: list_what(root),
+            error,
+        };
+        events.operation_failed(&f);
+        report.failures.push(f);
+    };
     for root in listing_roots(config) {
         let name = match DatasetName::parse(&root) {
             Ok(n) => n,
             Err(e) => {
-                let f = Failure {
-                    what: list_what(&root),
-                    error: e.to_string(),
-                };
-                events.operation_failed(&f);
-                report.failures.push(f);
+                fail(&root, e.to_string(), events);
                 continue;
             }
         };
@@ -105,14 +108,7 @@ pub fn list_state(
                 }
             }
             Err(ZfsError::NotFound { .. }) => {}
-            Err(e) => {
-                let f = Failure {
-                    what: list_what(&root),
-                    error: e.to_string(),
-                };
-                events.operation_failed(&f);
-                report.failures.push(f);
-            }
+            Err(e) => fail(&root, e.to_string(), events),
         }
     }
     state
