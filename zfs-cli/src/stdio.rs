@@ -1,8 +1,10 @@
 //! Writing to stdout and stderr without panicking when the reader is gone (`zsync ... | head -1`):
 //! `println!` panics on EPIPE (exit 101), mid-run. [`outln!`]/[`out!`] and [`errln!`]/[`err!`]
 //! write through [`write_out`]/[`write_err`] instead: after the first failed write (a broken
-//! pipe, a full disk) that stream is dropped silently for the rest of the process and the run
-//! goes on to its end, so a run never stops half-way because nobody reads its output.
+//! pipe, a full disk) that stream is dropped silently for the rest of the process (its file
+//! descriptor then points at /dev/null, so hook scripts and any remaining std print write there
+//! too) and the run goes on to its end: a run never stops half-way because nobody reads its
+//! output.
 //!
 //! [`is_print_panic`] recognises std's own panic for the `println!`s not converted yet; the
 //! entry point turns that into a quiet exit instead of a panic message.
@@ -18,23 +20,42 @@ static STDERR_GONE: AtomicBool = AtomicBool::new(false);
 /// process killed by SIGPIPE).
 pub const EXIT_CLOSED_PIPE: u8 = 141;
 
-fn write_to(gone: &AtomicBool, w: &mut dyn Write, args: fmt::Arguments<'_>) {
+/// Writes; returns false when this write failed (the stream is then marked gone).
+fn write_to(gone: &AtomicBool, w: &mut dyn Write, args: fmt::Arguments<'_>) -> bool {
     if gone.load(Ordering::Relaxed) {
-        return;
+        return true;
     }
     if w.write_fmt(args).and_then(|()| w.flush()).is_err() {
         gone.store(true, Ordering::Relaxed);
+        return false;
+    }
+    true
+}
+
+/// Points file descriptor `fd` at /dev/null, so that later writers the macros do not cover (a
+/// hook script inheriting the stream, a std print) neither fail nor get SIGPIPE.
+fn to_dev_null(fd: libc::c_int) {
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup2 on two valid descriptors; `null` is closed when dropped, `fd` stays open.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), fd);
+        }
     }
 }
 
-/// Writes to stdout; once a write failed, does nothing.
+/// Writes to stdout; once a write failed, does nothing (and stdout is /dev/null from then on).
 pub fn write_out(args: fmt::Arguments<'_>) {
-    write_to(&STDOUT_GONE, &mut std::io::stdout().lock(), args);
+    if !write_to(&STDOUT_GONE, &mut std::io::stdout().lock(), args) {
+        to_dev_null(libc::STDOUT_FILENO);
+    }
 }
 
-/// Writes to stderr; once a write failed, does nothing.
+/// Writes to stderr; once a write failed, does nothing (and stderr is /dev/null from then on).
 pub fn write_err(args: fmt::Arguments<'_>) {
-    write_to(&STDERR_GONE, &mut std::io::stderr().lock(), args);
+    if !write_to(&STDERR_GONE, &mut std::io::stderr().lock(), args) {
+        to_dev_null(libc::STDERR_FILENO);
+    }
 }
 
 /// Whether a write to stdout has failed (its reader is gone).
@@ -92,8 +113,8 @@ mod tests {
     fn a_broken_stream_is_dropped_after_the_first_failure() {
         let gone = AtomicBool::new(false);
         let mut w = Broken(0);
-        write_to(&gone, &mut w, format_args!("a\n"));
-        write_to(&gone, &mut w, format_args!("b\n"));
+        assert!(!write_to(&gone, &mut w, format_args!("a\n")));
+        assert!(write_to(&gone, &mut w, format_args!("b\n")));
         assert!(gone.load(Ordering::Relaxed));
         assert_eq!(w.0, 1);
     }
