@@ -2,8 +2,8 @@
 //! stayed busy).
 
 use crate::args::{
-    self, personality, BackendArg, Cli, Command, CommonRunArgs, MonitorCheck, Personality, RunArgs,
-    SanoidArgs,
+    self, personality, BackendArg, Cli, Command, CommonRunArgs, ConfigCommand, Personality,
+    RunArgs, SanoidArgs,
 };
 use crate::backend;
 use crate::config::{load_config, LoadedConfig};
@@ -22,8 +22,8 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
     let argv0 = argv.first().cloned().unwrap_or_default();
     let rest = argv.get(1..).unwrap_or(&[]).to_vec();
     let (program, result) = match personality(&argv0) {
-        Personality::Sanoid => ("sanoid", run_sanoid(&rest, None)),
-        Personality::Syncoid => ("syncoid", run_syncoid(&rest, None)),
+        Personality::Sanoid => ("sanoid", run_sanoid(&argv0, &rest, None)),
+        Personality::Syncoid => ("syncoid", run_syncoid(&argv0, &rest, None)),
         Personality::Zsync => {
             let mut v = vec![OsString::from("zsync")];
             v.extend(rest);
@@ -34,7 +34,7 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
         Ok(code) => code,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("{program}: {}", f.message);
+                errln!("{program}: {}", f.message);
             }
             f.code
         }
@@ -44,9 +44,9 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
 fn usage(err: clap::Error, program: &str) -> Result<u8, Fail> {
     let out = args::usage_error(&err, program);
     if out.stdout {
-        print!("{}", out.text);
+        out!("{}", out.text);
     } else {
-        eprint!("{}", out.text);
+        err!("{}", out.text);
     }
     Ok(out.code)
 }
@@ -70,17 +70,40 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::Plan(s) => crate::sync::run(cli.backend, &s, true, false),
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
         Command::Clone(c) => crate::clone::run(cli.backend, &c),
-        Command::Sanoid { args } => run_sanoid(&args, Some(cli.backend)),
-        Command::Syncoid { args } => run_syncoid(&args, Some(cli.backend)),
+        Command::Config(ConfigCommand::Show(c)) => {
+            let loaded = load_config(c.config.as_deref(), &discover::default_candidates())?;
+            show_config(cli.backend, &loaded, c.json);
+            Ok(EXIT_OK)
+        }
+        Command::Sanoid { args } => run_sanoid("sanoid".as_ref(), &args, Some(cli.backend)),
+        Command::Syncoid { args } => run_syncoid("syncoid".as_ref(), &args, Some(cli.backend)),
+    }
+}
+
+/// Prints the resolved per-dataset configuration (text, or JSON).
+fn show_config(choice: BackendArg, loaded: &LoadedConfig, json: bool) {
+    let opened = backend::open(choice).map_err(|e| format!("{e:#}"));
+    let shown = crate::config_show::resolve(
+        &loaded.config,
+        opened
+            .as_ref()
+            .map(|(be, _)| be.as_ref())
+            .map_err(Clone::clone),
+    );
+    if json {
+        let v = crate::config_show::json(loaded, &shown);
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        out!("{}", crate::config_show::text(loaded, &shown));
     }
 }
 
 fn version(choice: BackendArg) -> Result<u8, Fail> {
-    println!("zsync {}", env!("CARGO_PKG_VERSION"));
+    outln!("zsync {}", env!("CARGO_PKG_VERSION"));
     match backend::open(choice) {
         Ok((be, why)) => {
-            println!("backend: {}", be.name());
-            println!("why: {why}");
+            outln!("backend: {}", be.name());
+            outln!("why: {why}");
             Ok(EXIT_OK)
         }
         Err(e) => Err(Fail::failure(format!("backend: none usable: {e:#}"))),
@@ -152,33 +175,62 @@ fn execute(
     Ok(out.finish(&report))
 }
 
-fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8, Fail> {
+/// The upstream sanoid/syncoid release whose behaviour the personalities follow.
+pub const COMPAT_VERSION: &str = "2.3.0";
+
+/// `--version` in a personality: Getopt::Long's `PROGRAM version X.Y.Z` first (what a script
+/// checking sanoid's or syncoid's version parses), then a line naming zsync.
+pub fn personality_version(argv0: &std::ffi::OsStr, mode: &str) -> String {
+    format!(
+        "{} version {COMPAT_VERSION}\n(zsync {} in {mode} mode; {mode}-compatible)\n",
+        argv0.to_string_lossy(),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn run_sanoid(
+    argv0: &std::ffi::OsStr,
+    rest: &[OsString],
+    backend_flag: Option<BackendArg>,
+) -> Result<u8, Fail> {
     let a: SanoidArgs = match args::parse_sanoid(rest) {
         Ok(a) => a,
         Err(e) => return usage(e, "sanoid"),
     };
     if a.version {
-        println!(
-            "zsync {} in sanoid mode (sanoid-compatible)",
-            env!("CARGO_PKG_VERSION")
-        );
+        out!("{}", personality_version(argv0, "sanoid"));
         return Ok(EXIT_OK);
+    }
+    if a.force_prune {
+        // sanoid's own deprecation warning, word for word.
+        errln!("WARN: --force-prune argument is deprecated and its behavior is now standard");
     }
     let choice = backend_flag.unwrap_or(a.backend);
     let act = a.actions();
     let verbosity = Verbosity::from_flags(a.quiet, act.verbose, a.debug);
+    if act.nothing {
+        // sanoid's rule: an option other than --configdir/--cache-dir/--run-dir means "no cron".
+        if a.verbose || a.readonly {
+            errln!(
+                "sanoid: nothing to do: sanoid runs --cron only when no option but --configdir, \
+                 --cache-dir or --run-dir is given; add --cron, --take-snapshots or --prune-snapshots"
+            );
+        }
+        return Ok(EXIT_OK);
+    }
     let loaded = load_config(Some(&a.config_file()), &[])?;
-    let monitors: Vec<MonitorCheck> = [
-        (act.monitor_snapshots, MonitorCheck::Snapshots),
-        (act.monitor_health, MonitorCheck::Health),
-        (act.monitor_capacity, MonitorCheck::Capacity),
-    ]
-    .into_iter()
-    .filter_map(|(on, c)| on.then_some(c))
-    .collect();
-    let mut code = EXIT_OK;
+    if act.dump_config {
+        // sanoid's --debug: the resolved configuration first (then whatever else was asked).
+        outln!("****** CONFIGS ******");
+        show_config(choice, &loaded, false);
+    }
+    if let Some(check) = act.monitor {
+        let now = discover::now(a.common.now.as_deref())?;
+        let (be, _) = backend::open(choice)?;
+        return Ok(crate::sanoid_monitor::run(&loaded, be.as_ref(), check, now));
+    }
     if act.take || act.prune {
-        code = execute(
+        return execute(
             choice,
             &loaded,
             &a.common,
@@ -189,27 +241,23 @@ fn run_sanoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8,
                 now: discover::now(a.common.now.as_deref())?,
                 hook_stdout_to_stderr: false,
             },
-            Output::new(verbosity, false),
-        )?;
+            Output::sanoid(verbosity),
+        );
     }
-    if !monitors.is_empty() {
-        let now = discover::now(a.common.now.as_deref())?;
-        let (be, _) = backend::open(choice)?;
-        code = code.max(crate::monitor::run(&loaded, be.as_ref(), &monitors, now));
-    }
-    Ok(code)
+    Ok(EXIT_OK)
 }
 
-fn run_syncoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8, Fail> {
+fn run_syncoid(
+    argv0: &std::ffi::OsStr,
+    rest: &[OsString],
+    backend_flag: Option<BackendArg>,
+) -> Result<u8, Fail> {
     let a = match args::parse_syncoid(rest) {
         Ok(a) => a,
         Err(e) => return usage(e, "syncoid"),
     };
     if a.version {
-        println!(
-            "zsync {} in syncoid mode (syncoid-compatible)",
-            env!("CARGO_PKG_VERSION")
-        );
+        out!("{}", personality_version(argv0, "syncoid"));
         return Ok(EXIT_OK);
     }
     if a.insecure_direct_connection.is_some() {

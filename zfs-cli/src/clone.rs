@@ -22,7 +22,7 @@ pub fn run(choice: BackendArg, args: &CloneArgs) -> Result<u8, Fail> {
     } = resolve(args)?;
     let warn = |m: &str| {
         if !args.quiet {
-            eprintln!("zsync: warning: {m}");
+            errln!("zsync: warning: {m}");
         }
     };
     let ssh = if endpoint.is_local() {
@@ -46,15 +46,15 @@ pub fn run(choice: BackendArg, args: &CloneArgs) -> Result<u8, Fail> {
     if args.json {
         let text = serde_json::to_string(&cloned)
             .map_err(|e| Fail::failure(format!("clone: JSON: {e}")))?;
-        println!("{text}");
+        outln!("{text}");
     } else {
-        println!("{}", cloned.dataset);
+        outln!("{}", cloned.dataset);
         if let Some(dev) = &cloned.device {
-            println!("{dev}");
+            outln!("{dev}");
         }
     }
     if cloned.device_missing() {
-        eprintln!(
+        errln!(
             "zsync: clone: {}: the device {} of {} did not appear within {} s (is udev running? \
              volmode=none?)",
             cloned.host,

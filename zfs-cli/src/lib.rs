@@ -1,17 +1,22 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[macro_use]
+pub mod stdio;
+
 pub mod app;
 pub mod args;
 pub mod backend;
 pub mod clone;
 pub mod config;
+pub mod config_show;
 pub mod discover;
 pub mod exit;
 pub mod monitor;
 pub mod output;
 pub mod progress;
 pub mod render;
+pub mod sanoid_monitor;
 pub mod sync;
 pub mod sync_events;
 pub mod trace;

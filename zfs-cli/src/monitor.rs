@@ -22,7 +22,7 @@ pub fn run(
     let mut worst = 0u8;
     for check in checks {
         let report = monitor.check(check_of(*check));
-        println!("{}", nagios_line(&report));
+        outln!("{}", nagios_line(&report));
         worst = worst.max(report.exit_code());
     }
     worst
@@ -113,6 +113,7 @@ mod tests {
                 severity: Level::Warn,
                 status: Level::Warn,
                 message: "tank capacity is 83% (should be < 80%)".into(),
+                age: None,
             }],
             ..MonitorReport::default()
         };

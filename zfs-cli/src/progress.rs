@@ -48,7 +48,7 @@ impl ProgressLine {
     pub fn print_above(&self, print: impl FnOnce()) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if self.tty && st.drawn {
-            eprint!("\r\x1b[K");
+            err!("\r\x1b[K");
             st.drawn = false;
         }
         print();
@@ -90,7 +90,7 @@ impl ProgressLine {
             self.draw(&mut st);
         } else if !now.done && now.bytes > 0 && st.logged.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
             st.logged = Some(Instant::now());
-            eprintln!("zsync: progress: {}", render(&st.active));
+            errln!("zsync: progress: {}", render(&st.active));
         }
     }
 }

@@ -24,7 +24,7 @@ impl Tracer {
     /// Prints the line of a span that started at `started` and ends now.
     pub fn line(&self, what: &str, started: Instant) {
         let th = std::thread::current();
-        eprintln!(
+        errln!(
             "zsync: trace: +{:.3} [{}] {what} ({:.3} s)",
             started.saturating_duration_since(self.epoch).as_secs_f64(),
             th.name().unwrap_or("?"),

@@ -260,3 +260,201 @@ fn version_prints_the_version_first() {
         assert!(stderr(&o).contains("backend"), "{}", stderr(&o));
     }
 }
+
+/// sanoid runs cron only when no option but --configdir/--cache-dir/--run-dir is given: each of
+/// these alone must take no lock and reach no ZFS (here: no `zfs` on PATH, so a cron run would fail).
+#[test]
+fn sanoid_option_alone_runs_no_cron() {
+    let d = tmpdir("sanoid-alone");
+    std::fs::write(d.join("sanoid.conf"), "[tank]\n\thourly = 24\n").unwrap();
+    let lock = d.join("zsync.lock");
+    let cfgdir = format!("--configdir={}", d.display());
+    for flag in [
+        "--verbose",
+        "--quiet",
+        "--readonly",
+        "--debug",
+        "--force-update",
+    ] {
+        let o = Command::new(BIN)
+            .args(["sanoid", &cfgdir, flag])
+            .env("PATH", &d)
+            .env("ZSYNC_BACKEND", "cli")
+            .env("ZSYNC_LOCK", &lock)
+            .env_remove("ZSYNC_NOW")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{flag}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("does not exist"),
+            "{flag}: {}",
+            stderr(&o)
+        );
+        assert!(!lock.exists(), "{flag}: a cron run took the lock");
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// A `zfs list` that fails for a reason other than "does not exist" (here: no `zfs` on PATH) is
+/// told once per listed root with its real cause, exits 2, and is not reported as every
+/// configured dataset missing.
+#[test]
+fn listing_failure_is_told_once_with_its_cause() {
+    let d = tmpdir("listfail");
+    let conf = "[tank]\n\thourly = 24\n[tank/a]\n\thourly = 2\n[tank/b/c]\n";
+    std::fs::write(d.join("sanoid.conf"), conf).unwrap();
+    let conf_path = d.join("sanoid.conf");
+    let cfgdir = format!("--configdir={}", d.display());
+    for args in [
+        vec!["cron", "--dry-run", "--config", conf_path.to_str().unwrap()],
+        vec!["sanoid", &cfgdir, "--cron", "--readonly"],
+    ] {
+        let o = Command::new(BIN)
+            .args(&args)
+            .env("PATH", &d)
+            .env("ZSYNC_BACKEND", "cli")
+            .env_remove("ZSYNC_NOW")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("does not exist; skipped"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("list tank"), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// `zsync ... | head -1`: stdout's reader is gone. No personality panics (exit 101); help and
+/// version output end with exit 0.
+#[test]
+fn closed_stdout_never_panics() {
+    for args in [
+        &["--help"][..],
+        &["sanoid", "--help"],
+        &["syncoid", "--help"],
+        &["sanoid", "--version"],
+        &["syncoid", "--version"],
+        &["snapshot", "--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = Command::new(BIN)
+            .args(args)
+            .stdout(std::process::Stdio::from(writer))
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
+/// `--version` in each personality: the first line is Getopt::Long's `PROGRAM version X.Y.Z`
+/// (what `sanoid --version | awk '{print $3}'`-style checks parse); zsync is named.
+#[test]
+fn personality_version_is_parseable_and_names_zsync() {
+    let d = tmpdir("version");
+    for name in ["sanoid", "syncoid"] {
+        let link = d.join(name);
+        std::os::unix::fs::symlink(BIN, &link).unwrap();
+        let o = run(&link, &["--version"]);
+        assert_eq!(o.status.code(), Some(0));
+        let out = stdout(&o);
+        let first = out.lines().next().unwrap_or_default();
+        let words: Vec<&str> = first.split_whitespace().collect();
+        assert_eq!(words.len(), 3, "{first}");
+        assert!(words[0].ends_with(name), "{first}");
+        assert_eq!(words[1], "version", "{first}");
+        let v: Vec<u32> = words[2].split('.').map(|x| x.parse().unwrap()).collect();
+        assert!(v.len() == 3 && v[0] >= 2, "{first}");
+        assert!(out.contains("zsync"), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// `--force-prune` gets sanoid's deprecation warning (and, alone, runs nothing).
+#[test]
+fn sanoid_force_prune_warns_as_sanoid() {
+    let o = run(
+        Path::new(BIN),
+        &["sanoid", "--force-prune", "--configdir=/nonexistent"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "WARN: --force-prune argument is deprecated and its behavior is now standard"
+    );
+}
+
+const SHOW_CONF: &str =
+    "[tank]\n\tuse_template = prod\n\trecursive = yes\n[tank/vm]\n\thourly = 3\n\
+                         [template_prod]\n\thourly = 24\n\tyearly = 0\n";
+
+fn no_zfs(d: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("PATH", d)
+        .env("ZSYNC_BACKEND", "cli")
+        .env_remove("ZSYNC_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// `zsync config show [--json]`: every configured dataset's resolved settings (templates and the
+/// recursive parent applied); without ZFS the sections alone, said in a note.
+#[test]
+fn config_show_prints_resolved_settings() {
+    let d = tmpdir("cfgshow");
+    let conf = d.join("sanoid.conf");
+    std::fs::write(&conf, SHOW_CONF).unwrap();
+    let o = no_zfs(&d, &["config", "show", "-c", conf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.contains("# ZFS not listed"), "{t}");
+    let tank = t.split("\n[tank]\n").nth(1).expect("a [tank] block");
+    assert!(
+        tank.contains("\thourly = 24\n") && tank.contains("\tyearly = 0\n"),
+        "{t}"
+    );
+    let vm = t.split("\n[tank/vm]\n").nth(1).expect("a [tank/vm] block");
+    assert!(vm.contains("\thourly = 3\n"), "{t}");
+    let o = no_zfs(
+        &d,
+        &["config", "show", "--json", "-c", conf.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["datasets"][0]["dataset"], "tank");
+    assert_eq!(v["datasets"][1]["settings"]["hourly"], 3);
+    assert_eq!(v["listed"], false);
+    // Closed stdout: no panic.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(BIN)
+        .args(["config", "show", "-c", conf.to_str().unwrap()])
+        .env("PATH", &d)
+        .env("ZSYNC_BACKEND", "cli")
+        .stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// sanoid's `--debug` dumps the resolved per-dataset configuration (and, alone, does nothing else).
+#[test]
+fn sanoid_debug_dumps_the_config() {
+    let d = tmpdir("sanoiddebug");
+    std::fs::write(d.join("sanoid.conf"), SHOW_CONF).unwrap();
+    let cfgdir = format!("--configdir={}", d.display());
+    let o = no_zfs(&d, &["sanoid", &cfgdir, "--debug"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.starts_with("****** CONFIGS ******\n"), "{t}");
+    assert!(t.contains("\n[tank/vm]\n"), "{t}");
+    assert!(t.contains("\thourly = 3\n"), "{t}");
+    let _ = std::fs::remove_dir_all(d);
+}

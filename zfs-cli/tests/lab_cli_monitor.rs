@@ -26,17 +26,29 @@ fn config(dir: &Path, conf: &str) -> String {
     dir.join("zsync.conf").to_string_lossy().into_owned()
 }
 
-/// Runs `zsync monitor CHECK --config CONF` and `zsync sanoid --configdir DIR --monitor-CHECK`;
-/// both must agree; returns (exit code, stdout line).
+/// Runs `zsync monitor CHECK --config CONF`; returns (exit code, stdout line).
 fn monitor(dir: &Path, check: &str) -> (Option<i32>, String) {
     let conf = dir.join("zsync.conf").to_string_lossy().into_owned();
     let o = zsync(dir, None, &["monitor", check, "--config", &conf]);
+    (o.status.code(), text(&o.stdout).trim_end().to_owned())
+}
+
+/// Runs `zsync sanoid --configdir DIR --monitor-CHECK` (sanoid's own line format); returns (exit
+/// code, stdout without its newline: sanoid's health line keeps a trailing blank).
+fn sanoid_monitor(dir: &Path, check: &str) -> (Option<i32>, String) {
     let cfgdir = format!("--configdir={}", dir.display());
     let flag = format!("--monitor-{check}");
     let s = zsync(dir, None, &["sanoid", &cfgdir, &flag]);
-    assert_eq!(o.status.code(), s.status.code(), "zsync monitor vs sanoid");
-    assert_eq!(text(&o.stdout), text(&s.stdout), "zsync monitor vs sanoid");
-    (o.status.code(), text(&o.stdout).trim_end().to_owned())
+    let out = text(&s.stdout);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    (s.status.code(), out.trim_end_matches('\n').to_owned())
+}
+
+/// sanoid's `{Size:… Free:… Cap:…}` for `pool`, from `zpool list` (human-readable).
+fn size_free_cap(pool: &TestPool) -> Result<String, LabError> {
+    let out = pool.zpool(&["list", "-H", "-o", "size,free,cap", pool.name()])?;
+    let f: Vec<&str> = out.trim().split('\t').collect();
+    Ok(format!("{{Size:{} Free:{} Cap:{}}}", f[0], f[1], f[2]))
 }
 
 fn capacity(pool: &TestPool) -> Result<u8, LabError> {
@@ -55,12 +67,27 @@ fn lab_monitor_health_ok_then_degraded_mirror() -> Result<(), LabError> {
     let (code, line) = monitor(&dir, "health");
     assert_eq!(code, Some(0), "{line}");
     assert_eq!(line, format!("OK: all pools ({p}) are healthy"));
+    let (code, line) = sanoid_monitor(&dir, "health");
+    assert_eq!(code, Some(0), "{line}");
+    assert_eq!(
+        line,
+        format!("OK ZPOOL {p} : ONLINE {} ", size_free_cap(&pool)?)
+    );
 
     let second = pool.files()[1].to_string_lossy().into_owned();
     pool.zpool(&["offline", p, &second])?;
     let (code, line) = monitor(&dir, "health");
     assert_eq!(code, Some(1), "{line}");
     assert_eq!(line, format!("WARN: {p} is DEGRADED: {second} OFFLINE"));
+    let (code, line) = sanoid_monitor(&dir, "health");
+    assert_eq!(code, Some(1), "{line}");
+    assert_eq!(
+        line,
+        format!(
+            "*** WARNING *** WARNING ZPOOL {p} : DEGRADED {} <mirror-0:DEGRADED> {second}:OFFLINE ",
+            size_free_cap(&pool)?
+        )
+    );
 
     // A configured pool that is not imported is CRIT.
     config(&dir, &format!("[{p}]\n[zsyncnosuchpool/x]\n"));
@@ -69,6 +96,12 @@ fn lab_monitor_health_ok_then_degraded_mirror() -> Result<(), LabError> {
     assert!(
         line.starts_with("CRIT: configured pool zsyncnosuchpool is not imported, WARN: "),
         "{line}"
+    );
+    let (code, line) = sanoid_monitor(&dir, "health");
+    assert_eq!(code, Some(2), "{line}");
+    assert_eq!(
+        line,
+        "CRITICAL ZPOOL {zsyncnosuchpool} does not exist and/or is not responding!"
     );
     Ok(())
 }
@@ -114,6 +147,15 @@ fn lab_monitor_health_checksum_errors_after_scrub() -> Result<(), LabError> {
         )) && line.ends_with(" checksum errors"),
         "{line}"
     );
+    let (code, line) = sanoid_monitor(&dir, "health");
+    assert_eq!(code, Some(1), "{line}");
+    assert_eq!(
+        line,
+        format!(
+            "*** WARNING *** WARNING ZPOOL {m} : ONLINE {} ({second}:cksum errors) ",
+            size_free_cap(&mirror)?
+        )
+    );
 
     // Single vdev: the damage is permanent: CRIT, with the scrub's error count.
     let dir = scratch(&single, "ck1");
@@ -151,6 +193,10 @@ fn lab_monitor_capacity_thresholds() -> Result<(), LabError> {
         line,
         format!("OK: all pools ({p}) are below their capacity limits")
     );
+    assert_eq!(
+        sanoid_monitor(&dir, "capacity"),
+        (Some(0), format!("OK ZPOOL {p} : {cap}%"))
+    );
 
     let warn = cap - 5;
     config(
@@ -166,6 +212,13 @@ fn lab_monitor_capacity_thresholds() -> Result<(), LabError> {
         line,
         format!("WARN: {p} capacity is {cap}% (should be < {warn}%)")
     );
+    assert_eq!(
+        sanoid_monitor(&dir, "capacity"),
+        (
+            Some(1),
+            format!("*** WARNING *** WARNING ZPOOL {p} : {cap}%")
+        )
+    );
 
     let crit = cap - 1;
     config(
@@ -177,6 +230,13 @@ fn lab_monitor_capacity_thresholds() -> Result<(), LabError> {
     assert_eq!(
         line,
         format!("CRIT: {p} capacity is {cap}% (should be < {crit}%)")
+    );
+    assert_eq!(
+        sanoid_monitor(&dir, "capacity"),
+        (
+            Some(2),
+            format!("*** CRITICAL *** CRITICAL ZPOOL {p} : {cap}%")
+        )
     );
     Ok(())
 }

@@ -70,6 +70,9 @@ pub struct Finding {
     pub status: Level,
     /// Human-readable message, e.g. `tank newest hourly snapshot is 2h 5m old (should be < 1h 30m)`.
     pub message: String,
+    /// For a stale snapshot: `(age, limit)` in seconds (`None` for other findings, and for a type
+    /// with no snapshot at all), so a caller can word it its own way (sanoid mode).
+    pub age: Option<(u64, u64)>,
 }
 
 /// The result of a check.
@@ -147,6 +150,21 @@ pub fn display_age(secs: u64) -> String {
     }
 }
 
+/// Formats seconds as sanoid's monitor does: `1d 0h 0m 5s`, `5m 0s`, `7s` (every part from the
+/// largest non-zero one down to seconds).
+pub fn sanoid_display_age(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h}h {m}m {s}s")
+    } else if h > 0 {
+        format!("{h}h {m}m {s}s")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
 fn finding(
     p: &Policy,
     dataset: &str,
@@ -165,6 +183,7 @@ fn finding(
         severity,
         status: if suppressed { Level::Ok } else { severity },
         message,
+        age: None,
     }
 }
 
@@ -209,9 +228,9 @@ pub fn check_snapshots<'s, Tz: TimeZone>(
                 display_age(age),
                 display_age(limit)
             );
-            report
-                .findings
-                .push(finding(p, ds, Some(kind), severity, msg));
+            let mut f = finding(p, ds, Some(kind), severity, msg);
+            f.age = Some((age, limit));
+            report.findings.push(f);
         }
     }
     report.summary.push(format!(
@@ -350,6 +369,7 @@ pub fn check_health(pools: &[PoolHealthInput]) -> MonitorReport {
             severity,
             status: severity,
             message,
+            age: None,
         });
     }
     report.summary.push(format!(
@@ -362,6 +382,15 @@ pub fn check_health(pools: &[PoolHealthInput]) -> MonitorReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sanoid_ages_keep_every_smaller_part() {
+        assert_eq!(sanoid_display_age(0), "0s");
+        assert_eq!(sanoid_display_age(7), "7s");
+        assert_eq!(sanoid_display_age(300), "5m 0s");
+        assert_eq!(sanoid_display_age(5400), "1h 30m 0s");
+        assert_eq!(sanoid_display_age(86_405), "1d 0h 0m 5s");
+    }
     use crate::config::Config;
     use crate::types::Dataset;
     use chrono::Duration;

@@ -197,6 +197,24 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Scheduling and planning never panic, whatever the time (chrono's whole range) and settings.
+    /// sanoid: `TYPE = 0` means none of that type. Without a grid or keep-last, every snapshot
+    /// of a count-0 type older than now is destroyed unless it is held or protected (a
+    /// replication base), and those are kept with that reason.
+    #[test]
+    fn count_zero_destroys_all_of_the_type_except_held_or_protected(c in case()) {
+        let c = Case { grid: None, keep_last: 0, ..c };
+        let (policy, snaps, protect, now) = build(&c);
+        let plan = run(&policy, &snaps, &protect, now, c.berlin);
+        for k in &plan.keep {
+            if policy.settings.count(k.kind) == 0 && k.creation < now {
+                prop_assert!(
+                    k.reasons.held || k.reasons.protected.is_some(),
+                    "{} kept with {}=0: {:?}", k.name, k.kind, k.reasons
+                );
+            }
+        }
+    }
+
     #[test]
     fn no_panics_at_any_time(
         secs in (DateTime::<Utc>::MIN_UTC.timestamp() + 1)..(DateTime::<Utc>::MAX_UTC.timestamp() - 1),

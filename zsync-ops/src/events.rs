@@ -17,9 +17,23 @@ pub enum Level {
     Warn,
 }
 
+/// A phase of a snapshot/prune run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Taking the due snapshots.
+    Take,
+    /// Pruning expired snapshots.
+    Prune,
+}
+
 /// Receives a snapshot/prune run's events. The same facts also end up in the run's
 /// [`Report`](crate::Report); events give them as they happen.
 pub trait Events {
+    /// A phase starts (sanoid's `INFO: taking snapshots...` / `INFO: pruning snapshots...`).
+    fn phase_started(&mut self, phase: Phase) {
+        let _ = phase;
+    }
+
     /// A snapshot was taken (`dry_run`: would be). `recursive`: with its descendants
     /// (`recursive = zfs`).
     fn snapshot_created(&mut self, snapshot: &str, recursive: bool, dry_run: bool) {
@@ -31,7 +45,8 @@ pub trait Events {
         let _ = (snapshot, reason, dry_run);
     }
 
-    /// Taking or destroying a snapshot failed (the failure is in the report too).
+    /// Listing a configured root, taking or destroying a snapshot failed (the failure is in the
+    /// report too).
     fn operation_failed(&mut self, failure: &Failure) {
         let _ = failure;
     }

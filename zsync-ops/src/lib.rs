@@ -11,7 +11,7 @@ pub mod report;
 
 pub use clone::{CloneError, CloneRequest, Cloned};
 pub use engine::RunOptions;
-pub use events::{Events, Level, NoEvents};
+pub use events::{Events, Level, NoEvents, Phase};
 pub use hooks::{HookContext, HookKind, HookOutcome, HookRunner};
 pub use lock::{LockError, RunLock};
 pub use monitor::{Check, CheckReport, CheckState, Monitor, MonitorError};

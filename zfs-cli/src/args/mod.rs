@@ -94,6 +94,9 @@ pub enum Command {
     /// e.g. to boot a VM from a replicated disk; prints the new dataset and, for a volume, its
     /// device (`/dev/zvol/...`) once it exists.
     Clone(CloneArgs),
+    /// Configuration: `zsync config show [--json]` prints every dataset's resolved settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run with sanoid's flags (`zsync sanoid --cron`): drop-in for sanoid.
     #[command(disable_help_flag = true)]
     Sanoid {
@@ -108,6 +111,26 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+}
+
+/// `zsync config ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the resolved configuration of every dataset (templates applied, recursive sections
+    /// expanded over what ZFS lists; the configured sections alone when ZFS cannot be listed), as
+    /// sanoid's `--debug` dump does.
+    Show(ConfigShowArgs),
+}
+
+/// `zsync config show`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigShowArgs {
+    /// Config file (sanoid.conf syntax). Default: /etc/zsync/zsync.conf, else /etc/sanoid/sanoid.conf.
+    #[arg(long, short = 'c', env = "ZSYNC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options shared by `snapshot`, `prune` and `cron`.

@@ -3,6 +3,7 @@
 
 use super::common::{BackendArg, CommonRunArgs};
 use super::getopt::normalize_getopt_long;
+use super::MonitorCheck;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -87,34 +88,63 @@ pub struct SanoidActions {
     pub take: bool,
     /// Prune.
     pub prune: bool,
-    /// Monitor checks requested, in sanoid's order.
-    pub monitor_snapshots: bool,
-    /// Pool health check.
-    pub monitor_health: bool,
-    /// Pool capacity check.
-    pub monitor_capacity: bool,
-    /// Verbose output.
+    /// The one monitor check that runs (sanoid runs only the first of `--monitor-snapshots`,
+    /// `--monitor-health`, `--monitor-capacity`, then exits: no cron after it).
+    pub monitor: Option<MonitorCheck>,
+    /// Print the resolved per-dataset configuration first (`--debug`, sanoid's dump).
+    pub dump_config: bool,
+    /// Verbose output (sanoid's `--verbose`; on for the default cron run and for `--debug`).
     pub verbose: bool,
+    /// No option selected anything to do (e.g. `--verbose` or `--readonly` alone).
+    pub nothing: bool,
 }
 
 impl SanoidArgs {
-    /// Resolves the actions: no action flag at all means `--cron --verbose` (sanoid's default;
-    /// unlike sanoid, `--quiet` alone still runs the cron job, quietly).
-    pub fn actions(&self) -> SanoidActions {
-        let any_action = self.cron
+    /// Whether any sanoid option other than `--configdir`, `--cache-dir` and `--run-dir` was
+    /// given. zsync's own extras (`--lock-file`, `--lock-wait`, `--backend`) do not count.
+    pub fn any_sanoid_option(&self) -> bool {
+        self.cron
             || self.take_snapshots
             || self.prune_snapshots
+            || self.verbose
+            || self.debug
+            || self.quiet
+            || self.readonly
+            || self.cache_ttl.is_some()
+            || self.force_update
+            || self.force_prune
             || self.monitor_snapshots
             || self.monitor_health
-            || self.monitor_capacity;
-        let default_cron = !any_action && !self.version;
+            || self.monitor_capacity
+            || self.version
+    }
+
+    /// Resolves the actions with sanoid's rule: `--cron --verbose` only when no option other than
+    /// `--configdir`/`--cache-dir`/`--run-dir` is given, so `--debug`, `--verbose`, `--quiet`,
+    /// `--readonly` (or `--force-update`, `--cache-ttl`, `--force-prune`) alone take and destroy
+    /// nothing. A monitor flag runs only the first monitor, and no cron.
+    pub fn actions(&self) -> SanoidActions {
+        let default_cron = !self.any_sanoid_option();
+        let monitor = [
+            (self.monitor_snapshots, MonitorCheck::Snapshots),
+            (self.monitor_health, MonitorCheck::Health),
+            (self.monitor_capacity, MonitorCheck::Capacity),
+        ]
+        .into_iter()
+        .find_map(|(on, c)| on.then_some(c));
+        let cron = (self.cron || default_cron) && monitor.is_none();
+        let take = cron || (self.take_snapshots && monitor.is_none());
+        let prune = cron || (self.prune_snapshots && monitor.is_none());
+        let verbose = self.verbose || self.debug || default_cron;
+        // sanoid: `--quiet` turns verbose off for the cron job only.
+        let verbose = verbose && !(cron && self.quiet);
         SanoidActions {
-            take: self.cron || self.take_snapshots || default_cron,
-            prune: self.cron || self.prune_snapshots || default_cron,
-            monitor_snapshots: self.monitor_snapshots,
-            monitor_health: self.monitor_health,
-            monitor_capacity: self.monitor_capacity,
-            verbose: (self.verbose || self.debug || default_cron) && !self.quiet,
+            take,
+            prune,
+            monitor,
+            dump_config: self.debug,
+            verbose,
+            nothing: !take && !prune && monitor.is_none() && !self.debug,
         }
     }
 
@@ -163,15 +193,46 @@ mod tests {
     fn sanoid_default_is_cron_verbose() {
         let a = parse_sanoid(&[]).unwrap();
         let act = a.actions();
-        assert!(act.take && act.prune && act.verbose);
+        assert!(act.take && act.prune && act.verbose && !act.nothing);
         assert_eq!(a.config_file(), PathBuf::from("/etc/sanoid/sanoid.conf"));
-        // --configdir alone is still "no action".
-        let a = parse_sanoid(&os(&["--configdir=/x"])).unwrap();
-        assert!(a.actions().take && a.actions().prune);
+        // --configdir, --cache-dir, --run-dir (and zsync's lock options) are still "no option".
+        let a = parse_sanoid(&os(&[
+            "--configdir=/x",
+            "--cache-dir=/c",
+            "--run-dir=/r",
+            "--lock-file=/l",
+            "--lock-wait=3",
+        ]))
+        .unwrap();
+        assert!(a.actions().take && a.actions().prune && a.actions().verbose);
         assert_eq!(a.config_file(), PathBuf::from("/x/sanoid.conf"));
-        // --quiet alone: cron, quietly.
-        let a = parse_sanoid(&os(&["--quiet"])).unwrap();
-        assert!(a.actions().take && !a.actions().verbose);
+    }
+
+    /// sanoid runs cron only when `keys %args < 4`: any other option alone does nothing
+    /// (`--debug` only dumps the config).
+    #[test]
+    fn sanoid_option_alone_runs_no_cron() {
+        for flag in [
+            "--debug",
+            "--verbose",
+            "--quiet",
+            "--readonly",
+            "--force-update",
+            "--force-prune",
+            "--cache-ttl=60",
+        ] {
+            let a = parse_sanoid(&os(&["--configdir=/x", flag])).unwrap();
+            let act = a.actions();
+            assert!(!act.take && !act.prune, "{flag}: {act:?}");
+            assert_eq!(act.monitor, None, "{flag}");
+            assert_eq!(act.dump_config, flag == "--debug", "{flag}");
+            assert_eq!(act.nothing, flag != "--debug", "{flag}");
+        }
+        // --cron --quiet: cron, not verbose; --cron --debug: dump, then a verbose cron.
+        let act = parse_sanoid(&os(&["--cron", "--quiet"])).unwrap().actions();
+        assert!(act.take && act.prune && !act.verbose);
+        let act = parse_sanoid(&os(&["--cron", "--debug"])).unwrap().actions();
+        assert!(act.take && act.prune && act.verbose && act.dump_config);
     }
 
     #[test]
@@ -185,11 +246,16 @@ mod tests {
         let a = parse_sanoid(&os(&["--monitor-snapshots"]))
             .unwrap()
             .actions();
-        assert!(!a.take && !a.prune && a.monitor_snapshots);
+        assert!(!a.take && !a.prune && a.monitor == Some(MonitorCheck::Snapshots));
+        // sanoid: the first monitor runs and exits; cron never runs after it.
         let a = parse_sanoid(&os(&["--cron", "--monitor-health"]))
             .unwrap()
             .actions();
-        assert!(a.take && a.prune && a.monitor_health);
+        assert!(!a.take && !a.prune && a.monitor == Some(MonitorCheck::Health));
+        let a = parse_sanoid(&os(&["--monitor-capacity", "--monitor-health"]))
+            .unwrap()
+            .actions();
+        assert_eq!(a.monitor, Some(MonitorCheck::Health));
     }
 
     #[test]

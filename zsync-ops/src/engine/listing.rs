@@ -24,16 +24,37 @@ pub fn listing_roots(config: &Config) -> Vec<String> {
     let paths: BTreeSet<&str> = config.datasets.iter().map(|s| s.path.as_str()).collect();
     paths
         .iter()
-        .filter(|p| {
-            !paths
-                .iter()
-                .any(|q| q != *p && p.starts_with(q) && p.as_bytes().get(q.len()) == Some(&b'/'))
-        })
+        .filter(|p| !paths.iter().any(|q| q != *p && is_under(p, q)))
         .map(|p| p.to_string())
         .collect()
 }
 
-/// Lists the roots (one backend call each). Missing roots go to `report.missing`.
+/// What a failed listing of `root` is called in the report (`list ROOT`).
+fn list_what(root: &str) -> String {
+    format!("{LIST_PREFIX}{root}")
+}
+
+const LIST_PREFIX: &str = "list ";
+
+/// The roots whose listing failed for a reason other than "does not exist" (their datasets are
+/// unknown, not missing).
+pub fn failed_roots(report: &Report) -> Vec<&str> {
+    report
+        .failures
+        .iter()
+        .filter_map(|f| f.what.strip_prefix(LIST_PREFIX))
+        .collect()
+}
+
+/// Whether `dataset` is `root` or below it.
+pub fn is_under(dataset: &str, root: &str) -> bool {
+    dataset == root
+        || (dataset.starts_with(root) && dataset.as_bytes().get(root.len()) == Some(&b'/'))
+}
+
+/// Lists the roots (one backend call each). A root that does not exist is simply absent from
+/// the state; any other listing failure goes to `report.failures` and is told once per root as
+/// [`Events::operation_failed`] (e.g. the ZFS module not loaded).
 pub fn list_state(
     config: &Config,
     backend: &dyn Backend,
@@ -46,14 +67,19 @@ pub fn list_state(
         versions: true,
         user_props: Vec::new(),
     };
+    let mut fail = |root: &str, error: String, events: &mut dyn Events| {
+        let f = Failure {
+            what: list_what(root),
+            error,
+        };
+        events.operation_failed(&f);
+        report.failures.push(f);
+    };
     for root in listing_roots(config) {
         let name = match DatasetName::parse(&root) {
             Ok(n) => n,
             Err(e) => {
-                report.failures.push(Failure {
-                    what: format!("list {root}"),
-                    error: e.to_string(),
-                });
+                fail(&root, e.to_string(), events);
                 continue;
             }
         };
@@ -82,10 +108,7 @@ pub fn list_state(
                 }
             }
             Err(ZfsError::NotFound { .. }) => {}
-            Err(e) => report.failures.push(Failure {
-                what: format!("list {root}"),
-                error: e.to_string(),
-            }),
+            Err(e) => fail(&root, e.to_string(), events),
         }
     }
     state

@@ -6,15 +6,17 @@
 //!    are covered by their ancestor's listing).
 //! 2. **Resolve** every existing dataset's effective policy (zfs-policy; section order does not matter).
 //! 3. **Take**: per dataset, the due types (zfs-policy's schedule in the local time zone) share one
-//!    timestamp. Per pool: every `pre_snapshot_script` runs first; then the pool's due snapshots are
+//!    timestamp. Per pool, the due snapshots of the datasets WITHOUT snapshot scripts are
 //!    taken with ONE [`Backend::snapshot`] call per type (ZFS allows one snapshot per dataset in an
 //!    atomic call): every dataset's hourly in one txg, every daily in one txg, ... (one txg with the
 //!    Lzc backend; `zfs snapshot a@x b@x` with the Cli backend, also atomic). A `recursive = zfs`
 //!    dataset uses [`Backend::snapshot_recursive`].
-//!    Then every `post_snapshot_script`. A failed batch is retried one snapshot at a time, so one bad
-//!    dataset does not cost the others their snapshots.
+//!    A failed batch is retried one snapshot at a time, so one bad dataset does not cost the
+//!    others their snapshots. Then each dataset WITH a `pre_snapshot_script` or
+//!    `post_snapshot_script` in turn, in sanoid's order: its pre script, its snapshots, its post
+//!    script (a freeze window covers one dataset, not the whole pool).
 //! 4. **Prune**: per dataset, zfs-policy's retention decides; held snapshots (`userrefs > 0`) and the
-//!    newest snapshot of each type are never destroyed (checked again here). `pre_pruning_script`
+//!    newest snapshot of each type with a count above 0 are never destroyed (checked again here; `TYPE = 0` destroys them all, as sanoid does, and a held one kept is said as a warning). `pre_pruning_script`
 //!    runs per snapshot (non-zero exit keeps it, as in sanoid), then ONE
 //!    [`Backend::destroy_snapshots`] call per dataset, then `pruning_script` per destroyed snapshot.
 //!    Snapshots taken in the same run count as existing. When some dataset has `prune_defer` set, ONE
@@ -39,7 +41,7 @@ pub use listing::{list_state, listing_roots, policy_datasets, DatasetState, Stat
 pub use options::RunOptions;
 pub use prune::guard_set;
 
-use crate::events::{Events, Level};
+use crate::events::{Events, Level, Phase};
 use crate::hooks::HookRunner;
 use crate::report::Report;
 use zfs_core::Backend;
@@ -59,7 +61,16 @@ pub fn run(
     };
     let mut state = list_state(config, backend, &mut report, events);
     let resolution = config.resolve(&policy_datasets(&state));
+    let failed: Vec<String> = listing::failed_roots(&report)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     for m in &resolution.missing {
+        // Under a root whose listing failed the dataset is unknown, not missing: the failure
+        // itself was already told once.
+        if failed.iter().any(|r| listing::is_under(m, r)) {
+            continue;
+        }
         events.message(
             Level::Warn,
             &format!("configured dataset {m} does not exist; skipped"),
@@ -71,6 +82,7 @@ pub fn run(
         ..HookRunner::default()
     };
     if opts.take {
+        events.phase_started(Phase::Take);
         take::take(
             backend,
             &resolution.policies,
@@ -82,6 +94,7 @@ pub fn run(
         );
     }
     if opts.prune {
+        events.phase_started(Phase::Prune);
         prune::prune(
             backend,
             &resolution.policies,

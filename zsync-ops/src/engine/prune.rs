@@ -12,7 +12,7 @@ use crate::report::{Failure, Report, Skip};
 use chrono::Local;
 use std::collections::BTreeMap;
 use zfs_core::{Backend, SnapshotName, ZfsError};
-use zfs_policy::{DatasetPolicy, Protect, Snapshot, SnapshotType};
+use zfs_policy::{DatasetPolicy, Policy, Protect, Snapshot, SnapshotType};
 
 /// Destroys what retention no longer keeps in `policies`' datasets.
 pub(crate) fn prune(
@@ -45,7 +45,8 @@ pub(crate) fn prune(
             }
             continue;
         }
-        let protected = guard_set(&st.snapshots);
+        say_kept_count_zero(p, &plan, report, events);
+        let protected = guard_set(&st.snapshots, &p.settings);
         let mut candidates: Vec<(&str, SnapshotType, String)> = Vec::new();
         for d in &plan.destroy {
             if let Some(why) = protected.get(d.name) {
@@ -207,15 +208,52 @@ fn prune_ctx(dataset: &str, snapname: &str, kind: SnapshotType) -> HookContext {
     }
 }
 
-/// Snapshots that must never be destroyed, with the reason: held ones and the newest of each type.
-pub fn guard_set(snapshots: &[Snapshot]) -> BTreeMap<&str, &'static str> {
+/// A type with count 0 means "none" (sanoid destroys them all); a snapshot of such a type that is
+/// still kept (held, e.g. a replication base under `--use-hold`, or otherwise protected) is said
+/// once per run as a warning and listed in the report, so the user knows why it stays.
+fn say_kept_count_zero(
+    p: &DatasetPolicy,
+    plan: &zfs_policy::PrunePlan<'_>,
+    report: &mut Report,
+    events: &mut dyn Events,
+) {
+    for k in &plan.keep {
+        if p.settings.count(k.kind) != 0 {
+            continue;
+        }
+        let why = if k.reasons.held {
+            "it is held (userrefs > 0; e.g. a replication base held by `syncoid --use-hold`)"
+                .to_string()
+        } else if let Some(w) = &k.reasons.protected {
+            format!("it is protected ({w})")
+        } else {
+            continue;
+        };
+        let full = format!("{}@{}", p.dataset, k.name);
+        events.message(
+            Level::Warn,
+            &format!("{full} kept although {} = 0: {why}", k.kind),
+        );
+        report.skipped.push(Skip {
+            name: full,
+            reason: format!("{} = 0 but {why}", k.kind),
+        });
+    }
+}
+
+/// Snapshots that must never be destroyed, with the reason: held ones and the newest of each type
+/// whose count is above 0 (count 0 asks for none of that type, as in sanoid).
+pub fn guard_set<'a>(
+    snapshots: &'a [Snapshot],
+    settings: &Policy,
+) -> BTreeMap<&'a str, &'static str> {
     let mut guard: BTreeMap<&str, &'static str> = BTreeMap::new();
     let mut newest: BTreeMap<SnapshotType, &Snapshot> = BTreeMap::new();
     for s in snapshots {
         if s.held() {
             guard.insert(s.name(), "held (userrefs > 0): never pruned");
         }
-        if let Some(t) = s.autosnap_type() {
+        if let Some(t) = s.autosnap_type().filter(|t| settings.count(*t) > 0) {
             let e = newest.entry(t).or_insert(s);
             if s.creation() >= e.creation() {
                 *e = s;
@@ -245,11 +283,31 @@ mod tests {
             Snapshot::new("autosnap_c_daily", t(300)),
             Snapshot::new("manual", t(400)),
         ];
-        let g = guard_set(&snaps);
+        let g = guard_set(&snaps, &Policy::default());
         assert!(g.contains_key("autosnap_a_hourly"));
         assert!(!g.contains_key("autosnap_b_hourly"));
         assert!(g.contains_key("autosnap_c_hourly"));
         assert!(g.contains_key("autosnap_c_daily"));
         assert!(!g.contains_key("manual"));
+    }
+
+    /// `yearly = 0`: the newest yearly is not guarded (sanoid destroys them all); a held one is.
+    #[test]
+    fn guard_does_not_keep_newest_of_a_count_zero_type() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let snaps = vec![
+            Snapshot::new("autosnap_a_yearly", t(100)).with_hold(true),
+            Snapshot::new("autosnap_b_yearly", t(200)),
+            Snapshot::new("autosnap_b_daily", t(200)),
+        ];
+        let settings = Policy {
+            yearly: 0,
+            daily: 3,
+            ..Policy::default()
+        };
+        let g = guard_set(&snaps, &settings);
+        assert!(!g.contains_key("autosnap_b_yearly"), "{g:?}");
+        assert!(g.contains_key("autosnap_a_yearly"), "held stays guarded");
+        assert!(g.contains_key("autosnap_b_daily"));
     }
 }

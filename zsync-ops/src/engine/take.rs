@@ -1,5 +1,7 @@
-//! Taking the due snapshots: per pool, the pre scripts, one atomic call per snapshot type, a
-//! one-by-one retry when a batch fails, the post scripts.
+//! Taking the due snapshots: per pool, one atomic call per snapshot type for the datasets without
+//! snapshot scripts (a one-by-one retry when a batch fails); then each dataset with a
+//! `pre_snapshot_script`/`post_snapshot_script` in turn, in sanoid's order: pre → its snapshots
+//! → post.
 
 use super::failure::failed;
 use super::listing::State;
@@ -85,86 +87,120 @@ pub(crate) fn take(
     }
 
     for (pool, planned) in by_pool {
-        // Pre scripts: a failure with no_inconsistent_snapshot drops that dataset from the batch.
-        let mut pre_failed: BTreeMap<String, bool> = BTreeMap::new();
-        let mut batch: Vec<&Planned> = Vec::new();
-        for pl in &planned {
-            let mut failed = false;
-            if let (Some(cmd), false) = (&pl.policy.settings.pre_snapshot_script, opts.dry_run) {
-                let ctx = hook_ctx(pl, None);
-                failed = !run_hook(
-                    runner,
-                    HookKind::PreSnapshot,
-                    cmd,
-                    &ctx,
-                    script_timeout(&pl.policy.settings),
-                    report,
-                    events,
-                );
-            }
-            pre_failed.insert(pl.dataset.clone(), failed);
-            if failed && pl.policy.settings.no_inconsistent_snapshot {
+        // Datasets without snapshot scripts: one atomic batch for the pool. Datasets with a
+        // pre or post script: sanoid's order, each in turn (pre → its snapshots → post), so a
+        // freeze window (fsfreeze of a VM) covers one dataset's snapshot, not the whole pool's.
+        let (scripted, atomic): (Vec<&Planned>, Vec<&Planned>) =
+            planned.iter().partition(|pl| has_snapshot_scripts(pl));
+        if !atomic.is_empty() {
+            let taken = snapshot_batch(backend, &pool, &atomic, opts.dry_run, report, events);
+            record_taken(state, &atomic, &taken, opts);
+        }
+        for pl in scripted {
+            let failed = run_pre(pl, opts, runner, report, events);
+            let batch: Vec<&Planned> = if failed && pl.policy.settings.no_inconsistent_snapshot {
                 report.skipped.push(Skip {
                     name: pl.dataset.clone(),
                     reason: "pre_snapshot_script failed and no_inconsistent_snapshot is set".into(),
                 });
-                continue;
-            }
-            batch.push(pl);
-        }
-
-        let taken = snapshot_batch(backend, &pool, &batch, opts.dry_run, report, events);
-
-        // Record the new snapshots so pruning in the same run sees them.
-        for pl in &batch {
-            for (name, _) in pl.names.iter().zip(&pl.types) {
-                let full = format!("{}@{name}", pl.dataset);
-                if !taken.contains(&full) {
-                    continue;
-                }
-                let targets: Vec<String> = if pl.recursive {
-                    state
-                        .keys()
-                        .filter(|d| {
-                            *d == &pl.dataset
-                                || (d.starts_with(&pl.dataset)
-                                    && d.as_bytes().get(pl.dataset.len()) == Some(&b'/'))
-                        })
-                        .cloned()
-                        .collect()
-                } else {
-                    vec![pl.dataset.clone()]
-                };
-                for t in targets {
-                    if let Some(s) = state.get_mut(&t) {
-                        s.snapshots.push(Snapshot::new(name.clone(), opts.now));
-                    }
-                }
-            }
-        }
-
-        // Post scripts.
-        if opts.dry_run {
-            continue;
-        }
-        for pl in &planned {
-            let Some(cmd) = &pl.policy.settings.post_snapshot_script else {
-                continue;
+                Vec::new()
+            } else {
+                vec![pl]
             };
-            let failed = pre_failed.get(&pl.dataset).copied().unwrap_or(false);
-            if failed && !pl.policy.settings.force_post_snapshot_script {
+            let taken = snapshot_batch(backend, &pool, &batch, opts.dry_run, report, events);
+            record_taken(state, &batch, &taken, opts);
+            if !opts.dry_run {
+                run_post(pl, failed, runner, report, events);
+            }
+        }
+    }
+}
+
+/// Whether the dataset has a `pre_snapshot_script` or `post_snapshot_script`.
+fn has_snapshot_scripts(pl: &Planned) -> bool {
+    let s = &pl.policy.settings;
+    s.pre_snapshot_script.is_some() || s.post_snapshot_script.is_some()
+}
+
+/// Runs the dataset's `pre_snapshot_script` (not in a dry run); returns whether it failed.
+fn run_pre(
+    pl: &Planned,
+    opts: &RunOptions,
+    runner: &HookRunner,
+    report: &mut Report,
+    events: &mut dyn Events,
+) -> bool {
+    match (&pl.policy.settings.pre_snapshot_script, opts.dry_run) {
+        (Some(cmd), false) => !run_hook(
+            runner,
+            HookKind::PreSnapshot,
+            cmd,
+            &hook_ctx(pl, None),
+            script_timeout(&pl.policy.settings),
+            report,
+            events,
+        ),
+        _ => false,
+    }
+}
+
+/// Runs the dataset's `post_snapshot_script` unless its pre script failed (then only with
+/// `force_post_snapshot_script`, with `SANOID_PRE_FAILURE=1`).
+fn run_post(
+    pl: &Planned,
+    pre_failed: bool,
+    runner: &HookRunner,
+    report: &mut Report,
+    events: &mut dyn Events,
+) {
+    let Some(cmd) = &pl.policy.settings.post_snapshot_script else {
+        return;
+    };
+    if pre_failed && !pl.policy.settings.force_post_snapshot_script {
+        return;
+    }
+    run_hook(
+        runner,
+        HookKind::PostSnapshot,
+        cmd,
+        &hook_ctx(pl, Some(pre_failed)),
+        script_timeout(&pl.policy.settings),
+        report,
+        events,
+    );
+}
+
+/// Records the snapshots of `batch` that were taken, so pruning in the same run sees them.
+fn record_taken(
+    state: &mut State,
+    batch: &[&Planned],
+    taken: &BTreeSet<String>,
+    opts: &RunOptions,
+) {
+    for pl in batch {
+        for name in &pl.names {
+            let full = format!("{}@{name}", pl.dataset);
+            if !taken.contains(&full) {
                 continue;
             }
-            let ctx = hook_ctx(pl, Some(failed));
-            run_hook(
-                runner,
-                HookKind::PostSnapshot,
-                cmd,
-                &ctx,
-                script_timeout(&pl.policy.settings),
-                report,
-                events,
-            );
+            let targets: Vec<String> = if pl.recursive {
+                state
+                    .keys()
+                    .filter(|d| {
+                        *d == &pl.dataset
+                            || (d.starts_with(&pl.dataset)
+                                && d.as_bytes().get(pl.dataset.len()) == Some(&b'/'))
+                    })
+                    .cloned()
+                    .collect()
+            } else {
+                vec![pl.dataset.clone()]
+            };
+            for t in targets {
+                if let Some(s) = state.get_mut(&t) {
+                    s.snapshots.push(Snapshot::new(name.clone(), opts.now));
+                }
+            }
         }
     }
 }
