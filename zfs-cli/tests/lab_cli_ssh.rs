@@ -15,13 +15,17 @@ use common::ssh::{
 };
 use common::{scratch, text, zsync};
 
-/// `zsync sync -r --no-sync-snap --json ARGS... SRC DST`, which must succeed; its report.
+/// `zsync sync -r --no-sync-snap --json --small-stream 0 ARGS... SRC DST`, which must succeed;
+/// its report. (`--small-stream 0`: the test's small streams take the data path and compression
+/// the test names, not the SSH session's plain path for small streams.)
 fn sync(dir: &Path, cfg: &Path, extra: &[&str], src: &str, dst: &str) -> serde_json::Value {
     let mut args = vec![
         "sync",
         "-r",
         "--no-sync-snap",
         "--json",
+        "--small-stream",
+        "0",
         "--sshconfig",
         cfg.to_str().unwrap(),
     ];
@@ -304,6 +308,7 @@ fn lab_cli_ssh_non_root_user_sudo_and_zfs_allow() -> Result<(), LabError> {
 /// Raw sends of an encrypted dataset with sync snapshots and `--use-hold`, pushed to the backup host
 /// and pulled back, as locally: the replica stays encrypted with its key not loaded on the backup
 /// host, the newest sync snapshot is held on both sides of each run and the previous one is gone.
+/// (Default `--small-stream`: the pushes' small streams go plain on the ssh2 session.)
 #[test]
 #[ignore = "lab: needs real ZFS and sshd, run by cargo xtask lab test"]
 fn lab_cli_ssh_raw_encrypted_with_sync_snapshots_and_holds() -> Result<(), LabError> {

@@ -105,6 +105,10 @@ pub struct SendRequest {
     /// [`Capabilities::runs_wire`] says so takes a compressed wire; Lzc refuses one
     /// ([`ZfsError::Unsupported`]).
     pub wire: Wire,
+    /// The stream may be large (the default): a remote runner moves it on its bulk data path (e.g.
+    /// zfs-ssh's OpenSSH master). `false` for a stream known to be small keeps it on the runner's
+    /// control session, which costs no process per stream. Local backends ignore it.
+    pub bulk: bool,
 }
 
 impl SendRequest {
@@ -117,6 +121,7 @@ impl SendRequest {
             flags: SendFlags::default(),
             resume: None,
             wire: Wire::Plain,
+            bulk: true,
         }
     }
     /// An incremental send `from` → `to` with default flags (`-i`: only `to` is received).
@@ -128,6 +133,7 @@ impl SendRequest {
             flags: SendFlags::default(),
             resume: None,
             wire: Wire::Plain,
+            bulk: true,
         }
     }
     /// An incremental send of every snapshot after `from` up to `to` in one stream (`-I`).
@@ -139,6 +145,7 @@ impl SendRequest {
             flags: SendFlags::default(),
             resume: None,
             wire: Wire::Plain,
+            bulk: true,
         }
     }
 }
@@ -171,6 +178,8 @@ pub struct RecvRequest {
     /// How the stream reaches the backend: plain, or compressed, decompressed on the receiving host
     /// (`zstd -dc | zfs receive ...` as one pipeline). As [`SendRequest::wire`].
     pub wire: Wire,
+    /// The stream may be large (the default); as [`SendRequest::bulk`].
+    pub bulk: bool,
 }
 
 impl RecvRequest {
@@ -187,6 +196,7 @@ impl RecvRequest {
             no_mount: false,
             into_dataset: false,
             wire: Wire::Plain,
+            bulk: true,
         }
     }
 }

@@ -745,6 +745,7 @@ fn lzc_truncated_resumable_receive_then_send_resume() -> R {
         },
         resume: Some(t.clone()),
         wire: zfs_core::Wire::Plain,
+        bulk: true,
     };
     let rest = send_to_vec(&l, &resume)?;
     assert!(

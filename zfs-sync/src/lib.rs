@@ -47,7 +47,7 @@ pub use naming::{
 };
 pub use options::{
     default_jobs, InitialReplication, PlanOptions, RecvOptions, SendOptions, SnapshotFilter,
-    SyncOptions, TreeSpec,
+    SyncOptions, TreeSpec, SMALL_STREAM,
 };
 pub use pattern::{Pattern, PatternError};
 pub use plan::{

@@ -259,3 +259,61 @@ fn a_compressed_relay_asks_for_no_estimate() {
     full_then_incremental(&src, &tgt, &mover, &opts(None));
     assert_eq!(src.calls_of(&["send_space"]), Vec::<String>::new());
 }
+
+/// A push from a source that estimates streams in-process (libzfs_core): streams smaller than
+/// `small_stream` go plain and not bulk (the remote's control session), bigger ones take the run's
+/// wire; `small_stream = 0` routes every stream as the run says.
+#[test]
+fn small_streams_from_an_in_process_source_cross_plain_and_not_bulk() {
+    for (limit, small) in [(zfs_sync::SMALL_STREAM, true), (1, false), (0, false)] {
+        let (src, tgt) = hosts(
+            Fake::new("localhost", &["p"]).in_process(),
+            Fake::new("backup1", &["b"]).remote(true, true),
+        );
+        let o = SyncOptions {
+            small_stream: limit,
+            ..opts(None)
+        };
+        full_then_incremental(&src, &tgt, &UNCHECKED, &o);
+        let (sends, receives) = streams(&src, &tgt);
+        assert_eq!(receives.len(), 4, "{receives:?}");
+        // One in-process estimate per send (none when routing is off).
+        let estimates = src.calls_of(&["send_space"]).len();
+        assert_eq!(
+            estimates,
+            if limit > 0 { sends.len() } else { 0 },
+            "{sends:?}"
+        );
+        assert!(!sends.is_empty());
+        for c in sends.iter().chain(&receives) {
+            if small {
+                assert!(c.ends_with(" small") && !c.contains("wire="), "{c}");
+            } else {
+                assert!(!c.contains("small"), "{c}");
+            }
+        }
+        if !small {
+            assert!(
+                receives.iter().all(|c| c.ends_with(" wire=zstd-3")),
+                "{receives:?}"
+            );
+        }
+    }
+}
+
+/// A pull from a remote source is not estimated for routing (that would cost a remote `zfs send
+/// -nP` per stream): its streams keep the run's wire.
+#[test]
+fn streams_from_a_remote_source_are_not_estimated_for_routing() {
+    let (src, tgt) = hosts(
+        Fake::new("nas1", &["p"]).remote(true, true),
+        Fake::new("localhost", &["b"]).in_process(),
+    );
+    full_then_incremental(&src, &tgt, &UNCHECKED, &opts(None));
+    assert!(src.calls_of(&["send_space"]).is_empty());
+    let (sends, _) = streams(&src, &tgt);
+    assert!(
+        sends.iter().all(|c| c.ends_with(" wire=zstd-3")),
+        "{sends:?}"
+    );
+}

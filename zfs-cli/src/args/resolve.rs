@@ -170,6 +170,14 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
     if let Some(c) = &a.flags.compress {
         o.compress = Some(compression(c)?.0);
     }
+    if let Some(s) = &a.flags.small_stream {
+        o.small_stream = match s.trim() {
+            "0" => 0,
+            _ => parse_rate(s).map_err(|_| {
+                Fail::failure(format!("bad --small-stream '{s}' (a size: 2M, 512k, or 0)"))
+            })?,
+        };
+    }
     if let Some(j) = a.flags.jobs {
         if j == 0 {
             return Err(Fail::failure("--jobs must be at least 1"));
@@ -429,6 +437,26 @@ mod tests {
         assert!(resolve(&a, false).unwrap().warnings.is_empty());
         a.flags.compress = Some("brotli".into());
         assert!(resolve(&a, false).is_err());
+    }
+
+    #[test]
+    fn small_stream_takes_a_size_or_zero() {
+        let mut a = SyncArgs {
+            source: "tank/a".into(),
+            target: "root@backup1:backup/a".into(),
+            ..SyncArgs::default()
+        };
+        let small = |a: &SyncArgs| resolve(a, false).map(|r| r.options.small_stream);
+        assert_eq!(small(&a).unwrap(), zfs_sync::SMALL_STREAM);
+        for (given, bytes) in [("0", 0), ("512k", 512 << 10), ("8M", 8 << 20)] {
+            a.flags.small_stream = Some(given.into());
+            assert_eq!(small(&a).unwrap(), bytes, "{given}");
+        }
+        for bad in ["-1", "lots", ""] {
+            a.flags.small_stream = Some(bad.into());
+            let e = small(&a).unwrap_err().message;
+            assert!(e.contains("--small-stream"), "{bad}: {e}");
+        }
     }
 
     #[test]

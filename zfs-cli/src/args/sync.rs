@@ -104,6 +104,11 @@ pub struct SyncFlags {
     /// transfers are not compressed.
     #[arg(long, value_name = "ALGO")]
     pub compress: Option<String>,
+    /// Streams a local source estimates below SIZE cross to a remote end uncompressed on the SSH
+    /// session instead of --compress and the --ssh-transport data path, which cost a process
+    /// per stream (default 2M; 0: every stream as those flags say).
+    #[arg(long, value_name = "SIZE")]
+    pub small_stream: Option<String>,
     /// Rate limit on the sending side (e.g. 10M, 500k).
     #[arg(long, value_name = "RATE")]
     pub source_bwlimit: Option<String>,

@@ -265,8 +265,14 @@ mod tests {
         for f in &shared {
             assert!(have.contains(f), "syncoid lacks --{f}");
             // syncoid's own flags also take Getopt::Long's `-name` form; zsync's extras do not.
-            let extra =
-                ["jobs", "json", "ssh-transport", "accept-new-host-key"].contains(&f.as_str());
+            let extra = [
+                "jobs",
+                "json",
+                "ssh-transport",
+                "accept-new-host-key",
+                "small-stream",
+            ]
+            .contains(&f.as_str());
             assert_eq!(
                 SYNCOID_LONG.contains(&f.as_str()),
                 !extra,
@@ -386,6 +392,7 @@ mod tests {
                 "backend",
                 "ssh-transport",
                 "accept-new-host-key",
+                "small-stream",
             ]
             .contains(&f.as_str())
         });

@@ -30,19 +30,20 @@ pub(super) struct ZfsChild {
 
 impl ZfsChild {
     /// Starts `cmd` with the pipe for `direction` (the other standard stream is `/dev/null`), marked as
-    /// bulk (it moves a send stream).
+    /// bulk (it moves a send stream) unless the request said the stream is small (`bulk` false).
     pub(super) fn start(
         cli: &Cli,
         cmd: Cmd,
         direction: Direction,
         names: Vec<String>,
+        bulk: bool,
     ) -> Result<ZfsChild, ZfsError> {
         let (stdin, stdout) = match direction {
             Direction::Send => (Io::Null, Io::Piped),
             Direction::Receive => (Io::Piped, Io::Null),
         };
         let first = names.first().map_or("", String::as_str);
-        let mut running = cli.spawn(&cmd.stdin(stdin).stdout(stdout).bulk(true), first)?;
+        let mut running = cli.spawn(&cmd.stdin(stdin).stdout(stdout).bulk(bulk), first)?;
         let pipe = match direction {
             Direction::Send => running.take_stdout(),
             Direction::Receive => running.take_stdin(),
@@ -120,7 +121,8 @@ mod tests {
     fn send_child_streams_stdout_and_maps_its_failure() {
         let cli = sh();
         let cmd = script(&cli, "printf 'stream'; echo 'something broke' >&2; exit 1");
-        let mut child = ZfsChild::start(&cli, cmd, Direction::Send, vec!["p/a@s".into()]).unwrap();
+        let mut child =
+            ZfsChild::start(&cli, cmd, Direction::Send, vec!["p/a@s".into()], true).unwrap();
         let mut got = Vec::new();
         std::fs::File::from(SendStream::take_stream(&mut child).unwrap())
             .read_to_end(&mut got)
@@ -155,8 +157,14 @@ mod tests {
         let rec = std::sync::Arc::new(Recording::default());
         let cli = Cli::new(rec.clone()).with_zfs_program("sh");
         for direction in [Direction::Send, Direction::Receive] {
-            let child =
-                ZfsChild::start(&cli, script(&cli, "true"), direction, vec!["p/a".into()]).unwrap();
+            let child = ZfsChild::start(
+                &cli,
+                script(&cli, "true"),
+                direction,
+                vec!["p/a".into()],
+                true,
+            )
+            .unwrap();
             child.finish().unwrap();
         }
         let _ = cli.runner().run(&script(&cli, "true"));
@@ -164,11 +172,28 @@ mod tests {
     }
 
     #[test]
+    fn a_request_for_a_small_stream_is_not_bulk() {
+        use crate::backend::{Backend, RecvRequest, SendRequest};
+        let rec = std::sync::Arc::new(Recording::default());
+        let cli = Cli::new(rec.clone()).with_zfs_program("true");
+        let snap = crate::SnapshotName::parse("p/a@s").unwrap();
+        for bulk in [true, false] {
+            let mut send = SendRequest::full(snap.clone());
+            send.bulk = bulk;
+            let _ = cli.send(&send).map(|s| s.finish());
+            let mut recv = RecvRequest::new(snap.clone());
+            recv.bulk = bulk;
+            let _ = cli.receive(&recv).map(|r| r.finish());
+        }
+        assert_eq!(*rec.0.lock().unwrap(), [true, true, false, false]);
+    }
+
+    #[test]
     fn receive_child_reads_stdin_and_names_the_dataset() {
         let cli = sh();
         let names = || vec!["p/a@s".to_owned(), "p/a".to_owned()];
         let ok = script(&cli, "test \"$(cat)\" = 'the stream'");
-        let mut child = ZfsChild::start(&cli, ok, Direction::Receive, names()).unwrap();
+        let mut child = ZfsChild::start(&cli, ok, Direction::Receive, names(), true).unwrap();
         std::fs::File::from(RecvSink::take_input(&mut child).unwrap())
             .write_all(b"the stream")
             .unwrap();
@@ -178,7 +203,7 @@ mod tests {
             &cli,
             "cat >/dev/null; echo \"cannot receive new filesystem stream: destination 'p/a' exists\" >&2; exit 1",
         );
-        let child = ZfsChild::start(&cli, exists, Direction::Receive, names()).unwrap();
+        let child = ZfsChild::start(&cli, exists, Direction::Receive, names(), true).unwrap();
         match RecvSink::finish(Box::new(child)) {
             Err(ZfsError::AlreadyExists { name, .. }) => assert_eq!(name, "p/a"),
             other => panic!("{other:?}"),
@@ -189,7 +214,7 @@ mod tests {
     fn a_child_that_cannot_start_is_an_io_error_naming_the_object() {
         let cli = Cli::local().with_zfs_program("/nonexistent/zfs-must-not-run");
         let cmd = cli.cmd(vec!["send".into()]);
-        match ZfsChild::start(&cli, cmd, Direction::Send, vec!["p/a@s".into()]) {
+        match ZfsChild::start(&cli, cmd, Direction::Send, vec!["p/a@s".into()], true) {
             Err(ZfsError::Io { name, op, .. }) => {
                 assert_eq!(name, "p/a@s");
                 assert!(op.contains("start"), "{op}");

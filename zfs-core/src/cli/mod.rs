@@ -277,7 +277,13 @@ impl Backend for Cli {
     fn send(&self, req: &SendRequest) -> Result<Box<dyn SendStream + '_>, ZfsError> {
         argv::check_send(req)?;
         let cmd = self.send_cmd(req);
-        let child = ZfsChild::start(self, cmd, Direction::Send, vec![req.to.to_string()])?;
+        let child = ZfsChild::start(
+            self,
+            cmd,
+            Direction::Send,
+            vec![req.to.to_string()],
+            req.bulk,
+        )?;
         Ok(Box::new(child))
     }
 
@@ -303,7 +309,7 @@ impl Backend for Cli {
     fn receive(&self, req: &RecvRequest) -> Result<Box<dyn RecvSink + '_>, ZfsError> {
         let cmd = self.receive_cmd(req)?;
         let names = vec![req.target.to_string(), req.target.dataset().to_string()];
-        let child = ZfsChild::start(self, cmd, Direction::Receive, names)?;
+        let child = ZfsChild::start(self, cmd, Direction::Receive, names, req.bulk)?;
         Ok(Box::new(child))
     }
 

@@ -25,6 +25,8 @@ pub(super) struct Context<'e> {
     pub(super) events: &'e dyn Events,
     /// Each end's wire for every stream of the run ([`crate::wire::choose_wires`]).
     pub(super) wires: WireChoice,
+    /// [`SyncOptions::small_stream`](crate::SyncOptions::small_stream).
+    pub(super) small_stream: u64,
 }
 
 impl<'e> Context<'e> {

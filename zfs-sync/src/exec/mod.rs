@@ -52,8 +52,9 @@ pub struct Executor<'a> {
 }
 
 impl<'a> Executor<'a> {
-    /// The stages' view of this executor, moving streams in the form `wires` says.
-    fn context(&self, wires: WireChoice) -> Context<'_> {
+    /// The stages' view of this executor, moving streams in the form `wires` says (streams smaller
+    /// than `small_stream` bytes, when a remote end makes that matter, plain and not bulk).
+    fn context(&self, wires: WireChoice, small_stream: u64) -> Context<'_> {
         Context {
             source: self.source,
             target: self.target,
@@ -61,6 +62,7 @@ impl<'a> Executor<'a> {
             cancel: &self.cancel,
             events: self.events,
             wires,
+            small_stream,
         }
     }
 
@@ -244,7 +246,7 @@ impl<'a> Executor<'a> {
         };
         self.events.span("run: wire", t);
         let t = Instant::now();
-        let ctx = self.context(wires);
+        let ctx = self.context(wires, opts.small_stream);
         let datasets = ctx.execute(&plan, (&src, &tgt), opts, sync_name.as_deref(), &preserved);
         self.events.span("run: execute", t);
         let exit_code = datasets

@@ -11,7 +11,8 @@ use crate::report::{StreamCheck, UncheckedStream};
 use crate::wire::WireChoice;
 use std::time::Instant;
 use zfs_core::{
-    RecvRequest, SendFlags, SendRequest, SnapshotName, Version, VersionKind, VersionName, ZfsError,
+    RecvRequest, SendFlags, SendRequest, SnapshotName, Version, VersionKind, VersionName, Wire,
+    ZfsError,
 };
 
 /// How many source snapshots were created after `after_txg`, up to `to_txg`: what a `-I` stream between
@@ -134,6 +135,7 @@ impl Context<'_> {
                 no_mount: opts.recv.no_mount,
                 into_dataset: false,
                 wire: self.wires.recv,
+                bulk: true,
             })
         };
         // With --rollback (or force_receive) the user allowed discarding target changes since the base.
@@ -176,6 +178,7 @@ impl Context<'_> {
                     flags,
                     resume: None,
                     wire: self.wires.send,
+                    bulk: true,
                 };
                 let r = recv(to.short(), false, None, true).map_err(e0)?;
                 self.stream(&req, &r, &[], checked)
@@ -195,6 +198,7 @@ impl Context<'_> {
                     flags,
                     resume: None,
                     wire: self.wires.send,
+                    bulk: true,
                 };
                 let r = recv(to.short(), false, Some(target_origin.clone()), true).map_err(e0)?;
                 self.stream(&req, &r, &[], checked)
@@ -217,6 +221,7 @@ impl Context<'_> {
                     },
                     resume: Some(token.clone()),
                     wire: self.wires.send,
+                    bulk: true,
                 };
                 let mut r =
                     recv(to.short(), force && from.is_some(), None, from.is_none()).map_err(e0)?;
@@ -306,9 +311,33 @@ impl Context<'_> {
             recv: recv.wire,
         }
         .relays_compressed();
-        let estimate = (self.mover.wants_estimate() && send.resume.is_none() && !relay)
+        let fresh = send.resume.is_none() && !relay;
+        // A small stream crosses a remote end plain on its control session; its size is asked
+        // only where that costs no process (SyncOptions::small_stream).
+        let route = fresh
+            && self.small_stream > 0
+            && (self.source.capabilities().remote || self.target.capabilities().remote)
+            && self.source.capabilities().in_process_streams;
+        let estimate = ((self.mover.wants_estimate() && fresh) || route)
             .then(|| self.estimate(send, package))
             .flatten();
+        let small = route && estimate.is_some_and(|n| n < self.small_stream);
+        let (small_send, small_recv);
+        let (send, recv) = if small {
+            small_send = SendRequest {
+                wire: Wire::Plain,
+                bulk: false,
+                ..send.clone()
+            };
+            small_recv = RecvRequest {
+                wire: Wire::Plain,
+                bulk: false,
+                ..recv.clone()
+            };
+            (&small_send, &small_recv)
+        } else {
+            (send, recv)
+        };
         let info = stream_info(send, recv, estimate);
         let mut s = self
             .source

@@ -385,6 +385,9 @@ impl Backend for Fake {
         if !req.wire.is_plain() {
             object += &format!(" wire={}", req.wire);
         }
+        if !req.bulk {
+            object += " small";
+        }
         self.call("send", object)?;
         self.offers("send", req.wire)?;
         self.start_send(req)
@@ -416,6 +419,9 @@ impl Backend for Fake {
         }
         if !req.wire.is_plain() {
             object += &format!(" wire={}", req.wire);
+        }
+        if !req.bulk {
+            object += " small";
         }
         self.call("receive", object)?;
         self.offers("receive", req.wire)?;
