@@ -543,8 +543,21 @@ pub struct Plan {
     pub target_root: DatasetName,
     /// One entry per selected dataset, in execution order.
     pub datasets: Vec<DatasetPlan>,
-    /// Source datasets left out by `exclude_datasets` or `skip_parent`.
+    /// Source datasets left out by `exclude_datasets`, `skip_parent` or their `syncoid:sync`
+    /// property.
     pub excluded: Vec<DatasetName>,
+    /// Of `excluded`, those left out by their `syncoid:sync` property, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub property_skipped: Vec<PropertySkip>,
+}
+
+/// A source dataset left out by its `syncoid:sync` property ([`crate::sync_property`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertySkip {
+    /// The source dataset.
+    pub source: DatasetName,
+    /// syncoid's words: `syncoid:sync=false` or `syncoid:sync doesn't include HOST`.
+    pub reason: String,
 }
 
 impl Plan {

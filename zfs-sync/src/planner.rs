@@ -4,8 +4,9 @@ use crate::error::PlanError;
 use crate::model;
 use crate::options::{InitialReplication, PlanOptions, TreeSpec};
 use crate::plan::{
-    AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
+    AbortReason, Conflict, DatasetPlan, Decision, Plan, PropertySkip, Step, VersionRef, PLAN_SCHEMA,
 };
+use crate::sync_property::{sync_property_skip, SYNC_PROPERTY};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use zfs_core::{
@@ -448,7 +449,8 @@ pub fn select_datasets<'l>(
             || spec
                 .exclude_datasets
                 .iter()
-                .any(|r| r.is_match(d.name.as_str()));
+                .any(|r| r.is_match(d.name.as_str()))
+            || property_skip(d, spec).is_some();
         if skip {
             excluded.push(d.name.clone());
         } else {
@@ -456,6 +458,14 @@ pub fn select_datasets<'l>(
         }
     }
     (sel, excluded)
+}
+
+/// Why `d`'s `syncoid:sync` property leaves it out of a run of `spec` (only when the spec honours
+/// it, [`TreeSpec::sync_host`]).
+fn property_skip(d: &Dataset, spec: &TreeSpec) -> Option<String> {
+    let host = spec.sync_host.as_deref()?;
+    let value = d.user_props.get(SYNC_PROPERTY).map(String::as_str);
+    sync_property_skip(value, host)
 }
 
 /// Plans a whole tree: selection, target mapping, ordering, clones, and one [`plan_dataset`] per dataset.
@@ -476,6 +486,16 @@ pub fn plan_tree(
         .collect();
 
     let (sel, excluded) = select_datasets(input.source, spec);
+    let property_skipped: Vec<PropertySkip> = src_all
+        .iter()
+        .filter(|d| excluded.contains(&d.name))
+        .filter_map(|d| {
+            property_skip(d, spec).map(|reason| PropertySkip {
+                source: d.name.clone(),
+                reason,
+            })
+        })
+        .collect();
     let index: HashMap<&str, usize> = sel
         .iter()
         .enumerate()
@@ -618,6 +638,7 @@ pub fn plan_tree(
         target_root: spec.target_root.clone(),
         datasets: out,
         excluded,
+        property_skipped,
     })
 }
 

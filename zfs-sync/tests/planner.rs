@@ -746,3 +746,47 @@ fn plan_json_is_stable() {
     // GUIDs are strings.
     assert!(json.contains("\"guid\": \"1\""));
 }
+
+#[test]
+fn syncoid_sync_property_leaves_datasets_out_when_honoured() {
+    let (mut src, tgt) = tree_fixture();
+    let set = |src: &mut Listing, name: &str, v: &str| {
+        let d = src.datasets.iter_mut().find(|d| d.name.as_str() == name);
+        d.unwrap()
+            .user_props
+            .insert("syncoid:sync".into(), v.into());
+    };
+    // As `zfs list` reports it: the value is inherited by scratch/x.
+    set(&mut src, "tank/src/scratch", "false");
+    set(&mut src, "tank/src/scratch/x", "false");
+    set(&mut src, "tank/src/vol", "nas1,nas2");
+    set(&mut src, "tank/src/child", "other");
+    let input = TreeInput {
+        source: &src,
+        target: &tgt,
+        decode_token: &no_tokens,
+    };
+    let mut spec = TreeSpec::recursive(ds("tank/src"), ds("backup/dst"));
+    // Not honoured (zsync sync): every dataset is planned.
+    let all = plan_tree(&input, &spec, &PlanOptions::default()).unwrap();
+    assert_eq!(all.datasets.len(), 6);
+    assert!(all.property_skipped.is_empty());
+    spec.sync_host = Some("nas2".into());
+    let plan = plan_tree(&input, &spec, &PlanOptions::default()).unwrap();
+    let order: Vec<_> = plan.datasets.iter().map(|d| d.source.as_str()).collect();
+    assert_eq!(order, vec!["tank/src", "tank/src/vol", "tank/src/aclone"]);
+    let skipped: Vec<(&str, &str)> = plan
+        .property_skipped
+        .iter()
+        .map(|s| (s.source.as_str(), s.reason.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            ("tank/src/child", "syncoid:sync doesn't include nas2"),
+            ("tank/src/scratch", "syncoid:sync=false"),
+            ("tank/src/scratch/x", "syncoid:sync=false"),
+        ]
+    );
+    assert_eq!(plan.excluded.len(), 3);
+}

@@ -26,6 +26,7 @@ use crate::plan::{DatasetPlan, Decision, Plan, Step};
 use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
 use crate::report::{DatasetReport, Outcome, Report};
+use crate::sync_property::SYNC_PROPERTY;
 use crate::wire::{choose_wires, WireChoice, WireEnd};
 use cleanup::attach_cleanup;
 use context::{list_opts, snap_name, Context};
@@ -107,9 +108,14 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// The source tree; with `syncoid:sync` read when the spec honours it.
     fn list_source(&self, spec: &TreeSpec, versions: bool) -> Result<Listing, SyncError> {
+        let mut opts = list_opts(spec.recursive, versions);
+        if spec.sync_host.is_some() {
+            opts.user_props.push(SYNC_PROPERTY.to_string());
+        }
         self.source
-            .list(&spec.source_root, &list_opts(spec.recursive, versions))
+            .list(&spec.source_root, &opts)
             .map_err(|source| SyncError::List {
                 side: "source",
                 root: spec.source_root.clone(),
@@ -144,9 +150,10 @@ impl<'a> Executor<'a> {
             source: Box::new(source),
         };
         let root_snap = snap_name(&spec.source_root, name).map_err(err)?;
-        if !spec.recursive {
+        if !spec.recursive && spec.sync_host.is_none() {
             self.source.snapshot(&[root_snap], &[]).map_err(err)?;
-        } else if !spec.skip_parent && spec.exclude_datasets.is_empty() {
+        } else if !spec.skip_parent && spec.exclude_datasets.is_empty() && spec.sync_host.is_none()
+        {
             self.source.snapshot_recursive(&root_snap).map_err(err)?;
         } else {
             let pre = self.list_source(spec, false)?;
@@ -393,6 +400,7 @@ mod tests {
             target_root: ds("b/a"),
             datasets,
             excluded: Vec::new(),
+            property_skipped: Vec::new(),
         }
     }
 
