@@ -334,6 +334,16 @@ pub fn plan_dataset(
     // 4. Incrementals from the base to the newest selected snapshot.
     let sends = chain(base, candidates_after(&src, base, &snap_idx), opts);
     let nothing_sent = sends.is_empty();
+    // A name the sends bring that an older target snapshot (another GUID, not discarded) still has:
+    // the source snapshot was destroyed and re-created. Replaced only with --force-delete.
+    let (stale, incoming) = name_clashes(&sends, &tsnaps, &discarded);
+    if !stale.is_empty() {
+        if !opts.force_delete {
+            return conflict(Conflict::NameTaken { stale, incoming });
+        }
+        discarded.extend(stale.iter().map(|v| (v.guid, ())));
+        steps.push(Step::DestroyTargetSnapshots { snapshots: stale });
+    }
     steps.extend(sends);
 
     // 5. Mirror source deletions (never the base, never what was just discarded).
@@ -359,6 +369,35 @@ pub fn plan_dataset(
         });
     }
     Decision::Replicate { steps }
+}
+
+/// The target snapshots (not `discarded`) whose short names the snapshots `sends` receive bring with
+/// another GUID, and those incoming snapshots; both oldest first.
+fn name_clashes(
+    sends: &[Step],
+    tsnaps: &[&Version],
+    discarded: &GuidMap<()>,
+) -> (Vec<VersionRef>, Vec<VersionRef>) {
+    let by_name: HashMap<&str, &Version> = tsnaps
+        .iter()
+        .filter(|v| !discarded.contains_key(&v.guid))
+        .map(|v| (short_of(v), *v))
+        .collect();
+    let (mut stale, mut incoming) = (Vec::new(), Vec::new());
+    for s in sends {
+        let Step::Incremental { receives, .. } = s else {
+            continue;
+        };
+        for r in receives {
+            if let Some(t) = by_name.get(r.name.short()) {
+                if t.guid != r.guid {
+                    stale.push(VersionRef::from(*t));
+                    incoming.push(r.clone());
+                }
+            }
+        }
+    }
+    (stale, incoming)
 }
 
 /// Source snapshots strictly newer than `base` (a source snapshot or bookmark).
