@@ -72,7 +72,7 @@ pub use zfs_core::ResumeToken;
 #[cfg(feature = "exec")]
 pub use events::{Events, NoEvents};
 #[cfg(feature = "exec")]
-pub use exec::Executor;
+pub use exec::{Executor, BUSY};
 #[cfg(feature = "exec")]
 pub use mover::{Moved, Mover, StreamInfo, TransferError};
 #[cfg(feature = "exec")]

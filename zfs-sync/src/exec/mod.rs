@@ -245,14 +245,31 @@ impl<'a> Executor<'a> {
             .datasets
             .iter()
             .any(|d| matches!(d.decision, Decision::Replicate { .. }));
-        let (wires, notices) = match sends {
+        let (wires, mut notices) = match sends {
             true => self.wires(opts),
             false => (WireChoice::PLAIN, Vec::new()),
         };
         self.events.span("run: wire", t);
+        // syncoid's busy check: a target another `zfs receive` is writing into is skipped.
+        let busy = match sends {
+            true => self.target.receiving().unwrap_or_else(|e| {
+                notices.push(format!(
+                    "cannot check for running receives on {}: {e}",
+                    self.target.host()
+                ));
+                Vec::new()
+            }),
+            false => Vec::new(),
+        };
         let t = Instant::now();
         let ctx = self.context(wires);
-        let datasets = ctx.execute(&plan, (&src, &tgt), opts, sync_name.as_deref(), &preserved);
+        let datasets = ctx.execute(
+            &plan,
+            (&src, &tgt),
+            opts,
+            (sync_name.as_deref(), &busy),
+            &preserved,
+        );
         self.events.span("run: execute", t);
         let exit_code = datasets
             .iter()
@@ -280,7 +297,7 @@ impl Context<'_> {
         plan: &Plan,
         (src, tgt): (&Listing, &Listing),
         opts: &SyncOptions,
-        sync_name: Option<&str>,
+        (sync_name, busy): (Option<&str>, &[String]),
         preserved: &BTreeMap<DatasetName, Preserved>,
     ) -> Vec<DatasetReport> {
         let src_by: HashMap<&str, &Dataset> =
@@ -293,6 +310,24 @@ impl Context<'_> {
             |i, failed_dep| {
                 let dp = &plan.datasets[i];
                 self.events.dataset_started(dp);
+                if busy_target(dp, busy) {
+                    let report = DatasetReport {
+                        source: dp.source.clone(),
+                        target: dp.target.clone(),
+                        outcome: Outcome::Skipped {
+                            reason: format!(
+                                "{BUSY}: {} is already target of a zfs receive process.",
+                                dp.target
+                            ),
+                        },
+                        steps: Vec::new(),
+                        bytes: 0,
+                        seconds: 0.0,
+                        warnings: Vec::new(),
+                    };
+                    self.events.dataset_finished(&report);
+                    return report;
+                }
                 let report = self.run_dataset(
                     dp,
                     (
@@ -327,6 +362,16 @@ impl Context<'_> {
             })
             .collect()
     }
+}
+
+/// How the reason of a dataset skipped by the busy check begins (syncoid's words).
+pub const BUSY: &str = "Cannot sync now";
+
+/// Whether `dp` would receive into a target that another `zfs receive` (`busy`, from
+/// [`Backend::receiving`]) is writing into.
+fn busy_target(dp: &DatasetPlan, busy: &[String]) -> bool {
+    dp.decision.steps().iter().any(Step::is_transfer)
+        && busy.iter().any(|b| b == dp.target.as_str())
 }
 
 /// The name of the run's sync snapshot, when it takes one.
