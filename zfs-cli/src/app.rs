@@ -217,6 +217,11 @@ fn run_syncoid(rest: &[OsString], backend_flag: Option<BackendArg>) -> Result<u8
             "--insecure-direct-connection is not supported (zsync moves the stream itself)",
         ));
     }
+    if !a.flags.quiet {
+        for w in a.warnings() {
+            eprintln!("WARNING: {w}");
+        }
+    }
     let choice = backend_flag.unwrap_or(a.backend);
     crate::sync::run(choice, &a.to_sync_args(), false, true)
 }

@@ -14,4 +14,5 @@ pub mod progress;
 pub mod render;
 pub mod sync;
 pub mod sync_events;
+pub mod syncoid_lines;
 pub mod trace;

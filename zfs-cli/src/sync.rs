@@ -81,6 +81,9 @@ pub fn run(
         no_warnings: args.flags.quiet,
         debug: args.flags.debug,
         print_lock: Mutex::new(()),
+        syncoid: syncoid_mode && !args.flags.json,
+        syncoid_quiet: args.flags.quiet,
+        no_stream: args.flags.no_stream,
     };
     let quiet = events.quiet;
     let mover = PipelineMover {

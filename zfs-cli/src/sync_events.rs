@@ -5,10 +5,11 @@
 
 use crate::progress::ProgressLine;
 use crate::render::result_line;
+use crate::syncoid_lines::{self, Line};
 use crate::trace::Tracer;
 use std::sync::Mutex;
 use std::time::Instant;
-use zfs_sync::{DatasetReport, Events, ProgressSnapshot, StreamInfo};
+use zfs_sync::{DatasetPlan, DatasetReport, Events, Plan, ProgressSnapshot, Step, StreamInfo};
 
 /// The sync run's printer.
 #[derive(Debug)]
@@ -25,6 +26,12 @@ pub struct SyncEvents {
     pub debug: bool,
     /// Keeps the lines of datasets finishing together apart.
     pub print_lock: Mutex<()>,
+    /// syncoid mode: also print syncoid's log lines ([`crate::syncoid_lines`]).
+    pub syncoid: bool,
+    /// `--quiet` as syncoid reads it (no `INFO:` or `WARNING:` lines).
+    pub syncoid_quiet: bool,
+    /// `--no-stream` (syncoid's full-send line says so).
+    pub no_stream: bool,
 }
 
 impl SyncEvents {
@@ -51,7 +58,43 @@ impl SyncEvents {
     }
 }
 
+impl SyncEvents {
+    /// Prints syncoid's lines (syncoid mode only), above the progress line when there is one.
+    fn syncoid_lines(&self, lines: &[Line]) {
+        if !self.syncoid || lines.is_empty() {
+            return;
+        }
+        let _g = self.print_lock.lock();
+        let print = || {
+            for l in lines {
+                l.print(self.syncoid_quiet, self.debug);
+            }
+        };
+        match &self.progress {
+            Some(p) => p.print_above(print),
+            None => print(),
+        }
+    }
+}
+
 impl Events for SyncEvents {
+    fn planned(&self, plan: &Plan) {
+        let lines: Vec<Line> = plan
+            .property_skipped
+            .iter()
+            .map(syncoid_lines::property_skipped)
+            .collect();
+        self.syncoid_lines(&lines);
+    }
+
+    fn dataset_started(&self, dataset: &DatasetPlan) {
+        self.syncoid_lines(&syncoid_lines::dataset_started(dataset));
+    }
+
+    fn step_started(&self, dataset: &DatasetPlan, step: &Step) {
+        self.syncoid_lines(&syncoid_lines::step_started(dataset, step, self.no_stream));
+    }
+
     fn stream_progress(&self, stream: &StreamInfo, now: &ProgressSnapshot) {
         if let Some(p) = &self.progress {
             p.update(stream, now);
@@ -59,6 +102,7 @@ impl Events for SyncEvents {
     }
 
     fn dataset_finished(&self, d: &DatasetReport) {
+        self.syncoid_lines(&syncoid_lines::dataset_finished(d));
         let _g = self.print_lock.lock();
         match &self.progress {
             Some(p) => p.print_above(|| self.print_report(d)),
