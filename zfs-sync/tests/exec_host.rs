@@ -462,6 +462,14 @@ fn a_token_gone_stale_at_run_time_is_aborted_and_the_dataset_replanned() {
     assert_eq!(names, ["s1", "s3"]);
     same_snapshots(&src, &tgt, &["p/a"]);
     assert_eq!(tgt.describe("b/a").2, None);
+    // The abort is said, not silent.
+    assert_eq!(
+        r.datasets[0].warnings.len(),
+        1,
+        "{:?}",
+        r.datasets[0].warnings
+    );
+    assert!(r.datasets[0].warnings[0].starts_with("reset partial receive state of b/a: "));
 }
 
 #[test]
