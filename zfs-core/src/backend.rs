@@ -383,8 +383,8 @@ pub trait Backend: Send + Sync {
     fn receive_abort(&self, ds: &DatasetName) -> Result<(), ZfsError>;
 
     /// The datasets that `zfs receive` processes running on this host write into (`ps -Ao args=`,
-    /// read by [`crate::cli::parse::receive_targets`]): syncoid's check that no other receive is
-    /// running into a target. In-process (libzfs_core) receives of other programs do not show.
+    /// read by `cli::parse::receive_targets`): syncoid's check that no other receive is running into
+    /// a target. In-process (libzfs_core) receives of other programs do not show.
     fn receiving(&self) -> Result<Vec<String>, ZfsError>;
 
     /// Rolls the dataset back to `snap`. With `destroy_newer`, newer snapshots and bookmarks are destroyed
