@@ -50,12 +50,34 @@ fn token(pool: &TestPool, ds: &str) -> String {
     pool.get("receive_resume_token", ds).unwrap_or_default()
 }
 
-/// Leaves a partial receive of `send_args` on `target`: the stream cut after 512 KiB, received
-/// with `-s`.
-fn partial_receive(send_args: &str, target: &str) {
+/// Writes 4 MiB into `src` (file `name`), snapshots `src@to` and leaves the incremental from `@from`
+/// half received on `dst`: the stream cut after 512 KiB, received with `-s`.
+fn leave_partial(pool: &TestPool, (src, dst): (&str, &str), from: &str, to: &str, seed: u32) {
+    let rel = format!("{}/{to}", src.split_once('/').map_or("", |(_, r)| r));
+    pool.write_file(&rel, &zsync_lab::data::pattern(4 << 20, seed))
+        .unwrap();
+    pool.zfs(&["snapshot", &format!("{src}@{to}")]).unwrap();
     sh(&format!(
-        "zfs send {send_args} | head -c 524288 | zfs receive -s {target}"
+        "zfs send -i @{from} {src}@{to} | head -c 524288 | zfs receive -s {dst}"
     ));
+    assert_ne!(token(pool, dst), "-", "no partial state left");
+}
+
+/// The syncoid run went through, said `said`, left no partial state and the same snapshots.
+fn synced_saying(
+    pool: &TestPool,
+    (src, dst): (&str, &str),
+    run: (Option<i32>, String),
+    said: &str,
+) {
+    let (code, out) = run;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(said), "{said:?} not in: {out}");
+    assert_eq!(token(pool, dst), "-", "{out}");
+    assert_eq!(
+        pool.snapshot_guids(dst).unwrap(),
+        pool.snapshot_guids(src).unwrap()
+    );
 }
 
 #[test]
@@ -173,31 +195,24 @@ fn lab_cli_syncoid_partial_receive_with_sendoptions_pw() -> Result<(), LabError>
     let (code, out) = syncoid(&dir, &["--no-sync-snap", &src, &dst]);
     assert_eq!(code, Some(0), "{out}");
     // Something else interrupted an incremental into the target.
-    pool.write_file("src/b", &zsync_lab::data::pattern(4 << 20, 2))?;
-    pool.zfs(&["snapshot", &format!("{src}@s1")])?;
-    partial_receive(&format!("-i @s0 {src}@s1"), &dst);
-    assert_ne!(token(&pool, &dst), "-", "no partial state left");
+    leave_partial(&pool, (&src, &dst), "s0", "s1", 2);
     pool.zfs(&["snapshot", &format!("{src}@s2")])?;
-    let (code, out) = syncoid(&dir, &["--no-sync-snap", "--sendoptions=pw", &src, &dst]);
-    assert_eq!(code, Some(0), "{out}");
-    assert_eq!(token(&pool, &dst), "-", "{out}");
-    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+    let pw = ["--no-sync-snap", "--sendoptions=pw", &src, &dst];
+    let run = syncoid(&dir, &pw);
+    synced_saying(
+        &pool,
+        (&src, &dst),
+        run,
+        "INFO: Resuming interrupted zfs send/receive",
+    );
 
     // A token the source cannot serve (its snapshot is gone): aborted, saying so, then received.
-    pool.write_file("src/c", &zsync_lab::data::pattern(4 << 20, 3))?;
-    pool.zfs(&["snapshot", &format!("{src}@s3")])?;
-    partial_receive(&format!("-i @s2 {src}@s3"), &dst);
-    assert_ne!(token(&pool, &dst), "-", "no partial state left");
+    leave_partial(&pool, (&src, &dst), "s2", "s3", 3);
     pool.zfs(&["destroy", &format!("{src}@s3")])?;
     pool.zfs(&["snapshot", &format!("{src}@s4")])?;
-    let (code, out) = syncoid(&dir, &["--no-sync-snap", "--sendoptions=pw", &src, &dst]);
-    assert_eq!(code, Some(0), "{out}");
-    assert!(
-        out.contains(&format!("partial receive state of {dst}")),
-        "the abort is said: {out}"
-    );
-    assert_eq!(token(&pool, &dst), "-", "{out}");
-    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+    let run = syncoid(&dir, &pw);
+    let said = format!("WARNING: resetting partial receive state of {dst}");
+    synced_saying(&pool, (&src, &dst), run, &said);
     Ok(())
 }
 
@@ -212,21 +227,11 @@ fn lab_cli_syncoid_no_resume_resets_partial_state() -> Result<(), LabError> {
     pool.zfs(&["snapshot", &format!("{src}@s0")])?;
     let (code, out) = syncoid(&dir, &["--no-sync-snap", &src, &dst]);
     assert_eq!(code, Some(0), "{out}");
-    pool.write_file("src/b", &zsync_lab::data::pattern(4 << 20, 5))?;
-    pool.zfs(&["snapshot", &format!("{src}@s1")])?;
-    partial_receive(&format!("-i @s0 {src}@s1"), &dst);
-    assert_ne!(token(&pool, &dst), "-", "no partial state left");
-    let (code, out) = syncoid(
-        &dir,
-        &["--no-sync-snap", "--no-resume", "--debug", &src, &dst],
-    );
-    assert_eq!(code, Some(0), "{out}");
-    assert!(
-        out.contains(&format!("reset partial receive state of {dst}")),
-        "{out}"
-    );
-    assert_eq!(token(&pool, &dst), "-", "{out}");
-    assert_eq!(pool.snapshot_guids(&dst)?, pool.snapshot_guids(&src)?);
+    leave_partial(&pool, (&src, &dst), "s0", "s1", 5);
+    let args = ["--no-sync-snap", "--no-resume", "--debug", &src, &dst];
+    let run = syncoid(&dir, &args);
+    let said = format!("DEBUG: reset partial receive state of {dst}...");
+    synced_saying(&pool, (&src, &dst), run, &said);
     Ok(())
 }
 
