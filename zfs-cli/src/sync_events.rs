@@ -56,9 +56,7 @@ impl SyncEvents {
             }
         }
     }
-}
 
-impl SyncEvents {
     /// Prints syncoid's lines (syncoid mode only), above the progress line when there is one.
     fn syncoid_lines(&self, lines: &[Line]) {
         if !self.syncoid || lines.is_empty() {
