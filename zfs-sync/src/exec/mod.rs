@@ -1,8 +1,10 @@
 //! The executor: lists both sides once, plans, and runs the steps through zfs-core backends.
 //!
 //! One run: (1) the sync snapshot, taken atomically for the whole selected tree; (2) one listing per host;
-//! (3) [`plan_tree`]; (4) datasets run concurrently (`jobs`), each after the datasets in its `after` list;
-//! (5) per synced dataset: holds, bookmarks, cleanup of this job's older sync snapshots.
+//! (3) [`plan_tree`]; (4) when anything is sent, the busy check (one [`Backend::receiving`] on the
+//! target: a target another `zfs receive` writes into is skipped); (5) datasets run concurrently
+//! (`jobs`), each after the datasets in its `after` list; (6) per synced dataset: holds, bookmarks,
+//! cleanup of this job's older sync snapshots.
 //! A failure is recorded in that dataset's report and the other datasets still run.
 //!
 //! The stages: `schedule` (the worker pool), `dataset` (one dataset's steps, the stale-token replan, the
