@@ -13,6 +13,16 @@ fn scratch(pool: &TestPool, tag: &str) -> PathBuf {
     scratch_in(pool, "clisyncoid", tag)
 }
 
+/// A test pool named after `tag`, a scratch directory, and `pool/src` (created) and `pool/dst`.
+fn setup(tag: &str) -> Result<(TestPool, PathBuf, String, String), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new(tag)?;
+    let dir = scratch(&pool, tag);
+    let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
+    pool.zfs(&["create", &src])?;
+    Ok((pool, dir, src, dst))
+}
+
 /// `zsync syncoid ARGS` to completion; stdout and stderr together.
 fn syncoid(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     let mut v = vec!["syncoid"];
@@ -150,11 +160,7 @@ fn lab_cli_syncoid_sync_property_excludes_datasets() -> Result<(), LabError> {
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_cli_syncoid_recreated_snapshot_replaced_with_force_delete() -> Result<(), LabError> {
-    zsync_lab::require_lab();
-    let pool = TestPool::new("recreate")?;
-    let dir = scratch(&pool, "recreate");
-    let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
-    pool.zfs(&["create", &src])?;
+    let (pool, dir, src, dst) = setup("recreate")?;
     for s in ["s0", "s1", "s2"] {
         pool.write_file(&format!("src/{s}"), s.as_bytes())?;
         pool.zfs(&["snapshot", &format!("{src}@{s}")])?;
@@ -185,11 +191,7 @@ fn lab_cli_syncoid_recreated_snapshot_replaced_with_force_delete() -> Result<(),
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_cli_syncoid_partial_receive_with_sendoptions_pw() -> Result<(), LabError> {
-    zsync_lab::require_lab();
-    let pool = TestPool::new("partial")?;
-    let dir = scratch(&pool, "partial");
-    let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
-    pool.zfs(&["create", &src])?;
+    let (pool, dir, src, dst) = setup("partial")?;
     pool.write_file("src/a", &zsync_lab::data::pattern(64 << 10, 1))?;
     pool.zfs(&["snapshot", &format!("{src}@s0")])?;
     let (code, out) = syncoid(&dir, &["--no-sync-snap", &src, &dst]);
@@ -219,11 +221,7 @@ fn lab_cli_syncoid_partial_receive_with_sendoptions_pw() -> Result<(), LabError>
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_cli_syncoid_no_resume_resets_partial_state() -> Result<(), LabError> {
-    zsync_lab::require_lab();
-    let pool = TestPool::new("noresume")?;
-    let dir = scratch(&pool, "noresume");
-    let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
-    pool.zfs(&["create", &src])?;
+    let (pool, dir, src, dst) = setup("noresume")?;
     pool.zfs(&["snapshot", &format!("{src}@s0")])?;
     let (code, out) = syncoid(&dir, &["--no-sync-snap", &src, &dst]);
     assert_eq!(code, Some(0), "{out}");
@@ -296,11 +294,7 @@ fn lab_cli_syncoid_create_bookmark_named_after_the_snapshot() -> Result<(), LabE
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_cli_syncoid_busy_target_is_skipped() -> Result<(), LabError> {
-    zsync_lab::require_lab();
-    let pool = TestPool::new("busy")?;
-    let dir = scratch(&pool, "busy");
-    let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
-    pool.zfs(&["create", &src])?;
+    let (pool, dir, src, dst) = setup("busy")?;
     pool.zfs(&["snapshot", &format!("{src}@s0")])?;
     // A receive into the target held open: it waits on a pipe this test keeps open.
     let mut held = Command::new("zfs")
@@ -325,11 +319,7 @@ fn lab_cli_syncoid_busy_target_is_skipped() -> Result<(), LabError> {
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_cli_syncoid_info_lines() -> Result<(), LabError> {
-    zsync_lab::require_lab();
-    let pool = TestPool::new("info")?;
-    let dir = scratch(&pool, "info");
-    let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
-    pool.zfs(&["create", &src])?;
+    let (pool, dir, src, dst) = setup("info")?;
     pool.zfs(&["snapshot", &format!("{src}@s0")])?;
     pool.zfs(&["snapshot", &format!("{src}@s1")])?;
     let (code, out) = syncoid(&dir, &["--no-sync-snap", &src, &dst]);
