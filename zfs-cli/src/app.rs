@@ -265,6 +265,11 @@ fn run_syncoid(
             "--insecure-direct-connection is not supported (zsync moves the stream itself)",
         ));
     }
+    if !a.flags.quiet {
+        for w in a.warnings() {
+            errln!("WARNING: {w}");
+        }
+    }
     let choice = backend_flag.unwrap_or(a.backend);
     crate::sync::run(choice, &a.to_sync_args(), false, true)
 }

@@ -19,4 +19,5 @@ pub mod render;
 pub mod sanoid_monitor;
 pub mod sync;
 pub mod sync_events;
+pub mod syncoid_lines;
 pub mod trace;

@@ -45,14 +45,44 @@ fn dataset_plan_lines(d: &DatasetPlan) -> String {
     s
 }
 
-/// The plan for humans: one block per dataset, then the excluded datasets.
+/// The plan for humans: one block per dataset, then the excluded datasets (with the reason when
+/// their `syncoid:sync` property left them out).
 pub fn render_plan(p: &Plan) -> String {
     let mut s = String::new();
     for d in &p.datasets {
         s.push_str(&dataset_plan_lines(d));
     }
     for e in &p.excluded {
-        s.push_str(&format!("{e}: excluded\n"));
+        match p.property_skipped.iter().find(|k| &k.source == e) {
+            Some(k) => s.push_str(&format!("{e}: excluded ({})\n", k.reason)),
+            None => s.push_str(&format!("{e}: excluded\n")),
+        }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zfs_core::DatasetName;
+
+    #[test]
+    fn excluded_datasets_say_why_when_syncoid_sync_left_them_out() {
+        let ds = |s: &str| DatasetName::parse(s).unwrap();
+        let p = Plan {
+            schema: zfs_sync::PLAN_SCHEMA,
+            source_root: ds("tank"),
+            target_root: ds("bk/tank"),
+            datasets: vec![],
+            excluded: vec![ds("tank/scratch"), ds("tank/off")],
+            property_skipped: vec![zfs_sync::PropertySkip {
+                source: ds("tank/off"),
+                reason: "syncoid:sync=false".into(),
+            }],
+        };
+        assert_eq!(
+            render_plan(&p),
+            "tank/scratch: excluded\ntank/off: excluded (syncoid:sync=false)\n"
+        );
+    }
 }

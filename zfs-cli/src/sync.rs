@@ -32,7 +32,7 @@ pub fn run(
     } = resolve::resolve(args, syncoid_mode)?;
     let warn = |m: &str| {
         if !args.flags.quiet {
-            eprintln!("zsync: warning: {m}");
+            errln!("zsync: warning: {m}");
         }
     };
     for w in &warnings {
@@ -53,7 +53,7 @@ pub fn run(
     }
     let be = opened.backend;
     if args.flags.debug {
-        eprintln!(
+        errln!(
             "zsync: debug: source backend {} ({})",
             be.name(),
             opened.why
@@ -67,7 +67,7 @@ pub fn run(
                 warn(n);
             }
             if args.flags.debug {
-                eprintln!("zsync: debug: target backend ({})", opened.why);
+                errln!("zsync: debug: target backend ({})", opened.why);
             }
             Some(opened.backend)
         }
@@ -81,6 +81,9 @@ pub fn run(
         no_warnings: args.flags.quiet,
         debug: args.flags.debug,
         print_lock: Mutex::new(()),
+        syncoid: syncoid_mode && !args.flags.json,
+        syncoid_quiet: args.flags.quiet,
+        no_stream: args.flags.no_stream,
     };
     let quiet = events.quiet;
     let mover = PipelineMover {
@@ -114,9 +117,9 @@ pub fn run(
             .plan(&spec, &opts)
             .map_err(|e| Fail::failure(e.to_string()))?;
         if args.flags.json {
-            println!("{}", plan.to_json());
+            outln!("{}", plan.to_json());
         } else if !args.flags.quiet {
-            print!("{}", render_plan(&plan));
+            out!("{}", render_plan(&plan));
         }
         return Ok(plan_exit(&plan));
     }
@@ -128,7 +131,7 @@ pub fn run(
                 for s in d.decision.steps() {
                     if let Step::Rollback { to, discards } = s {
                         let names: Vec<&str> = discards.iter().map(|v| v.name.as_str()).collect();
-                        println!(
+                        outln!(
                             "syncoid mode: rolling {} back to {}, discarding {}",
                             d.target,
                             to.name,
@@ -148,7 +151,7 @@ pub fn run(
         warn(n);
     }
     if args.flags.json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     }
     Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
 }
@@ -185,11 +188,11 @@ fn dump_snaps((source, target): (&dyn zfs_core::Backend, &dyn zfs_core::Backend)
             Ok(l) => {
                 for d in &l.datasets {
                     for v in &d.versions {
-                        eprintln!("{side} {}\t{}\t{}", v.name, v.guid, v.createtxg);
+                        errln!("{side} {}\t{}\t{}", v.name, v.guid, v.createtxg);
                     }
                 }
             }
-            Err(e) => eprintln!("{side} {root}: {e}"),
+            Err(e) => errln!("{side} {root}: {e}"),
         }
     }
 }

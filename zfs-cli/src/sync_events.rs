@@ -5,10 +5,11 @@
 
 use crate::progress::ProgressLine;
 use crate::render::result_line;
+use crate::syncoid_lines::{self, Line};
 use crate::trace::Tracer;
 use std::sync::Mutex;
 use std::time::Instant;
-use zfs_sync::{DatasetReport, Events, ProgressSnapshot, StreamInfo};
+use zfs_sync::{DatasetPlan, DatasetReport, Events, Plan, ProgressSnapshot, Step, StreamInfo};
 
 /// The sync run's printer.
 #[derive(Debug)]
@@ -25,33 +26,75 @@ pub struct SyncEvents {
     pub debug: bool,
     /// Keeps the lines of datasets finishing together apart.
     pub print_lock: Mutex<()>,
+    /// syncoid mode: also print syncoid's log lines ([`crate::syncoid_lines`]).
+    pub syncoid: bool,
+    /// `--quiet` as syncoid reads it (no `INFO:` or `WARNING:` lines).
+    pub syncoid_quiet: bool,
+    /// `--no-stream` (syncoid's full-send line says so).
+    pub no_stream: bool,
 }
 
 impl SyncEvents {
     fn print_report(&self, d: &DatasetReport) {
         if !self.quiet {
-            println!("{}", result_line(d));
+            outln!("{}", result_line(d));
         }
         if !self.no_warnings {
             for w in &d.warnings {
-                eprintln!("zsync: warning: {}: {w}", d.target);
+                errln!("zsync: warning: {}: {w}", d.target);
             }
         }
         if self.debug {
             for c in d.steps.iter().flat_map(|s| &s.checked) {
-                eprintln!("zsync: debug: {}: stream {}", d.source, c.describe());
+                errln!("zsync: debug: {}: stream {}", d.source, c.describe());
             }
             for u in d.steps.iter().flat_map(|s| &s.unchecked) {
-                eprintln!(
+                errln!(
                     "zsync: debug: {}: stream {} {}",
-                    d.source, u.stream, u.reason
+                    d.source,
+                    u.stream,
+                    u.reason
                 );
             }
+        }
+    }
+
+    /// Prints syncoid's lines (syncoid mode only), above the progress line when there is one.
+    fn syncoid_lines(&self, lines: &[Line]) {
+        if !self.syncoid || lines.is_empty() {
+            return;
+        }
+        let _g = self.print_lock.lock();
+        let print = || {
+            for l in lines {
+                l.print(self.syncoid_quiet, self.debug);
+            }
+        };
+        match &self.progress {
+            Some(p) => p.print_above(print),
+            None => print(),
         }
     }
 }
 
 impl Events for SyncEvents {
+    fn planned(&self, plan: &Plan) {
+        let lines: Vec<Line> = plan
+            .property_skipped
+            .iter()
+            .map(syncoid_lines::property_skipped)
+            .collect();
+        self.syncoid_lines(&lines);
+    }
+
+    fn dataset_started(&self, dataset: &DatasetPlan) {
+        self.syncoid_lines(&syncoid_lines::dataset_started(dataset));
+    }
+
+    fn step_started(&self, dataset: &DatasetPlan, step: &Step) {
+        self.syncoid_lines(&syncoid_lines::step_started(dataset, step, self.no_stream));
+    }
+
     fn stream_progress(&self, stream: &StreamInfo, now: &ProgressSnapshot) {
         if let Some(p) = &self.progress {
             p.update(stream, now);
@@ -59,6 +102,7 @@ impl Events for SyncEvents {
     }
 
     fn dataset_finished(&self, d: &DatasetReport) {
+        self.syncoid_lines(&syncoid_lines::dataset_finished(d));
         let _g = self.print_lock.lock();
         match &self.progress {
             Some(p) => p.print_above(|| self.print_report(d)),

@@ -458,3 +458,73 @@ fn sanoid_debug_dumps_the_config() {
     assert!(t.contains("\thourly = 3\n"), "{t}");
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// syncoid mode's flag checks, all before any backend opens: syncoid's warnings for `--skip-parent`
+/// without `-r` and the deprecated `--exclude`, refused `--sendoptions` letters with their reason,
+/// Perl look-around accepted and a bad pattern refused in one line.
+#[test]
+fn syncoid_flag_warnings_and_refusals() {
+    let bin = Path::new(BIN);
+    let o = run(
+        bin,
+        &[
+            "syncoid",
+            "--skip-parent",
+            "--exclude=x",
+            "--sendoptions=R",
+            "a/b",
+            "c/d",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "WARNING: The --exclude option is deprecated, please use --exclude-datasets instead",
+            "WARNING: --skip-parent does nothing without --recursive; ignored",
+            "zsync: --sendoptions: 'R' is not supported: zsync sends each dataset on its own; use -r/--recursive",
+        ],
+        "{err}"
+    );
+    // --quiet drops the warnings, not the error.
+    let o = run(
+        bin,
+        &[
+            "syncoid",
+            "--quiet",
+            "--skip-parent",
+            "--sendoptions=X a",
+            "a/b",
+            "c/d",
+        ],
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("'X' is not supported"),
+        "{}",
+        stderr(&o)
+    );
+    // Look-around is accepted (the error is the next flag's); a broken pattern is one line.
+    let o = run(
+        bin,
+        &[
+            "syncoid",
+            "-r",
+            "--exclude-datasets=^(?!tank/keep)",
+            "--recvoptions=F",
+            "a/b",
+            "c/d",
+        ],
+    );
+    assert!(stderr(&o).contains("--recvoptions: 'F'"), "{}", stderr(&o));
+    let o = run(bin, &["syncoid", "-r", "--exclude-snaps=a(", "a/b", "c/d"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--exclude-snaps 'a(': "),
+        "{}",
+        stderr(&o)
+    );
+}

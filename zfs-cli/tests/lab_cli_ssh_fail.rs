@@ -67,12 +67,25 @@ fn lab_cli_ssh_fail_cut_mid_transfer_then_resume() -> Result<(), LabError> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run zsync");
+    // The receive is the `zfs` session process that lasts: the listing, `zfs version` and the
+    // busy check's `ps` before it end within moments.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !host.session_processes().iter().any(|(_, c)| c == "zfs") {
+    let zfs_pids = || -> Vec<u32> {
+        let p = host.session_processes();
+        p.into_iter()
+            .filter(|(_, c)| c == "zfs")
+            .map(|(pid, _)| pid)
+            .collect()
+    };
+    loop {
         assert!(Instant::now() < deadline, "the receive never started");
-        std::thread::sleep(Duration::from_millis(50));
+        let before = zfs_pids();
+        std::thread::sleep(Duration::from_millis(700));
+        if zfs_pids().iter().any(|p| before.contains(p)) {
+            break;
+        }
     }
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(2000));
     assert!(host.kill_sessions() > 0, "sessions killed");
     let o = child.wait_with_output().expect("zsync ends");
     eprintln!(

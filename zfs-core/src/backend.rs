@@ -392,6 +392,11 @@ pub trait Backend: Send + Sync {
     /// Discards the partial state of an interrupted resumable receive (`zfs receive -A`).
     fn receive_abort(&self, ds: &DatasetName) -> Result<(), ZfsError>;
 
+    /// The datasets that `zfs receive` processes running on this host write into (`ps -Ao args=`,
+    /// read by `cli::parse::receive_targets`): syncoid's check that no other receive is running into
+    /// a target. In-process (libzfs_core) receives of other programs do not show.
+    fn receiving(&self) -> Result<Vec<String>, ZfsError>;
+
     /// Rolls the dataset back to `snap`. With `destroy_newer`, newer snapshots and bookmarks are destroyed
     /// (`-r`); without it, a rollback past newer snapshots fails. Loses data written since `snap`: callers
     /// must have an explicit user flag.

@@ -20,7 +20,7 @@
 ///     }
 ///     delegate_backend!(inner; name, host, capabilities, ping, exists, create, snapshot,
 ///         clone_snapshot, snapshot_recursive, destroy_snapshots, destroy_dataset, hold, hold_temporary, release,
-///         holds, bookmark, destroy_bookmarks, send, send_space, receive, receive_abort, rollback_to,
+///         holds, bookmark, destroy_bookmarks, send, send_space, receive, receive_abort, receiving, rollback_to,
 ///         set_user_props, properties, pools, pool_status);
 /// }
 /// ```
@@ -212,6 +212,13 @@ macro_rules! delegate_backend {
             self.$f.receive_abort(ds)
         }
     };
+    (@one $f:ident receiving) => {
+        fn receiving(
+            &self,
+        ) -> ::std::result::Result<::std::vec::Vec<::std::string::String>, $crate::error::ZfsError> {
+            self.$f.receiving()
+        }
+    };
     (@one $f:ident rollback_to) => {
         fn rollback_to(
             &self,
@@ -277,7 +284,7 @@ mod tests {
         }
         delegate_backend!(inner; host, capabilities, ping, list, exists, create, snapshot,
             clone_snapshot, snapshot_recursive, destroy_snapshots, destroy_dataset, hold, hold_temporary, release,
-            holds, bookmark, destroy_bookmarks, send, send_space, receive, receive_abort, rollback_to,
+            holds, bookmark, destroy_bookmarks, send, send_space, receive, receive_abort, receiving, rollback_to,
             set_user_props, properties, pools, pool_status);
     }
 

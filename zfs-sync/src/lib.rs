@@ -11,6 +11,7 @@ pub mod pattern;
 pub mod plan;
 pub mod planner;
 pub mod report;
+pub mod sync_property;
 
 // The executor (feature `exec`, on by default).
 #[cfg(feature = "exec")]
@@ -51,8 +52,8 @@ pub use options::{
 };
 pub use pattern::{Pattern, PatternError};
 pub use plan::{
-    AbortReason, CleanupAction, Conflict, DatasetPlan, Decision, Plan, Side, Step, VersionRef,
-    PLAN_SCHEMA,
+    AbortReason, CleanupAction, Conflict, DatasetPlan, Decision, Plan, PropertySkip, Side, Step,
+    VersionRef, PLAN_SCHEMA,
 };
 pub use planner::select_datasets;
 pub use planner::{
@@ -62,6 +63,7 @@ pub use planner::{
 pub use report::{
     DatasetReport, Outcome, Report, StepReport, StreamCheck, StreamSnapshot, UncheckedStream,
 };
+pub use sync_property::{sync_property_skip, SYNC_PROPERTY};
 /// GUIDs as decimal strings in JSON (zfs-core's helpers; the plan and report JSON use them).
 pub use zfs_core::guid_str;
 /// A target's decoded `receive_resume_token` (zfs-core's; the executor decodes with zfs-stream).
@@ -70,7 +72,7 @@ pub use zfs_core::ResumeToken;
 #[cfg(feature = "exec")]
 pub use events::{Events, NoEvents};
 #[cfg(feature = "exec")]
-pub use exec::Executor;
+pub use exec::{Executor, BUSY};
 #[cfg(feature = "exec")]
 pub use mover::{Moved, Mover, StreamInfo, TransferError};
 #[cfg(feature = "exec")]

@@ -104,6 +104,9 @@ pub struct TreeSpec {
     pub skip_parent: bool,
     /// Leave out datasets whose full source name matches one of these (unanchored regexes).
     pub exclude_datasets: Vec<Pattern>,
+    /// Honour syncoid's `syncoid:sync` dataset property for a run on this host (syncoid mode: the
+    /// local host name); `None`: the property is not read. See [`crate::sync_property`].
+    pub sync_host: Option<String>,
 }
 
 impl TreeSpec {
@@ -115,6 +118,7 @@ impl TreeSpec {
             recursive: false,
             skip_parent: false,
             exclude_datasets: Vec::new(),
+            sync_host: None,
         }
     }
 

@@ -280,6 +280,15 @@ pub enum Conflict {
         /// The missing parent on the target.
         parent: DatasetName,
     },
+    /// Snapshots to be received have the names of older target snapshots with other GUIDs (a source
+    /// snapshot destroyed and re-created under the same name after it was replicated): the receive
+    /// would fail with "already exists". `--force-delete` destroys `stale` first.
+    NameTaken {
+        /// The target snapshots in the way, oldest first (target names).
+        stale: Vec<VersionRef>,
+        /// The source snapshots that would take their names, oldest first.
+        incoming: Vec<VersionRef>,
+    },
 }
 
 impl Conflict {
@@ -293,6 +302,7 @@ impl Conflict {
             Conflict::StaleResumeToken { .. } => "stale_resume_token",
             Conflict::UnreadableResumeToken { .. } => "unreadable_resume_token",
             Conflict::TargetParentMissing { .. } => "target_parent_missing",
+            Conflict::NameTaken { .. } => "name_taken",
         }
     }
 
@@ -351,6 +361,12 @@ impl Conflict {
             Conflict::TargetParentMissing { parent } => {
                 format!("target parent {parent} does not exist and is not replicated")
             }
+            Conflict::NameTaken { stale, incoming } => format!(
+                "target snapshots {} have the names of other source snapshots {} (re-created on \
+                 the source); --force-delete would destroy them and receive the source's",
+                names(stale),
+                names(incoming)
+            ),
         }
     }
 }
@@ -543,8 +559,21 @@ pub struct Plan {
     pub target_root: DatasetName,
     /// One entry per selected dataset, in execution order.
     pub datasets: Vec<DatasetPlan>,
-    /// Source datasets left out by `exclude_datasets` or `skip_parent`.
+    /// Source datasets left out by `exclude_datasets`, `skip_parent` or their `syncoid:sync`
+    /// property.
     pub excluded: Vec<DatasetName>,
+    /// Of `excluded`, those left out by their `syncoid:sync` property, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub property_skipped: Vec<PropertySkip>,
+}
+
+/// A source dataset left out by its `syncoid:sync` property ([`crate::sync_property`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertySkip {
+    /// The source dataset.
+    pub source: DatasetName,
+    /// syncoid's words: `syncoid:sync=false` or `syncoid:sync doesn't include HOST`.
+    pub reason: String,
 }
 
 impl Plan {

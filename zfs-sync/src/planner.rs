@@ -4,8 +4,9 @@ use crate::error::PlanError;
 use crate::model;
 use crate::options::{InitialReplication, PlanOptions, TreeSpec};
 use crate::plan::{
-    AbortReason, Conflict, DatasetPlan, Decision, Plan, Step, VersionRef, PLAN_SCHEMA,
+    AbortReason, Conflict, DatasetPlan, Decision, Plan, PropertySkip, Step, VersionRef, PLAN_SCHEMA,
 };
+use crate::sync_property::{sync_property_skip, SYNC_PROPERTY};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use zfs_core::{
@@ -333,6 +334,16 @@ pub fn plan_dataset(
     // 4. Incrementals from the base to the newest selected snapshot.
     let sends = chain(base, candidates_after(&src, base, &snap_idx), opts);
     let nothing_sent = sends.is_empty();
+    // A name the sends bring that an older target snapshot (another GUID, not discarded) still has:
+    // the source snapshot was destroyed and re-created. Replaced only with --force-delete.
+    let (stale, incoming) = name_clashes(&sends, &tsnaps, &discarded);
+    if !stale.is_empty() {
+        if !opts.force_delete {
+            return conflict(Conflict::NameTaken { stale, incoming });
+        }
+        discarded.extend(stale.iter().map(|v| (v.guid, ())));
+        steps.push(Step::DestroyTargetSnapshots { snapshots: stale });
+    }
     steps.extend(sends);
 
     // 5. Mirror source deletions (never the base, never what was just discarded).
@@ -358,6 +369,35 @@ pub fn plan_dataset(
         });
     }
     Decision::Replicate { steps }
+}
+
+/// The target snapshots (not `discarded`) whose short names the snapshots `sends` receive bring with
+/// another GUID, and those incoming snapshots; both oldest first.
+fn name_clashes(
+    sends: &[Step],
+    tsnaps: &[&Version],
+    discarded: &GuidMap<()>,
+) -> (Vec<VersionRef>, Vec<VersionRef>) {
+    let by_name: HashMap<&str, &Version> = tsnaps
+        .iter()
+        .filter(|v| !discarded.contains_key(&v.guid))
+        .map(|v| (short_of(v), *v))
+        .collect();
+    let (mut stale, mut incoming) = (Vec::new(), Vec::new());
+    for s in sends {
+        let Step::Incremental { receives, .. } = s else {
+            continue;
+        };
+        for r in receives {
+            if let Some(t) = by_name.get(r.name.short()) {
+                if t.guid != r.guid {
+                    stale.push(VersionRef::from(*t));
+                    incoming.push(r.clone());
+                }
+            }
+        }
+    }
+    (stale, incoming)
 }
 
 /// Source snapshots strictly newer than `base` (a source snapshot or bookmark).
@@ -448,7 +488,8 @@ pub fn select_datasets<'l>(
             || spec
                 .exclude_datasets
                 .iter()
-                .any(|r| r.is_match(d.name.as_str()));
+                .any(|r| r.is_match(d.name.as_str()))
+            || property_skip(d, spec).is_some();
         if skip {
             excluded.push(d.name.clone());
         } else {
@@ -456,6 +497,14 @@ pub fn select_datasets<'l>(
         }
     }
     (sel, excluded)
+}
+
+/// Why `d`'s `syncoid:sync` property leaves it out of a run of `spec` (only when the spec honours
+/// it, [`TreeSpec::sync_host`]).
+fn property_skip(d: &Dataset, spec: &TreeSpec) -> Option<String> {
+    let host = spec.sync_host.as_deref()?;
+    let value = d.user_props.get(SYNC_PROPERTY).map(String::as_str);
+    sync_property_skip(value, host)
 }
 
 /// Plans a whole tree: selection, target mapping, ordering, clones, and one [`plan_dataset`] per dataset.
@@ -476,6 +525,16 @@ pub fn plan_tree(
         .collect();
 
     let (sel, excluded) = select_datasets(input.source, spec);
+    let property_skipped: Vec<PropertySkip> = src_all
+        .iter()
+        .filter(|d| excluded.contains(&d.name))
+        .filter_map(|d| {
+            property_skip(d, spec).map(|reason| PropertySkip {
+                source: d.name.clone(),
+                reason,
+            })
+        })
+        .collect();
     let index: HashMap<&str, usize> = sel
         .iter()
         .enumerate()
@@ -618,6 +677,7 @@ pub fn plan_tree(
         target_root: spec.target_root.clone(),
         datasets: out,
         excluded,
+        property_skipped,
     })
 }
 

@@ -241,6 +241,14 @@ impl Backend for Timed<'_> {
             events: self.events,
         }))
     }
+    fn receiving(&self) -> Result<Vec<String>, ZfsError> {
+        timed(
+            self.events,
+            || "ps (receives)".into(),
+            || self.inner.receiving(),
+        )
+    }
+
     fn receive_abort(&self, ds: &DatasetName) -> Result<(), ZfsError> {
         timed(
             self.events,

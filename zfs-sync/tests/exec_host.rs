@@ -462,6 +462,14 @@ fn a_token_gone_stale_at_run_time_is_aborted_and_the_dataset_replanned() {
     assert_eq!(names, ["s1", "s3"]);
     same_snapshots(&src, &tgt, &["p/a"]);
     assert_eq!(tgt.describe("b/a").2, None);
+    // The abort is said, not silent.
+    assert_eq!(
+        r.datasets[0].warnings.len(),
+        1,
+        "{:?}",
+        r.datasets[0].warnings
+    );
+    assert!(r.datasets[0].warnings[0].starts_with("reset partial receive state of b/a: "));
 }
 
 #[test]
@@ -576,4 +584,39 @@ fn the_fake_clones_as_zfs_does() {
     let e = src.clone_snapshot(&snap, &ds("q/v"), &[]);
     assert!(matches!(e, Err(ZfsError::InvalidArgument { .. })), "{e:?}");
     assert!(!src.has("p/w") && !src.has("p/no/parent") && !src.has("q/v"));
+}
+
+#[test]
+fn a_target_another_receive_writes_into_is_skipped() {
+    let (src, tgt) = hosts();
+    src.snap_r("p/a", "s1");
+    let ex = executor(&src, &tgt);
+    let r = ex.run(&tree("p/a", "b/a"), &plain()).unwrap();
+    synced(&r);
+    src.snap_r("p/a", "s2");
+    tgt.set_receiving(&["b/a/b", "elsewhere/x"]);
+    tgt.clear_calls();
+    let r = ex.run(&tree("p/a", "b/a"), &plain()).unwrap();
+    assert_eq!(r.exit_code, 1, "{}", r.to_json());
+    for (d, o) in outcomes(&r) {
+        match d.as_str() {
+            "p/a/b" => assert_eq!(
+                o,
+                Outcome::Skipped {
+                    reason: "Cannot sync now: b/a/b is already target of a zfs receive process."
+                        .into()
+                }
+            ),
+            _ => assert_eq!(o, Outcome::Synced, "{d}"),
+        }
+    }
+    let receives = tgt.calls_of(&["receive"]);
+    assert!(
+        !receives.iter().any(|r| r.contains("b/a/b@")),
+        "{receives:?}"
+    );
+    // Up to date datasets are not skipped by a receive into them.
+    tgt.set_receiving(&["b/a"]);
+    let r = ex.run(&tree("p/a/v", "b/a/v"), &plain()).unwrap();
+    assert_eq!(r.exit_code, 0, "{}", r.to_json());
 }

@@ -746,3 +746,85 @@ fn plan_json_is_stable() {
     // GUIDs are strings.
     assert!(json.contains("\"guid\": \"1\""));
 }
+
+#[test]
+fn syncoid_sync_property_leaves_datasets_out_when_honoured() {
+    let (mut src, tgt) = tree_fixture();
+    let set = |src: &mut Listing, name: &str, v: &str| {
+        let d = src.datasets.iter_mut().find(|d| d.name.as_str() == name);
+        d.unwrap()
+            .user_props
+            .insert("syncoid:sync".into(), v.into());
+    };
+    // As `zfs list` reports it: the value is inherited by scratch/x.
+    set(&mut src, "tank/src/scratch", "false");
+    set(&mut src, "tank/src/scratch/x", "false");
+    set(&mut src, "tank/src/vol", "nas1,nas2");
+    set(&mut src, "tank/src/child", "other");
+    let input = TreeInput {
+        source: &src,
+        target: &tgt,
+        decode_token: &no_tokens,
+    };
+    let mut spec = TreeSpec::recursive(ds("tank/src"), ds("backup/dst"));
+    // Not honoured (zsync sync): every dataset is planned.
+    let all = plan_tree(&input, &spec, &PlanOptions::default()).unwrap();
+    assert_eq!(all.datasets.len(), 6);
+    assert!(all.property_skipped.is_empty());
+    spec.sync_host = Some("nas2".into());
+    let plan = plan_tree(&input, &spec, &PlanOptions::default()).unwrap();
+    let order: Vec<_> = plan.datasets.iter().map(|d| d.source.as_str()).collect();
+    assert_eq!(order, vec!["tank/src", "tank/src/vol", "tank/src/aclone"]);
+    let skipped: Vec<(&str, &str)> = plan
+        .property_skipped
+        .iter()
+        .map(|s| (s.source.as_str(), s.reason.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            ("tank/src/child", "syncoid:sync doesn't include nas2"),
+            ("tank/src/scratch", "syncoid:sync=false"),
+            ("tank/src/scratch/x", "syncoid:sync=false"),
+        ]
+    );
+    assert_eq!(plan.excluded.len(), 3);
+}
+
+#[test]
+fn recreated_snapshot_name_is_refused_or_replaced_with_force_delete() {
+    let name = ds(T);
+    // s1 was replicated (guid 11), then destroyed on the source and taken again (guid 21) after s2.
+    let sv = snaps(S, &[("s0", 10, 10), ("s2", 12, 30), ("s1", 21, 40)]);
+    let tv = snaps(T, &[("s0", 10, 5), ("s1", 11, 6), ("s2", 12, 7)]);
+    let d = plan_dataset(&sv, tgt(&name, &tv), None, &PlanOptions::default());
+    let Conflict::NameTaken { stale, incoming } = conflict(&d) else {
+        panic!("{d:?}")
+    };
+    assert_eq!((stale[0].guid, incoming[0].guid), (11, 21));
+    assert_eq!(stale[0].name.to_string(), "dst/d@s1");
+    assert!(conflict(&d).describe().contains("--force-delete"), "{d:?}");
+    assert!(!conflict(&d).is_benign());
+    let opts = PlanOptions {
+        force_delete: true,
+        delete_target_snapshots: true,
+        ..Default::default()
+    };
+    let d = plan_dataset(&sv, tgt(&name, &tv), None, &opts);
+    assert_eq!(
+        sigs(&d),
+        vec![
+            t("prune", "", "", false),
+            t("incr", "src/d@s2", "src/d@s1", false)
+        ]
+    );
+    let Step::DestroyTargetSnapshots { snapshots } = &steps(&d)[0] else {
+        panic!("{d:?}")
+    };
+    // Destroyed once, before the receive (not again by --delete-target-snapshots).
+    assert_eq!(snapshots.iter().map(|v| v.guid).collect::<Vec<_>>(), [11]);
+    // The target after the plan holds the source's snapshots.
+    let after = model::apply(Some(&tv), &d).unwrap().unwrap();
+    let guids: Vec<u64> = after.iter().map(|m| m.guid).collect();
+    assert_eq!(guids, [10, 12, 21]);
+}

@@ -31,9 +31,13 @@ pub struct Resolved {
 pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
     let source = endpoint("source", &args.source)?;
     let target = endpoint("target", &args.target)?;
-    let spec = tree_spec(args)?;
-    let mut options = sync_options(args)?;
+    let mut spec = tree_spec(args)?;
+    if syncoid_mode {
+        // syncoid reads `syncoid:sync` on every source dataset and matches this host's name.
+        spec.sync_host = Some(raw_hostname());
+    }
     let mut warnings = Vec::new();
+    let mut options = sync_options_and_warnings(args, &mut warnings)?;
     if let Some(c) = &args.flags.compress {
         if source.is_local() && target.is_local() {
             if options.compress != Some(Wire::Plain) {
@@ -60,17 +64,23 @@ pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
     })
 }
 
-/// The local host name (`gethostname`), reduced to the characters an identifier allows.
-pub fn hostname() -> String {
+/// The local host name as `gethostname` gives it (empty when it fails): what syncoid matches the
+/// `syncoid:sync` host list against.
+pub fn raw_hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let raw = if rc == 0 {
+    if rc == 0 {
         let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
         String::from_utf8_lossy(&buf[..end]).into_owned()
     } else {
         String::new()
-    };
+    }
+}
+
+/// The local host name (`gethostname`), reduced to the characters an identifier allows.
+pub fn hostname() -> String {
+    let raw = raw_hostname();
     let clean: String = raw
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
@@ -130,6 +140,14 @@ pub fn tree_spec(a: &SyncArgs) -> Result<TreeSpec, Fail> {
 
 /// Planner and executor options from the flags.
 pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
+    sync_options_and_warnings(a, &mut Vec::new())
+}
+
+/// [`sync_options`], with what the flags ask that is ignored added to `warnings`.
+pub fn sync_options_and_warnings(
+    a: &SyncArgs,
+    warnings: &mut Vec<String>,
+) -> Result<SyncOptions, Fail> {
     let filter = SnapshotFilter {
         include: patterns("--include-snaps", &a.flags.include_snaps)?,
         exclude: patterns("--exclude-snaps", &a.flags.exclude_snaps)?,
@@ -148,8 +166,8 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
         abort_stale_token: true,
         snapshots: filter,
     };
-    let send = parse_sendoptions(a.flags.sendoptions.as_deref().unwrap_or(""))?;
-    let mut recv = parse_recvoptions(a.flags.recvoptions.as_deref().unwrap_or(""))?;
+    let send = parse_sendoptions(a.flags.sendoptions.as_deref().unwrap_or(""), warnings)?;
+    let mut recv = parse_recvoptions(a.flags.recvoptions.as_deref().unwrap_or(""), warnings)?;
     // Unmounted unless --mount (syncoid mode: mounted unless `u`).
     recv.no_mount |= !a.mount;
     let mut o = SyncOptions {
@@ -188,21 +206,60 @@ pub fn sync_options(a: &SyncArgs) -> Result<SyncOptions, Fail> {
 }
 
 /// syncoid's `--sendoptions`: letters, optionally dashed and space separated (`"L c e"`, `"-Lce"`,
-/// `"w"`). Supported: `L` large blocks, `c` compressed, `e` embedded, `w` raw, `p` properties in the
-/// stream.
-pub fn parse_sendoptions(s: &str) -> Result<SendOptions, Fail> {
+/// `"w"`). Supported: `L` large blocks, `c` compressed, `e` embedded, `w`
+/// raw, `p` properties in the stream. `v`, `V` and `P` (what `zfs send` prints about itself) are
+/// accepted and ignored, each with a warning in `warnings`. Every other letter is refused with the
+/// reason.
+pub fn parse_sendoptions(s: &str, warnings: &mut Vec<String>) -> Result<SendOptions, Fail> {
     let mut o = SendOptions::default();
-    for c in s.chars().filter(|c| !c.is_whitespace() && *c != '-') {
-        match c {
-            'L' => o.large_block = true,
-            'c' => o.compressed = true,
-            'e' => o.embed = true,
-            'w' => o.raw = true,
-            'p' => o.props = true,
-            other => {
-                return Err(Fail::failure(format!(
-                    "--sendoptions: '{other}' is not supported (supported: L c e w p)"
-                )))
+    let refuse = |c: char, why: &str| {
+        Err(Fail::failure(format!(
+            "--sendoptions: '{c}' is not supported: {why}"
+        )))
+    };
+    for w in s.split_whitespace() {
+        for c in w.chars().filter(|c| *c != '-') {
+            match c {
+                'L' => o.large_block = true,
+                'c' => o.compressed = true,
+                'e' => o.embed = true,
+                'w' => o.raw = true,
+                'p' => o.props = true,
+                'v' | 'V' | 'P' => warnings.push(format!(
+                    "--sendoptions: '{c}' ignored (zsync reports the streams itself: the progress \
+                     line, --debug)"
+                )),
+                'R' => return refuse(c, "zsync sends each dataset on its own; use -r/--recursive"),
+                'X' => {
+                    return refuse(
+                        c,
+                        "it leaves datasets out of an -R stream, which zsync does not send; use \
+                         --exclude-datasets",
+                    )
+                }
+                's' => {
+                    return refuse(
+                        c,
+                        "it skips snapshots missing from an -R stream, which zsync does not send",
+                    )
+                }
+                'b' => {
+                    return refuse(
+                        c,
+                        "zsync does not send -b (received property values) streams; use p, or \
+                         --preserve-properties",
+                    )
+                }
+                'h' => {
+                    return refuse(
+                        c,
+                        "zsync does not put holds in the stream; --use-hold holds the replicated \
+                         snapshot on both sides",
+                    )
+                }
+                other => {
+                    return refuse(other, "no such zfs send option here (supported: L c e w p)")
+                }
             }
         }
     }
@@ -210,8 +267,10 @@ pub fn parse_sendoptions(s: &str) -> Result<SendOptions, Fail> {
 }
 
 /// syncoid's `--recvoptions`: `u` (no mount), `o prop=value`, `x prop`, space separated
-/// (`"u o compression=lz4 x mountpoint"`; dashes allowed).
-pub fn parse_recvoptions(s: &str) -> Result<RecvOptions, Fail> {
+/// (`"u o compression=lz4 x mountpoint"`; dashes allowed). `h` (skip holds in the stream: zsync's
+/// streams carry none) and `v` (what `zfs receive` prints about itself) are accepted and ignored with
+/// a warning in `warnings`; `s` (resumable) is what zsync always does; anything else is refused.
+pub fn parse_recvoptions(s: &str, warnings: &mut Vec<String>) -> Result<RecvOptions, Fail> {
     let mut o = RecvOptions {
         no_mount: false,
         ..RecvOptions::default()
@@ -241,9 +300,24 @@ pub fn parse_recvoptions(s: &str) -> Result<RecvOptions, Fail> {
                 o.props.push((k.to_string(), val.to_string()));
             }
             "x" => o.exclude_props.push(value()?),
+            "h" if rest.is_empty() => warnings.push(
+                "--recvoptions: 'h' ignored (zsync's streams carry no holds to skip)".into(),
+            ),
+            "v" if rest.is_empty() => warnings.push(
+                "--recvoptions: 'v' ignored (zsync reports the streams itself: the progress line, \
+                 --debug)"
+                    .into(),
+            ),
+            "s" if rest.is_empty() => {} // every zsync receive is resumable (`-s`)
+            "F" if rest.is_empty() => {
+                return Err(Fail::failure(
+                    "--recvoptions: 'F' is not supported: syncoid mode receives with -F unless \
+                     --no-rollback (zsync sync: --rollback)",
+                ))
+            }
             _ => {
                 return Err(Fail::failure(format!(
-                    "--recvoptions: '{w}' is not supported (supported: u, o prop=value, x prop)"
+                    "--recvoptions: '{w}' is not supported (supported: u, o prop=value, x prop, h, v, s)"
                 )))
             }
         }
@@ -340,16 +414,41 @@ mod tests {
 
     #[test]
     fn sendoptions() {
-        let o = parse_sendoptions("L c e").unwrap();
+        let mut w = Vec::new();
+        let o = parse_sendoptions("L c e", &mut w).unwrap();
         assert!(o.large_block && o.compressed && o.embed && !o.raw && !o.props);
-        let o = parse_sendoptions("-w -p").unwrap();
-        assert!(o.raw && o.props);
-        assert!(parse_sendoptions("R").is_err());
+        let o = parse_sendoptions("-w -p", &mut w).unwrap();
+        assert!(o.raw && o.props && w.is_empty());
+        // What zfs send prints about itself: ignored, one warning each.
+        let o = parse_sendoptions("pvP", &mut w).unwrap();
+        assert!(o.props);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("--sendoptions: 'v' ignored"), "{w:?}");
+        // Every other letter refused in one line naming it and why.
+        for (opt, why) in [
+            ("R", "-r/--recursive"),
+            ("X tank/a,tank/b", "--exclude-datasets"),
+            ("s", "-R stream"),
+            ("b", "--preserve-properties"),
+            ("h", "--use-hold"),
+            ("q", "supported: L c e w p"),
+        ] {
+            let m = parse_sendoptions(opt, &mut w).unwrap_err().message;
+            let c = opt.chars().next().unwrap();
+            assert!(
+                m.starts_with(&format!("--sendoptions: '{c}' is not supported: "))
+                    && m.contains(why),
+                "{m}"
+            );
+            assert_eq!(m.lines().count(), 1);
+        }
     }
 
     #[test]
     fn recvoptions() {
-        let o = parse_recvoptions("u o compression=lz4 x mountpoint -ocanmount=off").unwrap();
+        let mut w = Vec::new();
+        let o =
+            parse_recvoptions("u o compression=lz4 x mountpoint -ocanmount=off", &mut w).unwrap();
         assert!(o.no_mount);
         assert_eq!(
             o.props,
@@ -359,9 +458,17 @@ mod tests {
             ]
         );
         assert_eq!(o.exclude_props, vec!["mountpoint"]);
-        assert!(parse_recvoptions("F").is_err());
-        assert!(parse_recvoptions("o").is_err());
-        assert!(parse_recvoptions("o novalue").is_err());
+        assert!(w.is_empty());
+        let m = parse_recvoptions("F", &mut w).unwrap_err().message;
+        assert!(m.contains("--no-rollback"), "{m}");
+        assert!(parse_recvoptions("o", &mut w).is_err());
+        assert!(parse_recvoptions("o novalue", &mut w).is_err());
+        assert!(parse_recvoptions("q", &mut w).is_err());
+        // h and v accepted with a warning each; s is what zsync does anyway.
+        let o = parse_recvoptions("h v s u", &mut w).unwrap();
+        assert!(o.no_mount);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("--recvoptions: 'h' ignored"), "{w:?}");
     }
 
     #[test]
@@ -538,10 +645,13 @@ mod tests {
         a.flags.include_snaps = vec!["^auto".into()];
         a.flags.exclude_snaps = vec!["a(".into()];
         let m = sync_options(&a).unwrap_err().message;
-        assert!(
-            m.starts_with("--exclude-snaps 'a(': regex parse error"),
-            "{m}"
-        );
+        assert!(m.starts_with("--exclude-snaps 'a(': "), "{m}");
+        assert_eq!(m.lines().count(), 1, "{m}");
+        // Perl look-around, as syncoid's patterns: accepted.
+        a.flags.exclude_snaps = vec!["^(?!autosnap_)".into()];
+        let f = sync_options(&a).unwrap().plan.snapshots;
+        assert!(f.selects("autosnap_hourly") && !f.selects("manual"));
+        a.flags.exclude_snaps = vec!["a(".into()];
         a.flags.include_snaps = vec!["[".into()];
         let m = sync_options(&a).unwrap_err().message;
         assert!(m.starts_with("--include-snaps '[': "), "{m}");

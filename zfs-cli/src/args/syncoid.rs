@@ -74,6 +74,8 @@ impl SyncoidArgs {
         if flags.exclude_datasets.is_empty() {
             flags.exclude_datasets = self.exclude.clone();
         }
+        // syncoid ignores --skip-parent without --recursive ([`SyncoidArgs::warnings`] says so).
+        flags.skip_parent &= flags.recursive;
         SyncArgs {
             source: self.source.clone().unwrap_or_default(),
             target: self.target.clone().unwrap_or_default(),
@@ -86,6 +88,24 @@ impl SyncoidArgs {
             progress: false,
             no_progress: false,
         }
+    }
+}
+
+impl SyncoidArgs {
+    /// What syncoid would warn about in these flags, one line each (printed as syncoid's
+    /// `WARNING:` lines unless `--quiet`): the deprecated `--exclude`, `--skip-parent` without
+    /// `--recursive` (ignored, as syncoid does).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if !self.exclude.is_empty() {
+            w.push(
+                "The --exclude option is deprecated, please use --exclude-datasets instead".into(),
+            );
+        }
+        if self.flags.skip_parent && !self.flags.recursive {
+            w.push("--skip-parent does nothing without --recursive; ignored".into());
+        }
+        w
     }
 }
 
@@ -144,7 +164,7 @@ pub fn parse_syncoid(args: &[OsString]) -> Result<SyncoidArgs, clap::Error> {
 mod tests {
     use super::*;
     use crate::args::usage::usage_error;
-    use crate::args::{os, Cli, Command};
+    use crate::args::{os, resolve, Cli, Command};
     use clap::Args;
 
     #[test]
@@ -226,9 +246,24 @@ mod tests {
             "syncoid receives with -F unless --no-rollback"
         );
         assert!(!a.flags.ssh.given());
-        // Deprecated --exclude is used only without --exclude-datasets.
+        assert!(a.warnings().is_empty());
+        // Deprecated --exclude is used only without --exclude-datasets, with syncoid's warning.
         let a = parse_syncoid(&os(&["--exclude=x", "a", "b"])).unwrap();
         assert_eq!(a.to_sync_args().flags.exclude_datasets, vec!["x"]);
+        assert_eq!(
+            a.warnings(),
+            ["The --exclude option is deprecated, please use --exclude-datasets instead"]
+        );
+        // --skip-parent without -r: ignored with a warning, as syncoid ignores it.
+        let a = parse_syncoid(&os(&["--skip-parent", "a", "b"])).unwrap();
+        assert!(!a.to_sync_args().flags.skip_parent);
+        assert_eq!(
+            a.warnings(),
+            ["--skip-parent does nothing without --recursive; ignored"]
+        );
+        assert!(resolve::resolve(&a.to_sync_args(), true).is_ok());
+        let a = parse_syncoid(&os(&["-r", "--skip-parent", "a", "b"])).unwrap();
+        assert!(a.to_sync_args().flags.skip_parent && a.warnings().is_empty());
         let a = parse_syncoid(&os(&["--exclude=x", "--exclude-datasets=y", "a", "b"])).unwrap();
         assert_eq!(a.to_sync_args().flags.exclude_datasets, vec!["y"]);
     }

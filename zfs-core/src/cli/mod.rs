@@ -318,6 +318,21 @@ impl Backend for Cli {
             .map(|_| ())
     }
 
+    /// One `ps -Ao args=` through the runner (not elevated: it is no `zfs` command).
+    fn receiving(&self) -> Result<Vec<String>, ZfsError> {
+        let cmd = Cmd::new(["ps", "-Ao", "args="]);
+        let out = self
+            .runner()
+            .run(&cmd)
+            .map_err(|e| self.io_err("run ps", "ps", e))?;
+        if !out.status.success() {
+            return Err(self.failure(&["ps"], cmd.display(), out.status, &out.stderr));
+        }
+        Ok(parse::receive_targets(&String::from_utf8_lossy(
+            &out.stdout,
+        )))
+    }
+
     fn rollback_to(&self, snap: &SnapshotName, destroy_newer: bool) -> Result<(), ZfsError> {
         self.run(argv::rollback_args(snap, destroy_newer), &[snap.as_str()])
             .map(|_| ())

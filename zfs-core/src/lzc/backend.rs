@@ -459,7 +459,7 @@ impl Backend for Lzc {
     // What libzfs_core cannot do goes to the inner backend: listing; creating (property values would
     // need typing: numbers, indexes) and destroying datasets (unmounting first is libzfs territory);
     // `receive -A`; setting and reading properties; pool status.
-    crate::delegate_backend!(inner; list, create, destroy_dataset, receive_abort, set_user_props,
+    crate::delegate_backend!(inner; list, create, destroy_dataset, receive_abort, receiving, set_user_props,
         properties, pools, pool_status);
 }
 

@@ -5,6 +5,7 @@
 
 use super::context::Context;
 use crate::model;
+use crate::naming::SyncNaming;
 use crate::options::SyncOptions;
 use crate::plan::{CleanupAction, Conflict, Decision, Plan, Side, Step, VersionRef};
 use std::collections::HashMap;
@@ -140,7 +141,11 @@ fn job_bookmark(
     src_versions: &[Version],
     opts: &SyncOptions,
 ) -> CleanupAction {
-    let name = if opts.naming.matches(snap.short(), &opts.identifier) {
+    let sync_snapshot = opts.naming.matches(snap.short(), &opts.identifier);
+    if opts.naming == SyncNaming::Syncoid && !sync_snapshot {
+        return syncoid_bookmark(source, snap, common, src_versions);
+    }
+    let name = if sync_snapshot {
         snap.short().to_string()
     } else {
         let at = chrono::DateTime::from_timestamp(common.creation, 0).unwrap_or_default();
@@ -186,6 +191,53 @@ fn job_bookmark(
         bookmark,
         exists,
         older,
+    }
+}
+
+/// syncoid's bookmark of a replicated snapshot that is no sync snapshot (`--no-sync-snap
+/// --create-bookmark`): named after the snapshot (`ds#snap`); when a bookmark of that name exists for
+/// another snapshot, the name with the first six digits of the snapshot's decimal guid appended
+/// (`ds#snap123456`). Earlier bookmarks are kept.
+fn syncoid_bookmark(
+    source: &DatasetName,
+    snap: &SnapshotName,
+    common: &VersionRef,
+    src_versions: &[Version],
+) -> CleanupAction {
+    let guid = common.guid.to_string();
+    let plain = snap.short().to_string();
+    let fallback = format!("{plain}{}", &guid[..guid.len().min(6)]);
+    let holder = |name: &str| {
+        src_versions.iter().find_map(|v| match &v.name {
+            VersionName::Bookmark(b) if b.short() == name => Some((v.guid, b.clone())),
+            _ => None,
+        })
+    };
+    for name in [&plain, &fallback] {
+        let (bookmark, exists) = match holder(name) {
+            Some((g, b)) if g == common.guid => (b, true),
+            Some(_) => continue,
+            None => match source.bookmark(name) {
+                Ok(b) => (b, false),
+                Err(e) => {
+                    return CleanupAction::Warning {
+                        message: format!("bookmark name: {}", ZfsError::InvalidName(e)),
+                    }
+                }
+            },
+        };
+        return CleanupAction::Bookmark {
+            snapshot: snap.clone(),
+            bookmark,
+            exists,
+            older: Vec::new(),
+        };
+    }
+    CleanupAction::Warning {
+        message: format!(
+            "{} not bookmarked: {source}#{plain} and {source}#{fallback} exist for other snapshots",
+            common.name
+        ),
     }
 }
 
@@ -304,7 +356,6 @@ impl Context<'_> {
 mod tests {
     use super::*;
     use crate::fixtures::{bookmark, ds, snap};
-    use crate::naming::SyncNaming;
 
     const JOB_T1: &str = "zsync_job_20260101T000000Z";
     const JOB_T2: &str = "zsync_job_20260102T000000Z";
@@ -441,6 +492,47 @@ mod tests {
                 held: vec![],
             }],
             "no source hold and no job bookmark of a bookmark"
+        );
+    }
+
+    #[test]
+    fn syncoid_bookmarks_are_named_after_the_snapshot_and_kept() {
+        let s3 = snap("p/a@s3", 123456789, 3);
+        let mut src = vec![snap("p/a@s1", 1, 1), s3.clone(), bookmark("p/a#s1", 1, 1)];
+        let d = incremental(&src[0], &[&s3]);
+        let o = SyncOptions {
+            create_bookmark: true,
+            naming: SyncNaming::Syncoid,
+            ..opts()
+        };
+        let made = |name: &str, exists| CleanupAction::Bookmark {
+            snapshot: sn("p/a@s3"),
+            bookmark: bn(name),
+            exists,
+            older: vec![],
+        };
+        assert_eq!(
+            plan_for(&d, &src, None, &o, None),
+            vec![made("p/a#s3", false)]
+        );
+        // `#s3` is another snapshot's: the guid-prefixed fallback name.
+        src.push(bookmark("p/a#s3", 1, 1));
+        assert_eq!(
+            plan_for(&d, &src, None, &o, None),
+            vec![made("p/a#s3123456", false)]
+        );
+        src.push(bookmark("p/a#s3123456", 123456789, 3));
+        assert_eq!(
+            plan_for(&d, &src, None, &o, None),
+            vec![made("p/a#s3123456", true)]
+        );
+        // Both names taken by other snapshots: a warning, nothing destroyed.
+        src.pop();
+        src.push(bookmark("p/a#s3123456", 7, 3));
+        let a = plan_for(&d, &src, None, &o, None);
+        assert!(
+            matches!(&a[..], [CleanupAction::Warning { message }] if message.contains("p/a#s3123456 exist")),
+            "{a:?}"
         );
     }
 

@@ -148,6 +148,11 @@ impl Context<'_> {
                 });
             match fresh {
                 Ok((s, t)) => {
+                    rep.warnings.push(format!(
+                        "reset partial receive state of {}: its resume token went stale during the \
+                         run (the snapshot it resumes is gone from the source)",
+                        dp.target
+                    ));
                     src_versions = s
                         .datasets
                         .first()

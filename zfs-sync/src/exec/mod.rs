@@ -1,8 +1,10 @@
 //! The executor: lists both sides once, plans, and runs the steps through zfs-core backends.
 //!
 //! One run: (1) the sync snapshot, taken atomically for the whole selected tree; (2) one listing per host;
-//! (3) [`plan_tree`]; (4) datasets run concurrently (`jobs`), each after the datasets in its `after` list;
-//! (5) per synced dataset: holds, bookmarks, cleanup of this job's older sync snapshots.
+//! (3) [`plan_tree`]; (4) when anything is sent, the busy check (one [`Backend::receiving`] on the
+//! target: a target another `zfs receive` writes into is skipped); (5) datasets run concurrently
+//! (`jobs`), each after the datasets in its `after` list; (6) per synced dataset: holds, bookmarks,
+//! cleanup of this job's older sync snapshots.
 //! A failure is recorded in that dataset's report and the other datasets still run.
 //!
 //! The stages: `schedule` (the worker pool), `dataset` (one dataset's steps, the stale-token replan, the
@@ -26,6 +28,7 @@ use crate::plan::{DatasetPlan, Decision, Plan, Step};
 use crate::planner::{plan_tree, select_datasets, TreeInput};
 use crate::preserve::{preserved, Preserved};
 use crate::report::{DatasetReport, Outcome, Report};
+use crate::sync_property::SYNC_PROPERTY;
 use crate::wire::{choose_wires, WireChoice, WireEnd};
 use cleanup::attach_cleanup;
 use context::{list_opts, snap_name, Context};
@@ -109,9 +112,14 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// The source tree; with `syncoid:sync` read when the spec honours it.
     fn list_source(&self, spec: &TreeSpec, versions: bool) -> Result<Listing, SyncError> {
+        let mut opts = list_opts(spec.recursive, versions);
+        if spec.sync_host.is_some() {
+            opts.user_props.push(SYNC_PROPERTY.to_string());
+        }
         self.source
-            .list(&spec.source_root, &list_opts(spec.recursive, versions))
+            .list(&spec.source_root, &opts)
             .map_err(|source| SyncError::List {
                 side: "source",
                 root: spec.source_root.clone(),
@@ -146,9 +154,10 @@ impl<'a> Executor<'a> {
             source: Box::new(source),
         };
         let root_snap = snap_name(&spec.source_root, name).map_err(err)?;
-        if !spec.recursive {
+        if !spec.recursive && spec.sync_host.is_none() {
             self.source.snapshot(&[root_snap], &[]).map_err(err)?;
-        } else if !spec.skip_parent && spec.exclude_datasets.is_empty() {
+        } else if !spec.skip_parent && spec.exclude_datasets.is_empty() && spec.sync_host.is_none()
+        {
             self.source.snapshot_recursive(&root_snap).map_err(err)?;
         } else {
             let pre = self.list_source(spec, false)?;
@@ -240,14 +249,31 @@ impl<'a> Executor<'a> {
             .datasets
             .iter()
             .any(|d| matches!(d.decision, Decision::Replicate { .. }));
-        let (wires, notices) = match sends {
+        let (wires, mut notices) = match sends {
             true => self.wires(opts),
             false => (WireChoice::PLAIN, Vec::new()),
         };
         self.events.span("run: wire", t);
+        // syncoid's busy check: a target another `zfs receive` is writing into is skipped.
+        let busy = match sends {
+            true => self.target.receiving().unwrap_or_else(|e| {
+                notices.push(format!(
+                    "cannot check for running receives on {}: {e}",
+                    self.target.host()
+                ));
+                Vec::new()
+            }),
+            false => Vec::new(),
+        };
         let t = Instant::now();
         let ctx = self.context(wires, opts.small_stream);
-        let datasets = ctx.execute(&plan, (&src, &tgt), opts, sync_name.as_deref(), &preserved);
+        let datasets = ctx.execute(
+            &plan,
+            (&src, &tgt),
+            opts,
+            (sync_name.as_deref(), &busy),
+            &preserved,
+        );
         self.events.span("run: execute", t);
         let exit_code = datasets
             .iter()
@@ -275,7 +301,7 @@ impl Context<'_> {
         plan: &Plan,
         (src, tgt): (&Listing, &Listing),
         opts: &SyncOptions,
-        sync_name: Option<&str>,
+        (sync_name, busy): (Option<&str>, &[String]),
         preserved: &BTreeMap<DatasetName, Preserved>,
     ) -> Vec<DatasetReport> {
         let src_by: HashMap<&str, &Dataset> =
@@ -288,6 +314,24 @@ impl Context<'_> {
             |i, failed_dep| {
                 let dp = &plan.datasets[i];
                 self.events.dataset_started(dp);
+                if busy_target(dp, busy) {
+                    let report = DatasetReport {
+                        source: dp.source.clone(),
+                        target: dp.target.clone(),
+                        outcome: Outcome::Skipped {
+                            reason: format!(
+                                "{BUSY}: {} is already target of a zfs receive process.",
+                                dp.target
+                            ),
+                        },
+                        steps: Vec::new(),
+                        bytes: 0,
+                        seconds: 0.0,
+                        warnings: Vec::new(),
+                    };
+                    self.events.dataset_finished(&report);
+                    return report;
+                }
                 let report = self.run_dataset(
                     dp,
                     (
@@ -322,6 +366,16 @@ impl Context<'_> {
             })
             .collect()
     }
+}
+
+/// How the reason of a dataset skipped by the busy check begins (syncoid's words).
+pub const BUSY: &str = "Cannot sync now";
+
+/// Whether `dp` would receive into a target that another `zfs receive` (`busy`, from
+/// [`Backend::receiving`]) is writing into.
+fn busy_target(dp: &DatasetPlan, busy: &[String]) -> bool {
+    dp.decision.steps().iter().any(Step::is_transfer)
+        && busy.iter().any(|b| b == dp.target.as_str())
 }
 
 /// The name of the run's sync snapshot, when it takes one.
@@ -395,6 +449,7 @@ mod tests {
             target_root: ds("b/a"),
             datasets,
             excluded: Vec::new(),
+            property_skipped: Vec::new(),
         }
     }
 

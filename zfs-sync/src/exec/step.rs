@@ -133,7 +133,10 @@ impl Context<'_> {
                     .collect(),
                 exclude_props: opts.recv.exclude_props.clone(),
                 no_mount: opts.recv.no_mount,
-                into_dataset: false,
+                // A `send -p` stream is a compound stream (the properties ride in front of the
+                // snapshot) that only `zfs receive` reads, not libzfs_core: received into the
+                // dataset, which names the snapshot from the stream as it would anyway.
+                into_dataset: flags.props,
                 wire: self.wires.recv,
                 bulk: true,
             })
@@ -277,7 +280,7 @@ impl Context<'_> {
                     req.wire = self.wires.send;
                     let mut r = recv(last_snap.short(), force, None, false)
                         .map_err(|e| (streams, bytes, StepError::Zfs(Box::new(e))))?;
-                    r.into_dataset = whole;
+                    r.into_dataset = whole || flags.props;
                     streams += 1;
                     let package: &[&VersionRef] = if whole { rest } else { &[] };
                     bytes += self

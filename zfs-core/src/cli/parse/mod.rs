@@ -12,6 +12,7 @@ pub mod holds;
 pub mod listing;
 pub mod pool;
 pub mod props;
+pub mod ps;
 pub mod send_size;
 
 pub use error::ParseError;
@@ -19,4 +20,5 @@ pub use holds::parse_holds;
 pub use listing::parse_listing;
 pub use pool::{parse_pool_list, parse_pool_status, PoolList};
 pub use props::{parse_props, verify_rows};
+pub use ps::receive_targets;
 pub use send_size::parse_send_size;

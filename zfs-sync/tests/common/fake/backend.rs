@@ -428,6 +428,11 @@ impl Backend for Fake {
         self.start_receive(req)
     }
 
+    fn receiving(&self) -> Result<Vec<String>, ZfsError> {
+        self.call("receiving", String::new())?;
+        Ok(self.state.lock().unwrap().receiving.clone())
+    }
+
     fn receive_abort(&self, dataset: &DatasetName) -> Result<(), ZfsError> {
         self.call("receive_abort", dataset.to_string())?;
         let mut st = self.state.lock().unwrap();

@@ -130,6 +130,8 @@ impl Fs {
 struct State {
     datasets: BTreeMap<String, Fs>,
     txg: u64,
+    /// What [`Backend::receiving`] answers ([`Fake::set_receiving`]).
+    receiving: Vec<String>,
 }
 
 impl State {
@@ -292,6 +294,11 @@ impl Fake {
             d.origin.as_ref().map(|o| o.to_string()),
             d.token.clone(),
         )
+    }
+
+    /// Pretends `zfs receive` processes into these datasets are running on this host.
+    pub fn set_receiving(&self, datasets: &[&str]) {
+        self.state.lock().unwrap().receiving = datasets.iter().map(|d| d.to_string()).collect();
     }
 
     /// Every recorded call, in order.
