@@ -105,6 +105,53 @@ fn lab_cli_sanoid_closed_stdout_finishes_the_run() -> Result<(), LabError> {
     Ok(())
 }
 
+/// `syncoid -r ... | head -0` and `zsync sync -r ... | head -0`: with stdout's reader gone before the
+/// run prints anything, a recursive sync neither panics nor stops half-way: exit 0 and every dataset
+/// replicated.
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_sync_closed_stdout_finishes_the_run() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("epipes")?;
+    let dir = scratch(&pool, "sync", "epipe");
+    let p = pool.name();
+    pool.zfs(&["create", &format!("{p}/src")])?;
+    for k in 0..6 {
+        pool.zfs(&["create", &format!("{p}/src/d{k}")])?;
+    }
+    pool.zfs(&["snapshot", "-r", &format!("{p}/src@s1")])?;
+    let bin: PathBuf = common::bin();
+    for (personality, target) in [("syncoid", "bk-syncoid"), ("sync", "bk-zsync")] {
+        let dst = format!("{p}/{target}");
+        let src = format!("{p}/src");
+        let args: Vec<&str> = match personality {
+            "syncoid" => vec!["syncoid", "-r", "--debug", &src, &dst],
+            _ => vec!["sync", "-r", "--debug", &src, &dst],
+        };
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let o: Output = Command::new(&bin)
+            .args(&args)
+            .env("ZSYNC_LOCK", dir.join("zsync.lock"))
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run zsync");
+        let err = text(&o.stderr);
+        assert_ne!(o.status.code(), Some(101), "{personality} panicked: {err}");
+        assert!(!err.contains("panicked"), "{personality}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{personality}: {err}");
+        for k in 0..6 {
+            let n = snapshot_names(&pool, &format!("{dst}/d{k}"))?;
+            assert!(
+                n.contains(&"s1".to_string()),
+                "{personality}: {dst}/d{k}: {n:?}"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// sanoid mode prints nothing at normal verbosity (a MAILTO crontab stays quiet), and sanoid's
 /// lines under --verbose.
 #[test]
