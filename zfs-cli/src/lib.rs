@@ -12,6 +12,7 @@ pub mod config;
 pub mod config_show;
 pub mod discover;
 pub mod exit;
+pub mod extras;
 pub mod monitor;
 pub mod output;
 pub mod progress;

@@ -6,6 +6,18 @@ use clap::Args;
 use std::path::PathBuf;
 use zfs_ssh::{ConfigFile, HostKeyPolicy, SshOptions, Transport};
 
+/// `--ssh-transport`'s values as clap possible values (so help, completions and the man page list
+/// them), each parsed by zfs-ssh's `Transport::from_str`; `libssh2` and `ssh` stay accepted aliases.
+fn transport_parser() -> impl clap::builder::TypedValueParser<Value = Transport> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("ssh2").alias("libssh2"),
+        PossibleValue::new("openssh").alias("ssh"),
+        PossibleValue::new("auto"),
+    ])
+    .try_map(|s| s.parse::<Transport>())
+}
+
 /// How to reach an endpoint written `[user@]host:pool/ds`. Ignored when both ends are local.
 #[derive(Debug, Clone, Args, Default, PartialEq, Eq)]
 pub struct SshFlags {
@@ -29,7 +41,13 @@ pub struct SshFlags {
     /// Which SSH carries the send streams: ssh2 (libssh2 channels), openssh (the system `ssh`
     /// over one multiplexed connection per host) or auto (openssh when `ssh` exists). Listing,
     /// snapshots and holds always use the ssh2 session.
-    #[arg(long, value_name = "ssh2|openssh|auto", default_value = "auto")]
+    #[arg(
+        long,
+        value_name = "ssh2|openssh|auto",
+        default_value = "auto",
+        ignore_case = true,
+        value_parser = transport_parser()
+    )]
     pub ssh_transport: Transport,
     /// Accept a host key that is in no known_hosts file and record it (a changed key is always
     /// refused).
@@ -111,5 +129,24 @@ mod tests {
         };
         let e = f.options().unwrap_err().message;
         assert!(e.contains("ProxyJump"), "{e}");
+    }
+
+    #[test]
+    fn transport_values_and_aliases_parse() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            ssh: SshFlags,
+        }
+        let t =
+            |v: &str| T::try_parse_from(["t", "--ssh-transport", v]).map(|t| t.ssh.ssh_transport);
+        assert_eq!(t("ssh2").unwrap(), Transport::Ssh2);
+        assert_eq!(t("libssh2").unwrap(), Transport::Ssh2);
+        assert_eq!(t("OpenSSH").unwrap(), Transport::OpenSsh);
+        assert_eq!(t("ssh").unwrap(), Transport::OpenSsh);
+        assert_eq!(t("auto").unwrap(), Transport::Auto);
+        let e = t("rsh").unwrap_err().to_string();
+        assert!(e.contains("rsh") && e.contains("openssh"), "{e}");
     }
 }
