@@ -5,6 +5,7 @@
 //! * `lab test [FILTER...]` run every `lab_*` integration test binary with `--ignored` in one VM
 //! * `lab demo`             the "main job" demo: pools, datasets, a zvol, zsync snapshot + replication
 //! * `fuzz [--seconds N]`   run every cargo-fuzz target for N seconds
+//! * `dist-extras --out PREFIX` shell completions and man pages under PREFIX/share (packagers)
 //! * `ci`                   the whole test command (setup, fmt, clippy, tests, fuzz, lab tests)
 //!
 //! Everything runs as argv vectors through `std::process::Command`. The only shell line we build is
@@ -12,6 +13,7 @@
 
 mod ci;
 mod demo;
+mod dist_extras;
 mod fuzz;
 mod host_sshd;
 mod lab;
@@ -34,6 +36,8 @@ commands:
                                  passed to every binary as test-name filters
   lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
   fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
+  dist-extras --out PREFIX       write bash/zsh/fish completions and man pages (zsync.1,
+                                 zsync-SUB.1) under PREFIX/share (e.g. --out $pkgdir/usr)
   ci [--fuzz-seconds N]          setup, fmt, clippy, cargo test, fuzz, lab test; fails fast
      [--skip STEP]...            (development only) skip setup|fmt|clippy|test|fuzz|lab
 
@@ -108,6 +112,13 @@ fn run(args: &[String]) -> Result<ExitCode> {
             fuzz::run(seconds)?;
             Ok(ExitCode::SUCCESS)
         }
+        ["dist-extras", "--out", prefix] => {
+            for path in dist_extras::run(prefix.as_ref())? {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ["dist-extras", ..] => bail!("dist-extras: usage: cargo xtask dist-extras --out PREFIX"),
         ["ci", rest @ ..] => {
             let mut rest: &[&str] = rest;
             let mut fuzz_seconds = fuzz::DEFAULT_SECONDS;
