@@ -113,9 +113,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ["dist-extras", "--out", prefix] => {
-            for path in dist_extras::run(prefix.as_ref())? {
-                println!("{}", path.display());
-            }
+            dist_extras::run(prefix.as_ref())?;
             Ok(ExitCode::SUCCESS)
         }
         ["dist-extras", ..] => bail!("dist-extras: usage: cargo xtask dist-extras --out PREFIX"),

@@ -272,4 +272,62 @@ mod tests {
             assert!(sync.contains(needed), "zsync-sync.1 lacks {needed}");
         }
     }
+
+    #[test]
+    fn write_extras_lays_out_the_usual_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_extras(dir.path()).unwrap();
+        for rel in [
+            "share/bash-completion/completions/zsync",
+            "share/zsh/site-functions/_zsync",
+            "share/fish/vendor_completions.d/zsync.fish",
+            "share/man/man1/zsync.1",
+            "share/man/man1/zsync-sync.1",
+            "share/man/man1/zsync-config-show.1",
+        ] {
+            let path = dir.path().join(rel);
+            assert!(written.contains(&path), "{rel} not reported");
+            let len = std::fs::metadata(&path).unwrap().len();
+            assert!(len > 100, "{rel} is {len} bytes");
+        }
+        assert_eq!(written.len(), SHELLS.len() + man_pages().len());
+    }
+
+    #[test]
+    fn an_unwritable_prefix_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"").unwrap();
+        let err = write_extras(&file).unwrap_err().to_string();
+        assert!(err.contains("not-a-dir"), "{err}");
+    }
+
+    /// Every page formats without a groff warning (`-ww`) when groff is installed (Debian:
+    /// groff-base, which man-db needs); skipped with a note otherwise.
+    #[test]
+    fn man_pages_format_cleanly_with_groff() {
+        let dir = tempfile::tempdir().unwrap();
+        for page in man_pages() {
+            let path = dir.path().join(&page.file_name);
+            std::fs::write(&path, &page.roff).unwrap();
+            // -k: preconv, as man(1) runs it (the help text has UTF-8 arrows).
+            let out = match std::process::Command::new("groff")
+                .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
+                .arg(&path)
+                .output()
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    eprintln!("groff not runnable ({e}); skipping the roff check");
+                    return;
+                }
+            };
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && stderr.is_empty(),
+                "{}: {stderr}",
+                page.file_name
+            );
+        }
+    }
 }
