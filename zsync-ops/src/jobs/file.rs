@@ -172,14 +172,14 @@ impl JobFile {
         for spanned in raw.job {
             let start = spanned.span().start;
             let raw = spanned.into_inner();
+            let name_at = raw.name.span().start;
             let job = build(&ctx, start, raw)?;
-            let line = job.location.line;
+            let line = Location::of(text, name_at).line;
             if let Some(first) = first_line.insert(job.name.clone(), line) {
-                return Err(JobFileError::Invalid {
-                    label: label.to_string(),
-                    at: job.location,
-                    message: format!("duplicate job name '{}' (first on line {first})", job.name),
-                });
+                return Err(ctx.at(
+                    name_at,
+                    format!("duplicate job name '{}' (first on line {first})", job.name),
+                ));
             }
             jobs.push(job);
         }
@@ -249,7 +249,10 @@ fn build(ctx: &Ctx, start: usize, r: RawJob) -> Result<Job, JobFileError> {
         for (s, spanned) in sources.iter().zip(r.source.get_ref()) {
             let at = spanned.span().start;
             let Some(child) = try_child_target(&target, s) else {
-                return Err(ctx.at(at, format!("'source': {s}: '{target}/<name>' is not a valid target")));
+                return Err(ctx.at(
+                    at,
+                    format!("'source': {s}: '{target}/<name>' is not a valid target"),
+                ));
             };
             if let Some(other) = seen.insert(child.to_string(), s.to_string()) {
                 return Err(ctx.at(
@@ -276,7 +279,10 @@ fn build(ctx: &Ctx, start: usize, r: RawJob) -> Result<Job, JobFileError> {
         if !matches!(t.get_ref().as_str(), "ssh2" | "openssh" | "auto") {
             return Err(ctx.at(
                 t.span().start,
-                format!("'ssh-transport': {:?} is not ssh2, openssh or auto", t.get_ref()),
+                format!(
+                    "'ssh-transport': {:?} is not ssh2, openssh or auto",
+                    t.get_ref()
+                ),
             ));
         }
     }
@@ -307,7 +313,7 @@ fn build(ctx: &Ctx, start: usize, r: RawJob) -> Result<Job, JobFileError> {
                         return Err(ctx.at(
                             value.span().start,
                             format!(
-                                "retention '{}': a {} is not a number or text",
+                                "retention '{}': a value of type {} is not a number or text",
                                 key.get_ref(),
                                 other.type_str()
                             ),

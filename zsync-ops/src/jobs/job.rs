@@ -16,7 +16,7 @@ pub struct FailureCommand {
 pub struct Job {
     /// The job's name, unique in the file (letters, digits, `_`, `-`, `.`).
     pub name: String,
-    /// Where the `[[job]]`'s first key is, for errors found later (see
+    /// Where the job's `[[job]]` header is, for errors found later (see
     /// [`JobFile::error_at`](super::JobFile::error_at)).
     pub location: Location,
     /// The datasets to replicate, at least one.

@@ -44,7 +44,7 @@ mod tests {
         assert_eq!(Location::of(t, 0), Location { line: 1, column: 1 });
         assert_eq!(Location::of(t, 3), Location { line: 2, column: 1 });
         // Columns count characters: 'é' is two bytes.
-        assert_eq!(Location::of(t, 7), Location { line: 2, column: 5 });
+        assert_eq!(Location::of(t, 8), Location { line: 2, column: 5 });
         assert_eq!(Location::of(t, 6), Location { line: 2, column: 3 });
         assert_eq!(Location::of(t, 999), Location { line: 3, column: 1 });
     }

@@ -62,7 +62,13 @@ mod tests {
         let p = r.policy();
         assert_eq!((p.daily, p.hourly), (30, Policy::default().hourly));
         assert!(p.prune_grid.is_some());
-        assert!(r.set("daily", "many").unwrap_err().starts_with("bad value 'many' for 'daily': "));
-        assert!(r.set("autosnap", "yes").unwrap_err().starts_with("unknown retention key 'autosnap'"));
+        assert!(r
+            .set("daily", "many")
+            .unwrap_err()
+            .starts_with("bad value 'many' for 'daily': "));
+        assert!(r
+            .set("autosnap", "yes")
+            .unwrap_err()
+            .starts_with("unknown retention key 'autosnap'"));
     }
 }
