@@ -21,6 +21,9 @@ fn a_minimal_job() {
     assert!(j.sync_args(1).is_none());
     assert!(j.on_failure.is_none() && j.retention.is_none());
     assert!(f.job("a").is_some() && f.job("b").is_none());
+    // One source may be written without the list.
+    let one = MINIMAL.replace("[\"tank/a\"]", "\"tank/a\"");
+    assert_eq!(JobFile::parse(&one, "jobs.toml").unwrap(), f);
 }
 
 #[test]
@@ -41,8 +44,12 @@ fn bad_inputs_each_give_one_exact_line() {
             "jobs.toml:5:13: 'recursive': invalid type: string \"yes\", expected a boolean",
         ),
         (
-            "[[job]]\nname = \"a\"\nsource = \"tank/a\"\ntarget = \"backup/a\"\n",
-            "jobs.toml:3:10: 'source': invalid type: string \"tank/a\", expected a sequence",
+            "[[job]]\nname = \"a\"\nsource = 3\ntarget = \"backup/a\"\n",
+            "jobs.toml:3:10: 'source': invalid type: integer `3`, expected a dataset or a list of datasets",
+        ),
+        (
+            "[[job]]\nname = \"a\"\nsource = \"tank/a b;\"\ntarget = \"backup/a\"\n",
+            "jobs.toml:3:10: 'source': invalid endpoint \"tank/a b;\": ",
         ),
         (
             "[[job]]\nname = \"a\"\nsource = [\"tank/a\"]\n",

@@ -1,6 +1,7 @@
 //! Reading and checking the job file.
 
 use super::job::try_child_target;
+use super::sources::Sources;
 use super::{FailureCommand, Job, JobFileError, Location, Retention, SyncSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -32,7 +33,7 @@ struct RawFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawJob {
     name: Spanned<String>,
-    source: Spanned<Vec<Spanned<String>>>,
+    source: Spanned<Sources>,
     target: Spanned<String>,
     #[serde(rename = "on_failure")]
     on_failure: Option<Spanned<Vec<String>>>,
@@ -234,29 +235,28 @@ fn build(ctx: &Ctx, start: usize, r: RawJob) -> Result<Job, JobFileError> {
             format!("'name': bad job name {name:?} (letters, digits, '_', '-', '.')"),
         ));
     }
-    if r.source.get_ref().is_empty() {
+    let names = r.source.get_ref().names(r.source.span().start);
+    if names.is_empty() {
         return Err(ctx.at(r.source.span().start, "'source': no datasets"));
     }
-    let sources = r
-        .source
-        .get_ref()
-        .iter()
-        .map(|s| endpoint(ctx, "source", s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut sources = Vec::with_capacity(names.len());
+    for (name, at) in &names {
+        let e = Endpoint::parse(name).map_err(|e| ctx.at(*at, format!("'source': {e}")))?;
+        sources.push(e);
+    }
     let target = endpoint(ctx, "target", &r.target)?;
     if sources.len() > 1 {
         let mut seen = BTreeMap::new();
-        for (s, spanned) in sources.iter().zip(r.source.get_ref()) {
-            let at = spanned.span().start;
+        for (s, (_, at)) in sources.iter().zip(&names) {
             let Some(child) = try_child_target(&target, s) else {
                 return Err(ctx.at(
-                    at,
+                    *at,
                     format!("'source': {s}: '{target}/<name>' is not a valid target"),
                 ));
             };
             if let Some(other) = seen.insert(child.to_string(), s.to_string()) {
                 return Err(ctx.at(
-                    at,
+                    *at,
                     format!("'source': {s} and {other} would both replicate to {child}"),
                 ));
             }

@@ -4,7 +4,7 @@
 //! ```toml
 //! [[job]]
 //! name = "vms"
-//! source = ["tank/vms"]
+//! source = ["tank/vms"]      # or one: source = "tank/vms"
 //! target = "root@backup:tank/backup"
 //! recursive = true
 //! compress = "zstd"
@@ -40,6 +40,7 @@ mod job;
 mod location;
 mod retention;
 mod settings;
+mod sources;
 
 pub use error::JobFileError;
 pub use file::{JobFile, DEFAULT_PATH};
