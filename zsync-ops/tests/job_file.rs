@@ -113,7 +113,7 @@ fn bad_inputs_each_give_one_exact_line() {
         ),
         (
             "[[jobs]]\nname = \"a\"\n",
-            "jobs.toml:1:3: unknown key 'jobs' (the keys are listed in zsync-ops' README)",
+            "jobs.toml:1:3: unknown key 'jobs' (the file holds [[job]] tables)",
         ),
     ];
     for (text, want) in table {

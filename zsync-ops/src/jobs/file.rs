@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use zfs_core::Endpoint;
 
-/// Where `zsync run` looks for the job file by default (beside `/etc/sanoid/sanoid.conf`'s
-/// zsync counterpart `/etc/zsync`).
+/// Where `zsync run` looks for the job file by default: beside zsync's own sanoid.conf,
+/// `/etc/zsync/zsync.conf`.
 pub const DEFAULT_PATH: &str = "/etc/zsync/jobs.toml";
 
 /// A checked job file: at least one job, names unique.
@@ -132,10 +132,12 @@ impl Ctx<'_> {
         // serde's "unknown field `x`, expected one of ..." → the key and where keys are listed.
         if let Some(rest) = message.strip_prefix("unknown field `") {
             let key = rest.split('`').next().unwrap_or_default();
-            return self.at(
-                offset,
-                format!("unknown key '{key}' (the keys are listed in zsync-ops' README)"),
-            );
+            let hint = if message.ends_with("expected `job`") {
+                "the file holds [[job]] tables"
+            } else {
+                "the keys are listed in zsync-ops' README"
+            };
+            return self.at(offset, format!("unknown key '{key}' ({hint})"));
         }
         if let Some(rest) = message.strip_prefix("missing field `") {
             let key = rest.split('`').next().unwrap_or_default();
