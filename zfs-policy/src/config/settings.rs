@@ -37,6 +37,11 @@ macro_rules! settings {
                 $( if let Some(v) = &self.$field { policy.$field = v.clone(); } )*
             }
 
+            /// Writes every key that is set here over `other`.
+            fn apply_onto(&self, other: &mut Settings) {
+                $( if self.$field.is_some() { other.$field = self.$field.clone(); } )*
+            }
+
             /// Whether `key` names one of these settings.
             pub fn is_key(key: &str) -> bool {
                 SETTING_KEYS.contains(&key)
@@ -162,6 +167,18 @@ settings! {
     prune_grid: Option<Grid> = None, grid, true;
     /// zsync extension: always keep the newest N autosnap snapshots of any type (0 = off).
     prune_keep_last: u32 = 0, count, true;
+}
+
+impl Settings {
+    /// Parses `value` for `key` as sanoid.conf reads it and stores it (a later value replaces an
+    /// earlier one): for config formats other than sanoid.conf's (zsync-ops' job file) that share
+    /// its keys. `None` when the key is unknown; `Some(Err(reason))` when the value is refused.
+    pub fn set_value(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        let mut one = Settings::default();
+        let result = one.set(key, value)?.map_err(|e| e.reason);
+        one.apply_onto(self);
+        Some(result.map(|_| ()))
+    }
 }
 
 impl Policy {
