@@ -38,6 +38,8 @@ pub fn run(
     for w in &warnings {
         warn(w);
     }
+    // Bad input is refused before any host is reached.
+    let rate_limit = resolve::rate_limit(args)?;
     // One backend per host: both ends on one host share it (and its SSH session).
     let ssh = if source.is_local() && target.is_local() {
         if args.flags.ssh.given() {
@@ -88,7 +90,7 @@ pub fn run(
     let quiet = events.quiet;
     let mover = PipelineMover {
         buffer: None,
-        rate_limit: resolve::rate_limit(args)?,
+        rate_limit,
         verify: !args.no_stream_check,
         progress: events.progress.is_some().then_some(&events as &dyn Events),
     };

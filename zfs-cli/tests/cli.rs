@@ -245,6 +245,26 @@ fn a_refused_ssh_option_is_named_before_connecting() {
     assert!(!err.contains("cannot reach"), "{err}");
 }
 
+/// A bad rate or size is refused in one line before any host is reached.
+#[test]
+fn a_bad_rate_is_named_before_connecting() {
+    for (flag, value) in [
+        ("--target-bwlimit", "fast"),
+        ("--source-bwlimit", "0"),
+        ("--small-stream", "lots"),
+    ] {
+        let o = run(
+            Path::new(BIN),
+            &["sync", flag, value, "tank/a", "nas.invalid:pool/b"],
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(value), "{err}");
+        assert!(!err.contains("cannot reach"), "{err}");
+    }
+}
+
 #[test]
 fn version_prints_the_version_first() {
     let o = run(Path::new(BIN), &["version"]);

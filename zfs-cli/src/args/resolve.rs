@@ -368,23 +368,10 @@ pub fn compression(s: &str) -> Result<(Wire, Option<String>), Fail> {
     }
 }
 
-/// A rate like `10M`, `500k`, `1G`, `2048` (bytes per second; binary multiples as mbuffer uses).
+/// A rate like `10M`, `500k`, `1G`, `2048` (bytes per second; binary multiples as mbuffer uses):
+/// zfs-stream's [`zfs_stream::parse_rate`], its error as one line.
 pub fn parse_rate(s: &str) -> Result<u64, Fail> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last() {
-        Some('k' | 'K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('m' | 'M') => (&t[..t.len() - 1], 1 << 20),
-        Some('g' | 'G') => (&t[..t.len() - 1], 1 << 30),
-        Some('b' | 'B') => (&t[..t.len() - 1], 1),
-        _ => (t, 1),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| Fail::failure(format!("bad rate '{s}' (e.g. 10M, 500k)")))?;
-    if !(n.is_finite() && n > 0.0) {
-        return Err(Fail::failure(format!("bad rate '{s}': must be positive")));
-    }
-    Ok((n * mult as f64) as u64)
+    zfs_stream::parse_rate(s).map_err(|e| Fail::failure(e.to_string()))
 }
 
 /// The transfer rate limit: the lower of `--source-bwlimit` and `--target-bwlimit`, if any.
