@@ -1,5 +1,5 @@
 //! `zsync clone`: the resolved args ([`crate::args::clone`]) go to zsync-ops'
-//! [`clone_snapshot`](zsync_ops::clone::clone_snapshot) over the snapshot host's backend, and a
+//! [`zsync_ops::clone::clone_snapshot`] over the snapshot host's backend, and a
 //! volume's device is waited for through that host's runner (zfs-core's
 //! [`wait_for_device`](zfs_core::zvol::wait_for_device)).
 //!

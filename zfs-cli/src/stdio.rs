@@ -1,5 +1,6 @@
 //! Writing to stdout and stderr without panicking when the reader is gone (`zsync ... | head -1`):
-//! `println!` panics on EPIPE (exit 101), mid-run. [`outln!`]/[`out!`] and [`errln!`]/[`err!`]
+//! `println!` panics on EPIPE (exit 101), mid-run. [`outln!`](crate::outln)/[`out!`](crate::out)
+//! and [`errln!`](crate::errln)/[`err!`](crate::err)
 //! write through [`write_out`]/[`write_err`] instead: after the first failed write (a broken
 //! pipe, a full disk) that stream is dropped silently for the rest of the process (its file
 //! descriptor then points at /dev/null, so hook scripts and any remaining std print write there
