@@ -25,7 +25,8 @@ pub(super) struct Context<'e> {
     pub(super) events: &'e dyn Events,
     /// Each end's wire for every stream of the run ([`crate::wire::choose_wires`]).
     pub(super) wires: WireChoice,
-    /// [`SyncOptions::small_stream`](crate::SyncOptions::small_stream).
+    /// [`SyncOptions::small_stream`](crate::SyncOptions::small_stream) where it applies to this
+    /// run's two ends (a remote end, a source that estimates in-process), else 0.
     pub(super) small_stream: u64,
 }
 

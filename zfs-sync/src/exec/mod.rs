@@ -55,9 +55,15 @@ pub struct Executor<'a> {
 }
 
 impl<'a> Executor<'a> {
-    /// The stages' view of this executor, moving streams in the form `wires` says (streams smaller
-    /// than `small_stream` bytes, when a remote end makes that matter, plain and not bulk).
+    /// The stages' view of this executor, moving streams in the form `wires` says; streams smaller
+    /// than `small_stream` bytes go plain and not bulk where that applies: an end is remote and the
+    /// source estimates in-process (else the limit is 0, off).
     fn context(&self, wires: WireChoice, small_stream: u64) -> Context<'_> {
+        let (src, tgt) = (self.source.capabilities(), self.target.capabilities());
+        let small_stream = match (src.remote || tgt.remote) && src.in_process_streams {
+            true => small_stream,
+            false => 0,
+        };
         Context {
             source: self.source,
             target: self.target,

@@ -316,11 +316,8 @@ impl Context<'_> {
         .relays_compressed();
         let fresh = send.resume.is_none() && !relay;
         // A small stream crosses a remote end plain on its control session; its size is asked
-        // only where that costs no process (SyncOptions::small_stream).
-        let route = fresh
-            && self.small_stream > 0
-            && (self.source.capabilities().remote || self.target.capabilities().remote)
-            && self.source.capabilities().in_process_streams;
+        // only where that costs no process (`small_stream` is 0 elsewhere: see Context).
+        let route = fresh && self.small_stream > 0;
         let estimate = ((self.mover.wants_estimate() && fresh) || route)
             .then(|| self.estimate(send, package))
             .flatten();
