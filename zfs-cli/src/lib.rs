@@ -13,6 +13,7 @@ pub mod config_show;
 pub mod discover;
 pub mod exit;
 pub mod extras;
+pub mod jobs;
 pub mod monitor;
 pub mod output;
 pub mod progress;

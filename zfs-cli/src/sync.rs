@@ -6,12 +6,13 @@
 
 use crate::args::resolve::{self, Resolved};
 use crate::args::{BackendArg, SyncArgs};
-use crate::backend;
+use crate::backend::{self, Opened};
 use crate::exit::{Fail, EXIT_FAILURE};
 use crate::render::render_plan;
 use crate::sync_events::SyncEvents;
 use crate::trace::Tracer;
 use std::sync::Mutex;
+use zfs_core::Endpoint;
 use zfs_sync::{Events, Executor, PipelineMover, Plan, Step, Timed, TreeSpec};
 
 /// Runs a plan (`plan_only`) or a sync; `syncoid_mode` keeps syncoid's default of discarding
@@ -40,7 +41,73 @@ pub fn run(
     }
     // Bad input is refused before any host is reached.
     let rate_limit = resolve::rate_limit(args)?;
-    // One backend per host: both ends on one host share it (and its SSH session).
+    let pair = open_pair(choice, args, &source, &target, &warn)?;
+    with_executor(&pair, args, rate_limit, syncoid_mode, |exec, quiet| {
+        if args.flags.dumpsnaps {
+            dump_snaps((pair.source.backend.as_ref(), pair.target_backend()), &spec);
+        }
+        if plan_only {
+            let plan = exec
+                .plan(&spec, &opts)
+                .map_err(|e| Fail::failure(e.to_string()))?;
+            if args.flags.json {
+                outln!("{}", plan.to_json());
+            } else if !args.flags.quiet {
+                out!("{}", render_plan(&plan));
+            }
+            return Ok(plan_exit(&plan));
+        }
+        if syncoid_mode && args.rollback && !quiet {
+            say_rollbacks(exec, &spec, &opts);
+        }
+        let report = exec
+            .run(&spec, &opts)
+            .map_err(|e| Fail::failure(e.to_string()))?;
+        // What the run did other than asked (a remote end without the codec program asked for).
+        for n in &report.notices {
+            warn(n);
+        }
+        if args.flags.json {
+            outln!("{}", report.to_json());
+        }
+        Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
+    })
+}
+
+/// Both ends of a replication, opened: one backend per host (both ends on one host share it, and
+/// its SSH session).
+pub struct OpenedPair {
+    /// The source's host.
+    pub source: Opened,
+    /// The target's host, when it is another host than the source's.
+    pub target: Option<Opened>,
+}
+
+impl OpenedPair {
+    /// The target's backend (the source's when both are on one host).
+    pub fn target_backend(&self) -> &dyn zfs_core::Backend {
+        self.target
+            .as_ref()
+            .unwrap_or(&self.source)
+            .backend
+            .as_ref()
+    }
+
+    /// The target's host (the source's when both are on one host).
+    pub fn target_host(&self) -> &Opened {
+        self.target.as_ref().unwrap_or(&self.source)
+    }
+}
+
+/// Opens `source`'s and `target`'s hosts with `args`' SSH flags (ignored, with a warning, when
+/// both are local); notices go to `warn`, the backends chosen to stderr under `--debug`.
+pub fn open_pair(
+    choice: BackendArg,
+    args: &SyncArgs,
+    source: &Endpoint,
+    target: &Endpoint,
+    warn: &dyn Fn(&str),
+) -> Result<OpenedPair, Fail> {
     let ssh = if source.is_local() && target.is_local() {
         if args.flags.ssh.given() {
             warn("SSH flags ignored: both ends are local");
@@ -49,31 +116,45 @@ pub fn run(
     } else {
         args.flags.ssh.options()?
     };
-    let opened = backend::open_endpoint(choice, &source, &ssh)?;
+    let opened = backend::open_endpoint(choice, source, &ssh)?;
     for n in &opened.notes {
         warn(n);
     }
-    let be = opened.backend;
     if args.flags.debug {
         errln!(
             "zsync: debug: source backend {} ({})",
-            be.name(),
+            opened.backend.name(),
             opened.why
         );
     }
-    let target_be = match target.remote == source.remote {
+    let target_opened = match target.remote == source.remote {
         true => None,
         false => {
-            let opened = backend::open_endpoint(choice, &target, &ssh)?;
-            for n in &opened.notes {
+            let t = backend::open_endpoint(choice, target, &ssh)?;
+            for n in &t.notes {
                 warn(n);
             }
             if args.flags.debug {
-                errln!("zsync: debug: target backend ({})", opened.why);
+                errln!("zsync: debug: target backend ({})", t.why);
             }
-            Some(opened.backend)
+            Some(t)
         }
     };
+    Ok(OpenedPair {
+        source: opened,
+        target: target_opened,
+    })
+}
+
+/// Builds the executor over `pair` with `args`' events (result lines, progress, trace) and mover,
+/// and hands it to `f` with whether the run is quiet.
+pub fn with_executor<T>(
+    pair: &OpenedPair,
+    args: &SyncArgs,
+    rate_limit: Option<u64>,
+    syncoid_mode: bool,
+    f: impl FnOnce(&Executor, bool) -> T,
+) -> T {
     let stderr_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let events = SyncEvents {
         progress: (args.progress || (stderr_tty && !args.no_progress && !args.flags.quiet))
@@ -87,75 +168,48 @@ pub fn run(
         syncoid_quiet: args.flags.quiet,
         no_stream: args.flags.no_stream,
     };
-    let quiet = events.quiet;
     let mover = PipelineMover {
         buffer: None,
         rate_limit,
         verify: !args.no_stream_check,
         progress: events.progress.is_some().then_some(&events as &dyn Events),
     };
-    let target_be = target_be.as_deref().unwrap_or(be.as_ref());
+    let (source_be, target_be) = (pair.source.backend.as_ref(), pair.target_backend());
     // ZSYNC_TRACE=1: one stderr line per backend call with its duration.
     let timed = |inner| Timed {
         inner,
         events: &events,
     };
-    let (timed_source, timed_target) = (timed(be.as_ref()), timed(target_be));
+    let (timed_source, timed_target) = (timed(source_be), timed(target_be));
     let (source_used, target_used): (&dyn zfs_core::Backend, &dyn zfs_core::Backend) =
         if events.trace.is_some() {
             (&timed_source, &timed_target)
         } else {
-            (be.as_ref(), target_be)
+            (source_be, target_be)
         };
     let mut exec = Executor::new(source_used, target_used);
     exec.mover = &mover;
     exec.events = &events;
+    f(&exec, events.quiet)
+}
 
-    if args.flags.dumpsnaps {
-        dump_snaps((be.as_ref(), target_be), &spec);
-    }
-    if plan_only {
-        let plan = exec
-            .plan(&spec, &opts)
-            .map_err(|e| Fail::failure(e.to_string()))?;
-        if args.flags.json {
-            outln!("{}", plan.to_json());
-        } else if !args.flags.quiet {
-            out!("{}", render_plan(&plan));
-        }
-        return Ok(plan_exit(&plan));
-    }
-
-    if syncoid_mode && args.rollback && !quiet {
-        // syncoid's `recv -F` would discard target changes silently; say what goes first.
-        if let Ok(plan) = exec.plan(&spec, &opts) {
-            for d in &plan.datasets {
-                for s in d.decision.steps() {
-                    if let Step::Rollback { to, discards } = s {
-                        let names: Vec<&str> = discards.iter().map(|v| v.name.as_str()).collect();
-                        outln!(
-                            "syncoid mode: rolling {} back to {}, discarding {}",
-                            d.target,
-                            to.name,
-                            names.join(", ")
-                        );
-                    }
+/// syncoid's `recv -F` would discard target changes silently; says what goes first.
+fn say_rollbacks(exec: &Executor, spec: &TreeSpec, opts: &zfs_sync::SyncOptions) {
+    if let Ok(plan) = exec.plan(spec, opts) {
+        for d in &plan.datasets {
+            for s in d.decision.steps() {
+                if let Step::Rollback { to, discards } = s {
+                    let names: Vec<&str> = discards.iter().map(|v| v.name.as_str()).collect();
+                    outln!(
+                        "syncoid mode: rolling {} back to {}, discarding {}",
+                        d.target,
+                        to.name,
+                        names.join(", ")
+                    );
                 }
             }
         }
     }
-
-    let report = exec
-        .run(&spec, &opts)
-        .map_err(|e| Fail::failure(e.to_string()))?;
-    // What the run did other than asked (a remote end without the codec program asked for).
-    for n in &report.notices {
-        warn(n);
-    }
-    if args.flags.json {
-        outln!("{}", report.to_json());
-    }
-    Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
 }
 
 /// 0 when every dataset can be replicated or is up to date; 2 when any is refused.
