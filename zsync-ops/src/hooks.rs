@@ -17,7 +17,7 @@
 //! Unlike sanoid (whose alarm only stops waiting), `script_timeout` KILLS the script: it runs in
 //! its own process group, which gets SIGTERM at the deadline and SIGKILL after a short grace.
 
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
@@ -161,10 +161,44 @@ impl HookRunner {
         timeout: Option<Duration>,
     ) -> HookOutcome {
         let mut cmd = Command::new(&self.shell);
-        cmd.arg("-c")
-            .arg(command)
-            .stdin(Stdio::null())
-            .process_group(0);
+        cmd.arg("-c").arg(command);
+        self.run_command(cmd, env, None, timeout)
+    }
+
+    /// Runs the argument vector `argv` (no shell; `argv[0]` looked up in `PATH`) with the extra
+    /// `env` and `stdin` written to its standard input (then closed; a program that does not read
+    /// it is not an error). `on_failure` commands of `zsync run` go this way.
+    pub fn run_argv(
+        &self,
+        argv: &[String],
+        env: &[(String, String)],
+        stdin: &[u8],
+        timeout: Option<Duration>,
+    ) -> HookOutcome {
+        let Some((program, args)) = argv.split_first() else {
+            return HookOutcome::SpawnError(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "empty command",
+            ));
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        self.run_command(cmd, env, Some(stdin), timeout)
+    }
+
+    fn run_command(
+        &self,
+        mut cmd: Command,
+        env: &[(String, String)],
+        stdin: Option<&[u8]>,
+        timeout: Option<Duration>,
+    ) -> HookOutcome {
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .process_group(0);
         if self.stdout_to_stderr {
             if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
                 cmd.stdout(Stdio::from(fd));
@@ -177,29 +211,44 @@ impl HookRunner {
             Ok(c) => c,
             Err(e) => return HookOutcome::SpawnError(e),
         };
+        // Fed from a thread: a child that does not read its input must not block us (its pipe
+        // breaks when it exits; that error is ignored).
+        let feeder = match (child.stdin.take(), stdin) {
+            (Some(mut pipe), Some(bytes)) => {
+                let bytes = bytes.to_vec();
+                Some(std::thread::spawn(move || {
+                    let _ = pipe.write_all(&bytes);
+                }))
+            }
+            _ => None,
+        };
         // The child is the leader of its own group: its pid is the group id.
         let pgid = child.id() as libc::pid_t;
         let start = Instant::now();
-        loop {
+        let outcome = loop {
             match child.try_wait() {
                 Ok(Some(status)) => {
-                    return if status.success() {
+                    break if status.success() {
                         HookOutcome::Success
                     } else {
                         HookOutcome::Failed(status)
                     };
                 }
                 Ok(None) => {}
-                Err(e) => return HookOutcome::SpawnError(e),
+                Err(e) => break HookOutcome::SpawnError(e),
             }
             if let Some(t) = timeout {
                 if start.elapsed() >= t {
                     self.kill_group(pgid, &mut child);
-                    return HookOutcome::TimedOut(t);
+                    break HookOutcome::TimedOut(t);
                 }
             }
             std::thread::sleep(self.poll);
+        };
+        if let Some(f) = feeder {
+            let _ = f.join();
         }
+        outcome
     }
 
     fn kill_group(&self, pgid: libc::pid_t, child: &mut std::process::Child) {
@@ -229,6 +278,39 @@ impl HookRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argv_commands_get_stdin_and_env_without_a_shell() {
+        let dir = std::env::temp_dir().join(format!("zsync-argv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("got");
+        let runner = HookRunner::default();
+        // `$X` stays literal: no shell between us and the program.
+        let argv: Vec<String> = [
+            "sh",
+            "-c",
+            "cat > \"$1\"; printf '%s' \"$ZSYNC_T\" >> \"$1\"",
+            "sh",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect();
+        let env = [("ZSYNC_T".to_string(), " $X".to_string())];
+        let o = runner.run_argv(&argv, &env, b"{\"json\":1}", Some(Duration::from_secs(10)));
+        assert!(o.ok(), "{o}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{\"json\":1} $X");
+        // A program that does not read a large input still ends normally.
+        let big = vec![b'x'; 1 << 20];
+        let o = runner.run_argv(&["true".into()], &[], &big, Some(Duration::from_secs(10)));
+        assert!(o.ok(), "{o}");
+        let o = runner.run_argv(&["false".into()], &[], b"", None);
+        assert_eq!(o.to_string(), "failed with exit status 1");
+        let o = runner.run_argv(&["/nonexistent/zsync-notify".into()], &[], b"", None);
+        assert!(o.to_string().starts_with("could not be started: "), "{o}");
+        assert!(!runner.run_argv(&[], &[], b"", None).ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn env_for_snapshot_hooks() {

@@ -100,6 +100,10 @@ fn bad_inputs_each_give_one_exact_line() {
             "jobs.toml:5:14: 'on_failure': needs a program: [\"/path/to/program\", \"arg\", ...]",
         ),
         (
+            "on_failure = [\"\"]\n[[job]]\nname = \"a\"\nsource = [\"tank/a\"]\ntarget = \"backup/a\"\n",
+            "jobs.toml:1:14: 'on_failure': needs a program: [\"/path/to/program\", \"arg\", ...]",
+        ),
+        (
             "[[job]]\nname = \"a\"\nsource = [\"tank/a\"]\ntarget = \"backup/a\"\n[job.retention]\ndaily = \"lots\"\n",
             "jobs.toml:6:9: retention: bad value 'lots' for 'daily': ",
         ),
@@ -113,7 +117,7 @@ fn bad_inputs_each_give_one_exact_line() {
         ),
         (
             "[[jobs]]\nname = \"a\"\n",
-            "jobs.toml:1:3: unknown key 'jobs' (the file holds [[job]] tables)",
+            "jobs.toml:1:3: unknown key 'jobs' (the file holds on_failure and [[job]] tables)",
         ),
     ];
     for (text, want) in table {
@@ -167,6 +171,11 @@ fn the_contrib_example_parses() {
     assert!(vms.settings.recursive && vms.settings.use_hold);
     assert_eq!(vms.retention.as_ref().unwrap().policy().daily, 30);
     assert_eq!(vms.on_failure.as_ref().unwrap().argv.len(), 2);
+    // The file-wide command, for failures no job's own command covers.
+    assert_eq!(
+        f.on_failure.as_ref().unwrap().argv,
+        ["/usr/local/bin/notify-admin", "zsync run failed"]
+    );
     let pairs = f.jobs[1].pairs();
     assert_eq!(pairs[1].1.to_string(), "backup/etc");
 }

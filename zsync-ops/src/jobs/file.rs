@@ -20,11 +20,16 @@ pub struct JobFile {
     pub label: String,
     /// The jobs in file order.
     pub jobs: Vec<Job>,
+    /// The file's top-level `on_failure`: run once when a run fails in a part no job owns (the
+    /// snapshot stage) or a failed job has no `on_failure` of its own.
+    pub on_failure: Option<FailureCommand>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    #[serde(rename = "on_failure")]
+    on_failure: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     job: Vec<Spanned<RawJob>>,
 }
@@ -95,6 +100,23 @@ struct RawJob {
     no_privilege_elevation: bool,
 }
 
+/// An `on_failure` value checked: a program and its arguments.
+fn failure_command(
+    ctx: &Ctx,
+    given: Option<Spanned<Vec<String>>>,
+) -> Result<Option<FailureCommand>, JobFileError> {
+    let Some(c) = given else { return Ok(None) };
+    if c.get_ref().first().is_none_or(|p| p.is_empty()) {
+        return Err(ctx.at(
+            c.span().start,
+            "'on_failure': needs a program: [\"/path/to/program\", \"arg\", ...]",
+        ));
+    }
+    Ok(Some(FailureCommand {
+        argv: c.into_inner(),
+    }))
+}
+
 /// A parse in progress: the text, for turning byte offsets into places.
 struct Ctx<'a> {
     label: &'a str,
@@ -132,8 +154,8 @@ impl Ctx<'_> {
         // serde's "unknown field `x`, expected one of ..." → the key and where keys are listed.
         if let Some(rest) = message.strip_prefix("unknown field `") {
             let key = rest.split('`').next().unwrap_or_default();
-            let hint = if message.ends_with("expected `job`") {
-                "the file holds [[job]] tables"
+            let hint = if message.ends_with("expected `on_failure` or `job`") {
+                "the file holds on_failure and [[job]] tables"
             } else {
                 "the keys are listed in zsync-ops' README"
             };
@@ -189,6 +211,7 @@ impl JobFile {
         Ok(JobFile {
             label: label.to_string(),
             jobs,
+            on_failure: failure_command(&ctx, raw.on_failure)?,
         })
     }
 
@@ -288,20 +311,7 @@ fn build(ctx: &Ctx, start: usize, r: RawJob) -> Result<Job, JobFileError> {
             ));
         }
     }
-    let on_failure = match r.on_failure {
-        None => None,
-        Some(c) => {
-            if c.get_ref().first().is_none_or(|p| p.is_empty()) {
-                return Err(ctx.at(
-                    c.span().start,
-                    "'on_failure': needs a program: [\"/path/to/program\", \"arg\", ...]",
-                ));
-            }
-            Some(FailureCommand {
-                argv: c.into_inner(),
-            })
-        }
-    };
+    let on_failure = failure_command(ctx, r.on_failure)?;
     let retention = match r.retention {
         None => None,
         Some(table) => {

@@ -2,6 +2,8 @@
 //! replicates, read with `serde` + `toml` and checked before anything runs.
 //!
 //! ```toml
+//! on_failure = ["/usr/local/bin/notify", "zsync run failed"]   # optional, file-wide
+//!
 //! [[job]]
 //! name = "vms"
 //! source = ["tank/vms"]      # or one: source = "tank/vms"
