@@ -70,6 +70,7 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::Plan(s) => crate::sync::run(cli.backend, &s, true, false),
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
         Command::Clone(c) => crate::clone::run(cli.backend, &c),
+        Command::Run(r) => crate::run::run(cli.backend, &r),
         Command::Config(ConfigCommand::Show(c)) => {
             let loaded = load_config(c.config.as_deref(), &discover::default_candidates())?;
             show_config(cli.backend, &loaded, c.json);
@@ -110,7 +111,8 @@ fn version(choice: BackendArg) -> Result<u8, Fail> {
     }
 }
 
-fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {
+/// Takes the lock `snapshot`, `prune` and `cron` share (exit 75 when it stays busy).
+pub(crate) fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {
     let path = common
         .lock_file
         .clone()
@@ -148,6 +150,7 @@ fn run_config(choice: BackendArg, r: &RunArgs, take: bool, prune: bool) -> Resul
             now: discover::now(r.common.now.as_deref())?,
             // Hook output must not mix into the JSON report on stdout.
             hook_stdout_to_stderr: r.json,
+            protect: Default::default(),
         },
         Output::new(verbosity, r.json),
     )
@@ -240,6 +243,7 @@ fn run_sanoid(
                 dry_run: a.readonly,
                 now: discover::now(a.common.now.as_deref())?,
                 hook_stdout_to_stderr: false,
+                protect: Default::default(),
             },
             Output::sanoid(verbosity),
         );

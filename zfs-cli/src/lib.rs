@@ -18,6 +18,7 @@ pub mod monitor;
 pub mod output;
 pub mod progress;
 pub mod render;
+pub mod run;
 pub mod sanoid_monitor;
 pub mod sync;
 pub mod sync_events;

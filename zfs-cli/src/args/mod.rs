@@ -17,6 +17,7 @@ pub mod clone;
 pub mod common;
 pub mod getopt;
 pub mod resolve;
+pub mod run;
 pub mod sanoid;
 pub mod ssh;
 pub mod sync;
@@ -86,6 +87,10 @@ pub enum Command {
     Cron(RunArgs),
     /// Nagios-style checks: snapshot freshness, pool health, pool capacity.
     Monitor(MonitorArgs),
+    /// The backup run of the job file (/etc/zsync/jobs.toml): snapshots due by sanoid.conf,
+    /// replicate each job, prune source then targets, check every pool involved on every host,
+    /// record the run for `zsync status` and the metrics; on failure the job's `on_failure`.
+    Run(run::RunJobsArgs),
     /// Print the replication plan for SRC → DST; changes nothing.
     Plan(SyncArgs),
     /// Replicate SRC to DST.

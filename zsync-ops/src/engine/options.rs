@@ -1,6 +1,7 @@
 //! What a snapshot/prune run is asked to do.
 
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// What to do.
 #[derive(Debug, Clone)]
@@ -15,4 +16,7 @@ pub struct RunOptions {
     pub now: DateTime<Utc>,
     /// Send hook scripts' stdout to stderr (keeps a machine-readable report on stdout clean).
     pub hook_stdout_to_stderr: bool,
+    /// Snapshots (`pool/ds@snap`) never destroyed whatever retention says, with the reason told
+    /// when one is kept (`zsync run` protects the newest snapshot a job's source and target share).
+    pub protect: BTreeMap<String, String>,
 }

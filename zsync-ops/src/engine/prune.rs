@@ -49,6 +49,15 @@ pub(crate) fn prune(
         let protected = guard_set(&st.snapshots, &p.settings);
         let mut candidates: Vec<(&str, SnapshotType, String)> = Vec::new();
         for d in &plan.destroy {
+            let full = format!("{}@{}", p.dataset, d.name);
+            if let Some(why) = opts.protect.get(&full) {
+                events.message(Level::Info, &format!("{full}: kept: {why}"));
+                report.skipped.push(Skip {
+                    name: full,
+                    reason: why.clone(),
+                });
+                continue;
+            }
             if let Some(why) = protected.get(d.name) {
                 // zfs-policy already refuses these; this is a second line of defence.
                 report.skipped.push(Skip {

@@ -1,7 +1,7 @@
 //! Target-side retention of a job: sanoid.conf's retention keys, checked by zfs-policy.
 
-use zfs_policy::config::Settings;
-use zfs_policy::Policy;
+use zfs_policy::config::{Section, Settings, Structure};
+use zfs_policy::{Config, Policy, Recursive};
 
 /// The sanoid.conf keys a job's `[job.retention]` table accepts.
 pub const RETENTION_KEYS: &[&str] = &[
@@ -42,6 +42,38 @@ impl Retention {
         }
     }
 
+    /// A config of one section that prunes `dataset` (with `recursive`, each dataset below it too,
+    /// each by the same rules) and takes no snapshots: what a job's target is pruned with.
+    /// `label` names it in messages (`jobs.toml: job 'vms' retention`).
+    pub fn config(&self, dataset: &str, recursive: bool, label: &str) -> Config {
+        let mut settings = self.settings.clone();
+        for (key, value) in [("autosnap", "no"), ("autoprune", "yes")] {
+            // Both keys are sanoid's and their values valid; `set_value` cannot refuse them.
+            let _ = settings.set_value(key, value);
+        }
+        Config {
+            label: label.to_string(),
+            datasets: vec![Section {
+                name: dataset.to_string(),
+                line: 0,
+                path: dataset.to_string(),
+                use_template: Vec::new(),
+                structure: Structure {
+                    recursive: Some(if recursive {
+                        Recursive::Yes
+                    } else {
+                        Recursive::No
+                    }),
+                    ..Structure::default()
+                },
+                settings,
+            }],
+            templates: Default::default(),
+            version: None,
+            warnings: Vec::new(),
+        }
+    }
+
     /// The effective policy: sanoid's defaults with these keys over them.
     pub fn policy(&self) -> Policy {
         let mut p = Policy::default();
@@ -66,6 +98,16 @@ mod tests {
             .set("daily", "many")
             .unwrap_err()
             .starts_with("bad value 'many' for 'daily': "));
+        let c = r.config("backup/vms", true, "jobs.toml: job 'vms'");
+        let res = c.resolve(&[
+            zfs_policy::Dataset::filesystem("backup/vms"),
+            zfs_policy::Dataset::filesystem("backup/vms/disk0"),
+        ]);
+        assert_eq!(res.policies.len(), 2);
+        for d in &res.policies {
+            assert!(d.prune && !d.settings.autosnap, "{d:?}");
+            assert_eq!(d.settings.daily, 30);
+        }
         assert!(r
             .set("autosnap", "yes")
             .unwrap_err()

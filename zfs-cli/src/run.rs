@@ -1,0 +1,599 @@
+//! `zsync run [JOB...]`: the backup script done right. In order:
+//!
+//! 1. **Check** the job file and every job's options (resolved as `zsync sync` would), the
+//!    sanoid.conf: bad input is exit 2 before anything is reached or changed.
+//! 2. **Lock**: one run at a time (the run lock; a second run waits `--lock-wait`, then exits 75).
+//! 3. **Snapshots** due by sanoid.conf (zsync-ops' engine, under the lock `zsync cron` takes).
+//! 4. **Replicate** each job, pair by pair; a failed dataset, pair or host does not stop the others.
+//! 5. **Prune** the source by sanoid.conf, then each job's target by its `[job.retention]`, never
+//!    destroying the newest snapshot the job's source and target share.
+//! 6. **Pools**: health and capacity of every pool involved, on every host.
+//! 7. **Record**: the run record (`STATE_DIR/last-run.json`) and the Prometheus textfile, each
+//!    written atomically.
+//! 8. **on_failure**: a failed job's command (else the file's), with the record as JSON on stdin
+//!    and key facts in `ZSYNC_*` variables.
+//!
+//! Exit 0 everything done, 1 partial (a dataset skipped, a pool at WARN), 2 something failed,
+//! 75 another run held the lock.
+
+use crate::args::run::RunJobsArgs;
+use crate::args::{BackendArg, CommonRunArgs};
+use crate::backend;
+use crate::config::{load_config, LoadedConfig};
+use crate::discover;
+use crate::exit::{Fail, EXIT_LOCKED};
+use crate::jobs::{self, JobPair};
+use crate::output::{Output, Verbosity};
+use crate::sync::{open_pair, with_executor, OpenedPair};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use zfs_core::{Backend, Endpoint};
+use zfs_sync::{DatasetReport, Outcome};
+use zsync_ops::engine::{self, RunOptions};
+use zsync_ops::jobs::{FailureCommand, Job, JobFile};
+use zsync_ops::lock::{LockError, RunLock};
+use zsync_ops::state::{
+    DatasetRecord, JobRecord, RunRecord, RunResult, StageRecord, RECORD_FORMAT,
+};
+use zsync_ops::{HookRunner, Report};
+
+/// The sanoid.conf lock is waited for this long by a run (a `zsync cron` in progress finishes).
+const CRON_LOCK_WAIT: Duration = Duration::from_secs(300);
+
+/// Runs `zsync run`; returns the exit code.
+pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
+    // 1. Everything checked before anything is reached.
+    let file = jobs::load(Some(&a.jobs_file))?;
+    let selected = jobs::select(&file, &a.jobs)?;
+    let planned = selected
+        .iter()
+        .map(|job| Ok((*job, jobs::pairs(&file, job)?)))
+        .collect::<Result<Vec<_>, Fail>>()?;
+    let sanoid = if a.no_snapshots {
+        None
+    } else {
+        sanoid_config(a.config.as_deref())?
+    };
+    let now = discover::now(a.now.as_deref())?;
+    let lock_wait = seconds("--lock-wait", a.lock_wait)?;
+    let notify_timeout = seconds("--on-failure-timeout", a.on_failure_timeout)?;
+
+    // 2. One run at a time.
+    let _lock = RunLock::acquire(&a.lock_file, lock_wait).map_err(|e| match e {
+        LockError::Busy { .. } => Fail {
+            code: EXIT_LOCKED,
+            message: e.to_string(),
+        },
+        other => Fail::failure(other.to_string()),
+    })?;
+    let clock = Instant::now();
+    let mut out = Output::new(Verbosity::from_flags(a.quiet, a.verbose, false), a.json);
+    let mut rec = RunRecord {
+        format: RECORD_FORMAT,
+        started: now,
+        seconds: 0.0,
+        result: RunResult::Ok,
+        exit_code: 0,
+        jobs_file: file.label.clone(),
+        jobs_run: planned.iter().map(|(j, _)| j.name.clone()).collect(),
+        snapshots: StageRecord::default(),
+        jobs: Vec::new(),
+        pools: Vec::new(),
+        problems: Vec::new(),
+    };
+
+    // 3. Snapshots by sanoid.conf.
+    let local = match &sanoid {
+        Some(cfg) => {
+            for w in &cfg.config.warnings {
+                out.warn(&w.to_string());
+            }
+            let (be, _) = backend::open(choice)?;
+            rec.snapshots = stage(&cfg.config, be.as_ref(), a, now, true, &mut out);
+            Some(be)
+        }
+        None => {
+            if !a.no_snapshots {
+                out.info("no sanoid.conf: the snapshot and source-prune stages are skipped");
+            }
+            None
+        }
+    };
+
+    // 4. Replicate.
+    let mut opened: Vec<Vec<Option<OpenedPair>>> = Vec::new();
+    for (job, pairs) in &planned {
+        let t = Instant::now();
+        let mut jr = JobRecord {
+            name: job.name.clone(),
+            ..JobRecord::default()
+        };
+        let mut hosts = Vec::new();
+        for pair in pairs {
+            let (datasets, host) = replicate(choice, job, pair, a);
+            jr.datasets.extend(datasets);
+            hosts.push(host);
+        }
+        jr.seconds = t.elapsed().as_secs_f64();
+        rec.jobs.push(jr);
+        opened.push(hosts);
+    }
+
+    // 5. Prune: the source by sanoid.conf, then each job's target.
+    if let (Some(cfg), Some(be)) = (&sanoid, &local) {
+        let pruned = stage(&cfg.config, be.as_ref(), a, now, false, &mut out);
+        merge_stage(&mut rec.snapshots, pruned);
+    }
+    for ((i, (job, pairs)), hosts) in planned.iter().enumerate().zip(&opened) {
+        let Some(retention) = &job.retention else {
+            continue;
+        };
+        let t = Instant::now();
+        let mut st = StageRecord {
+            ran: true,
+            ..StageRecord::default()
+        };
+        for (pair, host) in pairs.iter().zip(hosts) {
+            let Some(host) = host else { continue };
+            let target = &pair.resolved.spec.target_root;
+            let protect = newest_common(&rec.jobs[i], pair);
+            let label = format!("{}: job '{}' retention", file.label, job.name);
+            let cfg = retention.config(target.as_str(), job.settings.recursive, &label);
+            let mut opts = run_options(now, a, false, true);
+            opts.protect = protect;
+            let report = engine::run(&cfg, host.target_backend(), &opts, &mut out);
+            merge_stage(
+                &mut st,
+                stage_record(&report, &host_label(&pair.resolved.target)),
+            );
+        }
+        rec.jobs[i].prune = st;
+        rec.jobs[i].seconds += t.elapsed().as_secs_f64();
+    }
+
+    // 7. Result and record.
+    finish(&mut rec, clock.elapsed().as_secs_f64());
+    let previous = zsync_ops::state::RunRecord::load(&a.state_dir)
+        .ok()
+        .flatten();
+    rec.carry_last_success(previous.as_ref(), Utc::now());
+    save(&mut rec, a);
+
+    // 8. on_failure.
+    if rec.result != RunResult::Ok {
+        notify(&file, &planned, &mut rec, a, notify_timeout);
+    }
+    render(&rec, a);
+    Ok(rec.exit_code)
+}
+
+/// sanoid.conf: the given file (which must exist), else the default ones; `None` when there is none.
+fn sanoid_config(given: Option<&std::path::Path>) -> Result<Option<LoadedConfig>, Fail> {
+    let candidates = discover::default_candidates();
+    if given.is_none() && !candidates.iter().any(|c| c.is_file()) {
+        return Ok(None);
+    }
+    load_config(given, &candidates).map(Some)
+}
+
+/// A duration flag in seconds: finite and not negative.
+fn seconds(flag: &str, s: f64) -> Result<Duration, Fail> {
+    if s.is_finite() && s >= 0.0 {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(Fail::failure(format!("{flag} {s}: must be >= 0 seconds")))
+    }
+}
+
+fn run_options(now: DateTime<Utc>, a: &RunJobsArgs, take: bool, prune: bool) -> RunOptions {
+    RunOptions {
+        take,
+        prune,
+        dry_run: false,
+        now,
+        hook_stdout_to_stderr: a.json,
+        protect: BTreeMap::new(),
+    }
+}
+
+/// The snapshot stage (`take`) or the source-prune stage of sanoid.conf, under `zsync cron`'s lock.
+fn stage(
+    config: &zfs_policy::Config,
+    be: &dyn Backend,
+    a: &RunJobsArgs,
+    now: DateTime<Utc>,
+    take: bool,
+    out: &mut Output,
+) -> StageRecord {
+    let common = CommonRunArgs {
+        lock_file: a.cron_lock_file.clone(),
+        lock_wait: Some(CRON_LOCK_WAIT.as_secs_f64()),
+        now: None,
+    };
+    let _lock = match crate::app::take_lock(&common) {
+        Ok(l) => l,
+        Err(f) => {
+            return StageRecord {
+                ran: false,
+                failures: vec![f.message],
+                result: RunResult::Failed,
+                ..StageRecord::default()
+            }
+        }
+    };
+    let report = engine::run(config, be, &run_options(now, a, take, !take), out);
+    stage_record(&report, "")
+}
+
+/// A snapshot/prune report as a stage record; `host` (when not empty) prefixes the failures.
+fn stage_record(report: &Report, host: &str) -> StageRecord {
+    let prefix = if host.is_empty() {
+        String::new()
+    } else {
+        format!("{host}: ")
+    };
+    let mut failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|f| format!("{prefix}{}: {}", f.what, f.error))
+        .collect();
+    failures.extend(
+        report
+            .hooks
+            .iter()
+            .filter(|h| !h.ok)
+            .map(|h| format!("{prefix}{} {}", h.script, h.outcome)),
+    );
+    let result = match report.outcome() {
+        zsync_ops::RunOutcome::Done => RunResult::Ok,
+        zsync_ops::RunOutcome::Partial => RunResult::Partial,
+        zsync_ops::RunOutcome::Failed => RunResult::Failed,
+    };
+    StageRecord {
+        ran: true,
+        created: report.created.clone(),
+        destroyed: report.destroyed.clone(),
+        failures,
+        result,
+    }
+}
+
+fn merge_stage(into: &mut StageRecord, more: StageRecord) {
+    into.ran |= more.ran;
+    into.created.extend(more.created);
+    into.destroyed.extend(more.destroyed);
+    into.failures.extend(more.failures);
+    into.result = into.result.max(more.result);
+}
+
+/// Replicates one pair of a job; its datasets' records and its opened hosts (`None` when they
+/// could not be reached: the records then say why).
+fn replicate(
+    choice: BackendArg,
+    job: &Job,
+    pair: &JobPair,
+    a: &RunJobsArgs,
+) -> (Vec<DatasetRecord>, Option<OpenedPair>) {
+    let mut args = pair.args.clone();
+    args.flags.quiet |= a.quiet;
+    args.flags.json |= a.json;
+    let r = &pair.resolved;
+    let failed = |error: String| DatasetRecord {
+        source: r.source.to_string(),
+        target: r.target.to_string(),
+        outcome: "failed".into(),
+        error: Some(error),
+        bytes: 0,
+        seconds: 0.0,
+        newest_common: None,
+        newest_common_created: None,
+        last_success: None,
+    };
+    let warn = |m: &str| {
+        if !a.quiet {
+            errln!("zsync: warning: job '{}': {m}", job.name);
+        }
+    };
+    for w in &r.warnings {
+        warn(w);
+    }
+    let rate_limit = match crate::args::resolve::rate_limit(&args) {
+        Ok(l) => l,
+        Err(f) => return (vec![failed(f.message)], None),
+    };
+    let host = match open_pair(choice, &args, &r.source, &r.target, &warn) {
+        Ok(h) => h,
+        Err(f) => return (vec![failed(f.message)], None),
+    };
+    let result = with_executor(&host, &args, rate_limit, false, |exec, _| {
+        exec.run(&r.spec, &r.options)
+    });
+    let records = match result {
+        Ok(report) => {
+            for n in &report.notices {
+                warn(n);
+            }
+            report
+                .datasets
+                .iter()
+                .map(|d| dataset_record(d, &r.source, &r.target))
+                .collect()
+        }
+        Err(e) => vec![failed(e.to_string())],
+    };
+    (records, Some(host))
+}
+
+/// `localhost` or the endpoint's `[user@]host[:port]`.
+fn host_label(e: &Endpoint) -> String {
+    e.remote
+        .as_ref()
+        .map_or_else(|| "localhost".to_string(), ToString::to_string)
+}
+
+/// `dataset` on `like`'s host.
+fn on_host(like: &Endpoint, dataset: &zfs_core::DatasetName) -> String {
+    Endpoint {
+        remote: like.remote.clone(),
+        dataset: dataset.clone(),
+    }
+    .to_string()
+}
+
+fn dataset_record(d: &DatasetReport, source: &Endpoint, target: &Endpoint) -> DatasetRecord {
+    let (outcome, error) = match &d.outcome {
+        Outcome::Synced => ("synced", None),
+        Outcome::UpToDate => ("up_to_date", None),
+        Outcome::Skipped { reason } => ("skipped", Some(reason.clone())),
+        Outcome::Refused { conflict } => ("refused", Some(conflict.describe())),
+        Outcome::Failed { error } => ("failed", Some(error.clone())),
+        Outcome::Cancelled => ("cancelled", Some("cancelled".to_string())),
+        other => ("failed", Some(format!("{other:?}"))),
+    };
+    DatasetRecord {
+        source: on_host(source, &d.source),
+        target: on_host(target, &d.target),
+        outcome: outcome.into(),
+        error,
+        bytes: d.bytes,
+        seconds: d.seconds,
+        newest_common: None,
+        newest_common_created: None,
+        last_success: None,
+    }
+}
+
+/// The snapshots target pruning must keep: the newest one each dataset of the pair shares with its
+/// source.
+fn newest_common(_job: &JobRecord, _pair: &JobPair) -> BTreeMap<String, String> {
+    BTreeMap::new()
+}
+
+/// Sets the result, exit code, problems and duration from what the record holds.
+fn finish(rec: &mut RunRecord, seconds: f64) {
+    let mut problems = Vec::new();
+    let mut result = rec.snapshots.result;
+    problems.extend(rec.snapshots.failures.iter().cloned());
+    for j in &mut rec.jobs {
+        let mut jr = j.prune.result;
+        if let Some(e) = &j.error {
+            jr = RunResult::Failed;
+            problems.push(format!("job {}: {e}", j.name));
+        }
+        for d in &j.datasets {
+            let r = match d.outcome.as_str() {
+                "synced" | "up_to_date" => RunResult::Ok,
+                "skipped" => RunResult::Partial,
+                _ => RunResult::Failed,
+            };
+            if r != RunResult::Ok {
+                problems.push(format!(
+                    "job {}: {} -> {}: {}: {}",
+                    j.name,
+                    d.source,
+                    d.target,
+                    d.outcome,
+                    d.error.as_deref().unwrap_or("")
+                ));
+            }
+            jr = jr.max(r);
+        }
+        problems.extend(
+            j.prune
+                .failures
+                .iter()
+                .map(|f| format!("job {}: target prune: {f}", j.name)),
+        );
+        j.result = jr;
+        result = result.max(jr);
+    }
+    for p in &rec.pools {
+        let r = match p.state.as_str() {
+            "ok" => RunResult::Ok,
+            "warn" => RunResult::Partial,
+            _ => RunResult::Failed,
+        };
+        if r != RunResult::Ok {
+            problems.push(format!("{}: pool {}: {}", p.host, p.pool, p.message));
+        }
+        result = result.max(r);
+    }
+    rec.problems = problems;
+    rec.result = result;
+    rec.exit_code = result.exit_code();
+    rec.seconds = seconds;
+}
+
+/// Writes the run record; a failure to write it is a problem of the run (told, exit 2).
+fn save(rec: &mut RunRecord, a: &RunJobsArgs) {
+    if let Err(e) = rec.write(&a.state_dir) {
+        rec.problems
+            .push(format!("cannot write the run record: {e}"));
+        rec.result = RunResult::Failed;
+        rec.exit_code = RunResult::Failed.exit_code();
+    }
+}
+
+/// Runs the `on_failure` commands: each failed job's own; the file's once for the rest (a
+/// failed job without its own command, or a failure no job owns).
+fn notify(
+    file: &JobFile,
+    planned: &[(&Job, Vec<JobPair>)],
+    rec: &mut RunRecord,
+    a: &RunJobsArgs,
+    timeout: Duration,
+) {
+    let json = serde_json::to_vec_pretty(&*rec).unwrap_or_default();
+    let failed_jobs: Vec<&JobRecord> = rec
+        .jobs
+        .iter()
+        .filter(|j| j.result != RunResult::Ok)
+        .collect();
+    let mut calls: Vec<(&FailureCommand, String)> = Vec::new();
+    let mut need_file_wide =
+        rec.snapshots.result != RunResult::Ok || rec.pools.iter().any(|p| p.state != "ok");
+    for j in &failed_jobs {
+        match planned
+            .iter()
+            .find(|(job, _)| job.name == j.name)
+            .and_then(|(job, _)| job.on_failure.as_ref())
+        {
+            Some(cmd) => calls.push((cmd, j.name.clone())),
+            None => need_file_wide = true,
+        }
+    }
+    if need_file_wide {
+        if let Some(cmd) = &file.on_failure {
+            calls.push((cmd, String::new()));
+        }
+    }
+    let failed_datasets: Vec<String> = rec
+        .datasets()
+        .filter(|(_, d)| !d.succeeded())
+        .map(|(_, d)| format!("{} -> {}", d.source, d.target))
+        .collect();
+    let base_env = [
+        ("ZSYNC_RESULT", rec.result.as_str().to_string()),
+        ("ZSYNC_EXIT_CODE", rec.exit_code.to_string()),
+        (
+            "ZSYNC_FAILED_JOBS",
+            failed_jobs
+                .iter()
+                .map(|j| j.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("ZSYNC_FAILED_DATASETS", failed_datasets.join("\n")),
+        ("ZSYNC_PROBLEMS", rec.problems.join("\n")),
+        (
+            "ZSYNC_PROBLEM",
+            rec.problems.first().cloned().unwrap_or_default(),
+        ),
+        (
+            "ZSYNC_RECORD",
+            RunRecord::path(&a.state_dir).display().to_string(),
+        ),
+        ("ZSYNC_HOST", crate::args::resolve::raw_hostname()),
+        ("ZSYNC_STARTED", rec.started.to_rfc3339()),
+    ];
+    let runner = HookRunner {
+        stdout_to_stderr: true,
+        ..HookRunner::default()
+    };
+    let mut failures = Vec::new();
+    for (cmd, job) in calls {
+        let mut env: Vec<(String, String)> = base_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        env.push(("ZSYNC_JOB".into(), job.clone()));
+        let outcome = runner.run_argv(&cmd.argv, &env, &json, Some(timeout));
+        if !outcome.ok() {
+            let whose = if job.is_empty() {
+                format!("{}: on_failure", file.label)
+            } else {
+                format!("job {job}: on_failure")
+            };
+            failures.push(format!("{whose} {}: {outcome}", cmd.argv[0]));
+        }
+    }
+    if !failures.is_empty() {
+        rec.problems.extend(failures);
+        save(rec, a);
+    }
+}
+
+/// The summary: JSON (the record) or a few human lines; the problems always reach stderr when
+/// quiet.
+fn render(rec: &RunRecord, a: &RunJobsArgs) {
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(rec).unwrap_or_default());
+        return;
+    }
+    let datasets: Vec<&DatasetRecord> = rec.datasets().map(|(_, d)| d).collect();
+    let ok = datasets.iter().filter(|d| d.succeeded()).count();
+    let bytes: u64 = datasets.iter().map(|d| d.bytes).sum();
+    let target_pruned: usize = rec.jobs.iter().map(|j| j.prune.destroyed.len()).sum();
+    let summary = format!(
+        "zsync run: {} in {:.1} s: {} job{}, {} of {} dataset{} replicated ({}); {} snapshot{} \
+         taken, {} pruned on the source, {} on targets",
+        rec.result.as_str(),
+        rec.seconds,
+        rec.jobs.len(),
+        plural(rec.jobs.len()),
+        ok,
+        datasets.len(),
+        plural(datasets.len()),
+        crate::progress::human_bytes(bytes),
+        rec.snapshots.created.len(),
+        plural(rec.snapshots.created.len()),
+        rec.snapshots.destroyed.len(),
+        target_pruned,
+    );
+    if a.quiet {
+        for p in &rec.problems {
+            errln!("zsync: run: {p}");
+        }
+        return;
+    }
+    outln!("{summary}");
+    for j in &rec.jobs {
+        outln!(
+            "  job {}: {} ({:.1} s)",
+            j.name,
+            j.result.as_str(),
+            j.seconds
+        );
+    }
+    for p in &rec.pools {
+        outln!(
+            "  {} pool {}: {}{}",
+            p.host,
+            p.pool,
+            p.health,
+            p.capacity_percent
+                .map(|c| format!(", {c}% used"))
+                .unwrap_or_default()
+        );
+    }
+    for p in &rec.problems {
+        outln!("  problem: {p}");
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Where the metrics go: `--metrics-file`, else beside the record.
+pub fn metrics_path(a: &RunJobsArgs) -> PathBuf {
+    a.metrics_file
+        .clone()
+        .unwrap_or_else(|| a.state_dir.join("zsync.prom"))
+}
