@@ -22,8 +22,14 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
     let argv0 = argv.first().cloned().unwrap_or_default();
     let rest = argv.get(1..).unwrap_or(&[]).to_vec();
     let (program, result) = match personality(&argv0) {
-        Personality::Sanoid => ("sanoid", run_sanoid(&argv0, &rest, None)),
-        Personality::Syncoid => ("syncoid", run_syncoid(&argv0, &rest, None)),
+        Personality::Sanoid => {
+            crate::logging::init(Default::default());
+            ("sanoid", run_sanoid(&argv0, &rest, None))
+        }
+        Personality::Syncoid => {
+            crate::logging::init(Default::default());
+            ("syncoid", run_syncoid(&argv0, &rest, None))
+        }
         Personality::Zsync => {
             let mut v = vec![OsString::from("zsync")];
             v.extend(rest);
@@ -56,6 +62,7 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Ok(c) => c,
         Err(e) => return usage(e, "zsync"),
     };
+    crate::logging::init(cli.log_format);
     match cli.command {
         Command::Version => version(cli.backend),
         Command::Snapshot(r) => run_config(cli.backend, &r, true, false),

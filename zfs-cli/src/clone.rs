@@ -22,7 +22,7 @@ pub fn run(choice: BackendArg, args: &CloneArgs) -> Result<u8, Fail> {
     } = resolve(args)?;
     let warn = |m: &str| {
         if !args.quiet {
-            errln!("zsync: warning: {m}");
+            crate::logging::warn(m);
         }
     };
     let ssh = if endpoint.is_local() {

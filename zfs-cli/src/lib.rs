@@ -14,6 +14,7 @@ pub mod discover;
 pub mod exit;
 pub mod extras;
 pub mod jobs;
+pub mod logging;
 pub mod monitor;
 pub mod output;
 pub mod progress;

@@ -78,13 +78,6 @@ impl Output {
         }
     }
 
-    fn err(&mut self, line: &str) {
-        match &mut self.captured {
-            Some(c) => c.push(format!("err: {line}")),
-            None => errln!("{line}"),
-        }
-    }
-
     /// Whether a JSON report is printed at the end (stdout must stay clean).
     pub fn is_json(&self) -> bool {
         self.json
@@ -109,17 +102,23 @@ impl Output {
         }
     }
 
-    /// Internals, shown with --debug.
+    /// Internals, shown with --debug (through the log: [`crate::logging`]).
     pub fn debug(&mut self, line: &str) {
         if self.verbosity >= Verbosity::Debug {
-            self.err(&format!("zsync: debug: {line}"));
+            match &mut self.captured {
+                Some(c) => c.push(format!("err: zsync: debug: {line}")),
+                None => crate::logging::debug(line),
+            }
         }
     }
 
-    /// A warning on stderr (unless quiet).
+    /// A warning on stderr unless quiet (through the log: [`crate::logging`]).
     pub fn warn(&mut self, line: &str) {
         if self.verbosity >= Verbosity::Normal {
-            self.err(&format!("zsync: warning: {line}"));
+            match &mut self.captured {
+                Some(c) => c.push(format!("err: zsync: warning: {line}")),
+                None => crate::logging::warn(line),
+            }
         }
     }
 
@@ -130,7 +129,10 @@ impl Output {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        self.err(&format!("zsync: error: {}", one.join(" ")));
+        match &mut self.captured {
+            Some(c) => c.push(format!("err: zsync: error: {}", one.join(" "))),
+            None => tracing::error!(target: "zsync", "{}", one.join(" ")),
+        }
     }
 
     /// Prints the JSON report if asked for; returns the exit code.

@@ -103,7 +103,9 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     };
 
     // 4. Replicate.
-    let mut opened: Vec<Vec<Option<OpenedPair>>> = Vec::new();
+    // Per job and pair: the opened hosts and the newest common snapshots (`None`: unknown).
+    type Common = Option<BTreeMap<String, (String, i64)>>;
+    let mut opened: Vec<Vec<Option<(OpenedPair, Common)>>> = Vec::new();
     for (job, pairs) in &planned {
         let t = Instant::now();
         let mut jr = JobRecord {
@@ -112,9 +114,26 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         };
         let mut hosts = Vec::new();
         for pair in pairs {
-            let (datasets, host) = replicate(choice, job, pair, a);
+            let (mut datasets, host) = replicate(choice, job, pair, a);
+            let common = host.as_ref().map(|h| newest_common(h, &pair.resolved.spec));
+            if let Some(Ok(common)) = &common {
+                let target = &pair.resolved.target;
+                let on_target: BTreeMap<String, &(String, i64)> = common
+                    .iter()
+                    .filter_map(|(ds, c)| {
+                        let ds = zfs_core::DatasetName::parse(ds).ok()?;
+                        Some((on_host(target, &ds), c))
+                    })
+                    .collect();
+                for d in &mut datasets {
+                    if let Some((snap, created)) = on_target.get(&d.target) {
+                        d.newest_common = Some(snap.clone());
+                        d.newest_common_created = DateTime::from_timestamp(*created, 0);
+                    }
+                }
+            }
             jr.datasets.extend(datasets);
-            hosts.push(host);
+            hosts.push(host.map(|h| (h, common.and_then(Result::ok))));
         }
         jr.seconds = t.elapsed().as_secs_f64();
         rec.jobs.push(jr);
@@ -136,9 +155,27 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
             ..StageRecord::default()
         };
         for (pair, host) in pairs.iter().zip(hosts) {
-            let Some(host) = host else { continue };
+            let Some((host, common)) = host else { continue };
             let target = &pair.resolved.spec.target_root;
-            let protect = newest_common(&rec.jobs[i], pair);
+            let Some(common) = common else {
+                // Without the newest common snapshot known, nothing is pruned (the safe side).
+                st.failures.push(format!(
+                    "{target}: not pruned: the newest snapshot it shares with the source is unknown"
+                ));
+                st.result = RunResult::Failed;
+                continue;
+            };
+            let protect = common
+                .iter()
+                .map(|(ds, (snap, _))| {
+                    (
+                        format!("{ds}@{snap}"),
+                        "the newest snapshot source and target share (the next incremental's \
+                         base): never pruned on the target"
+                            .to_string(),
+                    )
+                })
+                .collect();
             let label = format!("{}: job '{}' retention", file.label, job.name);
             let cfg = retention.config(target.as_str(), job.settings.recursive, &label);
             let mut opts = run_options(now, a, false, true);
@@ -165,6 +202,7 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     if rec.result != RunResult::Ok {
         notify(&file, &planned, &mut rec, a, notify_timeout);
     }
+    log_events(&rec);
     render(&rec, a);
     Ok(rec.exit_code)
 }
@@ -293,7 +331,7 @@ fn replicate(
     };
     let warn = |m: &str| {
         if !a.quiet {
-            errln!("zsync: warning: job '{}': {m}", job.name);
+            crate::logging::warn(&format!("job '{}': {m}", job.name));
         }
     };
     for w in &r.warnings {
@@ -365,10 +403,52 @@ fn dataset_record(d: &DatasetReport, source: &Endpoint, target: &Endpoint) -> Da
     }
 }
 
-/// The snapshots target pruning must keep: the newest one each dataset of the pair shares with its
-/// source.
-fn newest_common(_job: &JobRecord, _pair: &JobPair) -> BTreeMap<String, String> {
-    BTreeMap::new()
+/// The newest snapshot each target dataset of a pair shares with its source, by GUID (zfs-sync's
+/// `common_base`, what the next incremental starts from): target dataset → (snapshot name after
+/// `@`, its creation time). One recursive listing per side.
+fn newest_common(
+    host: &OpenedPair,
+    spec: &zfs_sync::TreeSpec,
+) -> Result<BTreeMap<String, (String, i64)>, String> {
+    let opts = zfs_core::ListOptions {
+        depth: if spec.recursive {
+            zfs_core::Depth::Recursive
+        } else {
+            zfs_core::Depth::Zero
+        },
+        versions: true,
+        user_props: Vec::new(),
+    };
+    let source = host
+        .source
+        .backend
+        .list(&spec.source_root, &opts)
+        .map_err(|e| format!("list {}: {e}", spec.source_root))?;
+    let target = host
+        .target_backend()
+        .list(&spec.target_root, &opts)
+        .map_err(|e| format!("list {}: {e}", spec.target_root))?;
+    let by_name: BTreeMap<&str, &zfs_core::Dataset> = source
+        .datasets
+        .iter()
+        .map(|d| (d.name.as_str(), d))
+        .collect();
+    let mut out = BTreeMap::new();
+    for t in &target.datasets {
+        let Some(rel) = t.name.as_str().strip_prefix(spec.target_root.as_str()) else {
+            continue;
+        };
+        let Some(s) = by_name.get(format!("{}{rel}", spec.source_root).as_str()) else {
+            continue;
+        };
+        if let Some(base) = zfs_sync::planner::common_base(&s.versions, &t.versions) {
+            out.insert(
+                t.name.to_string(),
+                (base.target.name.short().to_string(), base.target.creation),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Sets the result, exit code, problems and duration from what the record holds.
@@ -523,6 +603,56 @@ fn notify(
         rec.problems.extend(failures);
         save(rec, a);
     }
+}
+
+/// The run's structured log events ([`crate::logging::EVENT_TARGET`]): one per dataset, job and
+/// the run, with their facts as fields (on by default with `--log-format json`).
+fn log_events(rec: &RunRecord) {
+    use crate::logging::EVENT_TARGET;
+    for j in &rec.jobs {
+        for d in &j.datasets {
+            tracing::info!(
+                target: EVENT_TARGET,
+                job = j.name.as_str(),
+                source_dataset = d.source.as_str(),
+                target_dataset = d.target.as_str(),
+                outcome = d.outcome.as_str(),
+                error = d.error.as_deref().unwrap_or(""),
+                bytes = d.bytes,
+                seconds = d.seconds,
+                newest_common = d.newest_common.as_deref().unwrap_or(""),
+                "job {}: {} -> {}: {}",
+                j.name,
+                d.source,
+                d.target,
+                d.outcome
+            );
+        }
+        tracing::info!(
+            target: EVENT_TARGET,
+            job = j.name.as_str(),
+            result = j.result.as_str(),
+            seconds = j.seconds,
+            target_pruned = j.prune.destroyed.len(),
+            "job {}: {}",
+            j.name,
+            j.result.as_str()
+        );
+    }
+    for p in &rec.problems {
+        tracing::warn!(target: EVENT_TARGET, problem = p.as_str(), "{p}");
+    }
+    tracing::info!(
+        target: EVENT_TARGET,
+        result = rec.result.as_str(),
+        exit_code = rec.exit_code,
+        seconds = rec.seconds,
+        snapshots_created = rec.snapshots.created.len(),
+        snapshots_destroyed = rec.snapshots.destroyed.len(),
+        problems = rec.problems.len(),
+        "run {}",
+        rec.result.as_str()
+    );
 }
 
 /// The summary: JSON (the record) or a few human lines; the problems always reach stderr when

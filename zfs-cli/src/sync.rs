@@ -33,7 +33,7 @@ pub fn run(
     } = resolve::resolve(args, syncoid_mode)?;
     let warn = |m: &str| {
         if !args.flags.quiet {
-            errln!("zsync: warning: {m}");
+            crate::logging::warn(m);
         }
     };
     for w in &warnings {
@@ -121,11 +121,11 @@ pub fn open_pair(
         warn(n);
     }
     if args.flags.debug {
-        errln!(
-            "zsync: debug: source backend {} ({})",
+        crate::logging::debug(&format!(
+            "source backend {} ({})",
             opened.backend.name(),
             opened.why
-        );
+        ));
     }
     let target_opened = match target.remote == source.remote {
         true => None,
@@ -135,7 +135,7 @@ pub fn open_pair(
                 warn(n);
             }
             if args.flags.debug {
-                errln!("zsync: debug: target backend ({})", t.why);
+                crate::logging::debug(&format!("target backend ({})", t.why));
             }
             Some(t)
         }
@@ -159,7 +159,7 @@ pub fn with_executor<T>(
     let events = SyncEvents {
         progress: (args.progress || (stderr_tty && !args.no_progress && !args.flags.quiet))
             .then(|| crate::progress::ProgressLine::new(stderr_tty)),
-        trace: Tracer::from_env(),
+        trace: Tracer::if_enabled(),
         quiet: args.flags.quiet || args.flags.json,
         no_warnings: args.flags.quiet,
         debug: args.flags.debug,
@@ -175,7 +175,7 @@ pub fn with_executor<T>(
         progress: events.progress.is_some().then_some(&events as &dyn Events),
     };
     let (source_be, target_be) = (pair.source.backend.as_ref(), pair.target_backend());
-    // ZSYNC_TRACE=1: one stderr line per backend call with its duration.
+    // The timing trace (`ZSYNC_LOG=zsync::trace=trace`): one event per backend call with its duration.
     let timed = |inner| Timed {
         inner,
         events: &events,

@@ -41,20 +41,15 @@ impl SyncEvents {
         }
         if !self.no_warnings {
             for w in &d.warnings {
-                errln!("zsync: warning: {}: {w}", d.target);
+                crate::logging::warn(&format!("{}: {w}", d.target));
             }
         }
         if self.debug {
             for c in d.steps.iter().flat_map(|s| &s.checked) {
-                errln!("zsync: debug: {}: stream {}", d.source, c.describe());
+                crate::logging::debug(&format!("{}: stream {}", d.source, c.describe()));
             }
             for u in d.steps.iter().flat_map(|s| &s.unchecked) {
-                errln!(
-                    "zsync: debug: {}: stream {} {}",
-                    d.source,
-                    u.stream,
-                    u.reason
-                );
+                crate::logging::debug(&format!("{}: stream {} {}", d.source, u.stream, u.reason));
             }
         }
     }

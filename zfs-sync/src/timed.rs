@@ -1,7 +1,7 @@
 //! A [`Backend`] decorator that times every call of the backend it wraps and reports each as an
 //! [`Events::span`]: the operation, its object and how long it took. For finding where a replication
 //! run spends its time (process spawns, txg waits, listings); `zsync` prints these spans with
-//! `ZSYNC_TRACE=1`.
+//! `ZSYNC_LOG=zsync::trace=trace`.
 
 use crate::events::Events;
 use std::collections::BTreeMap;

@@ -69,6 +69,17 @@ pub struct Cli {
         default_value = "auto"
     )]
     pub backend: BackendArg,
+    /// Log lines on stderr: `human` (`zsync: warning: ...`) or `json` (one object per line, for
+    /// journald and log shippers; adds `zsync run`'s per-dataset events). `ZSYNC_LOG` adds filter
+    /// directives (`zsync::trace=trace`: the timing trace of a replication run).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ZSYNC_LOG_FORMAT",
+        default_value = "human"
+    )]
+    pub log_format: crate::logging::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
