@@ -99,8 +99,32 @@ const CONFIG: &str = "\
 \tyearly = 0
 ";
 
-/// The demo, in order. Placeholders: `{dir}` run dir, `{zsync}` the zsync binary, `{now+1h}`
-/// Unix time one hour after the demo started (zsync's ZSYNC_NOW clock injection).
+/// The replication jobs of the demo (`zsync run`'s job file): the dataset tree and the VM disk,
+/// the backup pruned to two hourlies (never the newest snapshot both sides share).
+const JOBS: &str = "\
+on_failure = [\"sh\", \"-c\", \"echo zsync run failed: $ZSYNC_PROBLEM\"]
+
+[[job]]
+name = \"data\"
+source = \"tank/data\"
+target = \"backup/data\"
+recursive = true
+no-sync-snap = true
+
+[job.retention]
+hourly = 2
+daily = 7
+
+[[job]]
+name = \"vm\"
+source = \"tank/vm-100-disk-0\"
+target = \"backup/vm-100-disk-0\"
+no-sync-snap = true
+";
+
+/// The demo, in order. Placeholders: `{dir}` run dir, `{zsync}` the zsync binary, `{now+1h}` and
+/// `{now+2h}` Unix time one and two hours after the demo started (zsync's ZSYNC_NOW clock
+/// injection).
 #[rustfmt::skip]
 pub const STEPS: &[Step] = &[
     // --- a source pool "tank" and a backup pool "backup", on sparse files ---
@@ -167,6 +191,14 @@ pub const STEPS: &[Step] = &[
     step("docs arrived", &["diff", "-r", "{dir}/mnt/tank/data/docs", "{dir}/mnt/backup/data/docs"]),
     step("all datasets and snapshots", &["zfs", "list", "-t", "all", "-o", "name,type,used,refer"]),
 
+    // --- the daily backup run of a job file: snapshot, replicate, prune, pools, record ---
+    write("the replication jobs", "{dir}/jobs.toml", JOBS),
+    step("two hours later: the backup run of both jobs (zsync run)",
+         &["env", "ZSYNC_NOW={now+2h}", "{zsync}", "run", "--jobs-file", "{dir}/jobs.toml",
+           "--config", "{dir}/zsync.conf", "--state-dir", "{dir}/state",
+           "--lock-file", "{dir}/run.lock", "--cron-lock-file", "{dir}/zsync.lock"]),
+    step("the run record zsync status and the metrics read", &["cat", "{dir}/state/last-run.json"]),
+
     // --- cleanup ---
     cleanup("destroy the backup pool", &["zpool", "destroy", "-f", "backup"]),
     cleanup("destroy the source pool", &["zpool", "destroy", "-f", "tank"]),
@@ -200,6 +232,7 @@ struct Vars {
     dir: String,
     zsync: Option<String>,
     now_plus_1h: String,
+    now_plus_2h: String,
 }
 
 impl Vars {
@@ -211,7 +244,8 @@ impl Vars {
         Some(
             text.replace("{dir}", &self.dir)
                 .replace("{zsync}", self.zsync.as_deref().unwrap_or(""))
-                .replace("{now+1h}", &self.now_plus_1h),
+                .replace("{now+1h}", &self.now_plus_1h)
+                .replace("{now+2h}", &self.now_plus_2h),
         )
     }
 
@@ -271,6 +305,7 @@ pub fn inside() -> Result<Option<i32>> {
             .ok()
             .filter(|z| Path::new(z).is_file()),
         now_plus_1h: (now + 3600).to_string(),
+        now_plus_2h: (now + 7200).to_string(),
         dir,
     };
     let mut outcomes = Vec::new();
@@ -383,6 +418,7 @@ mod tests {
             dir: "/r".into(),
             zsync: Some("/b/zsync".into()),
             now_plus_1h: "3600".into(),
+            now_plus_2h: "7200".into(),
         };
         let argv = vars.expand_all(&["env", "ZSYNC_NOW={now+1h}", "{zsync}", "{dir}/a.img"]);
         assert_eq!(
