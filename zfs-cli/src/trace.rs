@@ -1,5 +1,5 @@
 //! The timing trace of a replication run: one `tracing` event (target
-//! [`TRACE_TARGET`](crate::logging::TRACE_TARGET), level TRACE) per span the run reports
+//! [`TRACE_TARGET`], level TRACE) per span the run reports
 //! ([`zfs_sync::Events::span`]: backend calls through [`zfs_sync::Timed`], the run's phases, each
 //! dataset and transfer) with the time since the run started, the thread, what it was and how long
 //! it took. For finding where a replication run spends its time; on with
