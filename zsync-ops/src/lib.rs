@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod lock;
 pub mod monitor;
 pub mod report;
+pub mod verify;
 
 pub use clone::{CloneError, CloneRequest, Cloned};
 pub use engine::RunOptions;
