@@ -91,7 +91,7 @@ pub fn hash_tree(
     // Hash the files: each thread takes the next file.
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<(usize, u64, Vec<[u8; 32]>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Hashed>> = Mutex::new(Vec::new());
     let first_error: Mutex<Option<HashError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..threads.clamp(1, files.len().max(1)) {
@@ -128,6 +128,9 @@ pub fn hash_tree(
         entries,
     })
 }
+
+/// A hashed file: its entry's index, size read, chunk hashes.
+type Hashed = (usize, u64, Vec<[u8; 32]>);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -220,17 +220,16 @@ pub fn manifest_of(
         source::Readable::Tree(dir) => hash::hash_tree(dir, CHUNK, opts.threads, &opts.cancel),
         source::Readable::Device(dev) => hash::hash_device(dev, CHUNK, opts.threads, &opts.cancel),
     };
-    let closed = view.close();
-    let manifest = hashed.map_err(|e| match e {
+    // A clone left behind matters more than why hashing stopped: it is named.
+    view.close()?;
+    hashed.map_err(|e| match e {
         hash::HashError::Cancelled => VerifyError::Cancelled,
         e => VerifyError::Read {
             host: backend.host().to_owned(),
             snapshot: snap.to_string(),
             source: e,
         },
-    })?;
-    closed?;
-    Ok(manifest)
+    })
 }
 
 /// The manifest of one side, on its host.

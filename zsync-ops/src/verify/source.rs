@@ -141,9 +141,14 @@ pub fn open_view<'a>(
         props.push(("snapdir".into(), "hidden".into()));
         Some(dir)
     };
-    backend
-        .clone_snapshot(snap, &name, &props)
-        .map_err(zfs(backend, snap))?;
+    if let Err(e) = backend.clone_snapshot(snap, &name, &props) {
+        // Made, then failed (e.g. the mount, or `zfs clone` interrupted): ours (the name was
+        // free and carries our pid), so it goes.
+        if backend.exists(name.as_str()).unwrap_or(false) {
+            let _ = backend.destroy_dataset(&name, false);
+        }
+        return Err(zfs(backend, snap)(e));
+    }
     // From here on the view owns the clone: an error drops it, which destroys the clone.
     let mut view = View {
         backend,
