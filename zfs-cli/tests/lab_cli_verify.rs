@@ -99,7 +99,7 @@ fn lab_cli_verify_replicas_equal_and_a_difference_named() -> R {
     let out = text(&o.stdout);
     assert!(out.starts_with("equal: "), "{out}");
     assert!(
-        out.contains(&format!("({} entries, {} bytes", 6, BIG + 6)),
+        out.contains(&format!("({} entries, {} bytes", 5, BIG + 6)),
         "{out}"
     );
     nothing_left(&[&src, &dst]);

@@ -145,7 +145,7 @@ pub fn open_view<'a>(
         // Made, then failed (e.g. the mount, or `zfs clone` interrupted): ours (the name was
         // free and carries our pid), so it goes.
         if backend.exists(name.as_str()).unwrap_or(false) {
-            let _ = backend.destroy_dataset(&name, false);
+            let _ = destroy_when_idle(backend, &name);
         }
         return Err(zfs(backend, snap)(e));
     }
@@ -204,7 +204,7 @@ impl View<'_> {
     fn cleanup(&mut self) -> Result<(), VerifyError> {
         let mut result = Ok(());
         if let Some(name) = self.clone.take() {
-            if let Err(e) = self.backend.destroy_dataset(&name, false) {
+            if let Err(e) = destroy_when_idle(self.backend, &name) {
                 result = Err(VerifyError::Cleanup {
                     host: self.backend.host().to_owned(),
                     dataset: name.to_string(),
@@ -220,6 +220,22 @@ impl View<'_> {
             let _ = d.close();
         }
         result
+    }
+}
+
+/// Destroys the temporary clone `name`; while it is busy (udev still probing a new volume's
+/// device, which takes a moment after it appears), tries again for up to 10 s.
+fn destroy_when_idle(backend: &dyn Backend, name: &DatasetName) -> Result<(), zfs_core::ZfsError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match backend.destroy_dataset(name, false) {
+            Err(zfs_core::ZfsError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            other => return other,
+        }
     }
 }
 
