@@ -229,17 +229,7 @@ fn lab_cli_verify_over_ssh_runs_zsync_on_the_backup_host() -> R {
             &remote(&fs_b),
         ],
     );
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    let lines: Vec<&str> = err
-        .lines()
-        .filter(|l| !l.starts_with("zsync: warning:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(
-        lines[0].contains(host.name()) && lines[0].contains("verify needs zsync"),
-        "{err}"
-    );
+    common::ssh::one_line_failure(&o, host.name(), "verify needs zsync on that host");
     nothing_left(&[&pool]);
     Ok(())
 }
