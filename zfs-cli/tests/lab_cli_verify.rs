@@ -163,6 +163,65 @@ fn lab_cli_verify_replicas_equal_and_a_difference_named() -> R {
         "{err}"
     );
     nothing_left(&[&src, &dst]);
+
+    // An encrypted dataset: readable with its key loaded; without it, exit 2 naming it.
+    src.create_encrypted("enc", &[])?;
+    let enc = src.dataset("enc");
+    src.write_file("enc/secret.txt", b"secret")?;
+    src.zfs(&["snapshot", &format!("{enc}@s1")])?;
+    let es = format!("{enc}@s1");
+    let o = zsync(&dir, None, &["verify", &es, &es]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    src.zfs(&["unmount", &enc])?;
+    src.zfs(&["unload-key", &enc])?;
+    let o = zsync(&dir, None, &["verify", &es, &es]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("localhost") && err.contains(&es) && err.contains("key is not loaded"),
+        "{err}"
+    );
+    nothing_left(&[&src, &dst]);
+    Ok(())
+}
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_verify_interrupted_destroys_its_clones() -> R {
+    zsync_lab::require_lab();
+    let pool = TestPool::new("verify-int")?;
+    let dir = scratch(&pool, "verify", "int");
+    // A large sparse volume: hashing it takes long enough to interrupt.
+    let vol = pool.dataset("big");
+    pool.zfs(&["create", "-s", "-V", "2G", &vol])?;
+    pool.zfs(&["snapshot", &format!("{vol}@s1")])?;
+    let snap = format!("{vol}@s1");
+    let mut child = common::zsync_cmd(&dir, None, &["verify", &snap, &snap])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for its temporary clones, then SIGINT (as Ctrl-C, to zsync alone).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let all = pool.zfs(&["list", "-H", "-o", "name", "-r", pool.name()])?;
+        if all.matches("zsync-verify").count() == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary clones: {all}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    nothing_left(&[&pool]);
     Ok(())
 }
 
