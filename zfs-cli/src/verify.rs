@@ -143,6 +143,16 @@ pub fn manifest(choice: BackendArg, args: &VerifyManifestArgs) -> Result<u8, Fai
         .map_err(|e| fail(format!("invalid snapshot {:?}: {}", args.snapshot, e.rule)))?;
     let (be, _) = backend::open(choice).map_err(|e| fail(format!("{e:#}")))?;
     let opts = options(args.threads, std::time::Duration::from_secs(30));
+    if args.watch_stdin {
+        let cancel = opts.cancel.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            cancel.store(true, Ordering::SeqCst);
+        });
+    }
     let m = manifest_of(be.as_ref(), &snap, &opts).map_err(|e| fail(e.to_string()))?;
     out!("{}", m.to_wire());
     Ok(EXIT_OK)

@@ -188,6 +188,43 @@ fn lab_cli_verify_replicas_equal_and_a_difference_named() -> R {
     Ok(())
 }
 
+/// Runs `zsync ARGS` (a verify making two temporary clones in `pool`), sends it SIGINT (as Ctrl-C,
+/// to zsync alone) once both clones exist, and checks it says it was interrupted (exit 2) and that
+/// the clones are gone within 30 s (a remote side stops when the verify's connection ends).
+fn interrupt_once_cloned(dir: &std::path::Path, pool: &TestPool, args: &[&str]) {
+    let mut child = common::zsync_cmd(dir, None, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clones = || {
+        pool.zfs(&["list", "-H", "-o", "name", "-r", pool.name()])
+            .unwrap_or_default()
+            .matches("zsync-verify")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while clones() < 2 {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no temporary clones within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while clones() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    nothing_left(&[pool]);
+}
+
 #[test]
 #[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
 fn lab_cli_verify_interrupted_destroys_its_clones() -> R {
@@ -199,37 +236,7 @@ fn lab_cli_verify_interrupted_destroys_its_clones() -> R {
     pool.zfs(&["create", "-s", "-V", "2G", &vol])?;
     pool.zfs(&["snapshot", &format!("{vol}@s1")])?;
     let snap = format!("{vol}@s1");
-    let mut child = common::zsync_cmd(&dir, None, &["verify", &snap, &snap])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for its temporary clones, then SIGINT (as Ctrl-C, to zsync alone).
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let seen = loop {
-        let all = pool
-            .zfs(&["list", "-H", "-o", "name", "-r", pool.name()])
-            .unwrap_or_default();
-        if all.matches("zsync-verify").count() == 2 {
-            break true;
-        }
-        if std::time::Instant::now() >= deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if !seen {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("no temporary clones within 60 s");
-    }
-    // SAFETY: signals our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let o = child.wait_with_output().unwrap();
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("interrupted"), "{err}");
-    nothing_left(&[&pool]);
+    interrupt_once_cloned(&dir, &pool, &["verify", &snap, &snap]);
     Ok(())
 }
 
@@ -280,6 +287,25 @@ fn lab_cli_verify_over_ssh_runs_zsync_on_the_backup_host() -> R {
     assert!(
         !procs.iter().any(|(_, c)| c.contains("verify-manifest")),
         "{procs:?}"
+    );
+
+    // Interrupted while both hosts hash a large volume: both clones go (the backup host's when
+    // its zsync sees the connection end).
+    let big = pool.dataset("big");
+    pool.zfs(&["create", "-s", "-V", "2G", &big])?;
+    pool.zfs(&["snapshot", &format!("{big}@s1")])?;
+    interrupt_once_cloned(
+        &dir,
+        &pool,
+        &[
+            "verify",
+            "--sshconfig",
+            &cfg,
+            "--remote-zsync",
+            &zsync_there,
+            &format!("{big}@s1"),
+            &remote(&big),
+        ],
     );
 
     // A host without zsync: exit 2, one line naming the host and what is missing.

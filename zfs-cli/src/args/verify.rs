@@ -42,6 +42,9 @@ pub struct VerifyManifestArgs {
     /// Hashing threads (default: up to 4).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Stop (destroying the temporary clone) when stdin ends: the verifying zsync went away.
+    #[arg(long)]
+    pub watch_stdin: bool,
 }
 
 /// A verify, resolved.
@@ -141,8 +144,17 @@ mod tests {
             );
         }
         // The hidden subcommand parses and stays out of --help.
-        let c = Cli::try_parse_from(["zsync", "verify-manifest", "--", "tank/vm@d"]).unwrap();
-        assert!(matches!(c.command, Command::VerifyManifest(ref m) if m.snapshot == "tank/vm@d"));
+        let c = Cli::try_parse_from([
+            "zsync",
+            "verify-manifest",
+            "--watch-stdin",
+            "--",
+            "tank/vm@d",
+        ])
+        .unwrap();
+        assert!(
+            matches!(c.command, Command::VerifyManifest(ref m) if m.snapshot == "tank/vm@d" && m.watch_stdin)
+        );
         let help = Cli::try_parse_from(["zsync", "--help"])
             .unwrap_err()
             .to_string();

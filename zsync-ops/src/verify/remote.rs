@@ -13,8 +13,13 @@ use zfs_core::{Runner, SnapshotName};
 /// The hidden subcommand the remote zsync runs.
 pub const SUBCOMMAND: &str = "verify-manifest";
 
+/// Tells the remote zsync to stop (and destroy its temporary clone) when its stdin ends: the
+/// verifying zsync holds it open until the manifest has arrived, so a verify that dies or is
+/// interrupted ends the remote hashing too (the connection closing ends the remote stdin).
+pub const WATCH_STDIN: &str = "--watch-stdin";
+
 /// The argv run on the host (before the runner's quoting): `[sudo -n --] ZSYNC verify-manifest
-/// -- SNAP`.
+/// --watch-stdin -- SNAP`.
 pub fn remote_argv(zsync: &str, sudo: bool, snap: &SnapshotName) -> Vec<String> {
     let mut argv: Vec<String> = Vec::new();
     if sudo {
@@ -23,6 +28,7 @@ pub fn remote_argv(zsync: &str, sudo: bool, snap: &SnapshotName) -> Vec<String> 
     argv.extend([
         zsync.to_owned(),
         SUBCOMMAND.to_owned(),
+        WATCH_STDIN.to_owned(),
         "--".to_owned(),
         snap.to_string(),
     ]);
@@ -51,11 +57,14 @@ pub fn remote_manifest(
         });
     }
     let cmd = Cmd::new(remote_argv(zsync, sudo, snap))
+        .stdin(Io::Piped)
         .stdout(Io::Piped)
         .bulk(false);
     let mut running = runner
         .spawn(&cmd)
         .map_err(|e| fail(format!("cannot run {}: {e}", cmd.display())))?;
+    // Held open until the manifest is read (see WATCH_STDIN).
+    let stdin = running.take_stdin();
     let out = running.take_stdout();
     let text = match out.map(|fd| read_all(fd, cancel)) {
         Some(Ok(t)) => t,
@@ -68,6 +77,7 @@ pub fn remote_manifest(
         }
         None => Vec::new(),
     };
+    drop(stdin);
     let (exit, stderr) = running
         .wait()
         .map_err(|e| fail(format!("waiting for {}: {e}", cmd.display())))?;
