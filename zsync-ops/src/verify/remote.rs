@@ -156,6 +156,7 @@ mod tests {
                 "--",
                 "/opt/zsync",
                 "verify-manifest",
+                "--watch-stdin",
                 "--",
                 "tank/my vm@s 1"
             ]
