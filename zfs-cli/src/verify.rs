@@ -1,5 +1,5 @@
 //! `zsync verify`: the resolved args ([`crate::args::verify`]) become two sides of zsync-ops'
-//! [`verify`](zsync_ops::verify::verify) — a local snapshot hashed in this process, a remote one by
+//! [`verify`] — a local snapshot hashed in this process, a remote one by
 //! zsync on its host through the endpoint's runner — and the verdict is printed (a line, or one
 //! JSON object). Exit 0 equal, 1 different, 2 error (one line naming the host and snapshot).
 //!
