@@ -95,10 +95,13 @@ pub fn remote_manifest(
     if !exit.success() {
         return Err(VerifyError::Remote {
             host,
-            detail: if said.is_empty() {
-                format!("{} failed ({exit})", cmd.display())
-            } else {
-                said.to_owned()
+            detail: match (said.is_empty(), sudo && said.starts_with("sudo")) {
+                (true, _) => format!("{} failed ({exit})", cmd.display()),
+                (false, true) => format!(
+                    "{said} (verify runs `sudo -n {zsync} {SUBCOMMAND} ...` there: allow it \
+                     without a password as for zfs, or log in as root)"
+                ),
+                (false, false) => said.to_owned(),
             },
         });
     }
