@@ -78,6 +78,8 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
         Command::Clone(c) => crate::clone::run(cli.backend, &c),
         Command::Run(r) => crate::run::run(cli.backend, &r),
+        Command::Verify(v) => crate::verify::run(cli.backend, &v),
+        Command::VerifyManifest(m) => crate::verify::manifest(cli.backend, &m),
         Command::Config(ConfigCommand::Show(c)) => {
             let loaded = load_config(c.config.as_deref(), &discover::default_candidates())?;
             show_config(cli.backend, &loaded, c.json);

@@ -34,6 +34,9 @@ pub struct Opened {
     /// What runs commands on the endpoint's host (for side effects that are no ZFS call, such as
     /// waiting for a volume's device): this machine, or the SSH connection the backend uses.
     pub runner: Arc<dyn zfs_core::Runner>,
+    /// Whether the host's `zfs` commands run through `sudo -n` (a non-root login with privilege
+    /// elevation on): other programs that need the same rights (the remote zsync of `verify`) too.
+    pub elevated: bool,
 }
 
 /// Opens the backend of `endpoint`: the local one per `--backend`, or for `[user@]host:` one SSH
@@ -47,6 +50,7 @@ pub fn open_endpoint(arg: BackendArg, endpoint: &Endpoint, ssh: &SshOptions) -> 
             why,
             notes: Vec::new(),
             runner: Arc::new(zfs_core::LocalRunner),
+            elevated: false,
         });
     };
     let conn = zfs_ssh::connect(remote, ssh)?;
@@ -57,6 +61,7 @@ pub fn open_endpoint(arg: BackendArg, endpoint: &Endpoint, ssh: &SshOptions) -> 
         if conn.elevated() { ", sudo -n" } else { "" }
     );
     let notes = conn.notes().to_vec();
+    let elevated = conn.elevated();
     // The backend's runner keeps the session alive; it ends with the last runner.
     let runner: Arc<dyn zfs_core::Runner> = conn.runner();
     Ok(Opened {
@@ -64,5 +69,6 @@ pub fn open_endpoint(arg: BackendArg, endpoint: &Endpoint, ssh: &SshOptions) -> 
         why,
         notes,
         runner,
+        elevated,
     })
 }

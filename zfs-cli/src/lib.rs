@@ -25,3 +25,4 @@ pub mod sync;
 pub mod sync_events;
 pub mod syncoid_lines;
 pub mod trace;
+pub mod verify;

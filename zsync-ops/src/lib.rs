@@ -10,6 +10,7 @@ pub mod lock;
 pub mod monitor;
 pub mod report;
 pub mod state;
+pub mod verify;
 
 pub use clone::{CloneError, CloneRequest, Cloned};
 pub use engine::RunOptions;

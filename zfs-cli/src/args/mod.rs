@@ -23,6 +23,7 @@ pub mod ssh;
 pub mod sync;
 pub mod syncoid;
 pub mod usage;
+pub mod verify;
 
 pub use clone::CloneArgs;
 pub use common::{BackendArg, CommonRunArgs};
@@ -31,6 +32,7 @@ pub use sanoid::{parse_sanoid, SanoidActions, SanoidArgs};
 pub use sync::{SyncArgs, SyncFlags};
 pub use syncoid::{parse_syncoid, SyncoidArgs};
 pub use usage::{usage_error, UsageOutcome};
+pub use verify::{VerifyArgs, VerifyManifestArgs};
 
 /// Which personality the binary runs as (from the file name of argv\[0\]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +112,14 @@ pub enum Command {
     /// e.g. to boot a VM from a replicated disk; prints the new dataset and, for a volume, its
     /// device (`/dev/zvol/...`) once it exists.
     Clone(CloneArgs),
+    /// Prove two snapshots (a source and its replica, on any hosts) hold the same data: each host
+    /// hashes its own snapshot in chunks, only the hashes cross. Exit 0 equal, 1 different (the
+    /// first difference named), 2 error.
+    Verify(VerifyArgs),
+    /// Print the manifest (chunk hashes) of a snapshot on this host: what a remote host runs for
+    /// `zsync verify`.
+    #[command(hide = true)]
+    VerifyManifest(VerifyManifestArgs),
     /// Configuration: `zsync config show [--json]` prints every dataset's resolved settings.
     #[command(subcommand)]
     Config(ConfigCommand),
