@@ -104,7 +104,7 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
 
     // 4. Replicate.
     // Per job and pair: the opened hosts and the newest common snapshots (`None`: unknown).
-    type Common = Option<BTreeMap<String, (String, i64)>>;
+    type Common = Option<BTreeMap<String, jobs::Common>>;
     let mut opened: Vec<Vec<Option<(OpenedPair, Common)>>> = Vec::new();
     for (job, pairs) in &planned {
         let t = Instant::now();
@@ -115,10 +115,12 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         let mut hosts = Vec::new();
         for pair in pairs {
             let (mut datasets, host) = replicate(choice, job, pair, a);
-            let common = host.as_ref().map(|h| newest_common(h, &pair.resolved.spec));
+            let common = host
+                .as_ref()
+                .map(|h| jobs::newest_common(h, &pair.resolved.spec));
             if let Some(Ok(common)) = &common {
                 let target = &pair.resolved.target;
-                let on_target: BTreeMap<String, &(String, i64)> = common
+                let on_target: BTreeMap<String, &jobs::Common> = common
                     .iter()
                     .filter_map(|(ds, c)| {
                         let ds = zfs_core::DatasetName::parse(ds).ok()?;
@@ -126,9 +128,9 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
                     })
                     .collect();
                 for d in &mut datasets {
-                    if let Some((snap, created)) = on_target.get(&d.target) {
-                        d.newest_common = Some(snap.clone());
-                        d.newest_common_created = DateTime::from_timestamp(*created, 0);
+                    if let Some(c) = on_target.get(&d.target) {
+                        d.newest_common = Some(c.snapshot.clone());
+                        d.newest_common_created = DateTime::from_timestamp(c.created, 0);
                     }
                 }
             }
@@ -167,9 +169,9 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
             };
             let protect = common
                 .iter()
-                .map(|(ds, (snap, _))| {
+                .map(|(ds, c)| {
                     (
-                        format!("{ds}@{snap}"),
+                        format!("{ds}@{}", c.snapshot),
                         "the newest snapshot source and target share (the next incremental's \
                          base): never pruned on the target"
                             .to_string(),
@@ -401,54 +403,6 @@ fn dataset_record(d: &DatasetReport, source: &Endpoint, target: &Endpoint) -> Da
         newest_common_created: None,
         last_success: None,
     }
-}
-
-/// The newest snapshot each target dataset of a pair shares with its source, by GUID (zfs-sync's
-/// `common_base`, what the next incremental starts from): target dataset → (snapshot name after
-/// `@`, its creation time). One recursive listing per side.
-fn newest_common(
-    host: &OpenedPair,
-    spec: &zfs_sync::TreeSpec,
-) -> Result<BTreeMap<String, (String, i64)>, String> {
-    let opts = zfs_core::ListOptions {
-        depth: if spec.recursive {
-            zfs_core::Depth::Recursive
-        } else {
-            zfs_core::Depth::Zero
-        },
-        versions: true,
-        user_props: Vec::new(),
-    };
-    let source = host
-        .source
-        .backend
-        .list(&spec.source_root, &opts)
-        .map_err(|e| format!("list {}: {e}", spec.source_root))?;
-    let target = host
-        .target_backend()
-        .list(&spec.target_root, &opts)
-        .map_err(|e| format!("list {}: {e}", spec.target_root))?;
-    let by_name: BTreeMap<&str, &zfs_core::Dataset> = source
-        .datasets
-        .iter()
-        .map(|d| (d.name.as_str(), d))
-        .collect();
-    let mut out = BTreeMap::new();
-    for t in &target.datasets {
-        let Some(rel) = t.name.as_str().strip_prefix(spec.target_root.as_str()) else {
-            continue;
-        };
-        let Some(s) = by_name.get(format!("{}{rel}", spec.source_root).as_str()) else {
-            continue;
-        };
-        if let Some(base) = zfs_sync::planner::common_base(&s.versions, &t.versions) {
-            out.insert(
-                t.name.to_string(),
-                (base.target.name.short().to_string(), base.target.creation),
-            );
-        }
-    }
-    Ok(out)
 }
 
 /// Sets the result, exit code, problems and duration from what the record holds.

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod clone;
+pub mod drill;
 pub mod engine;
 pub mod events;
 pub mod hooks;
