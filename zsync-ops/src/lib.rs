@@ -7,7 +7,10 @@ pub mod events;
 pub mod hooks;
 pub mod jobs;
 pub mod lock;
+pub mod metrics;
 pub mod monitor;
+pub mod pools;
+pub mod replica;
 pub mod report;
 pub mod state;
 
