@@ -19,6 +19,7 @@ pub mod output;
 pub mod progress;
 pub mod render;
 pub mod sanoid_monitor;
+pub mod status;
 pub mod sync;
 pub mod sync_events;
 pub mod syncoid_lines;
