@@ -7,6 +7,7 @@
 //! shown, 1 some part could not be read (a host, the record), 2 bad input (the job file, a job
 //! name).
 
+use crate::args::status::JobsAndState;
 use crate::args::{BackendArg, MetricsArgs, StatusArgs};
 use crate::exit::{Fail, EXIT_OK, EXIT_PARTIAL};
 use crate::progress::human_bytes;
@@ -334,11 +335,19 @@ pub fn render_json(
     })
 }
 
+/// The jobs measured, the state directory and the time, from `status`'s and `metrics`' flags.
+fn measure_common(
+    choice: BackendArg,
+    a: &JobsAndState,
+) -> Result<(Vec<JobView>, PathBuf, DateTime<Utc>), Fail> {
+    let now = crate::discover::now(a.now.as_deref())?;
+    let views = measure_jobs(choice, a.jobs_file.as_deref(), &a.jobs, now)?;
+    Ok((views, state_dir(a.state_dir.as_deref()), now))
+}
+
 /// `zsync status`.
 pub fn run(choice: BackendArg, a: &StatusArgs) -> Result<u8, Fail> {
-    let now = crate::discover::now(a.now.as_deref())?;
-    let dir = state_dir(a.state_dir.as_deref());
-    let views = measure_jobs(choice, a.jobs_file.as_deref(), &a.jobs, now)?;
+    let (views, dir, now) = measure_common(choice, &a.common)?;
     let loaded = RunRecord::load(&dir).map_err(|e| e.to_string());
     let record = match &loaded {
         Ok(r) => Ok(r.as_ref()),
@@ -358,9 +367,7 @@ pub fn run(choice: BackendArg, a: &StatusArgs) -> Result<u8, Fail> {
 /// a record only the live part is written. Exit 1 when a host could not be read (its datasets are
 /// left out).
 pub fn metrics(choice: BackendArg, a: &MetricsArgs) -> Result<u8, Fail> {
-    let now = crate::discover::now(a.now.as_deref())?;
-    let dir = state_dir(a.state_dir.as_deref());
-    let views = measure_jobs(choice, a.jobs_file.as_deref(), &a.jobs, now)?;
+    let (views, dir, now) = measure_common(choice, &a.common)?;
     for j in &views {
         for p in &j.pairs {
             if let Some(e) = &p.error {

@@ -90,12 +90,13 @@ fn lab_status_lag_grows_and_drops_monitor_lag_and_metrics() -> R {
     let (src, dst) = (pool.dataset("src"), pool.dataset("dst"));
     pool.zfs(&["create", &src])?;
     pool.write_file("src/a", b"first")?;
-    let s1 = format!("{src}@autosnap_2026-01-01_00:00:00_hourly");
-    pool.zfs(&["snapshot", &s1])?;
+    // The daily first: the hourly (same second) is then the newest by createtxg.
     pool.zfs(&[
         "snapshot",
         &format!("{src}@autosnap_2026-01-01_00:00:00_daily"),
     ])?;
+    let s1 = format!("{src}@autosnap_2026-01-01_00:00:00_hourly");
+    pool.zfs(&["snapshot", &s1])?;
     // A second job whose target host refuses connections (port 1 of this machine).
     std::fs::write(
         dir.join("jobs.toml"),

@@ -299,7 +299,7 @@ mod tests {
         }
         let c =
             Cli::try_parse_from(["zsync", "status", "vms", "--json", "--state-dir", "/s"]).unwrap();
-        assert!(matches!(c.command, Command::Status(s) if s.json && s.jobs == ["vms"]));
+        assert!(matches!(c.command, Command::Status(s) if s.json && s.common.jobs == ["vms"]));
         let err = Cli::try_parse_from(["zsync", "snapshot", "--bogus"]).unwrap_err();
         let out = usage_error(&err, "zsync");
         assert_eq!((out.code, out.text.lines().count()), (2, 1), "{}", out.text);

@@ -7,10 +7,10 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// `zsync status`.
+/// What `status` and `metrics` share: the jobs, the job file, the state directory, the clock.
 #[derive(Debug, Clone, Args)]
-pub struct StatusArgs {
-    /// Jobs to show (default: every job of the file).
+pub struct JobsAndState {
+    /// Jobs to measure (default: every job of the file).
     #[arg(value_name = "JOB")]
     pub jobs: Vec<String>,
     /// The job file (default /etc/zsync/jobs.toml).
@@ -19,33 +19,32 @@ pub struct StatusArgs {
     /// The state directory with the last run's record (default /var/lib/zsync).
     #[arg(long, env = "ZSYNC_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
     /// TESTING AID: pretend the current time is this (RFC 3339 or Unix seconds).
     #[arg(long, env = "ZSYNC_NOW", hide = true, value_name = "TIME")]
     pub now: Option<String>,
 }
 
+/// `zsync status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Jobs, job file, state directory.
+    #[command(flatten)]
+    pub common: JobsAndState,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `zsync metrics`.
 #[derive(Debug, Clone, Args)]
 pub struct MetricsArgs {
-    /// Jobs whose live state is measured (default: every job of the file).
-    #[arg(value_name = "JOB")]
-    pub jobs: Vec<String>,
-    /// The job file (default /etc/zsync/jobs.toml).
-    #[arg(long, env = "ZSYNC_JOBS", value_name = "FILE")]
-    pub jobs_file: Option<PathBuf>,
-    /// The state directory with the last run's record (default /var/lib/zsync).
-    #[arg(long, env = "ZSYNC_STATE_DIR", value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
+    /// Jobs, job file, state directory.
+    #[command(flatten)]
+    pub common: JobsAndState,
     /// Where to write the textfile: a file (replaced atomically) or `-` for stdout. Default:
     /// STATE_DIR/zsync.prom.
     #[arg(long, value_name = "FILE|-")]
     pub output: Option<String>,
-    /// TESTING AID: pretend the current time is this (RFC 3339 or Unix seconds).
-    #[arg(long, env = "ZSYNC_NOW", hide = true, value_name = "TIME")]
-    pub now: Option<String>,
 }
 
 /// `zsync monitor lag`'s flags.
