@@ -194,7 +194,7 @@ pub fn lag_line(views: &[JobView], warn: Duration, crit: Duration) -> (String, C
             CheckState::Ok,
         );
     }
-    parts.sort_by(|a, b| b.0.cmp(&a.0));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
     let state = parts[0].0;
     let text: Vec<String> = parts
         .into_iter()

@@ -127,7 +127,10 @@ pub fn record_entry<'r>(
     r: &ReplicaState,
 ) -> Option<&'r DatasetRecord> {
     let same = |written: &str, ds: &str| {
-        written == ds || written.rsplit_once(':').is_some_and(|(_, d)| d == ds)
+        written == ds
+            || written
+                .strip_suffix(ds)
+                .is_some_and(|host| host.ends_with(':'))
     };
     record?
         .datasets()

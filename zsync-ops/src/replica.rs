@@ -94,7 +94,7 @@ pub enum ReplicaError {
         /// The listed root.
         root: DatasetName,
         /// zfs-core's error.
-        source: ZfsError,
+        source: Box<ZfsError>,
     },
 }
 
@@ -252,7 +252,7 @@ pub fn measure(
             side: "source",
             host: source.host().to_owned(),
             root: spec.source_root.clone(),
-            source: e,
+            source: Box::new(e),
         })?;
     let target_opts = ListOptions {
         user_props: Vec::new(),
@@ -266,7 +266,7 @@ pub fn measure(
                 side: "target",
                 host: target.host().to_owned(),
                 root: spec.target_root.clone(),
-                source: e,
+                source: Box::new(e),
             })
         }
     };
