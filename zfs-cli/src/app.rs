@@ -68,12 +68,9 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::Snapshot(r) => run_config(cli.backend, &r, true, false),
         Command::Prune(r) => run_config(cli.backend, &r, false, true),
         Command::Cron(r) => run_config(cli.backend, &r, true, true),
-        Command::Monitor(m) => {
-            let cfg = load_config(m.config.as_deref(), &discover::default_candidates())?;
-            let now = discover::now(m.now.as_deref())?;
-            let (be, _) = backend::open(cli.backend)?;
-            Ok(crate::monitor::run(&cfg, be.as_ref(), &m.checks, now))
-        }
+        Command::Monitor(m) => crate::monitor::run_command(cli.backend, &m),
+        Command::Status(s) => crate::status::run(cli.backend, &s),
+        Command::Metrics(m) => crate::status::metrics(cli.backend, &m),
         Command::Plan(s) => crate::sync::run(cli.backend, &s, true, false),
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
         Command::Clone(c) => crate::clone::run(cli.backend, &c),

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod render;
 pub mod run;
 pub mod sanoid_monitor;
+pub mod status;
 pub mod sync;
 pub mod sync_events;
 pub mod syncoid_lines;

@@ -57,6 +57,8 @@ pub fn run(
             }
             Err(e) => (format!("UNKNOWN: cannot read pool capacity: {e}"), 3),
         },
+        // sanoid has no lag check; its flags never ask for one.
+        MonitorCheck::Lag => ("UNKNOWN: sanoid mode has no lag check".to_owned(), 3),
     };
     outln!("{line}");
     code

@@ -20,6 +20,7 @@ pub mod resolve;
 pub mod run;
 pub mod sanoid;
 pub mod ssh;
+pub mod status;
 pub mod sync;
 pub mod syncoid;
 pub mod usage;
@@ -29,6 +30,7 @@ pub use clone::CloneArgs;
 pub use common::{BackendArg, CommonRunArgs};
 pub use getopt::normalize_getopt_long;
 pub use sanoid::{parse_sanoid, SanoidActions, SanoidArgs};
+pub use status::{HostFlags, LagFlags, MetricsArgs, StatusArgs};
 pub use sync::{SyncArgs, SyncFlags};
 pub use syncoid::{parse_syncoid, SyncoidArgs};
 pub use usage::{usage_error, UsageOutcome};
@@ -98,12 +100,18 @@ pub enum Command {
     Prune(RunArgs),
     /// `snapshot`, then `prune` (what a 15-minute timer runs).
     Cron(RunArgs),
-    /// Nagios-style checks: snapshot freshness, pool health, pool capacity.
+    /// Nagios-style checks: snapshot freshness, pool health, pool capacity (here or on `--host`),
+    /// replication lag of the jobs.
     Monitor(MonitorArgs),
     /// The backup run of the job file (/etc/zsync/jobs.toml): snapshots due by sanoid.conf,
     /// replicate each job, prune source then targets, check every pool involved on every host,
     /// record the run for `zsync status` and the metrics; on failure the job's `on_failure`.
     Run(run::RunJobsArgs),
+    /// Per job and dataset: newest snapshot per type, newest common snapshot and its age (lag),
+    /// holds and bookmarks zsync owns, partial receives, and the last run's result.
+    Status(StatusArgs),
+    /// Write the Prometheus textfile (what `zsync run` writes after each run) now.
+    Metrics(MetricsArgs),
     /// Print the replication plan for SRC → DST; changes nothing.
     Plan(SyncArgs),
     /// Replicate SRC to DST.
@@ -184,6 +192,7 @@ pub struct RunArgs {
 
 /// `zsync monitor`.
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("sshcipher", |a| a.short(None)))]
 pub struct MonitorArgs {
     /// Which checks (several allowed; the worst status wins).
     #[arg(value_enum, required = true)]
@@ -194,6 +203,12 @@ pub struct MonitorArgs {
     /// TESTING AID: pretend the current time is this (RFC 3339 or Unix seconds).
     #[arg(long, env = "ZSYNC_NOW", hide = true, value_name = "TIME")]
     pub now: Option<String>,
+    /// `lag`'s jobs and thresholds.
+    #[command(flatten)]
+    pub lag: LagFlags,
+    /// Pool checks on another host.
+    #[command(flatten)]
+    pub remote: HostFlags,
 }
 
 /// Monitor check names.
@@ -205,6 +220,8 @@ pub enum MonitorCheck {
     Health,
     /// Pool capacity below capacity_warn/capacity_crit.
     Capacity,
+    /// The jobs' newest common snapshot is younger than --warn / --crit.
+    Lag,
 }
 
 /// `&str`s as argv entries (the tests' shorthand).
@@ -216,6 +233,11 @@ fn os(v: &[&str]) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grammar_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 
     #[test]
     fn argv0_dispatch() {
@@ -271,6 +293,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let c = Cli::try_parse_from([
+            "zsync",
+            "monitor",
+            "lag",
+            "health",
+            "--job",
+            "a",
+            "--warn",
+            "90m",
+            "--host",
+            "root@backup:2222",
+            "--pool",
+            "tank",
+            "-c",
+            "/c",
+            "--sshcipher",
+            "aes128-ctr",
+        ])
+        .unwrap();
+        match c.command {
+            Command::Monitor(m) => {
+                assert_eq!(m.checks, [MonitorCheck::Lag, MonitorCheck::Health]);
+                assert_eq!(m.lag.warn, std::time::Duration::from_secs(5400));
+                assert_eq!(m.lag.crit, std::time::Duration::from_secs(50 * 3600));
+                assert_eq!(m.remote.host.as_deref(), Some("root@backup:2222"));
+                assert_eq!(m.config, Some(PathBuf::from("/c")));
+                assert_eq!(m.remote.ssh.sshcipher.as_deref(), Some("aes128-ctr"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let c =
+            Cli::try_parse_from(["zsync", "status", "vms", "--json", "--state-dir", "/s"]).unwrap();
+        assert!(matches!(c.command, Command::Status(s) if s.json && s.common.jobs == ["vms"]));
         let err = Cli::try_parse_from(["zsync", "snapshot", "--bogus"]).unwrap_err();
         let out = usage_error(&err, "zsync");
         assert_eq!((out.code, out.text.lines().count()), (2, 1), "{}", out.text);
