@@ -185,19 +185,28 @@ pub const STEPS: &[Step] = &[
     step("changed VM disk arrived", &["cmp", "/dev/zvol/tank/vm-100-disk-0", "/dev/zvol/backup/vm-100-disk-0"]),
     step("nothing left to send (zsync plan)",
          &["{zsync}", "plan", "-r", "--no-sync-snap", "tank/data", "backup/data"]),
-    step("mount the backup to look at it", &["zfs", "mount", "-a"]),
-    step("changed file arrived",
-         &["cmp", "{dir}/mnt/tank/data/db/table.bin", "{dir}/mnt/backup/data/db/table.bin"]),
-    step("docs arrived", &["diff", "-r", "{dir}/mnt/tank/data/docs", "{dir}/mnt/backup/data/docs"]),
-    step("all datasets and snapshots", &["zfs", "list", "-t", "all", "-o", "name,type,used,refer"]),
-
     // --- the daily backup run of a job file: snapshot, replicate, prune, pools, record ---
     write("the replication jobs", "{dir}/jobs.toml", JOBS),
     step("two hours later: the backup run of both jobs (zsync run)",
          &["env", "ZSYNC_NOW={now+2h}", "{zsync}", "run", "--jobs-file", "{dir}/jobs.toml",
            "--config", "{dir}/zsync.conf", "--state-dir", "{dir}/state",
            "--lock-file", "{dir}/run.lock", "--cron-lock-file", "{dir}/zsync.lock"]),
-    step("the run record zsync status and the metrics read", &["cat", "{dir}/state/last-run.json"]),
+    step("what was replicated and the lag (zsync status, from the record and a live listing)",
+         &["env", "ZSYNC_NOW={now+2h}", "{zsync}", "status", "--jobs-file", "{dir}/jobs.toml",
+           "--state-dir", "{dir}/state"]),
+    step("the Prometheus textfile the run wrote", &["cat", "{dir}/state/zsync.prom"]),
+    step("the restore drill of the VM disk: clone on the backup, verify against the source, destroy",
+         &["{zsync}", "drill", "vm", "--jobs-file", "{dir}/jobs.toml"]),
+    step("one replica verified by hand: the newest snapshot of the tree root",
+         &["sh", "-c", "s=$(zfs list -H -t snapshot -o name -s createtxg backup/data | tail -1); \
+                        {zsync} verify \"tank/data@${s#*@}\" \"$s\""]),
+
+
+    step("mount the backup to look at it", &["zfs", "mount", "-a"]),
+    step("changed file arrived",
+         &["cmp", "{dir}/mnt/tank/data/db/table.bin", "{dir}/mnt/backup/data/db/table.bin"]),
+    step("docs arrived", &["diff", "-r", "{dir}/mnt/tank/data/docs", "{dir}/mnt/backup/data/docs"]),
+    step("all datasets and snapshots", &["zfs", "list", "-t", "all", "-o", "name,type,used,refer"]),
 
     // --- cleanup ---
     cleanup("destroy the backup pool", &["zpool", "destroy", "-f", "backup"]),

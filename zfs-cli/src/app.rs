@@ -75,6 +75,7 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::Sync(s) => crate::sync::run(cli.backend, &s, false, false),
         Command::Clone(c) => crate::clone::run(cli.backend, &c),
         Command::Run(r) => crate::run::run(cli.backend, &r),
+        Command::Drill(d) => crate::drill::run(cli.backend, &d),
         Command::Verify(v) => crate::verify::run(cli.backend, &v),
         Command::VerifyManifest(m) => crate::verify::manifest(cli.backend, &m),
         Command::Config(ConfigCommand::Show(c)) => {

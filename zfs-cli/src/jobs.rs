@@ -7,8 +7,6 @@
 use crate::args::resolve::{resolve, Resolved};
 use crate::args::SyncArgs;
 use crate::exit::Fail;
-use crate::sync::OpenedPair;
-use std::collections::BTreeMap;
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use zsync_ops::jobs::{Job, JobFile, DEFAULT_PATH};
@@ -81,70 +79,4 @@ pub fn pairs(file: &JobFile, job: &Job) -> Result<Vec<JobPair>, Fail> {
             Ok(JobPair { args, resolved })
         })
         .collect()
-}
-
-/// The newest snapshot a target dataset shares with its source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Common {
-    /// The source dataset it came from.
-    pub source: zfs_core::DatasetName,
-    /// The snapshot's name after `@`.
-    pub snapshot: String,
-    /// Its creation time (Unix seconds).
-    pub created: i64,
-    /// Filesystem or volume.
-    pub kind: zfs_core::DatasetKind,
-}
-
-/// The newest snapshot each target dataset of a pair shares with its source, by GUID (zfs-sync's
-/// `common_base`, what the next incremental starts from), keyed by the target dataset. One
-/// recursive listing per side; an error names what could not be listed.
-pub fn newest_common(
-    host: &OpenedPair,
-    spec: &zfs_sync::TreeSpec,
-) -> Result<BTreeMap<String, Common>, String> {
-    let opts = zfs_core::ListOptions {
-        depth: if spec.recursive {
-            zfs_core::Depth::Recursive
-        } else {
-            zfs_core::Depth::Zero
-        },
-        versions: true,
-        user_props: Vec::new(),
-    };
-    let source = host
-        .source
-        .backend
-        .list(&spec.source_root, &opts)
-        .map_err(|e| format!("list {}: {e}", spec.source_root))?;
-    let target = host
-        .target_backend()
-        .list(&spec.target_root, &opts)
-        .map_err(|e| format!("list {}: {e}", spec.target_root))?;
-    let by_name: BTreeMap<&str, &zfs_core::Dataset> = source
-        .datasets
-        .iter()
-        .map(|d| (d.name.as_str(), d))
-        .collect();
-    let mut out = BTreeMap::new();
-    for t in &target.datasets {
-        let Some(rel) = t.name.as_str().strip_prefix(spec.target_root.as_str()) else {
-            continue;
-        };
-        let Some(s) = by_name.get(format!("{}{rel}", spec.source_root).as_str()) else {
-            continue;
-        };
-        if let Some(base) = zfs_sync::planner::common_base(&s.versions, &t.versions) {
-            out.insert(
-                t.name.to_string(),
-                Common {
-                    source: s.name.clone(),
-                    snapshot: base.target.name.short().to_string(),
-                    created: base.target.creation,
-                    kind: t.kind,
-                },
-            );
-        }
-    }
-    Ok(out)
 }

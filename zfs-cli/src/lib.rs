@@ -11,6 +11,7 @@ pub mod clone;
 pub mod config;
 pub mod config_show;
 pub mod discover;
+pub mod drill;
 pub mod exit;
 pub mod extras;
 pub mod jobs;

@@ -107,7 +107,7 @@ fn remote_pools(
             return Ok(CheckState::Unknown.exit_code());
         }
     };
-    let mut monitor = Monitor::new(&config, opened.backend.as_ref(), now);
+    let mut monitor = Monitor::new(&config, opened.backend.as_ref(), now).degraded_is_critical();
     let mut worst = 0u8;
     for check in checks {
         let Some(check) = check_of(*check) else {
@@ -219,7 +219,7 @@ pub fn run(
     checks: &[MonitorCheck],
     now: DateTime<Utc>,
 ) -> u8 {
-    let mut monitor = Monitor::new(&config.config, backend, now);
+    let mut monitor = Monitor::new(&config.config, backend, now).degraded_is_critical();
     let mut worst = 0u8;
     for check in checks {
         let Some(check) = check_of(*check) else {
@@ -365,6 +365,7 @@ mod lag_tests {
             target_host: "localhost".into(),
             target: target.into(),
             target_exists: exists,
+            volume: false,
             newest_common: lag.map(|_| SnapshotRef {
                 name: "s".into(),
                 created: DateTime::from_timestamp(0, 0).unwrap(),

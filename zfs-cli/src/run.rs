@@ -34,8 +34,9 @@ use zfs_sync::{DatasetReport, Outcome};
 use zsync_ops::engine::{self, RunOptions};
 use zsync_ops::jobs::{FailureCommand, Job, JobFile};
 use zsync_ops::lock::{LockError, RunLock};
+use zsync_ops::replica::ReplicaState;
 use zsync_ops::state::{
-    DatasetRecord, JobRecord, RunRecord, RunResult, StageRecord, RECORD_FORMAT,
+    DatasetRecord, JobRecord, PoolRecord, RunRecord, RunResult, StageRecord, RECORD_FORMAT,
 };
 use zsync_ops::{HookRunner, Report};
 
@@ -102,10 +103,8 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         }
     };
 
-    // 4. Replicate.
-    // Per job and pair: the opened hosts and the newest common snapshots (`None`: unknown).
-    type Common = Option<BTreeMap<String, jobs::Common>>;
-    let mut opened: Vec<Vec<Option<(OpenedPair, Common)>>> = Vec::new();
+    // 4. Replicate; then each pair's live state (newest common snapshot per dataset).
+    let mut opened: Vec<Vec<Option<Opened>>> = Vec::new();
     for (job, pairs) in &planned {
         let t = Instant::now();
         let mut jr = JobRecord {
@@ -115,27 +114,15 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         let mut hosts = Vec::new();
         for pair in pairs {
             let (mut datasets, host) = replicate(choice, job, pair, a);
-            let common = host
-                .as_ref()
-                .map(|h| jobs::newest_common(h, &pair.resolved.spec));
-            if let Some(Ok(common)) = &common {
-                let target = &pair.resolved.target;
-                let on_target: BTreeMap<String, &jobs::Common> = common
-                    .iter()
-                    .filter_map(|(ds, c)| {
-                        let ds = zfs_core::DatasetName::parse(ds).ok()?;
-                        Some((on_host(target, &ds), c))
-                    })
-                    .collect();
-                for d in &mut datasets {
-                    if let Some(c) = on_target.get(&d.target) {
-                        d.newest_common = Some(c.snapshot.clone());
-                        d.newest_common_created = DateTime::from_timestamp(c.created, 0);
-                    }
+            let host = host.map(|host| {
+                let states = measure(&host, pair, now);
+                if let Ok(states) = &states {
+                    add_newest_common(&mut datasets, states, &pair.resolved.target);
                 }
-            }
+                Opened { host, states }
+            });
             jr.datasets.extend(datasets);
-            hosts.push(host.map(|h| (h, common.and_then(Result::ok))));
+            hosts.push(host);
         }
         jr.seconds = t.elapsed().as_secs_f64();
         rec.jobs.push(jr);
@@ -156,22 +143,35 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
             ran: true,
             ..StageRecord::default()
         };
-        for (pair, host) in pairs.iter().zip(hosts) {
-            let Some((host, common)) = host else { continue };
-            let target = &pair.resolved.spec.target_root;
-            let Some(common) = common else {
-                // Without the newest common snapshot known, nothing is pruned (the safe side).
-                st.failures.push(format!(
-                    "{target}: not pruned: the newest snapshot it shares with the source is unknown"
-                ));
-                st.result = RunResult::Failed;
+        for (pair, opened) in pairs.iter().zip(hosts) {
+            let Some(Opened { host, states }) = opened else {
                 continue;
             };
-            let protect = common
+            let states = match states {
+                Ok(s) => s,
+                Err(e) => {
+                    // Without the newest common snapshots known, nothing is pruned (the safe side).
+                    st.failures.push(format!(
+                        "{}: not pruned: {e}",
+                        pair.resolved.spec.target_root
+                    ));
+                    st.result = RunResult::Failed;
+                    continue;
+                }
+            };
+            // Only targets whose base is known are pruned, and never that base.
+            let based: Vec<(&str, &str)> = states
                 .iter()
-                .map(|(ds, c)| {
+                .filter_map(|s| Some((s.target.as_str(), s.newest_common.as_ref()?.name.as_str())))
+                .collect();
+            if based.is_empty() {
+                continue;
+            }
+            let protect = based
+                .iter()
+                .map(|(ds, snap)| {
                     (
-                        format!("{ds}@{}", c.snapshot),
+                        format!("{ds}@{snap}"),
                         "the newest snapshot source and target share (the next incremental's \
                          base): never pruned on the target"
                             .to_string(),
@@ -179,7 +179,8 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
                 })
                 .collect();
             let label = format!("{}: job '{}' retention", file.label, job.name);
-            let cfg = retention.config(target.as_str(), job.settings.recursive, &label);
+            let datasets: Vec<&str> = based.iter().map(|(ds, _)| *ds).collect();
+            let cfg = retention.config(&datasets, &label);
             let mut opts = run_options(now, a, false, true);
             opts.protect = protect;
             let report = engine::run(&cfg, host.target_backend(), &opts, &mut out);
@@ -192,6 +193,22 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         rec.jobs[i].seconds += t.elapsed().as_secs_f64();
     }
 
+    // 6. Pools: every pool involved, on every host; and each pair's state after pruning.
+    rec.pools = inspect_pools(local.as_deref(), sanoid.as_ref(), &planned, &opened);
+    let mut replicas = Vec::new();
+    for ((job, pairs), hosts) in planned.iter().zip(&opened) {
+        for (pair, opened) in pairs.iter().zip(hosts) {
+            let Some(o) = opened else { continue };
+            let states = match job.retention {
+                Some(_) => measure(&o.host, pair, now),
+                None => o.states.clone(),
+            };
+            for s in states.into_iter().flatten() {
+                replicas.push((job.name.clone(), s));
+            }
+        }
+    }
+
     // 7. Result and record.
     finish(&mut rec, clock.elapsed().as_secs_f64());
     let previous = zsync_ops::state::RunRecord::load(&a.state_dir)
@@ -199,6 +216,7 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         .flatten();
     rec.carry_last_success(previous.as_ref(), Utc::now());
     save(&mut rec, a);
+    write_metrics(&mut rec, &replicas, a);
 
     // 8. on_failure.
     if rec.result != RunResult::Ok {
@@ -207,6 +225,116 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     log_events(&rec);
     render(&rec, a);
     Ok(rec.exit_code)
+}
+
+/// A pair's opened hosts and its live state after replicating.
+struct Opened {
+    host: OpenedPair,
+    /// Per dataset; the error when a side could not be listed.
+    states: Result<Vec<ReplicaState>, String>,
+}
+
+/// The live state of each dataset of `pair` ([`zsync_ops::replica::measure`]).
+fn measure(
+    host: &OpenedPair,
+    pair: &JobPair,
+    now: DateTime<Utc>,
+) -> Result<Vec<ReplicaState>, String> {
+    zsync_ops::replica::measure(
+        host.source.backend.as_ref(),
+        host.target_backend(),
+        &pair.resolved.spec,
+        now,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Fills each dataset record's newest common snapshot from the live state.
+fn add_newest_common(datasets: &mut [DatasetRecord], states: &[ReplicaState], target: &Endpoint) {
+    for s in states {
+        let (Some(common), Ok(name)) = (&s.newest_common, zfs_core::DatasetName::parse(&s.target))
+        else {
+            continue;
+        };
+        let key = on_host(target, &name);
+        for d in datasets.iter_mut().filter(|d| d.target == key) {
+            d.newest_common = Some(common.name.clone());
+            d.newest_common_created = Some(common.created);
+        }
+    }
+}
+
+/// Health and capacity of every pool involved, per host: this machine's (sanoid.conf's datasets
+/// and the local ends of the jobs) and each remote end's.
+fn inspect_pools(
+    local: Option<&dyn Backend>,
+    sanoid: Option<&LoadedConfig>,
+    planned: &[(&Job, Vec<JobPair>)],
+    opened: &[Vec<Option<Opened>>],
+) -> Vec<PoolRecord> {
+    let pool_of = |ds: &str| ds.split('/').next().unwrap_or(ds).to_string();
+    // Host label → (a backend on it, its pools).
+    let mut hosts: BTreeMap<String, (Option<&dyn Backend>, std::collections::BTreeSet<String>)> =
+        BTreeMap::new();
+    if let (Some(be), Some(cfg)) = (local, sanoid) {
+        let e = hosts
+            .entry(be.host().to_string())
+            .or_insert((Some(be), Default::default()));
+        e.1.extend(cfg.config.dataset_paths().map(pool_of));
+    }
+    for ((_, pairs), hosts_of_job) in planned.iter().zip(opened) {
+        for (pair, o) in pairs.iter().zip(hosts_of_job) {
+            let r = &pair.resolved;
+            let (source_be, target_be) = match o {
+                Some(o) => (
+                    Some(o.host.source.backend.as_ref()),
+                    Some(o.host.target_backend()),
+                ),
+                None => (None, None),
+            };
+            for (be, endpoint, root) in [
+                (source_be, &r.source, &r.spec.source_root),
+                (target_be, &r.target, &r.spec.target_root),
+            ] {
+                let label = be.map_or_else(|| host_label(endpoint), |b| b.host().to_string());
+                let e = hosts.entry(label).or_insert((None, Default::default()));
+                if e.0.is_none() {
+                    e.0 = be;
+                }
+                e.1.insert(pool_of(root.as_str()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (host, (be, pools)) in hosts {
+        let pools: Vec<String> = pools.into_iter().collect();
+        match be {
+            Some(be) => out.extend(zsync_ops::pools::inspect(&host, be, &pools)),
+            // The host could not be reached: its pools are unknown (the job's failure says why).
+            None => out.extend(pools.into_iter().map(|pool| PoolRecord {
+                host: host.clone(),
+                pool,
+                health: "UNKNOWN".into(),
+                capacity_percent: None,
+                state: "unknown".into(),
+                message: "the host could not be reached".into(),
+            })),
+        }
+    }
+    out
+}
+
+/// Writes the Prometheus textfile; a failure to write it is a problem of the run.
+fn write_metrics(rec: &mut RunRecord, replicas: &[(String, ReplicaState)], a: &RunJobsArgs) {
+    let path = metrics_path(a);
+    let text = zsync_ops::metrics::render(rec, replicas);
+    if let Err(e) = zsync_ops::state::write_atomically(&path, text.as_bytes(), 0o644) {
+        rec.problems
+            .push(format!("cannot write the metrics {}: {e}", path.display()));
+        rec.result = RunResult::Failed;
+        rec.exit_code = RunResult::Failed.exit_code();
+        save(rec, a);
+    }
 }
 
 /// sanoid.conf: the given file (which must exist), else the default ones; `None` when there is none.
@@ -679,5 +807,5 @@ fn plural(n: usize) -> &'static str {
 pub fn metrics_path(a: &RunJobsArgs) -> PathBuf {
     a.metrics_file
         .clone()
-        .unwrap_or_else(|| a.state_dir.join("zsync.prom"))
+        .unwrap_or_else(|| a.state_dir.join(zsync_ops::metrics::METRICS_FILE))
 }

@@ -427,6 +427,7 @@ mod tests {
             target_host: "backup".into(),
             target: "pool/vm".into(),
             target_exists: true,
+            volume: false,
             newest_common: lag.map(|l| SnapshotRef {
                 name: "autosnap_x_hourly".into(),
                 created: t(1_000_000 - l),

@@ -41,7 +41,8 @@ fn cancel_on_signals() -> Arc<AtomicBool> {
     flag
 }
 
-fn options(threads: Option<usize>, device_wait: std::time::Duration) -> VerifyOptions {
+/// Verify options with a cancel flag that SIGINT, SIGTERM and SIGHUP set.
+pub(crate) fn options(threads: Option<usize>, device_wait: std::time::Duration) -> VerifyOptions {
     let mut opts = VerifyOptions {
         device_wait,
         cancel: cancel_on_signals(),
@@ -51,6 +52,28 @@ fn options(threads: Option<usize>, device_wait: std::time::Duration) -> VerifyOp
         opts.threads = n;
     }
     opts
+}
+
+/// One side of a verify: hashed in this process when `local`, else by zsync on the host.
+pub(crate) fn side<'o>(
+    opened: &'o backend::Opened,
+    snapshot: zfs_core::SnapshotName,
+    local: bool,
+    zsync: &str,
+) -> Side<'o> {
+    if local {
+        Side::Local {
+            backend: opened.backend.as_ref(),
+            snapshot,
+        }
+    } else {
+        Side::Remote {
+            runner: opened.runner.clone(),
+            zsync: zsync.to_owned(),
+            sudo: opened.elevated,
+            snapshot,
+        }
+    }
 }
 
 /// Runs `zsync verify`; returns the exit code.
@@ -63,7 +86,7 @@ pub fn run(choice: BackendArg, args: &VerifyArgs) -> Result<u8, Fail> {
     } = resolve(args)?;
     let warn = |m: &str| {
         if !args.quiet {
-            errln!("zsync: warning: {m}");
+            crate::logging::warn(m);
         }
     };
     let remote = !source.0.is_local() || !target.0.is_local();
@@ -79,26 +102,6 @@ pub fn run(choice: BackendArg, args: &VerifyArgs) -> Result<u8, Fail> {
     let b = backend::open_endpoint(choice, &target.0, &ssh)?;
     for n in a.notes.iter().chain(&b.notes) {
         warn(n);
-    }
-    fn side<'o>(
-        opened: &'o backend::Opened,
-        snapshot: zfs_core::SnapshotName,
-        local: bool,
-        zsync: &str,
-    ) -> Side<'o> {
-        if local {
-            Side::Local {
-                backend: opened.backend.as_ref(),
-                snapshot,
-            }
-        } else {
-            Side::Remote {
-                runner: opened.runner.clone(),
-                zsync: zsync.to_owned(),
-                sudo: opened.elevated,
-                snapshot,
-            }
-        }
     }
     let src = side(&a, source.1, source.0.is_local(), &args.remote_zsync);
     let dst = side(&b, target.1, target.0.is_local(), &args.remote_zsync);

@@ -76,9 +76,10 @@ fn lab_monitor_health_ok_then_degraded_mirror() -> Result<(), LabError> {
 
     let second = pool.files()[1].to_string_lossy().into_owned();
     pool.zpool(&["offline", p, &second])?;
+    // zsync's own check: a mirror without its redundancy is CRIT; sanoid's wording stays WARNING.
     let (code, line) = monitor(&dir, "health");
-    assert_eq!(code, Some(1), "{line}");
-    assert_eq!(line, format!("WARN: {p} is DEGRADED: {second} OFFLINE"));
+    assert_eq!(code, Some(2), "{line}");
+    assert_eq!(line, format!("CRIT: {p} is DEGRADED: {second} OFFLINE"));
     let (code, line) = sanoid_monitor(&dir, "health");
     assert_eq!(code, Some(1), "{line}");
     assert_eq!(

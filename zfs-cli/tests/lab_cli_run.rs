@@ -65,6 +65,7 @@ fn setup(pool: &TestPool, dir: &Path) -> Result<(), LabError> {
     for ds in ["vms", "vms/a", "vms/b", "home", "backup"] {
         pool.zfs(&["create", &format!("{p}/{ds}")])?;
     }
+    pool.zfs(&["create", "-s", "-V", "4M", &format!("{p}/vms/vol")])?;
     pool.write_file("vms/a/disk", b"disk a")?;
     pool.write_file("home/notes", b"notes")?;
     std::fs::write(
@@ -123,7 +124,7 @@ fn lab_cli_run_two_jobs_a_failing_dataset_and_on_failure() -> Result<(), LabErro
     assert_eq!(rec["exit_code"], 0);
     assert_eq!(rec["jobs_run"], serde_json::json!(["vms", "home"]));
     assert!(!rec["snapshots"]["created"].as_array().unwrap().is_empty());
-    for t in ["vms", "vms/a", "vms/b"] {
+    for t in ["vms", "vms/a", "vms/b", "vms/vol"] {
         let target = format!("{p}/backup/{t}");
         assert_eq!(outcome_of(&rec, "vms", &target), "synced", "{rec}");
         let src = pool.snapshot_guids(&format!("{p}/{t}"))?;
@@ -136,6 +137,66 @@ fn lab_cli_run_two_jobs_a_failing_dataset_and_on_failure() -> Result<(), LabErro
     assert!(!dir.join("vms.json").exists() && !dir.join("file-wide.json").exists());
     let last_success = datasets(&rec, "home")[0]["last_success"].clone();
     assert!(last_success.is_string(), "{rec}");
+    // The newest common snapshot is recorded; the pool involved was checked; metrics written.
+    assert!(
+        datasets(&rec, "home")[0]["newest_common"].is_string(),
+        "{rec}"
+    );
+    let pools = rec["pools"].as_array().unwrap();
+    let ours = pools
+        .iter()
+        .find(|x| x["pool"] == p.as_str())
+        .unwrap_or_else(|| panic!("{rec}"));
+    assert_eq!(
+        (ours["host"].as_str(), ours["state"].as_str()),
+        (Some("localhost"), Some("ok"))
+    );
+    let prom = std::fs::read_to_string(dir.join("state/zsync.prom")).unwrap();
+    assert!(prom.contains("zsync_dataset_lag_seconds{"), "{prom}");
+    assert!(prom.contains("zsync_run_exit_code 0"), "{prom}");
+
+    // The restore drill of a job: each dataset's newest common snapshot cloned on the target,
+    // verified against the source, the clone destroyed.
+    let o = zsync_cmd(&dir, None, &["drill", "vms", "--json"])
+        .env("ZSYNC_JOBS", dir.join("jobs.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let drill: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let drilled = drill["datasets"].as_array().unwrap();
+    assert_eq!(drilled.len(), 4, "{drill}");
+    for d in drilled {
+        assert_eq!(d["verdict"]["equal"], true, "{d}");
+        assert!(
+            d["restored"]["dataset"]
+                .as_str()
+                .unwrap()
+                .contains("-zsync-drill-"),
+            "{d}"
+        );
+    }
+    let vol = drilled
+        .iter()
+        .find(|d| d["target"].as_str().unwrap().contains("backup/vms/vol@"))
+        .unwrap();
+    assert!(
+        vol["restored"]["device"]
+            .as_str()
+            .unwrap()
+            .starts_with("/dev/zvol/"),
+        "{vol}"
+    );
+    let left = pool.zfs(&["list", "-H", "-o", "name", "-r", &p])?;
+    assert!(
+        !left.contains("zsync-drill") && !left.contains("zsync-verify"),
+        "{left}"
+    );
 
     // vms/b's backup diverges (a snapshot only the target has): the next run refuses it, the
     // other datasets replicate, the job's on_failure receives the record and the facts.

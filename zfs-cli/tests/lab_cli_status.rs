@@ -366,11 +366,11 @@ fn lab_monitor_health_on_the_backup_host_names_it() -> R {
 
     let second = mirror.files()[1].to_string_lossy().into_owned();
     mirror.zpool(&["offline", p, &second])?;
-    // zfs-policy's rule (as sanoid's): a DEGRADED pool with an OFFLINE device is WARN.
+    // zsync's rule: a DEGRADED pool (a mirror with a device offline) is CRIT, on the right host.
     let (code, line) = remote("health");
-    assert_eq!(code, Some(1), "{line}");
+    assert_eq!(code, Some(2), "{line}");
     assert!(
-        line.starts_with(&format!("WARN: {dest}: {p} is DEGRADED")) && line.contains("OFFLINE"),
+        line.starts_with(&format!("CRIT: {dest}: {p} is DEGRADED")) && line.contains("OFFLINE"),
         "{line}"
     );
     // At the same time, this machine's check of its own (healthy) pool is OK, line unchanged.

@@ -302,10 +302,10 @@ pub struct PoolHealthInput {
     pub data_errors: Option<u64>,
 }
 
-fn state_level(state: &str) -> Level {
+fn state_level(state: &str, degraded: Level) -> Level {
     match state {
         "ONLINE" => Level::Ok,
-        "DEGRADED" => Level::Warn,
+        "DEGRADED" => degraded,
         _ => Level::Crit,
     }
 }
@@ -316,12 +316,18 @@ fn device_ok(state: &str) -> bool {
 }
 
 /// Checks pool health: one finding per pool with a problem, naming the pool, its state and each
-/// affected device (see the module docs for the levels).
+/// affected device (see the module docs for the levels; a `DEGRADED` pool is WARN, as in sanoid).
 pub fn check_health(pools: &[PoolHealthInput]) -> MonitorReport {
+    check_health_with(pools, Level::Warn)
+}
+
+/// [`check_health`] with the level of a `DEGRADED` pool given: zsync's own checks use
+/// [`Level::Crit`] (a pool without its redundancy is one failure from losing the backup).
+pub fn check_health_with(pools: &[PoolHealthInput], degraded: Level) -> MonitorReport {
     let mut report = MonitorReport::default();
     for p in pools {
         report.checked.push(p.pool.clone());
-        let mut severity = state_level(&p.state);
+        let mut severity = state_level(&p.state, degraded);
         let mut parts: Vec<String> = Vec::new();
         for (i, d) in p.devices.iter().enumerate() {
             if d.depth == 0 {
@@ -551,5 +557,18 @@ mod tests {
             ..PoolHealthInput::default()
         };
         assert_eq!(check_health(&[bare]).to_string(), "CRIT: s is SUSPENDED");
+    }
+
+    #[test]
+    fn degraded_is_crit_when_asked() {
+        let p = PoolHealthInput {
+            pool: "deg".into(),
+            state: "DEGRADED".into(),
+            ..PoolHealthInput::default()
+        };
+        assert_eq!(check_health(std::slice::from_ref(&p)).status, Level::Warn);
+        let r = check_health_with(std::slice::from_ref(&p), Level::Crit);
+        assert_eq!(r.status, Level::Crit);
+        assert_eq!(r.to_string(), "CRIT: deg is DEGRADED");
     }
 }

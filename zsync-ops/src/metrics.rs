@@ -304,6 +304,7 @@ mod tests {
             target_host: "backup".into(),
             target: "tank/a b\\c".into(),
             target_exists: true,
+            volume: false,
             newest_common: Some(SnapshotRef {
                 name: "s".into(),
                 created: DateTime::from_timestamp(1_699_999_000, 0).unwrap(),

@@ -115,6 +115,7 @@ pub struct Monitor<'a> {
     backend: &'a dyn Backend,
     now: DateTime<Utc>,
     listing: Option<(State, Vec<Failure>)>,
+    degraded: zfs_policy::monitor::Level,
 }
 
 impl<'a> Monitor<'a> {
@@ -125,15 +126,23 @@ impl<'a> Monitor<'a> {
             backend,
             now,
             listing: None,
+            degraded: zfs_policy::monitor::Level::Warn,
         }
+    }
+
+    /// A `DEGRADED` pool is CRIT (zsync's own `monitor health`); without this WARN, as sanoid's
+    /// `--monitor-health` says.
+    pub fn degraded_is_critical(mut self) -> Self {
+        self.degraded = zfs_policy::monitor::Level::Crit;
+        self
     }
 
     /// Runs one check.
     pub fn check(&mut self, check: Check) -> CheckReport {
         let outcome = match check {
             Check::Snapshots => self.snapshots(),
-            Check::Health => pool_check(self.config, self.backend, check, true),
-            Check::Capacity => pool_check(self.config, self.backend, check, false),
+            Check::Health => pool_check(self.config, self.backend, check, true, self.degraded),
+            Check::Capacity => pool_check(self.config, self.backend, check, false, self.degraded),
         };
         CheckReport { check, outcome }
     }
@@ -251,12 +260,13 @@ fn pool_check(
     backend: &dyn Backend,
     check: Check,
     detail: bool,
+    degraded: zfs_policy::monitor::Level,
 ) -> Result<Checked, MonitorError> {
     let (pools, missing) = read_pools(config, backend, detail)
         .map_err(|source| MonitorError::Pools { check, source })?;
     let report = if detail {
         let inputs: Vec<PoolHealthInput> = pools.iter().map(health_input).collect();
-        zfs_policy::monitor::check_health(&inputs)
+        zfs_policy::monitor::check_health_with(&inputs, degraded)
     } else {
         let roots: Vec<zfs_policy::Dataset> = pools
             .iter()

@@ -7,7 +7,7 @@
 use crate::monitor::health_input;
 use crate::state::PoolRecord;
 use zfs_core::{Backend, PoolStatus};
-use zfs_policy::monitor::{check_capacity, check_health, Level, MonitorReport};
+use zfs_policy::monitor::{check_capacity, check_health_with, Level, MonitorReport};
 
 /// The record of each pool in `pools` (every imported pool when empty) on `host`: health, capacity
 /// and the monitor's verdict (`ok`, `warn`, `crit`, `unknown`). A named pool that is not imported
@@ -56,7 +56,8 @@ pub fn records(host: &str, all: &[PoolStatus], wanted: &[String]) -> Vec<PoolRec
                 state: "crit".to_owned(),
             },
             Some(p) => {
-                let verdict = check_health(&[health_input(p)])
+                // zsync's rule: a pool without its redundancy is CRIT.
+                let verdict = check_health_with(&[health_input(p)], Level::Crit)
                     .merge(check_capacity(&[], &[(p.name.as_str(), p.capacity)]));
                 PoolRecord {
                     host: host.to_owned(),

@@ -62,6 +62,8 @@ pub struct ReplicaState {
     pub target: String,
     /// Whether the target dataset exists.
     pub target_exists: bool,
+    /// Whether the source is a volume (else a filesystem).
+    pub volume: bool,
     /// The newest snapshot both sides have (same GUID), by the source's order.
     pub newest_common: Option<SnapshotRef>,
     /// `now` minus the newest common snapshot's creation, in seconds; `None` without one.
@@ -209,6 +211,7 @@ pub fn dataset_state(
         target_host: target_host.to_owned(),
         target: target_name.as_str().to_owned(),
         target_exists: target.is_some(),
+        volume: source.kind == zfs_core::DatasetKind::Volume,
         newest_common,
         lag_seconds,
         newest_by_type,

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 pub mod clone;
 pub mod common;
+pub mod drill;
 pub mod getopt;
 pub mod resolve;
 pub mod run;
@@ -107,6 +108,9 @@ pub enum Command {
     /// replicate each job, prune source then targets, check every pool involved on every host,
     /// record the run for `zsync status` and the metrics; on failure the job's `on_failure`.
     Run(run::RunJobsArgs),
+    /// The restore drill of a job: clone the newest replicated snapshot of each dataset on the
+    /// target, verify it against the source (no data copied between hosts), destroy the clone.
+    Drill(drill::DrillArgs),
     /// Per job and dataset: newest snapshot per type, newest common snapshot and its age (lag),
     /// holds and bookmarks zsync owns, partial receives, and the last run's result.
     Status(StatusArgs),

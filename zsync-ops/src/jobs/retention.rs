@@ -42,10 +42,10 @@ impl Retention {
         }
     }
 
-    /// A config of one section that prunes `dataset` (with `recursive`, each dataset below it too,
-    /// each by the same rules) and takes no snapshots: what a job's target is pruned with.
-    /// `label` names it in messages (`jobs.toml: job 'vms' retention`).
-    pub fn config(&self, dataset: &str, recursive: bool, label: &str) -> Config {
+    /// A config that prunes each of `datasets` (one section each, not recursive) by these rules
+    /// and takes no snapshots: what a job's target is pruned with. `label` names it in messages
+    /// (`jobs.toml: job 'vms' retention`).
+    pub fn config(&self, datasets: &[&str], label: &str) -> Config {
         let mut settings = self.settings.clone();
         for (key, value) in [("autosnap", "no"), ("autoprune", "yes")] {
             // Both keys are sanoid's and their values valid; `set_value` cannot refuse them.
@@ -53,21 +53,20 @@ impl Retention {
         }
         Config {
             label: label.to_string(),
-            datasets: vec![Section {
-                name: dataset.to_string(),
-                line: 0,
-                path: dataset.to_string(),
-                use_template: Vec::new(),
-                structure: Structure {
-                    recursive: Some(if recursive {
-                        Recursive::Yes
-                    } else {
-                        Recursive::No
-                    }),
-                    ..Structure::default()
-                },
-                settings,
-            }],
+            datasets: datasets
+                .iter()
+                .map(|ds| Section {
+                    name: ds.to_string(),
+                    line: 0,
+                    path: ds.to_string(),
+                    use_template: Vec::new(),
+                    structure: Structure {
+                        recursive: Some(Recursive::No),
+                        ..Structure::default()
+                    },
+                    settings: settings.clone(),
+                })
+                .collect(),
             templates: Default::default(),
             version: None,
             warnings: Vec::new(),
@@ -98,10 +97,11 @@ mod tests {
             .set("daily", "many")
             .unwrap_err()
             .starts_with("bad value 'many' for 'daily': "));
-        let c = r.config("backup/vms", true, "jobs.toml: job 'vms'");
+        let c = r.config(&["backup/vms", "backup/vms/disk0"], "jobs.toml: job 'vms'");
         let res = c.resolve(&[
             zfs_policy::Dataset::filesystem("backup/vms"),
             zfs_policy::Dataset::filesystem("backup/vms/disk0"),
+            zfs_policy::Dataset::filesystem("backup/vms/other"),
         ]);
         assert_eq!(res.policies.len(), 2);
         for d in &res.policies {

@@ -225,7 +225,10 @@ impl View<'_> {
 
 /// Destroys the temporary clone `name`; while it is busy (udev still probing a new volume's
 /// device, which takes a moment after it appears), tries again for up to 10 s.
-pub fn destroy_when_idle(backend: &dyn Backend, name: &DatasetName) -> Result<(), zfs_core::ZfsError> {
+pub fn destroy_when_idle(
+    backend: &dyn Backend,
+    name: &DatasetName,
+) -> Result<(), zfs_core::ZfsError> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut pause = Duration::from_millis(100);
     loop {
