@@ -13,7 +13,6 @@ use crate::jobs;
 use crate::sync::open_pair;
 use crate::verify::{human, options, side};
 use serde::Serialize;
-use std::time::Duration;
 use zfs_core::{DatasetKind, Endpoint, SnapshotName};
 use zsync_ops::drill::{drill, DrillOutcome, DrillTarget};
 
@@ -40,14 +39,8 @@ pub fn run(choice: BackendArg, a: &DrillArgs) -> Result<u8, Fail> {
     let file = jobs::load(Some(&a.jobs_file))?;
     let job = jobs::select(&file, std::slice::from_ref(&a.job))?[0];
     let pairs = jobs::pairs(&file, job)?;
-    if !(a.device_wait.is_finite() && a.device_wait >= 0.0) {
-        return Err(Fail::failure(format!(
-            "--device-wait {}: must be >= 0 seconds",
-            a.device_wait
-        )));
-    }
-    let device_wait = Duration::from_secs_f64(a.device_wait);
-    let opts = options(a.threads, device_wait);
+    let (threads, device_wait) = a.hash.checked("drill")?;
+    let opts = options(threads, device_wait);
     let mut report = Report {
         job: job.name.clone(),
         datasets: Vec::new(),
@@ -116,13 +109,13 @@ pub fn run(choice: BackendArg, a: &DrillArgs) -> Result<u8, Fail> {
                 &host.source,
                 source.clone(),
                 r.source.is_local(),
-                &a.remote_zsync,
+                &a.hash.remote_zsync,
             );
             let dst = side(
                 target_host,
                 target.clone(),
                 r.target.is_local(),
-                &a.remote_zsync,
+                &a.hash.remote_zsync,
             );
             let runner = target_host.runner.clone();
             let outcome = drill(

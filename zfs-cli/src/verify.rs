@@ -103,8 +103,8 @@ pub fn run(choice: BackendArg, args: &VerifyArgs) -> Result<u8, Fail> {
     for n in a.notes.iter().chain(&b.notes) {
         warn(n);
     }
-    let src = side(&a, source.1, source.0.is_local(), &args.remote_zsync);
-    let dst = side(&b, target.1, target.0.is_local(), &args.remote_zsync);
+    let src = side(&a, source.1, source.0.is_local(), &args.hash.remote_zsync);
+    let dst = side(&b, target.1, target.0.is_local(), &args.hash.remote_zsync);
     let verdict = verify(&src, &dst, &options(threads, device_wait))
         .map_err(|e| Fail::failure(format!("verify: {e}")))?;
     if args.json {

@@ -19,15 +19,9 @@ pub struct DrillArgs {
     /// One JSON object: per dataset the restore clone, the verification and any error.
     #[arg(long)]
     pub json: bool,
-    /// The zsync program on a remote host (it hashes its side there).
-    #[arg(long, value_name = "PATH", default_value = "zsync")]
-    pub remote_zsync: String,
-    /// Hashing threads per side (default: up to 4).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// How long to wait for a volume clone's device, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "30")]
-    pub device_wait: f64,
+    /// How the snapshots are hashed (and how long a volume clone's device is waited for).
+    #[command(flatten)]
+    pub hash: crate::args::verify::HashFlags,
     /// Print errors only (no warnings).
     #[arg(long, short = 'q')]
     pub quiet: bool,

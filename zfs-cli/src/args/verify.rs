@@ -17,6 +17,20 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// How the snapshots are hashed.
+    #[command(flatten)]
+    pub hash: HashFlags,
+    /// Print errors only (no warnings).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// How to reach remote hosts.
+    #[command(flatten)]
+    pub ssh: SshFlags,
+}
+
+/// How `verify` and `drill` hash snapshots.
+#[derive(Debug, Clone, Args)]
+pub struct HashFlags {
     /// The zsync program on a remote host (it hashes its side there).
     #[arg(long, value_name = "PATH", default_value = "zsync")]
     pub remote_zsync: String,
@@ -26,12 +40,25 @@ pub struct VerifyArgs {
     /// How long to wait for a temporary volume clone's device, in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "30")]
     pub device_wait: f64,
-    /// Print errors only (no warnings).
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// How to reach remote hosts.
-    #[command(flatten)]
-    pub ssh: SshFlags,
+}
+
+impl HashFlags {
+    /// The threads and the device wait, checked; `command` prefixes a refusal (`verify: ...`).
+    pub fn checked(&self, command: &str) -> Result<(Option<usize>, Duration), Fail> {
+        if !(self.device_wait.is_finite() && self.device_wait >= 0.0) {
+            return Err(Fail::failure(format!(
+                "{command}: --device-wait {}: must be >= 0 seconds",
+                self.device_wait
+            )));
+        }
+        if self.threads == Some(0) {
+            return Err(Fail::failure(format!("{command}: --threads 0: at least 1")));
+        }
+        if self.remote_zsync.is_empty() {
+            return Err(Fail::failure(format!("{command}: --remote-zsync: empty")));
+        }
+        Ok((self.threads, Duration::from_secs_f64(self.device_wait)))
+    }
 }
 
 /// `zsync verify-manifest DS@SNAP` (hidden): prints the snapshot's manifest on stdout.
@@ -68,23 +95,12 @@ fn snapshot(what: &str, arg: &str) -> Result<(Endpoint, SnapshotName), Fail> {
 pub fn resolve(a: &VerifyArgs) -> Result<ResolvedVerify, Fail> {
     let source = snapshot("source", &a.source)?;
     let target = snapshot("target", &a.target)?;
-    if !(a.device_wait.is_finite() && a.device_wait >= 0.0) {
-        return Err(Fail::failure(format!(
-            "verify: --device-wait {}: must be >= 0 seconds",
-            a.device_wait
-        )));
-    }
-    if a.threads == Some(0) {
-        return Err(Fail::failure("verify: --threads 0: at least 1"));
-    }
-    if a.remote_zsync.is_empty() {
-        return Err(Fail::failure("verify: --remote-zsync: empty"));
-    }
+    let (threads, device_wait) = a.hash.checked("verify")?;
     Ok(ResolvedVerify {
         source,
         target,
-        threads: a.threads,
-        device_wait: Duration::from_secs_f64(a.device_wait),
+        threads,
+        device_wait,
     })
 }
 
@@ -114,14 +130,14 @@ mod tests {
             "/opt/zsync",
             "--json",
         ]);
-        assert_eq!(a.remote_zsync, "/opt/zsync");
+        assert_eq!(a.hash.remote_zsync, "/opt/zsync");
         assert_eq!(a.ssh.sshport, Some(2222));
         let r = resolve(&a).unwrap();
         assert!(r.source.0.is_local());
         assert_eq!(r.target.1.as_str(), "bk/vm@d");
         assert_eq!(r.target.0.remote.unwrap().host, "backup");
         assert_eq!(r.device_wait, Duration::from_secs(30));
-        assert_eq!(parse(&["a@b", "c@d"]).remote_zsync, "zsync");
+        assert_eq!(parse(&["a@b", "c@d"]).hash.remote_zsync, "zsync");
     }
 
     #[test]
