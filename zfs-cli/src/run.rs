@@ -214,7 +214,9 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     let previous = zsync_ops::state::RunRecord::load(&a.state_dir)
         .ok()
         .flatten();
-    rec.carry_last_success(previous.as_ref(), Utc::now());
+    // On the run's clock (injectable, as for the snapshots), not the wall clock.
+    let finished = now + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+    rec.carry_last_success(previous.as_ref(), finished);
     save(&mut rec, a);
     write_metrics(&mut rec, &replicas, a);
 
