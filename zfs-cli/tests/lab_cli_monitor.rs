@@ -95,7 +95,7 @@ fn lab_monitor_health_ok_then_degraded_mirror() -> Result<(), LabError> {
     let (code, line) = monitor(&dir, "health");
     assert_eq!(code, Some(2), "{line}");
     assert!(
-        line.starts_with("CRIT: configured pool zsyncnosuchpool is not imported, WARN: "),
+        line.starts_with("CRIT: configured pool zsyncnosuchpool is not imported, CRIT: "),
         "{line}"
     );
     let (code, line) = sanoid_monitor(&dir, "health");

@@ -1,8 +1,8 @@
 //! The restore drill (`zsync drill JOB`): the quarterly restore test as one step per replicated
-//! dataset. On the target host the newest snapshot both sides share is cloned as a restore would
-//! (a read-only clone beside the replica, for a volume its `/dev/zvol` device waited for), the
-//! snapshot is verified against the source's without copying data between the hosts
-//! ([`crate::verify`]), and the clone is destroyed — on every path, and said when it could not be.
+//! dataset: the newest snapshot both sides share is verified against the source's without copying
+//! data between the hosts ([`crate::verify`]), then cloned on the target host as a restore would
+//! (a read-only clone beside the replica, for a volume its `/dev/zvol` device waited for), and the
+//! clone is destroyed — on every path, and said when it could not be.
 
 use crate::clone::{clone_snapshot, CloneRequest, Cloned};
 use crate::verify::source::destroy_when_idle;
@@ -62,8 +62,8 @@ fn clone_name(target: &SnapshotName) -> Result<DatasetName, String> {
     DatasetName::parse(&name).map_err(|e| format!("no name for the restore clone: {}", e.rule))
 }
 
-/// Drills one dataset: clone `what.target` on `target_backend` (waiting for a volume's device with
-/// `wait_device`), verify `source` against `target` (the sides' snapshots are `what`'s), destroy
+/// Drills one dataset: verify `source` against `target` (the sides' snapshots are `what`'s), clone
+/// `what.target` on `target_backend` (waiting for a volume's device with `wait_device`), destroy
 /// the clone. `labels` are the source and target snapshots as shown (with their hosts).
 pub fn drill(
     target_backend: &dyn Backend,
@@ -84,6 +84,12 @@ pub fn drill(
     };
     let host = target_backend.host().to_owned();
     let mut errors: Vec<String> = Vec::new();
+    // Verified first, then restored: two clones of one volume at once race with udev over the
+    // device links (verify makes its own temporary clone when the replica is not mounted).
+    match verify(sides.0, sides.1, opts) {
+        Ok(v) => out.verdict = Some(v),
+        Err(e) => errors.push(format!("verify: {e}")),
+    }
     match clone_name(&what.target) {
         Err(e) => errors.push(format!("{host}: {e}")),
         Ok(new) => {
@@ -109,10 +115,6 @@ pub fn drill(
                     out.restored = Some(c);
                 }
                 Err(e) => errors.push(format!("restore clone of {}: {e}", what.target)),
-            }
-            match verify(sides.0, sides.1, opts) {
-                Ok(v) => out.verdict = Some(v),
-                Err(e) => errors.push(format!("verify: {e}")),
             }
             if out.restored.is_some() || target_backend.exists(new.as_str()).unwrap_or(true) {
                 if let Err(e) = destroy_when_idle(target_backend, &new) {
