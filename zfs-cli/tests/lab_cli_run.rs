@@ -327,3 +327,87 @@ fn lab_cli_run_target_retention_keeps_the_newest_common_and_the_lock_serialises(
     assert_eq!(pool.snapshot_names(&format!("{p}/home"))?, before);
     Ok(())
 }
+
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_cli_run_over_ssh_prunes_the_backup_checks_its_pools_and_drills() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let local = TestPool::new("clirunssh")?;
+    let bk = TestPool::new("clirunbk")?;
+    let host = zsync_lab::ssh::BackupHost::start("runbk")?;
+    let dir: PathBuf = scratch(&local, "clirun", "ssh");
+    let files = zsync_lab::ssh::client_files(&[&host], &dir.join("client"))?;
+    let p = local.name().to_string();
+    let b = bk.name().to_string();
+    for ds in ["vms", "vms/a"] {
+        local.zfs(&["create", &format!("{p}/{ds}")])?;
+    }
+    local.zfs(&["create", "-s", "-V", "4M", &format!("{p}/vms/vol")])?;
+    local.write_file("vms/a/disk", b"disk a")?;
+    bk.zfs(&["create", &format!("{b}/backup")])?;
+    std::fs::write(
+        dir.join("sanoid.conf"),
+        format!(
+            "[{p}/vms]\n\trecursive = yes\n\tfrequently = 0\n\thourly = 48\n\tdaily = 7\n\
+             \tweekly = 0\n\tmonthly = 0\n\tyearly = 0\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("jobs.toml"),
+        format!(
+            "[[job]]\nname = \"vms\"\nsource = \"{p}/vms\"\n\
+             target = \"root@{host}:{b}/backup/vms\"\nrecursive = true\nno-sync-snap = true\n\
+             sshconfig = \"{cfg}\"\n\n[job.retention]\nhourly = 0\ndaily = 0\n",
+            host = host.name(),
+            cfg = files.config.display(),
+        ),
+    )
+    .unwrap();
+    let t0 = now0();
+    for h in 0..2 {
+        let o = run(&dir, t0 + ChronoDuration::hours(h), &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let rec = record(&dir);
+    let remote_target = format!("root@{}:{b}/backup/vms/a", host.name());
+    assert_eq!(outcome_of(&rec, "vms", &remote_target), "synced", "{rec}");
+    // Pruned on the backup host by the job's retention, down to the newest common snapshot.
+    for ds in ["", "/a", "/vol"] {
+        let src = local.snapshot_names(&format!("{p}/vms{ds}"))?;
+        let kept = bk.snapshot_names(&format!("{b}/backup/vms{ds}"))?;
+        assert_eq!(kept, vec![src.last().unwrap().clone()], "{ds}");
+    }
+    // Both hosts' pools were checked, each under its own host.
+    let pools = rec["pools"].as_array().unwrap();
+    let on = |host_is_local: bool, pool: &str| {
+        pools.iter().any(|x| {
+            x["pool"] == pool && (x["host"] == "localhost") == host_is_local && x["state"] == "ok"
+        })
+    };
+    assert!(on(true, &p) && on(false, &b), "{rec}");
+
+    // The drill over SSH: the backup host runs zsync for its side.
+    let there = common::bin().display().to_string();
+    let o = zsync_cmd(&dir, None, &["drill", "vms", "--remote-zsync", &there])
+        .env("ZSYNC_JOBS", dir.join("jobs.toml"))
+        .output()
+        .unwrap();
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("ok ")).count(),
+        3,
+        "{out}"
+    );
+    assert!(
+        out.contains("3 of 3 datasets restored and verified equal"),
+        "{out}"
+    );
+    let left = bk.zfs(&["list", "-H", "-o", "name", "-r", &b])?;
+    assert!(
+        !left.contains("zsync-drill") && !left.contains("zsync-verify"),
+        "{left}"
+    );
+    Ok(())
+}
