@@ -116,7 +116,8 @@ mod tests {
             .iter()
             .map(|p| (p.pool.as_str(), p.state.as_str()))
             .collect();
-        assert_eq!(states, [("tank", "ok"), ("full", "crit"), ("sick", "warn")]);
+        // zsync's rule: a DEGRADED pool is CRIT (sanoid's would be WARN).
+        assert_eq!(states, [("tank", "ok"), ("full", "crit"), ("sick", "crit")]);
         assert_eq!(r[0].message, "");
         assert_eq!(r[1].message, "full capacity is 96% (should be < 95%)");
         assert!(
