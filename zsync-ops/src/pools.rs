@@ -1,8 +1,8 @@
-//! Health and capacity of the pools of one host as run-record entries ([`PoolRecord`]): what
-//! `zsync run` records for every host it touched and the metrics export. The verdicts are the
-//! monitor's ([`crate::monitor::health_input`], zfs-policy's `check_health_with` — a DEGRADED pool is CRIT, as in
-//! `zsync monitor health` — and `check_capacity` with sanoid's default limits, 80 % / 95 %); one `zpool list` +
-//! `zpool status` per host ([`Backend::pool_status`]).
+//! Health and capacity of the pools of one host as run-record entries ([`PoolRecord`]): what `zsync
+//! run` records for every host it touched and the metrics export. The verdicts are the monitor's
+//! ([`crate::monitor::health_input`], zfs-policy's `check_health_with` — a DEGRADED pool is CRIT,
+//! as in `zsync monitor health` — and `check_capacity` with sanoid's default limits, 80 % / 95 %);
+//! one `zpool list` + `zpool status` per host ([`Backend::pool_status`]).
 
 use crate::monitor::health_input;
 use crate::state::PoolRecord;
