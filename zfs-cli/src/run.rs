@@ -329,7 +329,7 @@ fn inspect_pools(
 /// Writes the Prometheus textfile; a failure to write it is a problem of the run.
 fn write_metrics(rec: &mut RunRecord, replicas: &[(String, ReplicaState)], a: &RunJobsArgs) {
     let path = metrics_path(a);
-    let text = zsync_ops::metrics::render(rec, replicas);
+    let text = zsync_ops::metrics::render(Some(rec), replicas);
     if let Err(e) = zsync_ops::state::write_atomically(&path, text.as_bytes(), 0o644) {
         rec.problems
             .push(format!("cannot write the metrics {}: {e}", path.display()));

@@ -367,10 +367,10 @@ pub fn run(choice: BackendArg, a: &StatusArgs) -> Result<u8, Fail> {
 }
 
 /// `zsync metrics`: the textfile from the record and the live state, to a file or stdout. Without
-/// a record only the live part is written. Exit 1 when a host could not be read (its datasets are
+/// a record only the live part is written (no run samples). Exit 1 when a host could not be read (its datasets are
 /// left out).
 pub fn metrics(choice: BackendArg, a: &MetricsArgs) -> Result<u8, Fail> {
-    let (views, dir, now) = measure_common(choice, &a.common)?;
+    let (views, dir, _) = measure_common(choice, &a.common)?;
     for j in &views {
         for p in &j.pairs {
             if let Some(e) = &p.error {
@@ -378,22 +378,8 @@ pub fn metrics(choice: BackendArg, a: &MetricsArgs) -> Result<u8, Fail> {
             }
         }
     }
-    let record = RunRecord::load(&dir)
-        .map_err(|e| Fail::failure(format!("metrics: {e}")))?
-        .unwrap_or_else(|| RunRecord {
-            format: zsync_ops::state::RECORD_FORMAT,
-            started: now,
-            seconds: 0.0,
-            result: zsync_ops::state::RunResult::Ok,
-            exit_code: 0,
-            jobs_file: String::new(),
-            jobs_run: Vec::new(),
-            snapshots: Default::default(),
-            jobs: Vec::new(),
-            pools: Vec::new(),
-            problems: Vec::new(),
-        });
-    let text = metrics::render(&record, &replicas(&views));
+    let record = RunRecord::load(&dir).map_err(|e| Fail::failure(format!("metrics: {e}")))?;
+    let text = metrics::render(record.as_ref(), &replicas(&views));
     match a.output.as_deref() {
         Some("-") => out!("{text}"),
         given => {

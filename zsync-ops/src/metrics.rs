@@ -94,30 +94,41 @@ fn ds_labels(job: &str, source: &str, target: &str) -> Vec<(&'static str, String
 /// Renders the textfile: per run (start, duration, result, exit code), per dataset of the record
 /// (last success, bytes, duration, failed), per live replica (lag, newest common snapshot,
 /// snapshot counts per side and type) and per pool of the record (healthy, capacity, state).
-pub fn render(record: &RunRecord, replicas: &[(String, ReplicaState)]) -> String {
+/// Without a record (no run so far) only the live part: no run, dataset-record or pool samples, so
+/// "never ran" is not mistaken for a successful run.
+pub fn render(record: Option<&RunRecord>, replicas: &[(String, ReplicaState)]) -> String {
     let mut run_start = Family::new(
         "zsync_run_start_timestamp_seconds",
         "When the last zsync run started (Unix time).",
     );
-    run_start.push(vec![], record.started.timestamp() as f64);
+    let runs = record.into_iter();
+    for record in runs.clone() {
+        run_start.push(vec![], record.started.timestamp() as f64);
+    }
     let mut run_duration = Family::new(
         "zsync_run_duration_seconds",
         "How long the last zsync run took.",
     );
-    run_duration.push(vec![], record.seconds);
+    for record in runs.clone() {
+        run_duration.push(vec![], record.seconds);
+    }
     let mut run_result = Family::new(
         "zsync_run_result",
         "1 for how the last zsync run ended (ok, partial, failed), 0 for the others.",
     );
-    for r in [RunResult::Ok, RunResult::Partial, RunResult::Failed] {
-        let v = if r == record.result { 1.0 } else { 0.0 };
-        run_result.push(vec![("result", r.as_str().to_owned())], v);
+    for record in runs.clone() {
+        for r in [RunResult::Ok, RunResult::Partial, RunResult::Failed] {
+            let v = if r == record.result { 1.0 } else { 0.0 };
+            run_result.push(vec![("result", r.as_str().to_owned())], v);
+        }
     }
     let mut run_exit = Family::new(
         "zsync_run_exit_code",
         "The exit code of the last zsync run.",
     );
-    run_exit.push(vec![], f64::from(record.exit_code));
+    for record in runs.clone() {
+        run_exit.push(vec![], f64::from(record.exit_code));
+    }
 
     let mut last_success = Family::new(
         "zsync_dataset_last_success_timestamp_seconds",
@@ -135,7 +146,7 @@ pub fn render(record: &RunRecord, replicas: &[(String, ReplicaState)]) -> String
         "zsync_dataset_failed",
         "1 when the dataset failed (or was refused or cancelled) in the last run, else 0.",
     );
-    for (job, d) in record.datasets() {
+    for (job, d) in runs.clone().flat_map(RunRecord::datasets) {
         let l = ds_labels(job, &d.source, &d.target);
         if let Some(t) = d.last_success {
             last_success.push(l.clone(), t.timestamp() as f64);
@@ -195,7 +206,7 @@ pub fn render(record: &RunRecord, replicas: &[(String, ReplicaState)]) -> String
         "zsync_pool_check_state",
         "The monitor's verdict on the pool: 0 ok, 1 warn, 2 crit, 3 unknown.",
     );
-    for p in &record.pools {
+    for p in runs.clone().flat_map(|r| r.pools.iter()) {
         let l = vec![("host", p.host.clone()), ("pool", p.pool.clone())];
         let mut hl = l.clone();
         hl.push(("health", p.health.clone()));
@@ -340,7 +351,7 @@ mod tests {
 
     #[test]
     fn parses_back_with_escaped_labels_and_values() {
-        let text = render(&record(), &[("vm\"s".into(), replica())]);
+        let text = render(Some(&record()), &[("vm\"s".into(), replica())]);
         let ds = [
             ("job", "vm\"s"),
             ("source", "tank/a b\\c"),
@@ -399,5 +410,13 @@ mod tests {
     fn escaping() {
         assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
         assert_eq!(escape_label("tank/plain name"), "tank/plain name");
+    }
+
+    #[test]
+    fn without_a_record_only_the_live_part() {
+        let text = render(None, &[("vm".into(), replica())]);
+        assert!(!text.contains("zsync_run_"), "{text}");
+        assert!(!text.contains("zsync_dataset_last_success"), "{text}");
+        assert!(text.contains("zsync_dataset_lag_seconds{"), "{text}");
     }
 }
