@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(rec) = RunRecord::parse(data) else {
         return;
     };
-    let text = zsync_ops::metrics::render(&rec, &[]);
+    let text = zsync_ops::metrics::render(Some(&rec), &[]);
     assert!(text.lines().all(|l| l.starts_with('#') || l.starts_with("zsync_")));
     let again = serde_json::to_vec(&rec).expect("a record serialises");
     let back = RunRecord::parse(&again).expect("a written record reads back");
