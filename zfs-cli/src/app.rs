@@ -125,15 +125,16 @@ pub(crate) fn take_lock(common: &CommonRunArgs) -> Result<RunLock, Fail> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_LOCK_FILE));
     let wait = match common.lock_wait {
-        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
-        Some(s) => {
-            return Err(Fail::failure(format!(
-                "--lock-wait {s}: must be >= 0 seconds"
-            )))
-        }
+        Some(s) => args::common::seconds("--lock-wait", s)?,
         None => DEFAULT_LOCK_WAIT,
     };
-    RunLock::acquire(&path, wait).map_err(|e| match e {
+    acquire_lock(&path, wait)
+}
+
+/// Takes the lock at `path`, waiting up to `wait`; exit 75 when it stays busy, 2 when the file
+/// cannot be used.
+pub(crate) fn acquire_lock(path: &std::path::Path, wait: Duration) -> Result<RunLock, Fail> {
+    RunLock::acquire(path, wait).map_err(|e| match e {
         LockError::Busy { .. } => Fail {
             code: EXIT_LOCKED,
             message: e.to_string(),

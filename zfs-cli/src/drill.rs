@@ -61,15 +61,10 @@ pub fn run(choice: BackendArg, a: &DrillArgs) -> Result<u8, Fail> {
                 continue;
             }
         };
-        let states = match zsync_ops::replica::measure(
-            host.source.backend.as_ref(),
-            host.target_backend(),
-            &r.spec,
-            chrono::Utc::now(),
-        ) {
+        let states = match jobs::measure(&host, pair, chrono::Utc::now()) {
             Ok(s) => s,
             Err(e) => {
-                report.errors.push(e.to_string());
+                report.errors.push(e);
                 continue;
             }
         };

@@ -7,9 +7,12 @@
 use crate::args::resolve::{resolve, Resolved};
 use crate::args::SyncArgs;
 use crate::exit::Fail;
+use crate::sync::OpenedPair;
+use chrono::{DateTime, Utc};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use zsync_ops::jobs::{Job, JobFile, DEFAULT_PATH};
+use zsync_ops::replica::ReplicaState;
 
 /// One source/target pair of a job, resolved.
 pub struct JobPair {
@@ -79,4 +82,20 @@ pub fn pairs(file: &JobFile, job: &Job) -> Result<Vec<JobPair>, Fail> {
             Ok(JobPair { args, resolved })
         })
         .collect()
+}
+
+/// The live state of each dataset of `pair` on its opened hosts
+/// ([`zsync_ops::replica::measure`]); the error is one line naming the side and host.
+pub fn measure(
+    host: &OpenedPair,
+    pair: &JobPair,
+    now: DateTime<Utc>,
+) -> Result<Vec<ReplicaState>, String> {
+    zsync_ops::replica::measure(
+        host.source.backend.as_ref(),
+        host.target_backend(),
+        &pair.resolved.spec,
+        now,
+    )
+    .map_err(|e| e.to_string())
 }

@@ -16,12 +16,13 @@
 //! Exit 0 everything done, 1 partial (a dataset skipped, a pool at WARN), 2 something failed,
 //! 75 another run held the lock.
 
+use crate::args::common::seconds;
 use crate::args::run::RunJobsArgs;
 use crate::args::{BackendArg, CommonRunArgs};
 use crate::backend;
 use crate::config::{load_config, LoadedConfig};
 use crate::discover;
-use crate::exit::{Fail, EXIT_LOCKED};
+use crate::exit::Fail;
 use crate::jobs::{self, JobPair};
 use crate::output::{Output, Verbosity};
 use crate::sync::{open_pair, with_executor, OpenedPair};
@@ -33,7 +34,6 @@ use zfs_core::{Backend, Endpoint};
 use zfs_sync::{DatasetReport, Outcome};
 use zsync_ops::engine::{self, RunOptions};
 use zsync_ops::jobs::{FailureCommand, Job, JobFile};
-use zsync_ops::lock::{LockError, RunLock};
 use zsync_ops::replica::ReplicaState;
 use zsync_ops::state::{
     DatasetRecord, JobRecord, PoolRecord, RunRecord, RunResult, StageRecord, RECORD_FORMAT,
@@ -62,13 +62,7 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     let notify_timeout = seconds("--on-failure-timeout", a.on_failure_timeout)?;
 
     // 2. One run at a time.
-    let _lock = RunLock::acquire(&a.lock_file, lock_wait).map_err(|e| match e {
-        LockError::Busy { .. } => Fail {
-            code: EXIT_LOCKED,
-            message: e.to_string(),
-        },
-        other => Fail::failure(other.to_string()),
-    })?;
+    let _lock = crate::app::acquire_lock(&a.lock_file, lock_wait)?;
     let clock = Instant::now();
     let mut out = Output::new(Verbosity::from_flags(a.quiet, a.verbose, false), a.json);
     let mut rec = RunRecord {
@@ -115,7 +109,7 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         for pair in pairs {
             let (mut datasets, host) = replicate(choice, job, pair, a);
             let host = host.map(|host| {
-                let states = measure(&host, pair, now);
+                let states = jobs::measure(&host, pair, now);
                 if let Ok(states) = &states {
                     add_newest_common(&mut datasets, states, &pair.resolved.target);
                 }
@@ -200,7 +194,7 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         for (pair, opened) in pairs.iter().zip(hosts) {
             let Some(o) = opened else { continue };
             let states = match job.retention {
-                Some(_) => measure(&o.host, pair, now),
+                Some(_) => jobs::measure(&o.host, pair, now),
                 None => o.states.clone(),
             };
             for s in states.into_iter().flatten() {
@@ -234,21 +228,6 @@ struct Opened {
     host: OpenedPair,
     /// Per dataset; the error when a side could not be listed.
     states: Result<Vec<ReplicaState>, String>,
-}
-
-/// The live state of each dataset of `pair` ([`zsync_ops::replica::measure`]).
-fn measure(
-    host: &OpenedPair,
-    pair: &JobPair,
-    now: DateTime<Utc>,
-) -> Result<Vec<ReplicaState>, String> {
-    zsync_ops::replica::measure(
-        host.source.backend.as_ref(),
-        host.target_backend(),
-        &pair.resolved.spec,
-        now,
-    )
-    .map_err(|e| e.to_string())
 }
 
 /// Fills each dataset record's newest common snapshot from the live state.
@@ -346,15 +325,6 @@ fn sanoid_config(given: Option<&std::path::Path>) -> Result<Option<LoadedConfig>
         return Ok(None);
     }
     load_config(given, &candidates).map(Some)
-}
-
-/// A duration flag in seconds: finite and not negative.
-fn seconds(flag: &str, s: f64) -> Result<Duration, Fail> {
-    if s.is_finite() && s >= 0.0 {
-        Ok(Duration::from_secs_f64(s))
-    } else {
-        Err(Fail::failure(format!("{flag} {s}: must be >= 0 seconds")))
-    }
 }
 
 fn run_options(now: DateTime<Utc>, a: &RunJobsArgs, take: bool, prune: bool) -> RunOptions {

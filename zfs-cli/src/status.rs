@@ -1,5 +1,5 @@
 //! `zsync status` and `zsync metrics`: each job pair's live state (zsync-ops'
-//! [`replica::measure`] over the pair's hosts, opened as `zsync sync` opens them) next to the last
+//! [`zsync_ops::replica::measure`] over the pair's hosts, opened as `zsync sync` opens them) next to the last
 //! run's record ([`RunRecord`] in the state directory).
 //!
 //! [`measure_jobs`] is shared with `zsync monitor lag`. A host that cannot be reached marks its
@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use zfs_policy::monitor::display_age;
 use zsync_ops::metrics::{self, METRICS_FILE};
-use zsync_ops::replica::{self, ReplicaState};
+use zsync_ops::replica::ReplicaState;
 use zsync_ops::state::{write_atomically, DatasetRecord, RunRecord, DEFAULT_STATE_DIR};
 
 /// One source/target pair of a job, measured (or why not).
@@ -74,15 +74,7 @@ pub fn measure_jobs(
                 &quiet,
             )
             .map_err(|f| f.message)
-            .and_then(|pair| {
-                replica::measure(
-                    pair.source.backend.as_ref(),
-                    pair.target_backend(),
-                    &p.resolved.spec,
-                    now,
-                )
-                .map_err(|e| e.to_string())
-            });
+            .and_then(|host| crate::jobs::measure(&host, &p, now));
             let (error, datasets) = match measured {
                 Ok(d) => (None, d),
                 Err(e) => (Some(e), Vec::new()),

@@ -97,12 +97,8 @@ pub fn resolve(a: &CloneArgs) -> Result<ResolvedClone, Fail> {
             }
         }
     }
-    if !(a.device_wait.is_finite() && a.device_wait >= 0.0) {
-        return Err(Fail::failure(format!(
-            "clone: --device-wait {}: must be >= 0 seconds",
-            a.device_wait
-        )));
-    }
+    let device_wait = crate::args::common::seconds("--device-wait", a.device_wait)
+        .map_err(|f| Fail::failure(format!("clone: {}", f.message)))?;
     Ok(ResolvedClone {
         endpoint,
         request: CloneRequest {
@@ -110,7 +106,7 @@ pub fn resolve(a: &CloneArgs) -> Result<ResolvedClone, Fail> {
             new,
             props,
         },
-        device_wait: Duration::from_secs_f64(a.device_wait),
+        device_wait,
     })
 }
 

@@ -1,7 +1,21 @@
 //! Arguments more than one personality takes: the backend choice and the lock and clock options.
 
+use crate::exit::Fail;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A duration flag given in seconds, checked: finite and not negative; the refusal is
+/// `FLAG VALUE: must be >= 0 seconds`.
+pub fn seconds(flag: &str, value: f64) -> Result<Duration, Fail> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Fail::failure(format!(
+            "{flag} {value}: must be >= 0 seconds"
+        )))
+    }
+}
 
 /// `--backend` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

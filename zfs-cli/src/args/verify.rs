@@ -45,19 +45,15 @@ pub struct HashFlags {
 impl HashFlags {
     /// The threads and the device wait, checked; `command` prefixes a refusal (`verify: ...`).
     pub fn checked(&self, command: &str) -> Result<(Option<usize>, Duration), Fail> {
-        if !(self.device_wait.is_finite() && self.device_wait >= 0.0) {
-            return Err(Fail::failure(format!(
-                "{command}: --device-wait {}: must be >= 0 seconds",
-                self.device_wait
-            )));
-        }
+        let device_wait = crate::args::common::seconds("--device-wait", self.device_wait)
+            .map_err(|f| Fail::failure(format!("{command}: {}", f.message)))?;
         if self.threads == Some(0) {
             return Err(Fail::failure(format!("{command}: --threads 0: at least 1")));
         }
         if self.remote_zsync.is_empty() {
             return Err(Fail::failure(format!("{command}: --remote-zsync: empty")));
         }
-        Ok((self.threads, Duration::from_secs_f64(self.device_wait)))
+        Ok((self.threads, device_wait))
     }
 }
 
