@@ -4,6 +4,7 @@
 pub mod data;
 pub mod parse;
 pub mod ssh;
+pub mod tally;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

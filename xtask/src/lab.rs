@@ -489,7 +489,11 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
     let rwdir = vm::new_run_dir("test")?;
     let bin = rwdir.join("bin");
     let xtask = stage(Path::new(SELF_EXE), &bin, "xtask")?;
-    let mut env = Vec::new();
+    // Fault and hostile-input cases count themselves here (zsync_lab::tally; `xtask reliability`).
+    let mut env = vec![(
+        TALLY_ENV.to_string(),
+        rwdir.join(TALLY_FILE).to_string_lossy().into_owned(),
+    )];
     if let Some(zsync) = zsync {
         let staged = stage(&zsync, &bin, "zsync")?;
         env.push((
@@ -571,6 +575,12 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
 
 /// Results file written by the in-VM driver (rewritten after each binary).
 const RESULTS_FILE: &str = "results.json";
+
+/// The environment variable lab tests append their tally lines to (zsync_lab::tally::TALLY_ENV).
+pub const TALLY_ENV: &str = "ZSYNC_TALLY";
+
+/// The tally file in a lab test run's directory.
+pub const TALLY_FILE: &str = "tally.jsonl";
 
 /// What one test binary did inside the VM.
 #[derive(Debug, Clone, PartialEq)]
