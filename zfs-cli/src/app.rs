@@ -40,7 +40,8 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
         Ok(code) => code,
         Err(f) => {
             if !f.message.is_empty() {
-                errln!("{program}: {}", f.message);
+                // One line whatever a hostile value put into the message.
+                errln!("{program}: {}", args::usage::one_line(&f.message));
             }
             f.code
         }
@@ -48,6 +49,18 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
 }
 
 fn usage(err: clap::Error, program: &str) -> Result<u8, Fail> {
+    if err.kind() == clap::error::ErrorKind::InvalidUtf8 {
+        // clap does not say which argument; name it (the first one that is not UTF-8).
+        let bad = std::env::args_os()
+            .skip(1)
+            .find(|a| a.to_str().is_none())
+            .map(|a| format!(" {:?}", a.to_string_lossy()))
+            .unwrap_or_default();
+        return Err(Fail::failure(format!(
+            "argument{bad} is not valid UTF-8 (dataset names, numbers and options must be; \
+             try '{program} --help')"
+        )));
+    }
     let out = args::usage_error(&err, program);
     if out.stdout {
         out!("{}", out.text);

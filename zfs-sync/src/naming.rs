@@ -125,9 +125,21 @@ pub fn is_syncoid_snapshot(short: &str, identifier: &str) -> bool {
         && o[3..].iter().all(u8::is_ascii_digit)
 }
 
-/// Checks a job identifier: letters, digits and `_ - . :` only, not empty (the executor checks it
-/// before a run; [`SyncError::Identifier`] otherwise).
+/// The longest identifier: with the dataset, `@`, the prefix and the timestamp a sync snapshot's
+/// name must stay within ZFS's 255 bytes.
+pub const MAX_IDENTIFIER_LEN: usize = 128;
+
+/// Checks a job identifier: letters, digits and `_ - . :` only, not empty, at most
+/// [`MAX_IDENTIFIER_LEN`] bytes (the executor checks it before a run; [`SyncError::Identifier`]
+/// otherwise).
 pub fn check_identifier(id: &str) -> Result<(), SyncError> {
+    if id.len() > MAX_IDENTIFIER_LEN {
+        let head: String = id.chars().take(32).collect();
+        return Err(SyncError::Identifier(format!(
+            "{head}... ({} bytes; at most {MAX_IDENTIFIER_LEN})",
+            id.len()
+        )));
+    }
     if id.is_empty()
         || !id
             .chars()
@@ -195,5 +207,13 @@ mod tests {
         for bad in ["", "a b", "a/b", "a@b", "a#b"] {
             assert!(check_identifier(bad).is_err(), "{bad:?}");
         }
+        assert!(check_identifier(&"x".repeat(MAX_IDENTIFIER_LEN)).is_ok());
+        let long = check_identifier(&"x".repeat(65536))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            long.contains("65536 bytes; at most 128") && long.len() < 200,
+            "{long}"
+        );
     }
 }

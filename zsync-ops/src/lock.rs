@@ -117,7 +117,10 @@ impl RunLock {
 
     /// Writes "pid N: argv" into the file, for the message a waiting run prints.
     fn record_holder(&mut self) {
-        let args: Vec<String> = std::env::args().collect();
+        // args_os: an argument that is not UTF-8 (a hostile --lock-file) must not panic here.
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let text = format!("pid {}: {}\n", std::process::id(), args.join(" "));
         let _ = self.file.set_len(0);
         let _ = (&self.file).write_all(text.as_bytes());

@@ -8,14 +8,22 @@ use std::time::Duration;
 /// A duration flag given in seconds, checked: finite and not negative; the refusal is
 /// `FLAG VALUE: must be >= 0 seconds`.
 pub fn seconds(flag: &str, value: f64) -> Result<Duration, Fail> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(Fail::failure(format!(
+    if value.is_nan() || value < 0.0 {
+        return Err(Fail::failure(format!(
             "{flag} {value}: must be >= 0 seconds"
-        )))
+        )));
     }
+    if value > MAX_SECONDS {
+        return Err(Fail::failure(format!(
+            "{flag} {value}: too long (at most {MAX_SECONDS} seconds, a year)"
+        )));
+    }
+    Ok(Duration::from_secs_f64(value))
 }
+
+/// The longest wait or timeout a seconds flag takes: a year (beyond it is a typo, and
+/// `Duration::from_secs_f64` has limits).
+pub const MAX_SECONDS: f64 = 366.0 * 24.0 * 3600.0;
 
 /// `--backend` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -41,4 +49,24 @@ pub struct CommonRunArgs {
     /// TESTING AID: pretend the current time is this (RFC 3339 or Unix seconds).
     #[arg(long, env = "ZSYNC_NOW", hide = true, value_name = "TIME")]
     pub now: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_refuse_what_a_duration_cannot_hold() {
+        assert_eq!(seconds("--x", 1.5).unwrap(), Duration::from_millis(1500));
+        assert_eq!(seconds("--x", 0.0).unwrap(), Duration::ZERO);
+        for (v, says) in [
+            (-1.0, "--x -1: must be >= 0"),
+            (f64::NAN, "--x NaN: must be >= 0"),
+            (f64::INFINITY, "--x inf: too long"),
+            (1e26, "--x 100000000000000000000000000: too long"),
+        ] {
+            let e = seconds("--x", v).unwrap_err().message;
+            assert!(e.starts_with(says), "{v}: {e}");
+        }
+    }
 }

@@ -55,6 +55,9 @@ pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
         options.identifier = syncoid_identifier(args.flags.identifier.as_deref(), &hostname());
         options.naming = zfs_sync::SyncNaming::Syncoid;
     }
+    // Here, not only when the executor starts: `plan` must refuse it too, before any host.
+    zfs_sync::naming::check_identifier(&options.identifier)
+        .map_err(|e| Fail::failure(format!("--identifier: {e}")))?;
     Ok(Resolved {
         source,
         target,
@@ -297,9 +300,12 @@ pub fn parse_recvoptions(s: &str, warnings: &mut Vec<String>) -> Result<RecvOpti
                         "--recvoptions: 'o {v}' must be property=value"
                     )));
                 };
-                o.props.push((k.to_string(), val.to_string()));
+                o.props.push((property_name(k)?.to_string(), val.to_string()));
             }
-            "x" => o.exclude_props.push(value()?),
+            "x" => {
+                let v = value()?;
+                o.exclude_props.push(property_name(&v)?.to_string());
+            }
             "h" if rest.is_empty() => warnings.push(
                 "--recvoptions: 'h' ignored (zsync's streams carry no holds to skip)".into(),
             ),
@@ -323,6 +329,23 @@ pub fn parse_recvoptions(s: &str, warnings: &mut Vec<String>) -> Result<RecvOpti
         }
     }
     Ok(o)
+}
+
+/// A property name in `--recvoptions` as ZFS can hold it: 1..=255 bytes (ZAP_MAXNAMELEN) of
+/// letters, digits and `_ - . : @`; anything else is refused here, naming it, before any host
+/// is reached.
+fn property_name(name: &str) -> Result<&str, Fail> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_-.:@".contains(c);
+    if name.is_empty() || name.len() > 255 || !name.chars().all(ok_char) {
+        let shown: String = name.chars().take(64).collect();
+        let more = if name.chars().count() > 64 { "..." } else { "" };
+        return Err(Fail::failure(format!(
+            "--recvoptions: bad property name '{shown}{more}' ({} bytes; 1 to 255 of letters, \
+             digits and _ - . : @)",
+            name.len()
+        )));
+    }
+    Ok(name)
 }
 
 /// `--compress`: the wire asked for where an end is remote, and a warning when a syncoid name is
@@ -376,17 +399,20 @@ pub fn parse_rate(s: &str) -> Result<u64, Fail> {
 
 /// The transfer rate limit: the lower of `--source-bwlimit` and `--target-bwlimit`, if any.
 pub fn rate_limit(a: &SyncArgs) -> Result<Option<u64>, Fail> {
+    let named = |flag: &str, v: &str| {
+        parse_rate(v).map_err(|e| Fail::failure(format!("{flag}: {}", e.message)))
+    };
     let s = a
         .flags
         .source_bwlimit
         .as_deref()
-        .map(parse_rate)
+        .map(|v| named("--source-bwlimit", v))
         .transpose()?;
     let t = a
         .flags
         .target_bwlimit
         .as_deref()
-        .map(parse_rate)
+        .map(|v| named("--target-bwlimit", v))
         .transpose()?;
     Ok(match (s, t) {
         (Some(x), Some(y)) => Some(x.min(y)),

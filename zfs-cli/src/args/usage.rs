@@ -32,17 +32,66 @@ pub fn usage_error(err: &clap::Error, program: &str) -> UsageOutcome {
         },
         _ => {
             let rendered = err.render().to_string();
-            let first = rendered
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            // The first paragraph is the message; a value with a newline in it spans lines there,
+            // and the line must still name the flag: newlines become `\n`.
+            let trimmed = rendered.trim_start();
+            let paragraph = trimmed.split("\n\n").next().unwrap_or("").trim_end();
+            let message = paragraph.strip_prefix("error: ").unwrap_or(paragraph);
+            let message = if message.is_empty() {
+                "invalid arguments".to_string()
+            } else {
+                one_line(message)
+            };
             UsageOutcome {
-                text: format!("{program}: {first} (try '{program} --help')\n"),
+                text: format!("{program}: {message} (try '{program} --help')\n"),
                 stdout: false,
                 code: 2,
             }
         }
+    }
+}
+
+/// `text` on one line: newlines, carriage returns and other control characters escaped
+/// (`\n`, `\r`, `\t`, `\u{1b}`), so a hostile value cannot add lines to an error or a log.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_escapes_what_would_break_the_line() {
+        assert_eq!(one_line("plain: ok"), "plain: ok");
+        assert_eq!(one_line("a\nb\r\tc\u{1b}[31m"), "a\\nb\\r\\tc\\u{1b}[31m");
+    }
+
+    #[test]
+    fn a_value_with_a_newline_still_names_its_flag() {
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct T {
+            #[arg(long, value_parser = clap::value_parser!(u32))]
+            jobs: u32,
+        }
+        let err = T::try_parse_from(["t", "--jobs", "a\nb"]).unwrap_err();
+        let out = usage_error(&err, "zsync");
+        assert_eq!(out.text.lines().count(), 1, "{}", out.text);
+        assert!(
+            out.text.contains("'a\\nb'") && out.text.contains("--jobs"),
+            "{}",
+            out.text
+        );
     }
 }
