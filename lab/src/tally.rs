@@ -50,7 +50,11 @@ pub fn record(kind: Kind, case: &str, ok: bool) {
     let Some(path) = std::env::var_os(TALLY_ENV).filter(|p| !p.is_empty()) else {
         return;
     };
-    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let test = format!(
+        "{}::{}",
+        test_binary(),
+        std::thread::current().name().unwrap_or("?")
+    );
     let line = format!(
         "{{\"kind\":\"{}\",\"case\":{},\"test\":{},\"ok\":{ok}}}\n",
         kind.as_str(),
@@ -65,6 +69,28 @@ pub fn record(kind: Kind, case: &str, ok: bool) {
         .and_then(|mut f| f.write_all(line.as_bytes()));
     if let Err(e) = written {
         eprintln!("tally: cannot append to {}: {e}", path.to_string_lossy());
+    }
+}
+
+/// The test binary's target name: `hostile_flags-0123456789abcdef` (cargo's) or
+/// `zsync--lab_fault_signals` (staged by `cargo xtask lab test`) become `hostile_flags` and
+/// `lab_fault_signals`.
+fn test_binary() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let name = exe
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    binary_target(&name).to_string()
+}
+
+fn binary_target(file_name: &str) -> &str {
+    let name = file_name.rsplit_once("--").map_or(file_name, |(_, t)| t);
+    match name.rsplit_once('-') {
+        Some((stem, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            stem
+        }
+        _ => name,
     }
 }
 
@@ -90,6 +116,20 @@ fn json_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_binaries_are_named_by_their_target() {
+        assert_eq!(
+            binary_target("hostile_flags-0123456789abcdef"),
+            "hostile_flags"
+        );
+        assert_eq!(
+            binary_target("zsync--lab_fault_signals"),
+            "lab_fault_signals"
+        );
+        assert_eq!(binary_target("zsync-lab--lab_smoke"), "lab_smoke");
+        assert_eq!(binary_target("plain"), "plain");
+    }
 
     #[test]
     fn json_strings_escape_what_json_requires() {

@@ -4,15 +4,23 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::lab;
 use crate::util::{self, Stopwatch};
 use crate::vm::VmOptions;
 use crate::{fuzz, lab::parse_test_result};
+use crate::{lab, reliability};
 
 type StepFn<'a> = Box<dyn FnOnce() -> Result<String> + 'a>;
 
 /// Short step names, in order (for `--skip`).
-pub const STEP_NAMES: &[&str] = &["setup", "fmt", "clippy", "test", "fuzz", "lab"];
+pub const STEP_NAMES: &[&str] = &[
+    "setup",
+    "fmt",
+    "clippy",
+    "test",
+    "fuzz",
+    "lab",
+    "reliability",
+];
 
 /// Runs every CI step except those named in `skip`; prints a summary; non-zero exit at the
 /// first failure.
@@ -56,6 +64,10 @@ pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
         (
             "lab test",
             Box::new(|| lab::test(&VmOptions::from_env()?, &[]).map(|()| String::new())),
+        ),
+        (
+            "reliability table (cargo xtask reliability)",
+            Box::new(|| reliability::run(None, false).map(|()| String::new())),
         ),
     ];
     let count = steps.len();
@@ -118,6 +130,15 @@ fn cargo_test() -> Result<String> {
     let (mut passed, mut failed, mut binaries) = (0u64, 0u64, 0u64);
     let mut cmd = util::cargo();
     cmd.args(["test", "--workspace"]);
+    // The hostile-input tests count their cases here (`cargo xtask reliability`).
+    let tally = util::repo_root()
+        .join("target")
+        .join(reliability::HOST_TALLY);
+    if let Some(dir) = tally.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(&tally);
+    cmd.env(lab::TALLY_ENV, &tally);
     let status = util::tee(&mut cmd, None, |line| {
         if let Some((p, f)) = parse_test_result(line) {
             passed += p;

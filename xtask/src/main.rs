@@ -5,6 +5,8 @@
 //! * `lab test [FILTER...]` run every `lab_*` integration test binary with `--ignored` in one VM
 //! * `lab demo`             the "main job" demo: pools, datasets, a zvol, zsync snapshot + replication
 //! * `fuzz [--seconds N]`   run every cargo-fuzz target for N seconds
+//! * `fuzz campaign [TARGET...]` 10 M executions per target on its committed corpus, recorded
+//! * `reliability [--write]` the README's reliability table from the last ci run
 //! * `dist-extras --out PREFIX` shell completions and man pages under PREFIX/share (packagers)
 //! * `ci`                   the whole test command (setup, fmt, clippy, tests, fuzz, lab tests)
 //!
@@ -17,6 +19,7 @@ mod dist_extras;
 mod fuzz;
 mod host_sshd;
 mod lab;
+mod reliability;
 mod util;
 mod vm;
 
@@ -36,6 +39,12 @@ commands:
                                  passed to every binary as test-name filters
   lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
   fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
+  fuzz campaign [--runs N] [--sanitizer address|none] [TARGET...]
+                                 N executions (default 10000000) per target on its committed
+                                 corpus fuzz/corpus/TARGET, minimise it, record fuzz/campaigns.tsv
+  reliability [--target-dir DIR] [--write]
+                                 the reliability table from the last ci run (lab and host tallies,
+                                 fuzz/campaigns.tsv); --write puts it into README.md
   dist-extras --out PREFIX       write bash/zsh/fish completions and man pages (zsync.1,
                                  zsync-SUB.1) under PREFIX/share (e.g. --out $pkgdir/usr)
   ci [--fuzz-seconds N]          setup, fmt, clippy, cargo test, fuzz, lab test; fails fast
@@ -103,6 +112,34 @@ fn run(args: &[String]) -> Result<ExitCode> {
         // Hidden: the driver that runs *inside* the VM (the xtask binary is copied into the run dir).
         ["lab", "inside", "test", spec] => Ok(exit_code(lab::inside_test(spec.as_ref())?)),
         ["lab", "inside", "demo"] => Ok(exit_code(demo::inside()?)),
+        ["fuzz", "campaign", rest @ ..] => {
+            let mut rest: &[&str] = rest;
+            let mut runs = 10_000_000;
+            let mut sanitizer = "address".to_string();
+            let mut targets = Vec::new();
+            loop {
+                match rest {
+                    [] => break,
+                    ["--runs", n, tail @ ..] => {
+                        runs = parse_num(n, "--runs")?;
+                        rest = tail;
+                    }
+                    ["--sanitizer", s, tail @ ..] => {
+                        sanitizer = s.to_string();
+                        rest = tail;
+                    }
+                    [t, tail @ ..] if !t.starts_with('-') => {
+                        targets.push(t.to_string());
+                        rest = tail;
+                    }
+                    _ => bail!(
+                        "fuzz campaign: usage: cargo xtask fuzz campaign [--runs N] [--sanitizer address|none] [TARGET...]"
+                    ),
+                }
+            }
+            fuzz::campaign(&targets, runs, &sanitizer)?;
+            Ok(ExitCode::SUCCESS)
+        }
         ["fuzz", rest @ ..] => {
             let seconds = match rest {
                 [] => fuzz::DEFAULT_SECONDS,
@@ -110,6 +147,29 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 _ => bail!("fuzz: usage: cargo xtask fuzz [--seconds N]"),
             };
             fuzz::run(seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ["reliability", rest @ ..] => {
+            let mut rest: &[&str] = rest;
+            let mut write = false;
+            let mut target = None;
+            loop {
+                match rest {
+                    [] => break,
+                    ["--write", tail @ ..] => {
+                        write = true;
+                        rest = tail;
+                    }
+                    ["--target-dir", dir, tail @ ..] => {
+                        target = Some(std::path::PathBuf::from(dir));
+                        rest = tail;
+                    }
+                    _ => bail!(
+                        "reliability: usage: cargo xtask reliability [--target-dir DIR] [--write]"
+                    ),
+                }
+            }
+            reliability::run(target.as_deref(), write)?;
             Ok(ExitCode::SUCCESS)
         }
         ["dist-extras", "--out", prefix] => {
