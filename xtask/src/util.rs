@@ -147,6 +147,13 @@ impl Stopwatch {
     }
 }
 
+/// Today's date (UTC) as `YYYY-MM-DD`, from `date` (or `?` when it cannot run).
+pub fn today() -> String {
+    output(Command::new("date").args(["-u", "+%F"]))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,11 +170,4 @@ mod tests {
         cmd.args(["list", "-o", "name,used", "it's"]);
         assert_eq!(display(&cmd), r"zfs list -o name,used 'it'\''s'");
     }
-}
-
-/// Today's date (UTC) as `YYYY-MM-DD`, from `date` (or `?` when it cannot run).
-pub fn today() -> String {
-    output(Command::new("date").args(["-u", "+%F"]))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "?".into())
 }
