@@ -17,6 +17,18 @@ pub struct ConfigError {
     pub kind: Box<ConfigErrorKind>,
 }
 
+/// `text` as an error shows it: whole when short, else its first 80 characters and its length
+/// (a hostile 10 MB line must not become a 10 MB error line).
+pub fn shown(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head}... ({} bytes)", text.len())
+    }
+}
+
 /// What is wrong in a config file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -25,13 +37,13 @@ pub enum ConfigErrorKind {
     #[error("the file is not valid UTF-8")]
     InvalidUtf8,
     /// A line that is neither a section header, `key = value`, a comment nor blank.
-    #[error("syntax error: {0}")]
+    #[error("syntax error: {}", shown(.0))]
     Syntax(String),
     /// `key = value` before the first section header.
-    #[error("key '{0}' appears before any [section]")]
+    #[error("key '{}' appears before any [section]", shown(.0))]
     KeyOutsideSection(String),
     /// A key sanoid does not know (or a key not allowed in this section).
-    #[error("unknown key '{key}' in section [{section}]{hint}")]
+    #[error("unknown key '{}' in section [{}]{hint}", shown(.key), shown(.section))]
     UnknownKey {
         /// The key as written.
         key: String,
@@ -41,7 +53,7 @@ pub enum ConfigErrorKind {
         hint: String,
     },
     /// A value that does not parse for its key.
-    #[error("bad value '{value}' for '{key}' in section [{section}]: {reason}")]
+    #[error("bad value '{}' for '{key}' in section [{}]: {reason}", shown(.value), shown(.section))]
     BadValue {
         /// The key.
         key: String,
@@ -113,5 +125,24 @@ impl fmt::Display for ConfigWarning {
             "{}:{}:{}: warning: {}",
             self.label, self.line, self.column, self.message
         )
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_in_errors() {
+        let kind = ConfigErrorKind::BadValue {
+            key: "hourly".into(),
+            value: "9".repeat(10 << 20),
+            section: "tank".into(),
+            reason: "too big".into(),
+        };
+        let text = kind.to_string();
+        assert!(text.len() < 200, "{}", text.len());
+        assert!(text.contains("... (10485760 bytes)"), "{text}");
+        assert_eq!(shown("short"), "short");
     }
 }
