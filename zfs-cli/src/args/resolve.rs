@@ -31,6 +31,9 @@ pub struct Resolved {
 pub fn resolve(args: &SyncArgs, syncoid_mode: bool) -> Result<Resolved, Fail> {
     let source = endpoint("source", &args.source)?;
     let target = endpoint("target", &args.target)?;
+    // A target is created by receiving: refuse a name ZFS reserves before any host is reached.
+    zfs_core::name::check_creatable(target.dataset.as_str())
+        .map_err(|e| Fail::failure(format!("target '{}': {e}", args.target)))?;
     let mut spec = tree_spec(args)?;
     if syncoid_mode {
         // syncoid reads `syncoid:sync` on every source dataset and matches this host's name.
