@@ -16,8 +16,8 @@ fn lab_names_at_the_edges_work_end_to_end() -> Result<(), LabError> {
     let pool = TestPool::new("names")?;
     let dir = scratch(&pool, "names", "edges");
     let (src, dst) = (pool.dataset("s"), pool.dataset("d"));
+    // `dst` is created by the first receive (an existing unrelated target is refused).
     pool.zfs(&["create", &src])?;
-    pool.zfs(&["create", &dst])?;
     // `src` and `dst` have the same length, so a 255-byte name on one side is 255 on the other.
     let fixed = format!("{src}/").len() + "@s1".len();
     let long = "L".repeat(255 - fixed);
