@@ -79,4 +79,78 @@ pub(crate) enum StepError {
     Transfer(Box<crate::mover::TransferError>),
     #[error("moving the stream: backend gave no stream descriptor")]
     NoStream,
+    /// The receive ran out of space on the target: what the stream needs and what the target has.
+    #[error("{}", no_space_text(target, *needed, *available))]
+    NoSpace {
+        /// The receiving dataset.
+        target: DatasetName,
+        /// The stream's estimated size, when known.
+        needed: Option<u64>,
+        /// The target's `available` (its parent's when it does not exist yet), when readable.
+        available: Option<u64>,
+    },
+}
+
+/// `1.5 MiB`-style size (binary units, one decimal).
+#[cfg(feature = "exec")]
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// The one line of [`StepError::NoSpace`].
+#[cfg(feature = "exec")]
+fn no_space_text(target: &DatasetName, needed: Option<u64>, available: Option<u64>) -> String {
+    let needed = needed.map_or_else(
+        || "an unknown size".to_string(),
+        |n| format!("about {}", size_text(n)),
+    );
+    let available = available.map_or_else(|| "an unknown amount".to_string(), size_text);
+    format!(
+        "target {target} is out of space: the stream needs {needed}, {available} available on \
+         {target}; the source is untouched and the target's snapshots are intact: free space on \
+         the target pool and run again (a partial receive is kept and resumed)"
+    )
+}
+
+#[cfg(all(test, feature = "exec"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_space_names_the_target_and_both_sizes() {
+        let e = StepError::NoSpace {
+            target: DatasetName::parse("small/dst").unwrap(),
+            needed: Some(40 << 20),
+            available: Some(12_900_000),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "target small/dst is out of space: the stream needs about 40.0 MiB, 12.3 MiB \
+                 available on small/dst; "
+            ),
+            "{text}"
+        );
+        let unknown = StepError::NoSpace {
+            target: DatasetName::parse("small/dst").unwrap(),
+            needed: None,
+            available: None,
+        };
+        assert!(unknown
+            .to_string()
+            .contains("needs an unknown size, an unknown amount available"));
+        assert_eq!(size_text(512), "512 B");
+        assert_eq!(size_text(1536), "1.5 KiB");
+    }
 }

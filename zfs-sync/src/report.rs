@@ -30,8 +30,9 @@ pub enum Outcome {
         /// The error, one line.
         error: String,
     },
-    /// The run was cancelled ([`Cancel`](crate::Cancel)) before this dataset started, or between
-    /// two of its steps (the ones that ran are in its report). Nothing is cleaned up after it, and
+    /// The run was cancelled ([`Cancel`](crate::Cancel)) before this dataset started, between
+    /// two of its steps, or while a step ran (that step failed after the cancel: its stream was
+    /// stopped, a resumable receive keeps its partial state; the steps that ran are in its report). Nothing is cleaned up after it, and
     /// this run's sync snapshot stays (the next run's cleanup removes it).
     Cancelled,
 }
