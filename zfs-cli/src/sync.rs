@@ -70,6 +70,9 @@ pub fn run(
         if args.flags.json {
             outln!("{}", report.to_json());
         }
+        if let Some(code) = crate::signals::report_interrupted(&report) {
+            return Ok(code);
+        }
         Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
     })
 }
@@ -188,6 +191,9 @@ pub fn with_executor<T>(
             (source_be, target_be)
         };
     let mut exec = Executor::new(source_used, target_used);
+    // SIGINT/SIGTERM/SIGHUP stop the run; a stream in flight ends with its children (resumable).
+    exec.cancel = crate::signals::cancel();
+    crate::signals::watch_children();
     exec.mover = &mover;
     exec.events = &events;
     f(&exec, events.quiet)
