@@ -65,3 +65,6 @@ pub fn now0() -> DateTime<Utc> {
 
 /// Helpers of the lab tests over SSH.
 pub mod ssh;
+
+/// Helpers of the fault lab tests.
+pub mod fault;
