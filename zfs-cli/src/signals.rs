@@ -107,7 +107,7 @@ pub fn interrupted_line(sig: i32, resumable: &[String]) -> String {
 /// After a run a signal stopped: the interrupted line on stderr (naming the targets whose stream
 /// was stopped) and the exit code; `None` when no signal came.
 pub fn report_interrupted(report: &zfs_sync::Report) -> Option<u8> {
-    let sig = received()?;
+    received()?;
     let resumable: Vec<String> = report
         .datasets
         .iter()
@@ -117,7 +117,15 @@ pub fn report_interrupted(report: &zfs_sync::Report) -> Option<u8> {
         })
         .map(|d| d.target.to_string())
         .collect();
-    errln!("zsync: {}", interrupted_line(sig, &resumable));
+    interrupted(&resumable)
+}
+
+/// When a signal came: the interrupted line on stderr (`resumable`: the targets whose stream was
+/// stopped) and the exit code; `None` when no signal came. A run that failed because a signal
+/// ended its children (a listing, before anything was sent) ends here too, not as a failure.
+pub fn interrupted(resumable: &[String]) -> Option<u8> {
+    let sig = received()?;
+    errln!("zsync: {}", interrupted_line(sig, resumable));
     Some(exit_code(sig))
 }
 

@@ -60,9 +60,10 @@ pub fn run(
         if syncoid_mode && args.rollback && !quiet {
             say_rollbacks(exec, &spec, &opts);
         }
-        let report = exec
-            .run(&spec, &opts)
-            .map_err(|e| Fail::failure(e.to_string()))?;
+        let report = match exec.run(&spec, &opts) {
+            Ok(r) => r,
+            Err(e) => return crate::signals::interrupted(&[]).ok_or(Fail::failure(e.to_string())),
+        };
         // What the run did other than asked (a remote end without the codec program asked for).
         for n in &report.notices {
             warn(n);
