@@ -5,22 +5,25 @@
 //! dataset starts. A run also has a watcher ([`watch_children`]) that ends this process's
 //! children (`zfs send`, `zfs receive`, `ssh`) so a stream in flight stops at once: the receive,
 //! started with `-s`, keeps its partial state and the next run resumes it. When the run has not
-//! returned within [`GRACE`] (an in-process libzfs_core stream cannot be ended from outside), the
-//! watcher exits the process; the kernel then ends the receive the same way. A second signal exits
+//! returned [`GRACE`] after its last child ended (an in-process libzfs_core stream cannot be ended
+//! from outside), the watcher exits the process; the kernel then ends the receive the same way. A second signal exits
 //! at once. The exit code is 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as shells
 //! and systemd expect.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Once, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The flag the first signal sets (shared with the run's cancel token).
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 /// The first signal received (0: none).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
-/// How long a run may take to stop after the first signal before the watcher exits the process.
-pub const GRACE: Duration = Duration::from_secs(8);
+/// How long a run may go on after the first signal once it has no children left (an in-process
+/// libzfs_core stream cannot be ended from outside) before the watcher exits the process.
+pub const GRACE: Duration = Duration::from_secs(3);
+/// The longest a run may go on after the first signal, children or not.
+pub const GRACE_MAX: Duration = Duration::from_secs(20);
 
 extern "C" fn on_signal(sig: libc::c_int) {
     if SIGNAL
@@ -150,7 +153,8 @@ fn children() -> Vec<libc::pid_t> {
 
 /// Starts (once) a thread that, after the first signal, ends this process's children with
 /// SIGTERM (a stream in flight stops; its receive keeps its partial state) and, when the process
-/// is still running [`GRACE`] later, prints the interrupted line and exits with the signal's code.
+/// is still running [`GRACE`] after its last child ended (or [`GRACE_MAX`] after the signal),
+/// prints the interrupted line and exits with the signal's code.
 pub fn watch_children() {
     let flag = flag();
     static WATCH: Once = Once::new();
@@ -162,20 +166,31 @@ pub fn watch_children() {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 let sig = received().unwrap_or(libc::SIGTERM);
-                let stopped_at = std::time::Instant::now();
-                // Children started after the first sweep (a step already under way) end too.
-                while stopped_at.elapsed() < GRACE {
-                    for pid in children() {
+                let signalled = Instant::now();
+                // Children started after the first sweep (a step already under way) end too. A
+                // `zfs receive` leaves once the kernel saved its partial state: the grace starts
+                // when no child is left.
+                let mut childless: Option<Instant> = None;
+                while signalled.elapsed() < GRACE_MAX
+                    && childless.is_none_or(|t| t.elapsed() < GRACE)
+                {
+                    let pids = children();
+                    for &pid in &pids {
                         // SAFETY: kill(2) on our own child's pid; no memory is involved.
                         unsafe { libc::kill(pid, libc::SIGTERM) };
                     }
-                    std::thread::sleep(Duration::from_millis(250));
+                    childless = match (pids.is_empty(), childless) {
+                        (true, None) => Some(Instant::now()),
+                        (true, t) => t,
+                        (false, _) => None,
+                    };
+                    std::thread::sleep(Duration::from_millis(100));
                 }
                 errln!(
-                    "zsync: interrupted ({}): still running {} s after the signal: exiting; a \
-                     partial receive is left resumable",
+                    "zsync: interrupted ({}): still running {:.0} s after the signal (a stream \
+                     inside this process): exiting; its receive is left resumable",
                     name(sig),
-                    GRACE.as_secs()
+                    signalled.elapsed().as_secs_f64()
                 );
                 std::process::exit(i32::from(exit_code(sig)));
             });
