@@ -3,8 +3,7 @@
 //! Run with `cargo xtask lab test lab_cli_kill`.
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use zsync_lab::data::pattern;
 use zsync_lab::{LabError, TestPool};
@@ -12,17 +11,7 @@ use zsync_lab::{LabError, TestPool};
 mod common;
 use common::fault::{fnv, has_token, kill_group, recv_used, settled_token, token};
 
-/// `zsync --backend BACKEND ARGS...` (see [`common::zsync_cmd`]).
-fn zsync_cmd(dir: &Path, backend: &str, args: &[&str]) -> Command {
-    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
-    common::zsync_cmd(dir, None, &full)
-}
-
-/// Runs `zsync --backend BACKEND ARGS...` and logs it (see [`common::zsync`]).
-fn zsync(dir: &Path, backend: &str, args: &[&str]) -> Output {
-    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
-    common::zsync(dir, None, &full)
-}
+use common::{zsync_backend as zsync, zsync_backend_cmd as zsync_cmd};
 
 /// Incompressible payload of the interrupted snapshot.
 const BIG: usize = 24 << 20;

@@ -5,8 +5,8 @@
 //! Run with `cargo xtask lab test lab_fault_signals`.
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 use zsync_lab::data::pattern;
 use zsync_lab::tally;
@@ -25,15 +25,7 @@ const RATE_BPS: f64 = (2 << 20) as f64;
 /// The same as a flag.
 const RATE: &str = "--source-bwlimit=2M";
 
-fn zsync_cmd(dir: &Path, backend: &str, args: &[&str]) -> Command {
-    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
-    common::zsync_cmd(dir, None, &full)
-}
-
-fn zsync(dir: &Path, backend: &str, args: &[&str]) -> Output {
-    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
-    common::zsync(dir, None, &full)
-}
+use common::{zsync_backend as zsync, zsync_backend_cmd as zsync_cmd};
 
 /// A pool with `src` (one small file, `@s1`) replicated in full to `dst/src`.
 struct Setup {

@@ -91,31 +91,17 @@ pub(crate) enum StepError {
     },
 }
 
-/// `1.5 MiB`-style size (binary units, one decimal).
-#[cfg(feature = "exec")]
-fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 /// The one line of [`StepError::NoSpace`].
 #[cfg(feature = "exec")]
 fn no_space_text(target: &DatasetName, needed: Option<u64>, available: Option<u64>) -> String {
     let needed = needed.map_or_else(
         || "an unknown size".to_string(),
-        |n| format!("about {}", size_text(n)),
+        |n| format!("about {}", crate::report::human_bytes(n)),
     );
-    let available = available.map_or_else(|| "an unknown amount".to_string(), size_text);
+    let available = available.map_or_else(
+        || "an unknown amount".to_string(),
+        crate::report::human_bytes,
+    );
     format!(
         "target {target} is out of space: the stream needs {needed}, {available} available on \
          {target}; the source is untouched and the target's snapshots are intact: free space on \
@@ -150,7 +136,7 @@ mod tests {
         assert!(unknown
             .to_string()
             .contains("needs an unknown size, an unknown amount available"));
-        assert_eq!(size_text(512), "512 B");
-        assert_eq!(size_text(1536), "1.5 KiB");
+        assert_eq!(crate::report::human_bytes(512), "512 B");
+        assert_eq!(crate::report::human_bytes(1536), "1.5 KiB");
     }
 }
