@@ -310,7 +310,8 @@ fn lab_fault_signals_sigterm_and_sigint_mid_sync_cli() -> Result<(), LabError> {
     let s = setup("fint", "cli")?;
     interrupt(&s, "cli", 2, libc::SIGTERM, "SIGTERM")?;
     interrupt(&s, "cli", 3, libc::SIGINT, "SIGINT")?;
-    s.drop_older(4)?;
+    // Room for @s4: @s2's payload goes (@s3 stays, the newest on both sides and the base).
+    s.drop_older(3)?;
     interrupt(&s, "cli", 4, libc::SIGHUP, "SIGHUP")
 }
 
