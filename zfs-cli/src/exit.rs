@@ -2,7 +2,8 @@
 //!
 //! 0 success; 1 partial (some dataset skipped, a hook failed, a monitor warning); 2 failure (bad
 //! usage, bad config, a ZFS error, a monitor critical); 3 monitor UNKNOWN; 75 the run lock stayed
-//! busy.
+//! busy; 128 + the signal when SIGINT (130), SIGTERM (143) or SIGHUP (129) stopped a run
+//! ([`crate::signals::exit_code`]).
 
 use zsync_ops::monitor::{CheckReport, CheckState};
 use zsync_ops::{Report, RunOutcome};

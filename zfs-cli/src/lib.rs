@@ -22,6 +22,7 @@ pub mod progress;
 pub mod render;
 pub mod run;
 pub mod sanoid_monitor;
+pub mod signals;
 pub mod status;
 pub mod sync;
 pub mod sync_events;

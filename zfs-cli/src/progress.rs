@@ -117,20 +117,7 @@ pub fn render(active: &[(u64, String, ProgressSnapshot)]) -> String {
 }
 
 /// `1.5 MiB`, `812 B`: binary units, one decimal.
-pub fn human_bytes(b: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", U[i])
-    }
-}
+pub use zfs_sync::report::human_bytes;
 
 /// `0:07`, `12:34`, `1:02:03`.
 fn clock(d: Duration) -> String {

@@ -220,6 +220,21 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     }
     log_events(&rec);
     render(&rec, a);
+    // A signal stopped the run: say so and exit 128 + the signal.
+    if let Some(sig) = crate::signals::received() {
+        let cancelled: Vec<String> = rec
+            .jobs
+            .iter()
+            .flat_map(|j| &j.datasets)
+            .filter(|d| d.outcome == "cancelled")
+            .map(|d| d.target.clone())
+            .collect();
+        errln!(
+            "zsync: {}",
+            crate::signals::interrupted_line(sig, &cancelled)
+        );
+        return Ok(crate::signals::exit_code(sig));
+    }
     Ok(rec.exit_code)
 }
 

@@ -60,15 +60,19 @@ pub fn run(
         if syncoid_mode && args.rollback && !quiet {
             say_rollbacks(exec, &spec, &opts);
         }
-        let report = exec
-            .run(&spec, &opts)
-            .map_err(|e| Fail::failure(e.to_string()))?;
+        let report = match exec.run(&spec, &opts) {
+            Ok(r) => r,
+            Err(e) => return crate::signals::interrupted(&[]).ok_or(Fail::failure(e.to_string())),
+        };
         // What the run did other than asked (a remote end without the codec program asked for).
         for n in &report.notices {
             warn(n);
         }
         if args.flags.json {
             outln!("{}", report.to_json());
+        }
+        if let Some(code) = crate::signals::report_interrupted(&report) {
+            return Ok(code);
         }
         Ok(u8::try_from(report.exit_code).unwrap_or(EXIT_FAILURE))
     })
@@ -188,6 +192,9 @@ pub fn with_executor<T>(
             (source_be, target_be)
         };
     let mut exec = Executor::new(source_used, target_used);
+    // SIGINT/SIGTERM/SIGHUP stop the run; a stream in flight ends with its children (resumable).
+    exec.cancel = crate::signals::cancel();
+    crate::signals::watch_children();
     exec.mover = &mover;
     exec.events = &events;
     f(&exec, events.quiet)

@@ -10,42 +10,14 @@ use crate::args::verify::{resolve, ResolvedVerify, VerifyArgs, VerifyManifestArg
 use crate::args::BackendArg;
 use crate::backend;
 use crate::exit::{Fail, EXIT_OK, EXIT_PARTIAL};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
 use zsync_ops::verify::{manifest_of, verify, Side, Verdict, VerifyOptions};
-
-/// The flag the signal handler sets.
-static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-
-extern "C" fn on_signal(_: libc::c_int) {
-    if let Some(flag) = CANCEL.get() {
-        flag.store(true, Ordering::SeqCst);
-    }
-}
-
-/// A cancel flag set by SIGINT, SIGTERM and SIGHUP from now on.
-fn cancel_on_signals() -> Arc<AtomicBool> {
-    let flag = CANCEL
-        .get_or_init(|| Arc::new(AtomicBool::new(false)))
-        .clone();
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: installs a handler that only does an atomic store; no memory is shared unsafely.
-        unsafe {
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-            libc::sigemptyset(&mut act.sa_mask);
-            act.sa_flags = libc::SA_RESTART;
-            libc::sigaction(sig, &act, std::ptr::null_mut());
-        }
-    }
-    flag
-}
 
 /// Verify options with a cancel flag that SIGINT, SIGTERM and SIGHUP set.
 pub(crate) fn options(threads: Option<usize>, device_wait: std::time::Duration) -> VerifyOptions {
     let mut opts = VerifyOptions {
         device_wait,
-        cancel: cancel_on_signals(),
+        cancel: crate::signals::flag(),
         ..VerifyOptions::default()
     };
     if let Some(n) = threads {

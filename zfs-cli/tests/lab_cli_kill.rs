@@ -3,86 +3,20 @@
 //! Run with `cargo xtask lab test lab_cli_kill`.
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use zsync_lab::data::pattern;
 use zsync_lab::{LabError, TestPool};
 
 mod common;
+use common::fault::{fnv, has_token, kill_group, recv_used, settled_token, token};
 
-/// `zsync --backend BACKEND ARGS...` (see [`common::zsync_cmd`]).
-fn zsync_cmd(dir: &Path, backend: &str, args: &[&str]) -> Command {
-    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
-    common::zsync_cmd(dir, None, &full)
-}
-
-/// Runs `zsync --backend BACKEND ARGS...` and logs it (see [`common::zsync`]).
-fn zsync(dir: &Path, backend: &str, args: &[&str]) -> Output {
-    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
-    common::zsync(dir, None, &full)
-}
+use common::{zsync_backend as zsync, zsync_backend_cmd as zsync_cmd};
 
 /// Incompressible payload of the interrupted snapshot.
 const BIG: usize = 24 << 20;
 /// Rate limit that makes the payload take ~8 s to move, so the kill lands mid-transfer.
 const RATE: &str = "--source-bwlimit=3M";
-
-/// FNV-1a 64 of the bytes (a checksum to print and compare).
-fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| {
-        (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
-/// The receive resume token of `ds` (`-` when none), or `<error: ...>`.
-fn token(pool: &TestPool, ds: &str) -> String {
-    pool.get("receive_resume_token", ds)
-        .unwrap_or_else(|e| format!("<error: {e}>"))
-}
-
-fn has_token(pool: &TestPool, ds: &str) -> bool {
-    let t = token(pool, ds);
-    t != "-" && !t.starts_with("<error")
-}
-
-/// Bytes used by the in-progress incremental receive (`DST/%recv`), if visible.
-fn recv_used(pool: &TestPool, ds: &str) -> u64 {
-    pool.get_u64("used", &format!("{ds}/%recv")).unwrap_or(0)
-}
-
-/// SIGKILL the whole process group of `child` (zsync runs in its own group, so the `zfs send` /
-/// `zfs receive` processes it spawned die with it), then reap it.
-fn kill_group(child: &mut Child) {
-    let pgid = child.id() as libc::pid_t;
-    // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved.
-    let rc = unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    assert_eq!(rc, 0, "kill(-{pgid}): {}", std::io::Error::last_os_error());
-    let st = child.wait().expect("reap zsync");
-    eprintln!("zsync killed: {st:?}");
-    // The `zfs receive` child (CLI backend) leaves only when its ioctl returns, and the kernel saves
-    // the partial state as that receive unwinds: wait until no process of the group is left (bounded).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    // SAFETY: kill(2) with signal 0 only checks whether the group still has members.
-    while unsafe { libc::kill(-pgid, 0) } == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The resume token once it stopped changing: a receive that is still unwinding can save its state
-/// once more after the token first appears (read a second apart until two reads agree; bounded).
-fn settled_token(pool: &TestPool, ds: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = token(pool, ds);
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-        let now = token(pool, ds);
-        if now == last || Instant::now() >= deadline {
-            return now;
-        }
-        last = now;
-    }
-}
 
 fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     let pool = TestPool::with_size(&format!("clikill-{backend}"), 256 << 20)?;
@@ -158,10 +92,6 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     assert!(line.contains("/s, ") && line.ends_with(" left"), "{line}");
 
     // The kernel saves the partial state as the receive unwinds; wait for the token (bounded).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !has_token(&pool, &dst) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
     let tok = settled_token(&pool, &dst);
     assert!(
         has_token(&pool, &dst),
@@ -208,6 +138,20 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
     assert_eq!(token(&pool, &dst), "-", "token consumed");
 
     // Same snapshots by GUID, same bytes.
+    let same =
+        |s: &str| pool.guid(&format!("{src}@{s}")).ok() == pool.guid(&format!("{dst}@{s}")).ok();
+    pool.zfs(&["set", "readonly=on", &dst])?;
+    pool.zfs(&["mount", &dst])?;
+    let got = pool.read_file("dst/src/big")?;
+    let intact = same("s1")
+        && same("s2")
+        && got == big
+        && pool.read_file("dst/src/small")? == b"one"
+        && pool.read_file("src/big")? == big;
+    zsync_lab::tally::fault(
+        &format!("SIGKILL of zsync sync ({backend}) once the partial receive is visible"),
+        intact,
+    );
     for s in ["s1", "s2"] {
         assert_eq!(
             pool.guid(&format!("{src}@{s}"))?,
@@ -215,9 +159,6 @@ fn kill_and_resume(backend: &str) -> Result<(), LabError> {
             "guid of @{s}"
         );
     }
-    pool.zfs(&["set", "readonly=on", &dst])?;
-    pool.zfs(&["mount", &dst])?;
-    let got = pool.read_file("dst/src/big")?;
     assert_eq!(got.len(), big.len());
     assert_eq!(fnv(&got), fnv(&big), "checksum of big on the target");
     assert!(got == big, "content of big on the target");

@@ -132,6 +132,13 @@ fn lab_cli_ssh_fail_cut_mid_transfer_then_resume() -> Result<(), LabError> {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
     let step = &r["datasets"][0]["steps"][0];
+    let resumed =
+        step["step"]["step"] == "resume" && step["bytes"].as_u64().is_some_and(|b| b < LEN as u64);
+    eprintln!("resumed from the token, moving less than the whole stream: {resumed}");
+    let intact = snapshot_guids(&src) == snapshot_guids(&dst)
+        && zfs_get("receive_resume_token", &dst) == "-"
+        && read_file_ro(&dst, "big.bin") == pattern(LEN, 5);
+    zsync_lab::tally::fault("SSH connection cut mid-transfer, then resumed", intact);
     assert_eq!(step["step"]["step"], "resume", "{r}");
     assert!(
         step["bytes"].as_u64().unwrap() < LEN as u64,

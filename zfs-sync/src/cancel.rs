@@ -4,9 +4,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A cancel token: clones share one flag. Cancelling stops a run between steps, never inside a
-/// stream: a dataset not yet started, or between two steps, ends as
-/// [`Outcome::Cancelled`](crate::Outcome::Cancelled).
+/// A cancel token: clones share one flag. Cancelling stops a run between steps: a dataset not yet
+/// started, or between two steps, ends as [`Outcome::Cancelled`](crate::Outcome::Cancelled). The
+/// executor does not end a stream in flight itself; whoever cancels may (zsync ends its `zfs send`
+/// / `zfs receive` children on a signal), and a step that fails once the token is cancelled is
+/// reported as cancelled too, not failed.
 #[derive(Debug, Clone, Default)]
 pub struct Cancel(Arc<AtomicBool>);
 
@@ -14,6 +16,11 @@ impl Cancel {
     /// A token that is not cancelled.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A token over an existing flag (e.g. one a signal handler sets).
+    pub fn from_flag(flag: Arc<AtomicBool>) -> Self {
+        Self(flag)
     }
 
     /// Cancels every run checking this token (or a clone of it). Cannot be undone.
@@ -42,5 +49,9 @@ mod tests {
             !Cancel::default().is_cancelled(),
             "a new token is independent"
         );
+        let flag = Arc::new(AtomicBool::new(false));
+        let c = Cancel::from_flag(flag.clone());
+        flag.store(true, Ordering::SeqCst);
+        assert!(c.is_cancelled(), "the flag is the token's");
     }
 }

@@ -79,4 +79,64 @@ pub(crate) enum StepError {
     Transfer(Box<crate::mover::TransferError>),
     #[error("moving the stream: backend gave no stream descriptor")]
     NoStream,
+    /// The receive ran out of space on the target: what the stream needs and what the target has.
+    #[error("{}", no_space_text(target, *needed, *available))]
+    NoSpace {
+        /// The receiving dataset.
+        target: DatasetName,
+        /// The stream's estimated size, when known.
+        needed: Option<u64>,
+        /// The target's `available` (its parent's when it does not exist yet), when readable.
+        available: Option<u64>,
+    },
+}
+
+/// The one line of [`StepError::NoSpace`].
+#[cfg(feature = "exec")]
+fn no_space_text(target: &DatasetName, needed: Option<u64>, available: Option<u64>) -> String {
+    let needed = needed.map_or_else(
+        || "an unknown size".to_string(),
+        |n| format!("about {}", crate::report::human_bytes(n)),
+    );
+    let available = available.map_or_else(
+        || "an unknown amount".to_string(),
+        crate::report::human_bytes,
+    );
+    format!(
+        "target {target} is out of space: the stream needs {needed}, {available} available on \
+         {target}; the source is untouched and the target's snapshots are intact: free space on \
+         the target pool and run again (a partial receive is kept and resumed)"
+    )
+}
+
+#[cfg(all(test, feature = "exec"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_space_names_the_target_and_both_sizes() {
+        let e = StepError::NoSpace {
+            target: DatasetName::parse("small/dst").unwrap(),
+            needed: Some(40 << 20),
+            available: Some(12_900_000),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "target small/dst is out of space: the stream needs about 40.0 MiB, 12.3 MiB \
+                 available on small/dst; "
+            ),
+            "{text}"
+        );
+        let unknown = StepError::NoSpace {
+            target: DatasetName::parse("small/dst").unwrap(),
+            needed: None,
+            available: None,
+        };
+        assert!(unknown
+            .to_string()
+            .contains("needs an unknown size, an unknown amount available"));
+        assert_eq!(crate::report::human_bytes(512), "512 B");
+        assert_eq!(crate::report::human_bytes(1536), "1.5 KiB");
+    }
 }

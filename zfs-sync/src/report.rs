@@ -30,8 +30,9 @@ pub enum Outcome {
         /// The error, one line.
         error: String,
     },
-    /// The run was cancelled ([`Cancel`](crate::Cancel)) before this dataset started, or between
-    /// two of its steps (the ones that ran are in its report). Nothing is cleaned up after it, and
+    /// The run was cancelled ([`Cancel`](crate::Cancel)) before this dataset started, between
+    /// two of its steps, or while a step ran (that step failed after the cancel: its stream was
+    /// stopped, a resumable receive keeps its partial state; the steps that ran are in its report). Nothing is cleaned up after it, and
     /// this run's sync snapshot stays (the next run's cleanup removes it).
     Cancelled,
 }
@@ -266,6 +267,22 @@ impl Report {
     /// Stable pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// `1.5 MiB`, `812 B`: binary units, one decimal (zsync's progress and error lines).
+pub fn human_bytes(b: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", U[i])
     }
 }
 

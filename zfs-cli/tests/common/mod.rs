@@ -52,6 +52,18 @@ pub fn zsync(dir: &Path, now: Option<DateTime<Utc>>, args: &[&str]) -> Output {
     o
 }
 
+/// `zsync --backend BACKEND ARGS...` (see [`zsync_cmd`]), without an injected time.
+pub fn zsync_backend_cmd(dir: &Path, backend: &str, args: &[&str]) -> Command {
+    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
+    zsync_cmd(dir, None, &full)
+}
+
+/// Runs `zsync --backend BACKEND ARGS...` and logs it (see [`zsync`]).
+pub fn zsync_backend(dir: &Path, backend: &str, args: &[&str]) -> Output {
+    let full: Vec<&str> = ["--backend", backend].iter().chain(args).copied().collect();
+    zsync(dir, None, &full)
+}
+
 /// Lossy UTF-8 text of a command's output.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -65,3 +77,6 @@ pub fn now0() -> DateTime<Utc> {
 
 /// Helpers of the lab tests over SSH.
 pub mod ssh;
+
+/// Helpers of the fault lab tests.
+pub mod fault;

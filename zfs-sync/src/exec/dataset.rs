@@ -99,6 +99,12 @@ impl Context<'_> {
                 self.events.step_finished(dp, &step_report);
                 rep.steps.push(step_report);
                 if let Some(e) = err {
+                    // A stream stopped because the run was cancelled (its children ended) is not a
+                    // failure of the dataset: it stays as it is, resumable.
+                    if self.cancel.is_cancelled() {
+                        rep.outcome = Outcome::Cancelled;
+                        return finish(rep);
+                    }
                     if matches!(step, Step::Resume { .. })
                         && matches!(&e, StepError::Zfs(z) if matches!(**z, ZfsError::StaleResumeToken { .. }))
                         && !replanned

@@ -358,7 +358,12 @@ impl Context<'_> {
         self.events.span(&format!("transfer {}", send.to), t);
         let recv_res = r.finish();
         let send_res = s.finish();
-        let m = cause(send_res, recv_res, moved)?;
+        let m = match cause(send_res, recv_res, moved) {
+            Err(StepError::Zfs(z)) if matches!(*z, ZfsError::NoSpace { .. }) => {
+                return Err(self.no_space(send, recv, estimate));
+            }
+            r => r?,
+        };
         checked.checked.extend(m.check);
         checked
             .unchecked
@@ -367,6 +372,34 @@ impl Context<'_> {
                 reason,
             }));
         Ok(m.bytes)
+    }
+
+    /// The out-of-space error of a receive: the stream's estimate (asked now when not known; none
+    /// for a resume) against the target's `available` (its parent's when it does not exist).
+    fn no_space(&self, send: &SendRequest, recv: &RecvRequest, estimate: Option<u64>) -> StepError {
+        let target = recv.target.dataset();
+        let needed = estimate.or_else(|| {
+            send.resume
+                .is_none()
+                .then(|| {
+                    self.source
+                        .send_space(&send.to, send.from.as_ref(), &send.flags)
+                        .ok()
+                })
+                .flatten()
+        });
+        let query = zfs_core::PropQuery::named(&["available"], false);
+        let available = std::iter::once(target.clone())
+            .chain(target.parent())
+            .find_map(|ds| {
+                let props = self.target.properties(&ds, &query).ok()?;
+                props.get(&ds)?.get("available")?.value.parse::<u64>().ok()
+            });
+        StepError::NoSpace {
+            target,
+            needed,
+            available,
+        }
     }
 
     /// Expected bytes of `send` (`zfs send -nP` / `lzc_send_space`). An `-I` stream (`package`: the
