@@ -3,7 +3,10 @@
 
 pub mod data;
 pub mod parse;
+pub mod release;
 pub mod ssh;
+
+pub use release::{release, Release};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::lab;
+use crate::root21;
 use crate::util::{self, Stopwatch};
 use crate::vm::VmOptions;
 use crate::{fuzz, lab::parse_test_result};
@@ -12,7 +13,18 @@ use crate::{fuzz, lab::parse_test_result};
 type StepFn<'a> = Box<dyn FnOnce() -> Result<String> + 'a>;
 
 /// Short step names, in order (for `--skip`).
-pub const STEP_NAMES: &[&str] = &["setup", "fmt", "clippy", "test", "fuzz", "lab"];
+pub const STEP_NAMES: &[&str] = &["setup", "fmt", "clippy", "test", "fuzz", "lab", "zfs21"];
+
+/// The lab tests that run a second time on the OpenZFS 2.1 root: the backends' and replication's
+/// (binary-name filters for `lab test`).
+pub const ZFS21_TESTS: &[&str] = &[
+    "lab_cli",
+    "lab_lzc",
+    "lab_props",
+    "lab_release",
+    "lab_sync",
+    "lab_cli_sync",
+];
 
 /// Runs every CI step except those named in `skip`; prints a summary; non-zero exit at the
 /// first failure.
@@ -24,6 +36,13 @@ pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
         );
     }
     let total = Stopwatch::start();
+    // The 2.1 root (debootstrap + dkms, ~15 min when fresh) builds in the background while the
+    // host steps run; the zfs21 step joins it.
+    let root21 = if skip.iter().any(|s| s == "zfs21") {
+        None
+    } else {
+        Some(root21::Background::start()?)
+    };
     let steps: Vec<(&str, StepFn)> = vec![
         (
             "lab setup",
@@ -56,6 +75,19 @@ pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
         (
             "lab test",
             Box::new(|| lab::test(&VmOptions::from_env()?, &[]).map(|()| String::new())),
+        ),
+        (
+            "lab test --root zfs21 (OpenZFS 2.1)",
+            Box::new(move || {
+                let built = root21
+                    .context("the 2.1 root build was not started")?
+                    .join()?;
+                let mut opts = VmOptions::from_env()?;
+                opts.root = Some(root21::NAME.to_string());
+                let filters: Vec<String> = ZFS21_TESTS.iter().map(|s| s.to_string()).collect();
+                lab::test(&opts, &filters)?;
+                Ok(built)
+            }),
         ),
     ];
     let count = steps.len();

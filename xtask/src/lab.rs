@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::host_sshd;
+use crate::root21;
 use crate::util::{self, Stopwatch};
 use crate::vm::{self, VmOptions};
 
@@ -61,6 +62,11 @@ pub struct LabEnv {
     pub kernel_version: String,
     pub kernel_image: PathBuf,
     pub venv: PathBuf,
+    /// The guest root: `None` boots the host root (OpenZFS 2.3), `Some` a root of its own
+    /// (the OpenZFS 2.1 root, [`crate::root21`]).
+    pub root: Option<PathBuf>,
+    /// Host dirs a guest with a root of its own sees read-only at the same paths.
+    pub rodirs: Vec<PathBuf>,
 }
 
 impl LabEnv {
@@ -80,7 +86,34 @@ impl LabEnv {
             kernel_version: kernel.version,
             kernel_image: kernel.image,
             venv,
+            root: None,
+            rodirs: Vec::new(),
         })
+    }
+
+    /// The lab for `--root NAME`: `None` is the host root ([`LabEnv::detect`]), `zfs21` the
+    /// OpenZFS 2.1 root (which must be set up; virtme-ng comes from the host lab).
+    pub fn for_root(name: Option<&str>) -> Result<Self> {
+        let host = Self::detect()?;
+        match name {
+            None => Ok(host),
+            Some(root21::NAME) => {
+                let root = root21::detect()?;
+                Ok(LabEnv {
+                    kernel_version: format!(
+                        "{} (OpenZFS {})",
+                        root.kernel_version, root.zfs_version
+                    ),
+                    kernel_image: root.kernel_image,
+                    root: Some(root.dir),
+                    ..host
+                })
+            }
+            Some(other) => bail!(
+                "--root {other:?}: unknown lab root (known: {})",
+                root21::NAME
+            ),
+        }
     }
 
     pub fn vng(&self) -> PathBuf {
@@ -191,6 +224,8 @@ pub fn setup() -> Result<LabEnv> {
         kernel_version: kernel.version,
         kernel_image: kernel.image,
         venv,
+        root: None,
+        rodirs: Vec::new(),
     };
     if did.is_empty() {
         eprintln!(
@@ -297,12 +332,7 @@ fn installed_kernels() -> Result<Vec<Kernel>> {
         if !image.is_file() {
             continue;
         }
-        let deps = fs::read_to_string(entry.path().join("modules.dep")).unwrap_or_default();
-        let has_zfs = deps.lines().any(|l| {
-            let module = l.split(':').next().unwrap_or("");
-            let file = module.rsplit('/').next().unwrap_or("");
-            file == "zfs.ko" || file.starts_with("zfs.ko.")
-        });
+        let has_zfs = has_zfs_module(Path::new("/"), &version);
         kernels.push(Kernel {
             version,
             image,
@@ -310,6 +340,17 @@ fn installed_kernels() -> Result<Vec<Kernel>> {
         });
     }
     Ok(kernels)
+}
+
+/// Whether `<root>/lib/modules/<version>/modules.dep` lists a zfs module.
+pub fn has_zfs_module(root: &Path, version: &str) -> bool {
+    let deps = fs::read_to_string(root.join("lib/modules").join(version).join("modules.dep"))
+        .unwrap_or_default();
+    deps.lines().any(|l| {
+        let module = l.split(':').next().unwrap_or("");
+        let file = module.rsplit('/').next().unwrap_or("");
+        file == "zfs.ko" || file.starts_with("zfs.ko.")
+    })
 }
 
 /// The lab kernel: `$ZSYNC_LAB_KERNEL` if set, else the newest kernel with a zfs module.
@@ -334,7 +375,7 @@ fn choose_kernel() -> Result<Option<Kernel>> {
 }
 
 /// Orders kernel versions numerically ("6.12.95+deb12-amd64" > "6.1.0-30-amd64").
-fn version_key(v: &str) -> Vec<u64> {
+pub fn version_key(v: &str) -> Vec<u64> {
     v.split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().unwrap_or(0))
@@ -346,7 +387,7 @@ fn version_key(v: &str) -> Vec<u64> {
 
 /// `lab run -- CMD...`: one VM, one command, its exit status.
 pub fn run_command(opts: &VmOptions, argv: &[String]) -> Result<Option<i32>> {
-    let lab = LabEnv::detect()?;
+    let lab = LabEnv::for_root(opts.root.as_deref())?;
     let rwdir = vm::new_run_dir("run")?;
     let status = vm::run(&lab, opts, &rwdir, &[], argv)?;
     finish_run_dir(&rwdir, status == Some(0));
@@ -467,7 +508,7 @@ pub fn stage(src: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
 
 /// `lab test [FILTER...]`: build on the host, run every `lab_*` test binary in one VM.
 pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
-    let lab = LabEnv::detect()?;
+    let mut lab = LabEnv::for_root(opts.root.as_deref())?;
     let clock = Stopwatch::start();
     let artifacts = cargo_executables(&["test", "--workspace", "--no-run"])?;
     let mut tests: Vec<Artifact> = artifacts
@@ -486,6 +527,11 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
         tests.len()
     );
 
+    // A guest with a root of its own sees the tests' crate dirs (their working dirs) read-only.
+    let mut crate_dirs: Vec<PathBuf> = tests.iter().map(|t| t.manifest_dir.clone()).collect();
+    crate_dirs.sort();
+    crate_dirs.dedup();
+    lab.rodirs = crate_dirs;
     let rwdir = vm::new_run_dir("test")?;
     let bin = rwdir.join("bin");
     let xtask = stage(Path::new(SELF_EXE), &bin, "xtask")?;
