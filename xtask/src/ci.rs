@@ -18,12 +18,15 @@ pub const STEP_NAMES: &[&str] = &["setup", "fmt", "clippy", "test", "fuzz", "lab
 /// The lab tests that run a second time on the OpenZFS 2.1 root: the backends' and replication's
 /// (binary-name filters for `lab test`).
 pub const ZFS21_TESTS: &[&str] = &[
-    "lab_cli",
-    "lab_lzc",
-    "lab_props",
-    "lab_release",
-    "lab_sync",
-    "lab_cli_sync",
+    "bin:lab_cli",
+    "bin:lab_lzc",
+    "bin:lab_props",
+    "bin:lab_release",
+    "bin:lab_sync",
+    "bin:lab_sync_package",
+    "bin:lab_sync_props",
+    "bin:lab_sync_wire",
+    "bin:lab_cli_sync",
 ];
 
 /// Runs every CI step except those named in `skip`; prints a summary; non-zero exit at the

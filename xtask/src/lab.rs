@@ -517,6 +517,8 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
         .collect();
     tests.sort_by(|a, b| (&a.package, &a.target).cmp(&(&b.package, &b.target)));
     tests.dedup_by(|a, b| a.executable == b.executable);
+    let (tests, filters) = select_binaries(tests, filters)?;
+    let filters = filters.as_slice();
     if tests.is_empty() {
         bail!("no lab test binaries found (integration tests named tests/lab_*.rs)");
     }
@@ -614,6 +616,34 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Applies `bin:NAME` filters: when there are any, only the test binaries named exactly so run
+/// (each must exist); the other filters are returned for the usual matching.
+fn select_binaries(
+    tests: Vec<Artifact>,
+    filters: &[String],
+) -> Result<(Vec<Artifact>, Vec<String>)> {
+    let (names, rest): (Vec<&String>, Vec<&String>) =
+        filters.iter().partition(|f| f.starts_with(BIN_FILTER));
+    if names.is_empty() {
+        return Ok((tests, filters.to_vec()));
+    }
+    let names: Vec<&str> = names.iter().map(|f| &f[BIN_FILTER.len()..]).collect();
+    if let Some(missing) = names
+        .iter()
+        .find(|n| !tests.iter().any(|t| t.target == **n))
+    {
+        bail!("lab test: no lab test binary named {missing:?} (bin:{missing})");
+    }
+    let chosen = tests
+        .into_iter()
+        .filter(|t| names.contains(&t.target.as_str()))
+        .collect();
+    Ok((chosen, rest.into_iter().cloned().collect()))
+}
+
+/// Prefix of a filter that names one test binary exactly (`bin:lab_cli`).
+pub const BIN_FILTER: &str = "bin:";
 
 /// Results file written by the in-VM driver (rewritten after each binary).
 const RESULTS_FILE: &str = "results.json";
@@ -831,6 +861,26 @@ mod tests {
         };
         assert!(good.ok());
         assert_eq!(good.failures(), 0);
+    }
+
+    #[test]
+    fn bin_filters_select_binaries_exactly() {
+        let art = |t: &str| Artifact {
+            package: "p".into(),
+            target: t.into(),
+            kinds: vec!["test".into()],
+            executable: PathBuf::from(t),
+            manifest_dir: PathBuf::new(),
+        };
+        let all = || vec![art("lab_cli"), art("lab_cli_sync"), art("lab_cli_ssh")];
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (chosen, rest) = select_binaries(all(), &f(&["bin:lab_cli", "some_test"])).unwrap();
+        let names: Vec<&str> = chosen.iter().map(|a| a.target.as_str()).collect();
+        assert_eq!(names, ["lab_cli"]);
+        assert_eq!(rest, ["some_test"]);
+        let (chosen, rest) = select_binaries(all(), &f(&["lab_cli"])).unwrap();
+        assert_eq!((chosen.len(), rest.len()), (3, 1));
+        assert!(select_binaries(all(), &f(&["bin:lab_nope"])).is_err());
     }
 
     #[test]

@@ -37,7 +37,8 @@ commands:
   lab run [VM OPTS] -- CMD...    boot the lab VM, modprobe zfs, run CMD as root, return its status
   lab test [VM OPTS] [FILTER...] run all lab_* test binaries (--ignored) in one VM; a FILTER that
                                  is part of a binary's name runs all its tests, others are
-                                 passed to every binary as test-name filters
+                                 passed to every binary as test-name filters; bin:NAME
+                                 filters run only the binaries named exactly NAME
   lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
   fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
   dist-extras --out PREFIX       write bash/zsh/fish completions and man pages (zsync.1,
