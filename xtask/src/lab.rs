@@ -67,6 +67,8 @@ pub struct LabEnv {
     pub root: Option<PathBuf>,
     /// Host dirs a guest with a root of its own sees read-only at the same paths.
     pub rodirs: Vec<PathBuf>,
+    /// Host dirs every guest sees read-write at the same paths, besides the run dir.
+    pub rwdirs: Vec<PathBuf>,
 }
 
 impl LabEnv {
@@ -88,6 +90,7 @@ impl LabEnv {
             venv,
             root: None,
             rodirs: Vec::new(),
+            rwdirs: Vec::new(),
         })
     }
 
@@ -226,6 +229,7 @@ pub fn setup() -> Result<LabEnv> {
         venv,
         root: None,
         rodirs: Vec::new(),
+        rwdirs: Vec::new(),
     };
     if did.is_empty() {
         eprintln!(
@@ -508,7 +512,19 @@ pub fn stage(src: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
 
 /// `lab test [FILTER...]`: build on the host, run every `lab_*` test binary in one VM.
 pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
+    test_with(opts, filters, &[], &[])
+}
+
+/// [`test`] with more environment for the tests and more host dirs the VM mounts read-write at
+/// their paths (`lab xrel`'s shared pool directory).
+pub fn test_with(
+    opts: &VmOptions,
+    filters: &[String],
+    extra_env: &[(String, String)],
+    rwdirs: &[PathBuf],
+) -> Result<()> {
     let mut lab = LabEnv::for_root(opts.root.as_deref())?;
+    lab.rwdirs = rwdirs.to_vec();
     let clock = Stopwatch::start();
     let artifacts = cargo_executables(&["test", "--workspace", "--no-run"])?;
     let mut tests: Vec<Artifact> = artifacts
@@ -537,7 +553,7 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
     let rwdir = vm::new_run_dir("test")?;
     let bin = rwdir.join("bin");
     let xtask = stage(Path::new(SELF_EXE), &bin, "xtask")?;
-    let mut env = Vec::new();
+    let mut env = extra_env.to_vec();
     if let Some(zsync) = zsync {
         let staged = stage(&zsync, &bin, "zsync")?;
         env.push((
@@ -614,6 +630,48 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
         }
         bail!("lab test: failures (see above)");
     }
+    Ok(())
+}
+
+/// `lab xrel`: replication across OpenZFS releases in three boots (2.1, 2.3, 2.1) of the test
+/// binary `lab_cli_xrel`, whose pools live in `<target>/lab/xrel` (fresh each time), mounted
+/// read-write in every boot; see zfs-cli/tests/lab_cli_xrel.rs.
+pub fn cross_release(opts: &VmOptions) -> Result<()> {
+    let clock = Stopwatch::start();
+    let shared = util::target_dir().join("lab").join("xrel");
+    if shared.exists() {
+        fs::remove_dir_all(&shared)
+            .with_context(|| format!("cannot remove {}", shared.display()))?;
+    }
+    fs::create_dir_all(&shared).with_context(|| format!("cannot create {}", shared.display()))?;
+    let filters = [format!("{BIN_FILTER}lab_cli_xrel")];
+    for (root, step) in [
+        (Some(root21::NAME), "old1"),
+        (None, "new"),
+        (Some(root21::NAME), "old2"),
+    ] {
+        eprintln!(
+            "lab xrel: step {step} on the {} root",
+            root.unwrap_or("host (OpenZFS 2.3)")
+        );
+        let mut opts = opts.clone();
+        opts.root = root.map(str::to_string);
+        let env = [
+            (
+                "ZSYNC_LAB_XREL".to_string(),
+                shared.to_string_lossy().into_owned(),
+            ),
+            ("ZSYNC_XREL_STEP".to_string(), step.to_string()),
+        ];
+        test_with(&opts, &filters, &env, std::slice::from_ref(&shared)).with_context(|| {
+            format!(
+                "lab xrel: step {step} failed (pools kept in {})",
+                shared.display()
+            )
+        })?;
+    }
+    let _ = fs::remove_dir_all(&shared);
+    eprintln!("lab xrel: 2.1 -> 2.3 -> 2.1 passed [{}]", clock.show());
     Ok(())
 }
 

@@ -39,6 +39,8 @@ commands:
                                  is part of a binary's name runs all its tests, others are
                                  passed to every binary as test-name filters; bin:NAME
                                  filters run only the binaries named exactly NAME
+  lab xrel [VM OPTS]             replication across OpenZFS releases: three boots (2.1 root,
+                                 host 2.3, 2.1 root) sharing pool files; see lab/README.md
   lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
   fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
   dist-extras --out PREFIX       write bash/zsh/fish completions and man pages (zsync.1,
@@ -101,6 +103,14 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 .map(|s| s.to_string())
                 .collect();
             lab::test(&opts, &filters)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ["lab", "xrel", rest @ ..] => {
+            let (opts, rest) = parse_vm_opts(rest)?;
+            if !rest.is_empty() {
+                bail!("lab xrel: unexpected argument {:?}", rest[0]);
+            }
+            lab::cross_release(&opts)?;
             Ok(ExitCode::SUCCESS)
         }
         ["lab", "demo", rest @ ..] => {

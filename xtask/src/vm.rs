@@ -210,16 +210,23 @@ pub fn run(
     let _mount_points = match &lab.root {
         None => {
             cmd.arg("--rwdir").arg(rwdir);
+            for dir in &lab.rwdirs {
+                cmd.arg("--rwdir").arg(dir);
+            }
             Vec::new()
         }
         Some(root) => {
             // A root of its own: the run dir and the read-only dirs appear at their host paths.
             cmd.arg("--root").arg(root);
             cmd.arg(format!("--rwdir={0}={0}", rwdir.display()));
+            for dir in &lab.rwdirs {
+                cmd.arg(format!("--rwdir={0}={0}", dir.display()));
+            }
             for dir in &lab.rodirs {
                 cmd.arg(format!("--rodir={0}={0}", dir.display()));
             }
             let dirs: Vec<&Path> = std::iter::once(rwdir)
+                .chain(lab.rwdirs.iter().map(PathBuf::as_path))
                 .chain(lab.rodirs.iter().map(PathBuf::as_path))
                 .collect();
             MountPoint::create_all(root, &dirs)?
