@@ -42,7 +42,7 @@ const PACKAGES: &[&str] = &[
 /// sshd instances and their clients, `sudo` for privilege elevation, `ip` for network namespaces,
 /// and the compressors the remote end of a compressed wire runs. Installing `openssh-server`
 /// leaves the host's own sshd off (see `host_sshd`).
-const SSH_PACKAGES: &[&str] = &[
+pub const SSH_PACKAGES: &[&str] = &[
     "openssh-server",
     "openssh-client",
     "sudo",

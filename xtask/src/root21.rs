@@ -33,9 +33,8 @@ deb http://deb.debian.org/debian bookworm-updates main contrib
 deb http://deb.debian.org/debian-security bookworm-security main contrib
 ";
 
-/// Packages installed in the root: the kernel with headers (dkms builds against them), OpenZFS 2.1,
-/// and what the lab tests run besides zsync (the SSH lab's sshd/sudo/ip/compressors, kmod for
-/// `modprobe`).
+/// Packages installed in the root besides the SSH lab's ([`lab::SSH_PACKAGES`]): the kernel with
+/// headers (dkms builds against them), OpenZFS 2.1, kmod for `modprobe`.
 const PACKAGES: &[&str] = &[
     "linux-image-amd64",
     "linux-headers-amd64",
@@ -43,12 +42,6 @@ const PACKAGES: &[&str] = &[
     "zfsutils-linux",
     "kmod",
     "procps",
-    "openssh-server",
-    "openssh-client",
-    "sudo",
-    "iproute2",
-    "zstd",
-    "lz4",
     "busybox-static",
 ];
 
@@ -171,13 +164,14 @@ pub fn setup() -> Result<Root> {
     fs::set_permissions(&policy, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     if !done(&dir, "packages") {
         let step = Stopwatch::start();
+        let packages: Vec<&str> = PACKAGES.iter().chain(lab::SSH_PACKAGES).copied().collect();
         eprintln!(
             "lab setup --zfs21: installing {} in the root (dkms may build the zfs module here: ~10 min)",
-            PACKAGES.join(" ")
+            packages.join(" ")
         );
         chroot_apt(&dir, &["update"])?;
         let mut args = vec!["install", "-y", "--no-install-recommends"];
-        args.extend(PACKAGES);
+        args.extend(packages);
         chroot_apt(&dir, &args)?;
         mark(&dir, "packages", "")?;
         eprintln!("lab setup --zfs21: packages took {}", step.show());

@@ -27,26 +27,8 @@ const OLD: [&str; 2] = ["xrelsrc", "xreldst"];
 const NEW: [&str; 2] = ["xrelsrc2", "xreldst2"];
 
 /// Snapshot short name → guid of `ds` (that dataset only).
-fn guids(ds: &str) -> Result<BTreeMap<String, String>, LabError> {
-    let out = zsync_lab::zfs(&[
-        "list",
-        "-H",
-        "-p",
-        "-o",
-        "name,guid",
-        "-t",
-        "snapshot",
-        "-d",
-        "1",
-        ds,
-    ])?;
-    Ok(out
-        .lines()
-        .filter_map(|l| {
-            let (name, guid) = l.split_once('\t')?;
-            Some((name.split_once('@')?.1.to_string(), guid.to_string()))
-        })
-        .collect())
+fn guids(ds: &str) -> BTreeMap<String, String> {
+    common::ssh::snapshot_guids(ds).into_iter().collect()
 }
 
 fn file(dir: &Path, pool: &str) -> PathBuf {
@@ -97,7 +79,7 @@ fn snap_and_sync(dir: &Path, pair: [&str; 2], snap: &str, seed: u32) -> R {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let (want, got) = (guids(&data)?, guids(&target)?);
+    let (want, got) = (guids(&data), guids(&target));
     assert!(want.contains_key(snap), "{want:?}");
     assert_eq!(got, want, "{target} must hold the snapshots of {data}");
     Ok(())
@@ -143,7 +125,7 @@ fn step(dir: &Path, name: &str, release: Release, cross: bool) -> R {
             OLD.iter().try_for_each(|p| import(dir, p))?;
             snap_and_sync(dir, OLD, "c", 4)?;
             assert_eq!(
-                guids("xreldst/data")?.into_keys().collect::<Vec<_>>(),
+                guids("xreldst/data").into_keys().collect::<Vec<_>>(),
                 ["a", "b", "c"]
             );
             for p in OLD.iter().chain(&NEW) {
