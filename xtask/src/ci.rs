@@ -13,7 +13,9 @@ use crate::{fuzz, lab::parse_test_result};
 type StepFn<'a> = Box<dyn FnOnce() -> Result<String> + 'a>;
 
 /// Short step names, in order (for `--skip`).
-pub const STEP_NAMES: &[&str] = &["setup", "fmt", "clippy", "test", "fuzz", "lab", "zfs21"];
+pub const STEP_NAMES: &[&str] = &[
+    "setup", "fmt", "clippy", "test", "fuzz", "lab", "zfs21", "xrel",
+];
 
 /// The lab tests that run a second time on the OpenZFS 2.1 root: the backends' and replication's
 /// (binary-name filters for `lab test`).
@@ -91,6 +93,10 @@ pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
                 lab::test(&opts, &filters)?;
                 Ok(built)
             }),
+        ),
+        (
+            "lab xrel (2.1 -> 2.3 -> 2.1)",
+            Box::new(|| lab::cross_release(&VmOptions::from_env()?).map(|()| String::new())),
         ),
     ];
     let count = steps.len();
