@@ -213,7 +213,7 @@ pub fn run(
             for dir in &lab.rwdirs {
                 cmd.arg("--rwdir").arg(dir);
             }
-            Vec::new()
+            None
         }
         Some(root) => {
             // A root of its own: the run dir and the read-only dirs appear at their host paths.
@@ -229,7 +229,7 @@ pub fn run(
                 .chain(lab.rwdirs.iter().map(PathBuf::as_path))
                 .chain(lab.rodirs.iter().map(PathBuf::as_path))
                 .collect();
-            MountPoint::create_all(root, &dirs)?
+            Some(MountPoints::create_all(root, &dirs)?)
         }
     };
     cmd.args(["--exec", &line]);
@@ -302,33 +302,31 @@ pub fn run(
     Ok(code)
 }
 
-/// A directory created inside a guest root (which the VM sees read-only) for a host dir to be
-/// mounted on; removed again (when empty) after the run.
-struct MountPoint(Vec<PathBuf>);
+/// Directories created inside a guest root (which the VM sees read-only) for host dirs to be
+/// mounted on; removed again (those still empty, deepest first) after the run.
+struct MountPoints(Vec<PathBuf>);
 
-impl MountPoint {
+impl MountPoints {
     /// Creates `<root>/<dir>` for each dir, remembering which levels did not exist before.
-    fn create_all(root: &Path, dirs: &[&Path]) -> Result<Vec<MountPoint>> {
-        let mut made = Vec::new();
+    fn create_all(root: &Path, dirs: &[&Path]) -> Result<MountPoints> {
+        let mut made = MountPoints(Vec::new());
         for dir in dirs {
             let rel = dir.strip_prefix("/").unwrap_or(dir);
-            let mut created = Vec::new();
             let mut at = root.to_path_buf();
             for part in rel.components() {
                 at.push(part);
                 if !at.exists() {
                     std::fs::create_dir(&at)
                         .with_context(|| format!("cannot create mount point {}", at.display()))?;
-                    created.push(at.clone());
+                    made.0.push(at.clone());
                 }
             }
-            made.push(MountPoint(created));
         }
         Ok(made)
     }
 }
 
-impl Drop for MountPoint {
+impl Drop for MountPoints {
     fn drop(&mut self) {
         for dir in self.0.iter().rev() {
             let _ = std::fs::remove_dir(dir);
@@ -355,6 +353,28 @@ fn kill_group(pgid: libc::pid_t, child: &mut std::process::Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_points_are_created_and_removed_deepest_first() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("work")).unwrap();
+        let made = MountPoints::create_all(
+            root.path(),
+            &[
+                Path::new("/work/wt/z/target/lab/run"),
+                Path::new("/work/wt/z/zfs-core"),
+            ],
+        )
+        .unwrap();
+        assert!(root.path().join("work/wt/z/target/lab/run").is_dir());
+        assert!(root.path().join("work/wt/z/zfs-core").is_dir());
+        drop(made);
+        assert!(!root.path().join("work/wt").exists());
+        assert!(
+            root.path().join("work").is_dir(),
+            "what existed before stays"
+        );
+    }
 
     #[test]
     fn quoting_leaves_safe_words_alone() {
