@@ -13,9 +13,7 @@ use crate::{fuzz, lab::parse_test_result};
 type StepFn<'a> = Box<dyn FnOnce() -> Result<String> + 'a>;
 
 /// Short step names, in order (for `--skip`).
-pub const STEP_NAMES: &[&str] = &[
-    "setup", "fmt", "clippy", "test", "fuzz", "lab", "zfs21", "xrel",
-];
+pub const STEP_NAMES: &[&str] = &["setup", "fmt", "clippy", "test", "fuzz", "lab", "zfs21"];
 
 /// The lab tests that run a second time on the OpenZFS 2.1 root: the backends' and replication's
 /// (binary-name filters for `lab test`).
@@ -93,10 +91,6 @@ pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
                 lab::test(&opts, &filters)?;
                 Ok(built)
             }),
-        ),
-        (
-            "lab xrel (2.1 -> 2.3 -> 2.1)",
-            Box::new(|| lab::cross_release(&VmOptions::from_env()?).map(|()| String::new())),
         ),
     ];
     let count = steps.len();

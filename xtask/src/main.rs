@@ -46,8 +46,7 @@ commands:
   dist-extras --out PREFIX       write bash/zsh/fish completions and man pages (zsync.1,
                                  zsync-SUB.1) under PREFIX/share (e.g. --out $pkgdir/usr)
   ci [--fuzz-seconds N]          setup, fmt, clippy, cargo test, fuzz, lab test; fails fast
-     [--skip STEP]...            (development only) skip setup|fmt|clippy|test|fuzz|lab|
-                                 zfs21|xrel
+     [--skip STEP]...            (development only) skip setup|fmt|clippy|test|fuzz|lab
 
 VM OPTS:
   --timeout SECS   whole VM run timeout (default 3000, or $ZSYNC_LAB_TIMEOUT)
