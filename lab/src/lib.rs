@@ -3,8 +3,11 @@
 
 pub mod data;
 pub mod parse;
+pub mod release;
 pub mod ssh;
 pub mod tally;
+
+pub use release::{release, Release};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

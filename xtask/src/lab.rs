@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::host_sshd;
+use crate::root21;
 use crate::util::{self, Stopwatch};
 use crate::vm::{self, VmOptions};
 
@@ -41,7 +42,7 @@ const PACKAGES: &[&str] = &[
 /// sshd instances and their clients, `sudo` for privilege elevation, `ip` for network namespaces,
 /// and the compressors the remote end of a compressed wire runs. Installing `openssh-server`
 /// leaves the host's own sshd off (see `host_sshd`).
-const SSH_PACKAGES: &[&str] = &[
+pub const SSH_PACKAGES: &[&str] = &[
     "openssh-server",
     "openssh-client",
     "sudo",
@@ -61,6 +62,13 @@ pub struct LabEnv {
     pub kernel_version: String,
     pub kernel_image: PathBuf,
     pub venv: PathBuf,
+    /// The guest root: `None` boots the host root (OpenZFS 2.3), `Some` a root of its own
+    /// (the OpenZFS 2.1 root, [`crate::root21`]).
+    pub root: Option<PathBuf>,
+    /// Host dirs a guest with a root of its own sees read-only at the same paths.
+    pub rodirs: Vec<PathBuf>,
+    /// Host dirs every guest sees read-write at the same paths, besides the run dir.
+    pub rwdirs: Vec<PathBuf>,
 }
 
 impl LabEnv {
@@ -80,7 +88,35 @@ impl LabEnv {
             kernel_version: kernel.version,
             kernel_image: kernel.image,
             venv,
+            root: None,
+            rodirs: Vec::new(),
+            rwdirs: Vec::new(),
         })
+    }
+
+    /// The lab for `--root NAME`: `None` is the host root ([`LabEnv::detect`]), `zfs21` the
+    /// OpenZFS 2.1 root (which must be set up; virtme-ng comes from the host lab).
+    pub fn for_root(name: Option<&str>) -> Result<Self> {
+        let host = Self::detect()?;
+        match name {
+            None => Ok(host),
+            Some(root21::NAME) => {
+                let root = root21::detect()?;
+                Ok(LabEnv {
+                    kernel_version: format!(
+                        "{} (OpenZFS {})",
+                        root.kernel_version, root.zfs_version
+                    ),
+                    kernel_image: root.kernel_image,
+                    root: Some(root.dir),
+                    ..host
+                })
+            }
+            Some(other) => bail!(
+                "--root {other:?}: unknown lab root (known: {})",
+                root21::NAME
+            ),
+        }
     }
 
     pub fn vng(&self) -> PathBuf {
@@ -191,6 +227,9 @@ pub fn setup() -> Result<LabEnv> {
         kernel_version: kernel.version,
         kernel_image: kernel.image,
         venv,
+        root: None,
+        rodirs: Vec::new(),
+        rwdirs: Vec::new(),
     };
     if did.is_empty() {
         eprintln!(
@@ -297,12 +336,7 @@ fn installed_kernels() -> Result<Vec<Kernel>> {
         if !image.is_file() {
             continue;
         }
-        let deps = fs::read_to_string(entry.path().join("modules.dep")).unwrap_or_default();
-        let has_zfs = deps.lines().any(|l| {
-            let module = l.split(':').next().unwrap_or("");
-            let file = module.rsplit('/').next().unwrap_or("");
-            file == "zfs.ko" || file.starts_with("zfs.ko.")
-        });
+        let has_zfs = has_zfs_module(Path::new("/"), &version);
         kernels.push(Kernel {
             version,
             image,
@@ -310,6 +344,17 @@ fn installed_kernels() -> Result<Vec<Kernel>> {
         });
     }
     Ok(kernels)
+}
+
+/// Whether `<root>/lib/modules/<version>/modules.dep` lists a zfs module.
+pub fn has_zfs_module(root: &Path, version: &str) -> bool {
+    let deps = fs::read_to_string(root.join("lib/modules").join(version).join("modules.dep"))
+        .unwrap_or_default();
+    deps.lines().any(|l| {
+        let module = l.split(':').next().unwrap_or("");
+        let file = module.rsplit('/').next().unwrap_or("");
+        file == "zfs.ko" || file.starts_with("zfs.ko.")
+    })
 }
 
 /// The lab kernel: `$ZSYNC_LAB_KERNEL` if set, else the newest kernel with a zfs module.
@@ -334,7 +379,7 @@ fn choose_kernel() -> Result<Option<Kernel>> {
 }
 
 /// Orders kernel versions numerically ("6.12.95+deb12-amd64" > "6.1.0-30-amd64").
-fn version_key(v: &str) -> Vec<u64> {
+pub fn version_key(v: &str) -> Vec<u64> {
     v.split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().unwrap_or(0))
@@ -346,7 +391,7 @@ fn version_key(v: &str) -> Vec<u64> {
 
 /// `lab run -- CMD...`: one VM, one command, its exit status.
 pub fn run_command(opts: &VmOptions, argv: &[String]) -> Result<Option<i32>> {
-    let lab = LabEnv::detect()?;
+    let lab = LabEnv::for_root(opts.root.as_deref())?;
     let rwdir = vm::new_run_dir("run")?;
     let status = vm::run(&lab, opts, &rwdir, &[], argv)?;
     finish_run_dir(&rwdir, status == Some(0));
@@ -467,7 +512,19 @@ pub fn stage(src: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
 
 /// `lab test [FILTER...]`: build on the host, run every `lab_*` test binary in one VM.
 pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
-    let lab = LabEnv::detect()?;
+    test_with(opts, filters, &[], &[])
+}
+
+/// [`test`] with more environment for the tests and more host dirs the VM mounts read-write at
+/// their paths (`lab xrel`'s shared pool directory).
+pub fn test_with(
+    opts: &VmOptions,
+    filters: &[String],
+    extra_env: &[(String, String)],
+    rwdirs: &[PathBuf],
+) -> Result<()> {
+    let mut lab = LabEnv::for_root(opts.root.as_deref())?;
+    lab.rwdirs = rwdirs.to_vec();
     let clock = Stopwatch::start();
     let artifacts = cargo_executables(&["test", "--workspace", "--no-run"])?;
     let mut tests: Vec<Artifact> = artifacts
@@ -476,6 +533,8 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
         .collect();
     tests.sort_by(|a, b| (&a.package, &a.target).cmp(&(&b.package, &b.target)));
     tests.dedup_by(|a, b| a.executable == b.executable);
+    let (tests, filters) = select_binaries(tests, filters)?;
+    let filters = filters.as_slice();
     if tests.is_empty() {
         bail!("no lab test binaries found (integration tests named tests/lab_*.rs)");
     }
@@ -486,14 +545,20 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
         tests.len()
     );
 
+    // A guest with a root of its own sees the tests' crate dirs (their working dirs) read-only.
+    let mut crate_dirs: Vec<PathBuf> = tests.iter().map(|t| t.manifest_dir.clone()).collect();
+    crate_dirs.sort();
+    crate_dirs.dedup();
+    lab.rodirs = crate_dirs;
     let rwdir = vm::new_run_dir("test")?;
     let bin = rwdir.join("bin");
     let xtask = stage(Path::new(SELF_EXE), &bin, "xtask")?;
+    let mut env = extra_env.to_vec();
     // Fault and hostile-input cases count themselves here (zsync_lab::tally; `xtask reliability`).
-    let mut env = vec![(
+    env.push((
         TALLY_ENV.to_string(),
         rwdir.join(TALLY_FILE).to_string_lossy().into_owned(),
-    )];
+    ));
     if let Some(zsync) = zsync {
         let staged = stage(&zsync, &bin, "zsync")?;
         env.push((
@@ -560,6 +625,10 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
     eprintln!("lab: total {}", clock.show());
     let success =
         bad.is_empty() && not_run.is_empty() && failed == 0 && passed > 0 && vm_status == Some(0);
+    if filters.is_empty() {
+        // The whole suite ran: keep what `xtask reliability` reads before the run dir goes.
+        keep_for_reliability(&rwdir, opts.root.as_deref())?;
+    }
     finish_run_dir(&rwdir, success);
     if !success {
         if passed + failed == 0 {
@@ -572,6 +641,99 @@ pub fn test(opts: &VmOptions, filters: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Where a whole-suite lab run's tally and results are kept: `<target>/reliability/lab-<root>/`
+/// (`lab-host` for the default root), read by `cargo xtask reliability`.
+pub fn reliability_dir(root: Option<&str>) -> PathBuf {
+    util::target_dir()
+        .join("reliability")
+        .join(format!("lab-{}", root.unwrap_or("host")))
+}
+
+fn keep_for_reliability(rwdir: &Path, root: Option<&str>) -> Result<()> {
+    let keep = reliability_dir(root);
+    let _ = fs::remove_dir_all(&keep);
+    fs::create_dir_all(&keep).with_context(|| format!("cannot create {}", keep.display()))?;
+    for name in [TALLY_FILE, RESULTS_FILE] {
+        let from = rwdir.join(name);
+        if from.is_file() {
+            fs::copy(&from, keep.join(name))
+                .with_context(|| format!("cannot copy {} to {}", from.display(), keep.display()))?;
+        }
+    }
+    fs::write(keep.join("run"), rwdir.to_string_lossy().as_bytes())?;
+    Ok(())
+}
+
+/// `lab xrel`: replication across OpenZFS releases in three boots (2.1, 2.3, 2.1) of the test
+/// binary `lab_cli_xrel`, whose pools live in `<target>/lab/xrel` (fresh each time), mounted
+/// read-write in every boot; see zfs-cli/tests/lab_cli_xrel.rs.
+pub fn cross_release(opts: &VmOptions) -> Result<()> {
+    let clock = Stopwatch::start();
+    let shared = util::target_dir().join("lab").join("xrel");
+    if shared.exists() {
+        fs::remove_dir_all(&shared)
+            .with_context(|| format!("cannot remove {}", shared.display()))?;
+    }
+    fs::create_dir_all(&shared).with_context(|| format!("cannot create {}", shared.display()))?;
+    let filters = [format!("{BIN_FILTER}lab_cli_xrel")];
+    for (root, step) in [
+        (Some(root21::NAME), "old1"),
+        (None, "new"),
+        (Some(root21::NAME), "old2"),
+    ] {
+        eprintln!(
+            "lab xrel: step {step} on the {} root",
+            root.unwrap_or("host (OpenZFS 2.3)")
+        );
+        let mut opts = opts.clone();
+        opts.root = root.map(str::to_string);
+        let env = [
+            (
+                "ZSYNC_LAB_XREL".to_string(),
+                shared.to_string_lossy().into_owned(),
+            ),
+            ("ZSYNC_XREL_STEP".to_string(), step.to_string()),
+        ];
+        test_with(&opts, &filters, &env, std::slice::from_ref(&shared)).with_context(|| {
+            format!(
+                "lab xrel: step {step} failed (pools kept in {})",
+                shared.display()
+            )
+        })?;
+    }
+    let _ = fs::remove_dir_all(&shared);
+    eprintln!("lab xrel: 2.1 -> 2.3 -> 2.1 passed [{}]", clock.show());
+    Ok(())
+}
+
+/// Applies `bin:NAME` filters: when there are any, only the test binaries named exactly so run
+/// (each must exist); the other filters are returned for the usual matching.
+fn select_binaries(
+    tests: Vec<Artifact>,
+    filters: &[String],
+) -> Result<(Vec<Artifact>, Vec<String>)> {
+    let (names, rest): (Vec<&String>, Vec<&String>) =
+        filters.iter().partition(|f| f.starts_with(BIN_FILTER));
+    if names.is_empty() {
+        return Ok((tests, filters.to_vec()));
+    }
+    let names: Vec<&str> = names.iter().map(|f| &f[BIN_FILTER.len()..]).collect();
+    if let Some(missing) = names
+        .iter()
+        .find(|n| !tests.iter().any(|t| t.target == **n))
+    {
+        bail!("lab test: no lab test binary named {missing:?} (bin:{missing})");
+    }
+    let chosen = tests
+        .into_iter()
+        .filter(|t| names.contains(&t.target.as_str()))
+        .collect();
+    Ok((chosen, rest.into_iter().cloned().collect()))
+}
+
+/// Prefix of a filter that names one test binary exactly (`bin:lab_cli`).
+pub const BIN_FILTER: &str = "bin:";
 
 /// Results file written by the in-VM driver (rewritten after each binary).
 const RESULTS_FILE: &str = "results.json";
@@ -795,6 +957,26 @@ mod tests {
         };
         assert!(good.ok());
         assert_eq!(good.failures(), 0);
+    }
+
+    #[test]
+    fn bin_filters_select_binaries_exactly() {
+        let art = |t: &str| Artifact {
+            package: "p".into(),
+            target: t.into(),
+            kinds: vec!["test".into()],
+            executable: PathBuf::from(t),
+            manifest_dir: PathBuf::new(),
+        };
+        let all = || vec![art("lab_cli"), art("lab_cli_sync"), art("lab_cli_ssh")];
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (chosen, rest) = select_binaries(all(), &f(&["bin:lab_cli", "some_test"])).unwrap();
+        let names: Vec<&str> = chosen.iter().map(|a| a.target.as_str()).collect();
+        assert_eq!(names, ["lab_cli"]);
+        assert_eq!(rest, ["some_test"]);
+        let (chosen, rest) = select_binaries(all(), &f(&["lab_cli"])).unwrap();
+        assert_eq!((chosen.len(), rest.len()), (3, 1));
+        assert!(select_binaries(all(), &f(&["bin:lab_nope"])).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `cargo xtask ...`: project automation for zsync.
 //!
 //! * `lab setup`            install the real-ZFS lab (OpenZFS 2.3 from bookworm-backports, qemu, virtme-ng)
+//! * `lab setup --zfs21`    build the second lab root (bookworm's OpenZFS 2.1, kernel 6.1), see `root21`
 //! * `lab run -- CMD...`    boot the lab VM, load zfs, run CMD as root, return its exit status
 //! * `lab test [FILTER...]` run every `lab_*` integration test binary with `--ignored` in one VM
 //! * `lab demo`             the "main job" demo: pools, datasets, a zvol, zsync snapshot + replication
@@ -20,6 +21,7 @@ mod fuzz;
 mod host_sshd;
 mod lab;
 mod reliability;
+mod root21;
 mod util;
 mod vm;
 
@@ -33,10 +35,15 @@ usage: cargo xtask <command>
 
 commands:
   lab setup                      install the lab (root; Debian bookworm); fast no-op when done
+  lab setup --zfs21              build the OpenZFS 2.1 lab root in /var/lib/zsync-lab/root-zfs21
+                                 (debootstrap + kernel 6.1 + zfs-dkms 2.1); no-op when done
   lab run [VM OPTS] -- CMD...    boot the lab VM, modprobe zfs, run CMD as root, return its status
   lab test [VM OPTS] [FILTER...] run all lab_* test binaries (--ignored) in one VM; a FILTER that
                                  is part of a binary's name runs all its tests, others are
-                                 passed to every binary as test-name filters
+                                 passed to every binary as test-name filters; bin:NAME
+                                 filters run only the binaries named exactly NAME
+  lab xrel [VM OPTS]             replication across OpenZFS releases: three boots (2.1 root,
+                                 host 2.3, 2.1 root) sharing pool files; see lab/README.md
   lab demo [VM OPTS]             run the main-job demo in the VM (runs lab setup first)
   fuzz [--seconds N]             run every cargo-fuzz target in fuzz/ for N seconds (default 20)
   fuzz campaign [--runs N] [--sanitizer address|none] [TARGET...]
@@ -54,6 +61,8 @@ VM OPTS:
   --timeout SECS   whole VM run timeout (default 3000, or $ZSYNC_LAB_TIMEOUT)
   --memory SIZE    VM memory (default 3G)
   --cpus N         VM cpus (default 2)
+  --root NAME      boot a lab root of its own instead of the host root: `zfs21` is Debian
+                   bookworm's OpenZFS 2.1 with its 6.1 kernel (set up by `lab setup --zfs21`)
 ";
 
 fn main() -> ExitCode {
@@ -78,6 +87,10 @@ fn run(args: &[String]) -> Result<ExitCode> {
             lab::setup()?;
             Ok(ExitCode::SUCCESS)
         }
+        ["lab", "setup", "--zfs21"] => {
+            root21::setup()?;
+            Ok(ExitCode::SUCCESS)
+        }
         ["lab", "run", rest @ ..] => {
             let (opts, rest) = parse_vm_opts(rest)?;
             let cmd = match rest.split_first() {
@@ -99,6 +112,14 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 .map(|s| s.to_string())
                 .collect();
             lab::test(&opts, &filters)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ["lab", "xrel", rest @ ..] => {
+            let (opts, rest) = parse_vm_opts(rest)?;
+            if !rest.is_empty() {
+                bail!("lab xrel: unexpected argument {:?}", rest[0]);
+            }
+            lab::cross_release(&opts)?;
             Ok(ExitCode::SUCCESS)
         }
         ["lab", "demo", rest @ ..] => {
@@ -215,6 +236,10 @@ fn parse_vm_opts<'a>(mut rest: &'a [&'a str]) -> Result<(vm::VmOptions, &'a [&'a
             }
             ["--memory", v, tail @ ..] => {
                 opts.memory = v.to_string();
+                rest = tail;
+            }
+            ["--root", v, tail @ ..] => {
+                opts.root = Some(v.to_string());
                 rest = tail;
             }
             ["--cpus", v, tail @ ..] => {

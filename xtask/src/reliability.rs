@@ -1,8 +1,8 @@
 //! `cargo xtask reliability`: the README's reliability table, generated from a test run.
 //!
 //! Inputs, all written by `cargo xtask ci` (or by hand with the commands it runs):
-//! - the lab run's tally (`target/lab/test-*/tally.jsonl`, the newest run that has one) and its
-//!   `results.json` (tests passed and failed), from `cargo xtask lab test`;
+//! - the last whole-suite lab run's tally and `results.json` (tests passed and failed), which
+//!   `cargo xtask lab test` (without filters) keeps in `target/reliability/lab-host/`;
 //! - the host tests' tally (`target/reliability/host-tally.jsonl`), from `cargo test --workspace`
 //!   with `ZSYNC_TALLY` set;
 //! - the fuzz campaigns (`fuzz/campaigns.tsv`), from `cargo xtask fuzz campaign`.
@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -60,23 +60,6 @@ pub fn read_tally(path: &Path) -> Result<Vec<Case>> {
         });
     }
     Ok(out)
-}
-
-/// The newest lab test run directory under `target/lab` that has a tally.
-fn newest_lab_run(target: &Path) -> Option<PathBuf> {
-    let mut runs: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(target.join("lab"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("test-"))
-                && p.join(TALLY_FILE).is_file()
-        })
-        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .collect();
-    runs.sort();
-    runs.pop().map(|(_, p)| p)
 }
 
 /// Lab tests passed and failed in a run (its results.json).
@@ -183,8 +166,8 @@ pub fn render(
 pub fn run(target: Option<&Path>, write: bool) -> Result<()> {
     let target = target
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| util::repo_root().join("target"));
-    let run = newest_lab_run(&target);
+        .unwrap_or_else(util::target_dir);
+    let run = Some(target.join("reliability/lab-host")).filter(|d| d.is_dir());
     let lab = match &run {
         Some(r) => read_tally(&r.join(TALLY_FILE))?,
         None => Vec::new(),
@@ -192,15 +175,19 @@ pub fn run(target: Option<&Path>, write: bool) -> Result<()> {
     let host = read_tally(&target.join(HOST_TALLY))?;
     if lab.is_empty() && host.is_empty() {
         bail!(
-            "reliability: no tally in {} (run `cargo xtask ci`, or `cargo xtask lab test` and \
-             `ZSYNC_TALLY={}/{HOST_TALLY} cargo test --workspace`)",
+            "reliability: no tally in {} (run `cargo xtask ci`, or `cargo xtask lab test` without \
+             filters and `ZSYNC_TALLY={}/{HOST_TALLY} cargo test --workspace`)",
             target.display(),
             target.display()
         );
     }
     let counts = run.as_ref().and_then(|r| {
         let (p, f) = lab_counts(r)?;
-        let name = r.file_name()?.to_string_lossy().into_owned();
+        let dir = fs::read_to_string(r.join("run")).unwrap_or_default();
+        let name = Path::new(dir.trim())
+            .file_name()?
+            .to_string_lossy()
+            .into_owned();
         Some((name, p, f))
     });
     let table = render(

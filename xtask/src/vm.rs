@@ -1,5 +1,7 @@
 //! Booting the lab VM: virtme-ng (`vng`) on the backports kernel, TCG, host root read-only,
-//! one writable per-run directory, one VM at a time on this machine.
+//! one writable per-run directory, one VM at a time on this machine. With `--root zfs21` the VM
+//! boots the OpenZFS 2.1 root's own kernel with that root (read-only) instead of the host's, plus
+//! the run dir and the read-only dirs the tests need at their host paths.
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -28,6 +30,8 @@ pub struct VmOptions {
     pub timeout: Duration,
     pub memory: String,
     pub cpus: u32,
+    /// `--root NAME`: boot a lab root of its own (`zfs21`) instead of the host root.
+    pub root: Option<String>,
 }
 
 impl VmOptions {
@@ -44,6 +48,7 @@ impl VmOptions {
             timeout: Duration::from_secs(timeout),
             memory: "3G".into(),
             cpus: 2,
+            root: None,
         })
     }
 }
@@ -201,10 +206,33 @@ pub fn run(
         .arg(&lab.kernel_image)
         .args(["--disable-kvm", "--force-9p"])
         .args(["--memory", &opts.memory])
-        .args(["--cpus", &opts.cpus.to_string()])
-        .arg("--rwdir")
-        .arg(rwdir)
-        .args(["--exec", &line]);
+        .args(["--cpus", &opts.cpus.to_string()]);
+    let _mount_points = match &lab.root {
+        None => {
+            cmd.arg("--rwdir").arg(rwdir);
+            for dir in &lab.rwdirs {
+                cmd.arg("--rwdir").arg(dir);
+            }
+            None
+        }
+        Some(root) => {
+            // A root of its own: the run dir and the read-only dirs appear at their host paths.
+            cmd.arg("--root").arg(root);
+            cmd.arg(format!("--rwdir={0}={0}", rwdir.display()));
+            for dir in &lab.rwdirs {
+                cmd.arg(format!("--rwdir={0}={0}", dir.display()));
+            }
+            for dir in &lab.rodirs {
+                cmd.arg(format!("--rodir={0}={0}", dir.display()));
+            }
+            let dirs: Vec<&Path> = std::iter::once(rwdir)
+                .chain(lab.rwdirs.iter().map(PathBuf::as_path))
+                .chain(lab.rodirs.iter().map(PathBuf::as_path))
+                .collect();
+            Some(MountPoints::create_all(root, &dirs)?)
+        }
+    };
+    cmd.args(["--exec", &line]);
     // The VM's console goes through a pipe that we copy to our stdout: qemu reopens a
     // file-backed stdout at offset 0, which would clobber output redirected to a file.
     let (reader, writer) = std::io::pipe().context("cannot create a pipe")?;
@@ -217,8 +245,12 @@ pub fn run(
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
 
     eprintln!(
-        "lab: booting {} (TCG, {} cpus, {}, timeout {}), run dir {}",
+        "lab: booting {}{} (TCG, {} cpus, {}, timeout {}), run dir {}",
         lab.kernel_version,
+        lab.root
+            .as_ref()
+            .map(|r| format!(" with root {}", r.display()))
+            .unwrap_or_default(),
         opts.cpus,
         opts.memory,
         util::fmt_duration(opts.timeout),
@@ -270,6 +302,38 @@ pub fn run(
     Ok(code)
 }
 
+/// Directories created inside a guest root (which the VM sees read-only) for host dirs to be
+/// mounted on; removed again (those still empty, deepest first) after the run.
+struct MountPoints(Vec<PathBuf>);
+
+impl MountPoints {
+    /// Creates `<root>/<dir>` for each dir, remembering which levels did not exist before.
+    fn create_all(root: &Path, dirs: &[&Path]) -> Result<MountPoints> {
+        let mut made = MountPoints(Vec::new());
+        for dir in dirs {
+            let rel = dir.strip_prefix("/").unwrap_or(dir);
+            let mut at = root.to_path_buf();
+            for part in rel.components() {
+                at.push(part);
+                if !at.exists() {
+                    std::fs::create_dir(&at)
+                        .with_context(|| format!("cannot create mount point {}", at.display()))?;
+                    made.0.push(at.clone());
+                }
+            }
+        }
+        Ok(made)
+    }
+}
+
+impl Drop for MountPoints {
+    fn drop(&mut self) {
+        for dir in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// SIGTERM to the whole process group, then SIGKILL if it lingers.
 fn kill_group(pgid: libc::pid_t, child: &mut std::process::Child) {
     // SAFETY: plain kill(2) on the process group we created.
@@ -289,6 +353,28 @@ fn kill_group(pgid: libc::pid_t, child: &mut std::process::Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_points_are_created_and_removed_deepest_first() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("work")).unwrap();
+        let made = MountPoints::create_all(
+            root.path(),
+            &[
+                Path::new("/work/wt/z/target/lab/run"),
+                Path::new("/work/wt/z/zfs-core"),
+            ],
+        )
+        .unwrap();
+        assert!(root.path().join("work/wt/z/target/lab/run").is_dir());
+        assert!(root.path().join("work/wt/z/zfs-core").is_dir());
+        drop(made);
+        assert!(!root.path().join("work/wt").exists());
+        assert!(
+            root.path().join("work").is_dir(),
+            "what existed before stays"
+        );
+    }
 
     #[test]
     fn quoting_leaves_safe_words_alone() {

@@ -125,6 +125,13 @@ fn version(choice: BackendArg) -> Result<u8, Fail> {
         Ok((be, why)) => {
             outln!("backend: {}", be.name());
             outln!("why: {why}");
+            match zfs_core::lzc::release::module_version() {
+                Some(v) => outln!("zfs: {v} (kernel module)"),
+                None => outln!("zfs: no kernel module loaded"),
+            }
+            if be.name() == "lzc" {
+                outln!("lzc fallbacks: {}", zfs_core::lzc::release::FALLBACKS);
+            }
             Ok(EXIT_OK)
         }
         Err(e) => Err(Fail::failure(format!("backend: none usable: {e:#}"))),

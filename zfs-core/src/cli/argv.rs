@@ -5,7 +5,7 @@
 //! checked here before they become words.
 
 use crate::backend::{Depth, ListOptions, RecvRequest, SendFlags, SendRequest};
-use crate::error::ZfsError;
+use crate::error::{Cause, ZfsError};
 use crate::name::{
     check_creatable, BookmarkName, DatasetName, PoolName, SnapshotName, VersionName,
 };
@@ -337,6 +337,22 @@ pub(crate) fn snapshot_recursive_args(snap: &SnapshotName) -> Vec<String> {
 /// `zfs holds -Hp SNAP`.
 pub(crate) fn holds_args(snap: &SnapshotName) -> Vec<String> {
     vec!["holds".into(), "-Hp".into(), snap.as_str().into()]
+}
+
+/// `zfs holds -H SNAP`: for OpenZFS before 2.2, whose `zfs holds` has no `-p` (times as text).
+pub(crate) fn holds_args_text(snap: &SnapshotName) -> Vec<String> {
+    vec!["holds".into(), "-H".into(), snap.as_str().into()]
+}
+
+/// Whether `err` is `zfs holds` refusing `-p` (OpenZFS 2.1 and older: usage error, exit 2).
+pub(crate) fn holds_lacks_p(err: &ZfsError) -> bool {
+    matches!(
+        err,
+        ZfsError::Command {
+            cause: Cause::Exit { status: Some(2), stderr, .. },
+            ..
+        } if stderr.contains("invalid option 'p'")
+    )
 }
 
 /// `zfs bookmark SOURCE BOOKMARK`.
@@ -779,6 +795,23 @@ mod tests {
         let s = snap("p/-x@-s 1");
         assert_eq!(snapshot_recursive_args(&s), ["snapshot", "-r", "p/-x@-s 1"]);
         assert_eq!(holds_args(&s), ["holds", "-Hp", "p/-x@-s 1"]);
+        assert_eq!(holds_args_text(&s), ["holds", "-H", "p/-x@-s 1"]);
+        let usage = |status, stderr: &str| ZfsError::Command {
+            name: "p/a@s".into(),
+            host: "localhost".into(),
+            cause: Cause::Exit {
+                argv: "zfs holds -Hp p/a@s".into(),
+                status,
+                stderr: stderr.into(),
+            },
+        };
+        // OpenZFS 2.1's answer to -p; anything else is a real error.
+        assert!(holds_lacks_p(&usage(
+            Some(2),
+            "invalid option 'p'\nusage:\n\tholds [-rH] <snapshot> ..."
+        )));
+        assert!(!holds_lacks_p(&usage(Some(1), "invalid option 'p'")));
+        assert!(!holds_lacks_p(&usage(Some(2), "dataset does not exist")));
         assert_eq!(rollback_args(&s, false), ["rollback", "p/-x@-s 1"]);
         assert_eq!(rollback_args(&s, true), ["rollback", "-r", "p/-x@-s 1"]);
         let bm = BookmarkName::parse("p/-x#b").unwrap();

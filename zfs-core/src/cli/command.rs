@@ -128,7 +128,19 @@ impl Cli {
 
     /// Runs `zfs ARGS` to completion; a failure is classified against `names`.
     pub(super) fn run(&self, args: Vec<String>, names: &[&str]) -> Result<Output, ZfsError> {
-        let cmd = self.cmd(args);
+        self.run_env(args, &[], names)
+    }
+
+    /// [`Self::run`] with more environment for `zfs` (e.g. `TZ=UTC`).
+    pub(super) fn run_env(
+        &self,
+        args: Vec<String>,
+        env: &[(&str, &str)],
+        names: &[&str],
+    ) -> Result<Output, ZfsError> {
+        let mut cmd = self.cmd(args);
+        cmd.env
+            .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let first = names.first().copied().unwrap_or("");
         let out = self
             .runner

@@ -246,10 +246,25 @@ impl Backend for Cli {
     }
 
     fn holds(&self, snap: &SnapshotName) -> Result<BTreeMap<String, i64>, ZfsError> {
-        let out = self.run(argv::holds_args(snap), &[snap.as_str()])?;
-        let what = format!("zfs holds -Hp {snap}");
-        parse::parse_holds(&String::from_utf8_lossy(&out.stdout))
-            .map_err(|e| self.parse_err(&what, e))
+        match self.run(argv::holds_args(snap), &[snap.as_str()]) {
+            Ok(out) => {
+                let what = format!("zfs holds -Hp {snap}");
+                parse::parse_holds(&String::from_utf8_lossy(&out.stdout))
+                    .map_err(|e| self.parse_err(&what, e))
+            }
+            // OpenZFS 2.1 has no `zfs holds -p` (2.2+): its text times, in UTC, to the minute.
+            Err(e) if argv::holds_lacks_p(&e) => {
+                let out = self.run_env(
+                    argv::holds_args_text(snap),
+                    &[("TZ", "UTC")],
+                    &[snap.as_str()],
+                )?;
+                let what = format!("zfs holds -H {snap}");
+                parse::parse_holds_text(&String::from_utf8_lossy(&out.stdout))
+                    .map_err(|e| self.parse_err(&what, e))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn bookmark(&self, pairs: &[(BookmarkName, VersionName)]) -> Result<(), ZfsError> {

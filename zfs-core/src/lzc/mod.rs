@@ -27,6 +27,7 @@ mod errors;
 mod holds;
 mod library;
 pub mod nvlist;
+pub mod release;
 mod stream;
 
 pub use backend::{open, open_with, Lzc};

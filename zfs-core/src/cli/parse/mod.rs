@@ -16,7 +16,7 @@ pub mod ps;
 pub mod send_size;
 
 pub use error::ParseError;
-pub use holds::parse_holds;
+pub use holds::{parse_holds, parse_holds_text};
 pub use listing::parse_listing;
 pub use pool::{parse_pool_list, parse_pool_status, PoolList};
 pub use props::{parse_props, verify_rows};
