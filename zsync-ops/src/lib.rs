@@ -14,6 +14,7 @@ pub mod pools;
 pub mod replica;
 pub mod report;
 pub mod state;
+pub mod target_lock;
 pub mod verify;
 
 pub use clone::{CloneError, CloneRequest, Cloned};
@@ -22,5 +23,6 @@ pub use events::{Events, Level, NoEvents, Phase};
 pub use hooks::{HookContext, HookKind, HookOutcome, HookRunner};
 pub use jobs::{Job, JobFile, JobFileError};
 pub use lock::{LockError, RunLock};
+pub use target_lock::{TargetLock, TargetLockError};
 pub use monitor::{Check, CheckReport, CheckState, Monitor, MonitorError};
 pub use report::{Failure, HookReport, Report, RunOutcome, Skip};
