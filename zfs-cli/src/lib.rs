@@ -26,5 +26,6 @@ pub mod status;
 pub mod sync;
 pub mod sync_events;
 pub mod syncoid_lines;
+pub mod target_lock;
 pub mod trace;
 pub mod verify;

@@ -420,10 +420,10 @@ fn replicate(
     args.flags.quiet |= a.quiet;
     args.flags.json |= a.json;
     let r = &pair.resolved;
-    let failed = |error: String| DatasetRecord {
+    let record = |outcome: &str, error: String| DatasetRecord {
         source: r.source.to_string(),
         target: r.target.to_string(),
-        outcome: "failed".into(),
+        outcome: outcome.into(),
         error: Some(error),
         bytes: 0,
         seconds: 0.0,
@@ -439,9 +439,15 @@ fn replicate(
     for w in &r.warnings {
         warn(w);
     }
+    let failed = |error: String| record("failed", error);
     let rate_limit = match crate::args::resolve::rate_limit(&args) {
         Ok(l) => l,
         Err(f) => return (vec![failed(f.message)], None),
+    };
+    // Another zsync receiving into the target: this pair is skipped (the run is partial).
+    let _target_lock = match crate::target_lock::lock_target(&r.target, &args.flags, &warn) {
+        Ok(l) => l,
+        Err(f) => return (vec![record("skipped", f.message)], None),
     };
     let host = match open_pair(choice, &args, &r.source, &r.target, &warn) {
         Ok(h) => h,

@@ -41,6 +41,11 @@ pub fn run(
     }
     // Bad input is refused before any host is reached.
     let rate_limit = resolve::rate_limit(args)?;
+    // One run at a time into a target (waits --lock-wait, then exit 75); a plan receives nothing.
+    let _target_lock = match plan_only {
+        true => None,
+        false => crate::target_lock::lock_target(&target, &args.flags, &warn)?,
+    };
     let pair = open_pair(choice, args, &source, &target, &warn)?;
     with_executor(&pair, args, rate_limit, syncoid_mode, |exec, quiet| {
         if args.flags.dumpsnaps {

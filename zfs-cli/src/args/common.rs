@@ -17,6 +17,15 @@ pub fn seconds(flag: &str, value: f64) -> Result<Duration, Fail> {
     }
 }
 
+/// [`seconds`] as a clap value parser (for flags parsed straight into a [`Duration`]).
+pub fn seconds_arg(value: &str) -> Result<Duration, String> {
+    let v: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value}: not a number of seconds"))?;
+    seconds("", v).map_err(|_| format!("{value}: must be >= 0 seconds"))
+}
+
 /// `--backend` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum BackendArg {
