@@ -28,12 +28,14 @@ fn lab_fault_second_sync_into_a_busy_target_waits_or_skips() -> Result<(), LabEr
     pool.zfs(&["create", &src])?;
     pool.zfs(&["create", &child])?;
     pool.zfs(&["create", &pool.dataset("bk")])?;
-    let big = pattern(12 << 20, 0xf2);
-    pool.write_file("src/big", &big)?;
     pool.write_file("src/child/small", b"child")?;
     pool.zfs(&["snapshot", "-r", &format!("{src}@s1")])?;
+    let first = common::zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
+    assert_eq!(first.status.code(), Some(0), "first sync");
+    pool.write_file("src/big", &pattern(12 << 20, 0xf2))?;
+    pool.zfs(&["snapshot", "-r", &format!("{src}@s2")])?;
 
-    // A: a slow recursive sync into bk/src (12 MiB at 3 MiB/s).
+    // A: a slow recursive sync into bk/src (s1 -> s2: 12 MiB at 3 MiB/s).
     let mut a = spawn(
         &dir,
         "a",
@@ -94,7 +96,7 @@ fn lab_fault_second_sync_into_a_busy_target_waits_or_skips() -> Result<(), LabEr
 
     let intact = replicated(&pool, &src, &pool, &dst)
         && replicated(&pool, &child, &pool, &dst_child)
-        && pool.snapshot_names(&src)? == ["s1"];
+        && pool.snapshot_names(&src)? == ["s1", "s2"];
     tally::fault(
         "second zsync sync into a target a recursive sync is receiving into",
         intact,
