@@ -35,31 +35,47 @@ fn lab_fault_second_sync_into_a_busy_target_waits_or_skips() -> Result<(), LabEr
     pool.write_file("src/big", &pattern(12 << 20, 0xf2))?;
     pool.zfs(&["snapshot", "-r", &format!("{src}@s2")])?;
 
-    // A: a slow recursive sync into bk/src (s1 -> s2: 12 MiB at 3 MiB/s).
+    // The target locks of this test's runs, where the test can see them.
+    let locks = dir.join("targets");
+    let locks_s = locks.to_str().unwrap().to_string();
+    let env = [("ZSYNC_TARGET_LOCK_DIR", locks_s.as_str())];
+    let a_lock = locks.join(zsync_ops::target_lock::lock_name(None, &dst));
+    // A: a slow recursive sync into bk/src (s1 -> s2: 12 MiB at 1 MiB/s).
     let mut a = spawn(
         &dir,
         "a",
-        &[],
+        &env,
         &[
             "sync",
             "-r",
             "--no-sync-snap",
-            "--source-bwlimit=3M",
+            "--source-bwlimit=1M",
             &src,
             &dst,
         ],
     );
-    let begun = wait_for(Duration::from_secs(60), || {
-        receive_begun(&pool, &dst, false)
-    });
-    assert!(begun && a.running(), "A's receive into {dst} never showed");
     let a_pid = a.child.id();
+    // A holds the target's lock (its pid in the lock file) and its receive is under way.
+    let held = wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string(&a_lock).is_ok_and(|t| t.starts_with(&format!("pid {a_pid}:")))
+    });
+    let begun = wait_for(Duration::from_secs(60), || receive_begun(&pool, &dst, true));
+    eprintln!(
+        "A holds {}: {held}; receive begun: {begun}; token {:?}; %recv used {:?}",
+        a_lock.display(),
+        pool.get("receive_resume_token", &dst),
+        pool.get("used", &format!("{dst}/%recv"))
+    );
+    assert!(
+        held && begun && a.running(),
+        "A's receive into {dst} never showed"
+    );
 
     // B: the same target, no wait: skipped at once, exit 75, naming the target and A.
     let b = spawn(
         &dir,
         "b",
-        &[],
+        &env,
         &["sync", "--no-sync-snap", "--lock-wait=0", &src, &dst],
     )
     .finish(LIMIT);
@@ -67,7 +83,7 @@ fn lab_fault_second_sync_into_a_busy_target_waits_or_skips() -> Result<(), LabEr
     let c = spawn(
         &dir,
         "c",
-        &[],
+        &env,
         &[
             "sync",
             "--no-sync-snap",
@@ -81,7 +97,7 @@ fn lab_fault_second_sync_into_a_busy_target_waits_or_skips() -> Result<(), LabEr
     let d = spawn(
         &dir,
         "d",
-        &[],
+        &env,
         &[
             "sync",
             "--no-sync-snap",
@@ -159,6 +175,9 @@ fn lab_fault_receive_not_ours_running_into_the_target_is_busy() -> Result<(), La
         .spawn()
         .expect("zfs receive");
     let (mut from, mut to) = (send.stdout.take().unwrap(), recv.stdin.take().unwrap());
+    let pumped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = pumped.clone();
+    // ~1.6 MiB/s: the 12 MiB take ~8 s.
     let pump = std::thread::spawn(move || {
         let mut buf = vec![0u8; 64 << 10];
         loop {
@@ -168,13 +187,17 @@ fn lab_fault_receive_not_ours_running_into_the_target_is_busy() -> Result<(), La
                     if to.write_all(&buf[..n]).is_err() {
                         break;
                     }
+                    counter.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
                 }
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(40));
         }
     });
-    let begun = wait_for(Duration::from_secs(60), || receive_begun(&pool, &dst, true));
-    assert!(begun, "the foreign receive into {dst} never showed");
+    // The receive has taken its first MiB (its %recv shows only after a txg commits).
+    let begun = wait_for(Duration::from_secs(60), || {
+        pumped.load(std::sync::atomic::Ordering::SeqCst) >= 1 << 20
+    });
+    assert!(begun, "the foreign receive into {dst} never started");
     let busy = spawn(&dir, "busy", &[], &["sync", "--no-sync-snap", &src, &dst]).finish(LIMIT);
     pump.join().unwrap();
     assert!(
