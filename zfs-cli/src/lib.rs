@@ -16,6 +16,7 @@ pub mod exit;
 pub mod extras;
 pub mod jobs;
 pub mod logging;
+pub mod lost_pool;
 pub mod monitor;
 pub mod output;
 pub mod progress;

@@ -456,6 +456,11 @@ fn replicate(
     let result = with_executor(&host, &args, rate_limit, false, |exec, _| {
         exec.run(&r.spec, &r.options)
     });
+    if !matches!(&result, Ok(report) if report.exit_code == 0) {
+        for line in crate::lost_pool::lost_pools(&host, &r.source, &r.target) {
+            warn(&line);
+        }
+    }
     let records = match result {
         Ok(report) => {
             for n in &report.notices {

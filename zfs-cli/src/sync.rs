@@ -8,6 +8,7 @@ use crate::args::resolve::{self, Resolved};
 use crate::args::{BackendArg, SyncArgs};
 use crate::backend::{self, Opened};
 use crate::exit::{Fail, EXIT_FAILURE};
+use crate::lost_pool::say_lost_pools;
 use crate::render::render_plan;
 use crate::sync_events::SyncEvents;
 use crate::trace::Tracer;
@@ -65,9 +66,13 @@ pub fn run(
         if syncoid_mode && args.rollback && !quiet {
             say_rollbacks(exec, &spec, &opts);
         }
-        let report = exec
-            .run(&spec, &opts)
-            .map_err(|e| Fail::failure(e.to_string()))?;
+        let report = exec.run(&spec, &opts).map_err(|e| {
+            say_lost_pools(&pair, &source, &target);
+            Fail::failure(e.to_string())
+        })?;
+        if report.exit_code != 0 {
+            say_lost_pools(&pair, &source, &target);
+        }
         // What the run did other than asked (a remote end without the codec program asked for).
         for n in &report.notices {
             warn(n);

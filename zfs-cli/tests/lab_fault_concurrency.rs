@@ -14,7 +14,9 @@ use zsync_lab::{tally, LabError, TestPool};
 
 mod common;
 mod fault_support;
-use fault_support::{ended_cleanly, receive_begun, replicated, spawn, wait_for};
+use fault_support::{
+    ended_cleanly, first_sync, receive_begun, replicated, slow_sync, spawn, wait_for,
+};
 
 const LIMIT: Duration = Duration::from_secs(180);
 
@@ -30,8 +32,7 @@ fn lab_fault_second_sync_into_a_busy_target_waits_or_skips() -> Result<(), LabEr
     pool.zfs(&["create", &pool.dataset("bk")])?;
     pool.write_file("src/child/small", b"child")?;
     pool.zfs(&["snapshot", "-r", &format!("{src}@s1")])?;
-    let first = common::zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
-    assert_eq!(first.status.code(), Some(0), "first sync");
+    first_sync(&dir, &src, &dst);
     pool.write_file("src/big", &pattern(12 << 20, 0xf2))?;
     pool.zfs(&["snapshot", "-r", &format!("{src}@s2")])?;
 
@@ -41,19 +42,7 @@ fn lab_fault_second_sync_into_a_busy_target_waits_or_skips() -> Result<(), LabEr
     let env = [("ZSYNC_TARGET_LOCK_DIR", locks_s.as_str())];
     let a_lock = locks.join(zsync_ops::target_lock::lock_name(None, &dst));
     // A: a slow recursive sync into bk/src (s1 -> s2: 12 MiB at 1 MiB/s).
-    let mut a = spawn(
-        &dir,
-        "a",
-        &env,
-        &[
-            "sync",
-            "-r",
-            "--no-sync-snap",
-            "--source-bwlimit=1M",
-            &src,
-            &dst,
-        ],
-    );
+    let mut a = slow_sync(&dir, "a", &env, "1M", &src, &dst);
     let a_pid = a.child.id();
     // A holds the target's lock (its pid in the lock file) and its receive is under way.
     let held = wait_for(Duration::from_secs(60), || {
@@ -158,8 +147,7 @@ fn lab_fault_receive_not_ours_running_into_the_target_is_busy() -> Result<(), La
     pool.zfs(&["create", &pool.dataset("bk")])?;
     pool.write_file("src/small", b"one")?;
     pool.zfs(&["snapshot", &format!("{src}@s1")])?;
-    let first = common::zsync(&dir, None, &["sync", "--no-sync-snap", &src, &dst]);
-    assert_eq!(first.status.code(), Some(0), "first sync");
+    first_sync(&dir, &src, &dst);
     pool.write_file("src/big", &pattern(12 << 20, 0xf3))?;
     pool.zfs(&["snapshot", &format!("{src}@s2")])?;
 
@@ -259,8 +247,7 @@ fn lab_fault_four_crons_and_two_syncs_at_once() -> Result<(), LabError> {
     pool.write_file("src/a/data", &pattern(4 << 20, 0xa))?;
     pool.write_file("src/b/data", &pattern(2 << 20, 0xb))?;
     pool.zfs(&["snapshot", "-r", &format!("{src}@base")])?;
-    let first = common::zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
-    assert_eq!(first.status.code(), Some(0), "first sync");
+    first_sync(&dir, &src, &dst);
     let conf = dir.join("sanoid.conf");
     std::fs::write(
         &conf,

@@ -11,7 +11,9 @@ use zsync_lab::{tally, LabError, TestPool};
 
 mod common;
 mod fault_support;
-use fault_support::{ended_cleanly, receive_begun, replicated, spawn, wait_for};
+use fault_support::{
+    ended_cleanly, first_sync, receive_begun, replicated, slow_sync, spawn, wait_for,
+};
 
 const LIMIT: Duration = Duration::from_secs(180);
 
@@ -27,8 +29,7 @@ fn lab_fault_source_snapshot_destroyed_before_its_step() -> Result<(), LabError>
     }
     pool.write_file("src/b/one", b"one")?;
     pool.zfs(&["snapshot", "-r", &format!("{src}@s1")])?;
-    let first = common::zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
-    assert_eq!(first.status.code(), Some(0), "first sync");
+    first_sync(&dir, &src, &dst);
     pool.write_file("src/big", &pattern(12 << 20, 0x51))?;
     pool.write_file("src/b/two", b"two")?;
     pool.zfs(&["snapshot", "-r", &format!("{src}@s2")])?;
@@ -36,20 +37,7 @@ fn lab_fault_source_snapshot_destroyed_before_its_step() -> Result<(), LabError>
     pool.zfs(&["snapshot", "-r", &format!("{src}@s3")])?;
 
     // One dataset at a time: src's slow stream first, src/b's step after it.
-    let mut run = spawn(
-        &dir,
-        "run",
-        &[],
-        &[
-            "sync",
-            "-r",
-            "--no-sync-snap",
-            "--jobs=1",
-            "--source-bwlimit=3M",
-            &src,
-            &dst,
-        ],
-    );
+    let mut run = slow_sync(&dir, "run", &[], "3M", &src, &dst);
     let begun = wait_for(Duration::from_secs(60), || receive_begun(&pool, &dst, true));
     assert!(begun && run.running(), "src's receive never showed");
     // src/b@s3 goes while src is still moving: src/b's planned s1 -> s3 can no longer be sent.
@@ -118,8 +106,7 @@ fn export_mid_run(side: Side) -> Result<(), LabError> {
         sp.zfs(&["create", &format!("{src}/{c}")])?;
     }
     sp.zfs(&["snapshot", "-r", &format!("{src}@s1")])?;
-    let first = common::zsync(&dir, None, &["sync", "-r", "--no-sync-snap", &src, &dst]);
-    assert_eq!(first.status.code(), Some(0), "first sync");
+    first_sync(&dir, &src, &dst);
     for c in ["a", "b", "c"] {
         sp.write_file(
             &format!("src/{c}/data"),
@@ -127,20 +114,7 @@ fn export_mid_run(side: Side) -> Result<(), LabError> {
         )?;
     }
     sp.zfs(&["snapshot", "-r", &format!("{src}@s2")])?;
-    let mut run = spawn(
-        &dir,
-        "run",
-        &[],
-        &[
-            "sync",
-            "-r",
-            "--no-sync-snap",
-            "--jobs=1",
-            "--source-bwlimit=3M",
-            &src,
-            &dst,
-        ],
-    );
+    let mut run = slow_sync(&dir, "run", &[], "3M", &src, &dst);
     let begun = wait_for(Duration::from_secs(60), || {
         ["a", "b", "c"]
             .iter()
@@ -194,6 +168,13 @@ fn export_mid_run(side: Side) -> Result<(), LabError> {
         "a run that lost its pool must not say success"
     );
     let said = format!("{}{}", ended.stdout, ended.stderr);
+    assert!(
+        said.contains(&format!(
+            "zsync: warning: pool {} on localhost is not imported any more",
+            gone.name()
+        )),
+        "the run says which pool went: {said}"
+    );
     assert!(
         said.contains(gone.name()),
         "the error names the pool or a dataset in it: {said}"

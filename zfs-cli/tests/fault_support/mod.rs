@@ -158,3 +158,28 @@ pub fn fnv(b: &[u8]) -> u64 {
 pub fn ended_cleanly(e: &Ended) -> bool {
     !e.hung && e.code.is_some_and(|c| c != 101) && !e.stderr.contains("panicked at")
 }
+
+/// `zsync sync -r --no-sync-snap SRC DST`, which must succeed: the replication a fault starts from.
+pub fn first_sync(dir: &Path, src: &str, dst: &str) {
+    let o = common::zsync(dir, None, &["sync", "-r", "--no-sync-snap", src, dst]);
+    assert_eq!(o.status.code(), Some(0), "first sync {src} -> {dst}");
+}
+
+/// Starts `zsync sync -r --no-sync-snap --jobs=1 --source-bwlimit=RATE SRC DST` in the
+/// background: one dataset at a time, slow enough for a fault to land mid-run.
+pub fn slow_sync(
+    dir: &Path,
+    tag: &str,
+    env: &[(&str, &str)],
+    rate: &str,
+    src: &str,
+    dst: &str,
+) -> Bg {
+    let limit = format!("--source-bwlimit={rate}");
+    spawn(
+        dir,
+        tag,
+        env,
+        &["sync", "-r", "--no-sync-snap", "--jobs=1", &limit, src, dst],
+    )
+}
