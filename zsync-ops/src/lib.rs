@@ -23,6 +23,6 @@ pub use events::{Events, Level, NoEvents, Phase};
 pub use hooks::{HookContext, HookKind, HookOutcome, HookRunner};
 pub use jobs::{Job, JobFile, JobFileError};
 pub use lock::{LockError, RunLock};
-pub use target_lock::{TargetLock, TargetLockError};
 pub use monitor::{Check, CheckReport, CheckState, Monitor, MonitorError};
 pub use report::{Failure, HookReport, Report, RunOutcome, Skip};
+pub use target_lock::{TargetLock, TargetLockError};

@@ -206,9 +206,7 @@ fn live_holder(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().next()?.trim().to_string();
     let pid: u32 = line.strip_prefix("pid ")?.split(':').next()?.parse().ok()?;
-    Path::new(&format!("/proc/{pid}"))
-        .exists()
-        .then_some(line)
+    Path::new(&format!("/proc/{pid}")).exists().then_some(line)
 }
 
 #[cfg(test)]
@@ -224,7 +222,10 @@ mod tests {
     #[test]
     fn names_are_distinct_for_distinct_targets() {
         assert_eq!(lock_name(None, "tank/a b"), "local+tank%2Fa%20b.lock");
-        assert_eq!(lock_name(Some("localhost"), "tank/a"), lock_name(None, "tank/a"));
+        assert_eq!(
+            lock_name(Some("localhost"), "tank/a"),
+            lock_name(None, "tank/a")
+        );
         assert_eq!(
             lock_name(Some("Backup.example"), "tank/a:b"),
             "backup.example+tank%2Fa%3Ab.lock"
@@ -286,7 +287,9 @@ mod tests {
         let parent = TargetLock::acquire(&d, None, "p/a", Duration::ZERO).unwrap();
         match TargetLock::acquire(&d, None, "p/a/b", Duration::ZERO) {
             Err(e @ TargetLockError::Busy { .. }) => {
-                assert!(e.to_string().starts_with("another zsync is receiving into p/a (pid "))
+                assert!(e
+                    .to_string()
+                    .starts_with("another zsync is receiving into p/a (pid "))
             }
             other => panic!("expected Busy, got {other:?}"),
         }
