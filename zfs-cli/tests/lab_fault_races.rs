@@ -12,7 +12,7 @@ use zsync_lab::{tally, LabError, TestPool};
 mod common;
 mod fault_support;
 use fault_support::{
-    ended_cleanly, first_sync, receive_begun, replicated, slow_sync, spawn, wait_for,
+    ended_cleanly, first_sync, next_sync, receive_begun, replicated, slow_sync, wait_for,
 };
 
 const LIMIT: Duration = Duration::from_secs(180);
@@ -54,13 +54,7 @@ fn lab_fault_source_snapshot_destroyed_before_its_step() -> Result<(), LabError>
     if !destroyed_mid_run {
         let _ = pool.zfs(&["destroy", &format!("{b}@s3")]);
     }
-    let next = spawn(
-        &dir,
-        "next",
-        &[],
-        &["sync", "-r", "--no-sync-snap", &src, &dst],
-    )
-    .finish(LIMIT);
+    let next = next_sync(&dir, &src, &dst);
 
     let intact = replicated(&pool, &src, &pool, &dst)
         && replicated(&pool, &b, &pool, &dst_b)
@@ -145,13 +139,7 @@ fn export_mid_run(side: Side) -> Result<(), LabError> {
         let file = gone.file().to_string_lossy().into_owned();
         zsync_lab::zpool(&["import", "-o", "cachefile=none", "-d", &file, gone.name()])?;
     }
-    let next = spawn(
-        &dir,
-        "next",
-        &[],
-        &["sync", "-r", "--no-sync-snap", &src, &dst],
-    )
-    .finish(LIMIT);
+    let next = next_sync(&dir, &src, &dst);
     let intact = ["", "/a", "/b", "/c"]
         .iter()
         .all(|c| replicated(&sp, &format!("{src}{c}"), &tp, &format!("{dst}{c}")));

@@ -183,3 +183,14 @@ pub fn slow_sync(
         &["sync", "-r", "--no-sync-snap", "--jobs=1", &limit, src, dst],
     )
 }
+
+/// The run after a fault: `zsync sync -r --no-sync-snap SRC DST` to its end (bounded).
+pub fn next_sync(dir: &Path, src: &str, dst: &str) -> Ended {
+    spawn(
+        dir,
+        "next",
+        &[],
+        &["sync", "-r", "--no-sync-snap", src, dst],
+    )
+    .finish(Duration::from_secs(180))
+}
