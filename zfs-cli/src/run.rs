@@ -419,6 +419,8 @@ fn replicate(
     let mut args = pair.args.clone();
     args.flags.quiet |= a.quiet;
     args.flags.json |= a.json;
+    // The target lock is waited for as long as the run lock (`zsync run --lock-wait`, checked).
+    args.flags.lock_wait = seconds("--lock-wait", a.lock_wait).ok();
     let r = &pair.resolved;
     let record = |outcome: &str, error: String| DatasetRecord {
         source: r.source.to_string(),
