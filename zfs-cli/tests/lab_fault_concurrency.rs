@@ -196,7 +196,7 @@ fn lab_fault_receive_not_ours_running_into_the_target_is_busy() -> Result<(), La
         &["sync", "--no-sync-snap", &src, &dst],
     )
     .finish(LIMIT);
-    let foreign_running_at_end = pump.is_finished();
+    let pump_done = pump.is_finished();
     pump.join().unwrap();
     assert!(
         send.wait().unwrap().success() && recv.wait().unwrap().success(),
@@ -218,7 +218,7 @@ fn lab_fault_receive_not_ours_running_into_the_target_is_busy() -> Result<(), La
     let skipped =
         busy.code == Some(1) && said.contains("is already target of a zfs receive process");
     let waited = busy.code == Some(0) && busy.stdout.contains("up to date");
-    eprintln!("busy run: skipped {skipped}, waited {waited}; pump done when it ended: {foreign_running_at_end}");
+    eprintln!("busy run: skipped {skipped}, waited {waited}; pump done when it ended: {pump_done}");
     assert!(skipped || waited, "busy target: {busy:?}");
     assert_eq!(after.code, Some(0), "the next run");
     Ok(())
