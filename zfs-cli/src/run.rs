@@ -434,11 +434,13 @@ fn replicate(
     let mut args = pair.args.clone();
     args.flags.quiet |= a.quiet;
     args.flags.json |= a.json;
+    // The target lock is waited for as long as the run lock (`zsync run --lock-wait`, checked).
+    args.flags.lock_wait = seconds("--lock-wait", a.lock_wait).ok();
     let r = &pair.resolved;
-    let failed = |error: String| DatasetRecord {
+    let record = |outcome: &str, error: String| DatasetRecord {
         source: r.source.to_string(),
         target: r.target.to_string(),
-        outcome: "failed".into(),
+        outcome: outcome.into(),
         error: Some(error),
         bytes: 0,
         seconds: 0.0,
@@ -454,9 +456,15 @@ fn replicate(
     for w in &r.warnings {
         warn(w);
     }
+    let failed = |error: String| record("failed", error);
     let rate_limit = match crate::args::resolve::rate_limit(&args) {
         Ok(l) => l,
         Err(f) => return (vec![failed(f.message)], None),
+    };
+    // Another zsync receiving into the target: this pair is skipped (the run is partial).
+    let _target_lock = match crate::target_lock::lock_target(&r.target, &args.flags, &warn) {
+        Ok(l) => l,
+        Err(f) => return (vec![record("skipped", f.message)], None),
     };
     let host = match open_pair(choice, &args, &r.source, &r.target, &warn) {
         Ok(h) => h,
@@ -465,6 +473,11 @@ fn replicate(
     let result = with_executor(&host, &args, rate_limit, false, |exec, _| {
         exec.run(&r.spec, &r.options)
     });
+    if !matches!(&result, Ok(report) if report.exit_code == 0) {
+        for line in crate::lost_pool::lost_pools(&host, &r.source, &r.target) {
+            warn(&line);
+        }
+    }
     let records = match result {
         Ok(report) => {
             for n in &report.notices {

@@ -8,6 +8,7 @@ use crate::args::resolve::{self, Resolved};
 use crate::args::{BackendArg, SyncArgs};
 use crate::backend::{self, Opened};
 use crate::exit::{Fail, EXIT_FAILURE};
+use crate::lost_pool::say_lost_pools;
 use crate::render::render_plan;
 use crate::sync_events::SyncEvents;
 use crate::trace::Tracer;
@@ -41,6 +42,11 @@ pub fn run(
     }
     // Bad input is refused before any host is reached.
     let rate_limit = resolve::rate_limit(args)?;
+    // One run at a time into a target (waits --lock-wait, then exit 75); a plan receives nothing.
+    let _target_lock = match plan_only {
+        true => None,
+        false => crate::target_lock::lock_target(&target, &args.flags, &warn)?,
+    };
     let pair = open_pair(choice, args, &source, &target, &warn)?;
     with_executor(&pair, args, rate_limit, syncoid_mode, |exec, quiet| {
         if args.flags.dumpsnaps {
@@ -62,8 +68,14 @@ pub fn run(
         }
         let report = match exec.run(&spec, &opts) {
             Ok(r) => r,
-            Err(e) => return crate::signals::interrupted(&[]).ok_or(Fail::failure(e.to_string())),
+            Err(e) => {
+                say_lost_pools(&pair, &source, &target);
+                return crate::signals::interrupted(&[]).ok_or(Fail::failure(e.to_string()));
+            }
         };
+        if report.exit_code != 0 {
+            say_lost_pools(&pair, &source, &target);
+        }
         // What the run did other than asked (a remote end without the codec program asked for).
         for n in &report.notices {
             warn(n);

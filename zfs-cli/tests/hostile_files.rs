@@ -123,6 +123,7 @@ fn run(dir: &Path, argv: &[String]) -> (Output, Duration) {
         .env_clear()
         .env("PATH", dir.join("empty-path"))
         .env("ZSYNC_BACKEND", "cli")
+        .env("ZSYNC_TARGET_LOCK_DIR", dir.join("targets"))
         .env("ZSYNC_STATE_DIR", dir.join("state"))
         .env("ZSYNC_LOCK", dir.join("state/cron.lock"))
         .stdin(Stdio::null())

@@ -58,6 +58,7 @@ const OUTPUT_FLAGS: &[&str] = &[
     "output",
     "cache-dir",
     "run-dir",
+    "target-lock-dir",
 ];
 
 /// Flags whose every garbage value is a legitimate value, or that zsync accepts and ignores
@@ -278,6 +279,7 @@ fn run(dir: &Path, argv: &[OsString]) -> (Output, Duration) {
         .env("ZSYNC_STATE_DIR", dir.join("state"))
         .env("ZSYNC_LOCK", dir.join("state/cron.lock"))
         .env("ZSYNC_RUN_LOCK", dir.join("state/run.lock"))
+        .env("ZSYNC_TARGET_LOCK_DIR", dir.join("state/targets"))
         .stdin(Stdio::null())
         .output()
         .expect("run zsync");

@@ -87,6 +87,7 @@ fn run(dir: &Path, argv: &[&str]) -> Output {
         .env_clear()
         .env("PATH", dir.join("empty-path"))
         .env("ZSYNC_BACKEND", "cli")
+        .env("ZSYNC_TARGET_LOCK_DIR", dir.join("targets"))
         .env("ZSYNC_LOCK", dir.join("cron.lock"))
         .stdin(Stdio::null())
         .output()

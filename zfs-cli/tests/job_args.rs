@@ -99,6 +99,9 @@ no-privilege-elevation = true
         quiet: false,
         debug: false,
         dumpsnaps: false,
+        // The per-target lock's: the run's `--lock-wait` default, not a job's.
+        lock_wait: None,
+        target_lock_dir: None,
         ssh: SshFlags {
             sshkey: Some(PathBuf::from("/root/.ssh/id_zsync")),
             sshport: Some(2222),

@@ -14,6 +14,7 @@ pub mod pools;
 pub mod replica;
 pub mod report;
 pub mod state;
+pub mod target_lock;
 pub mod verify;
 
 pub use clone::{CloneError, CloneRequest, Cloned};
@@ -24,3 +25,4 @@ pub use jobs::{Job, JobFile, JobFileError};
 pub use lock::{LockError, RunLock};
 pub use monitor::{Check, CheckReport, CheckState, Monitor, MonitorError};
 pub use report::{Failure, HookReport, Report, RunOutcome, Skip};
+pub use target_lock::{TargetLock, TargetLockError};

@@ -77,37 +77,23 @@ impl RunLock {
             .truncate(false)
             .open(path)
             .map_err(io_err)?;
-        let start = Instant::now();
-        loop {
-            // SAFETY: flock on a descriptor we own.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                let mut lock = RunLock {
-                    file,
-                    path: path.to_path_buf(),
-                };
-                lock.record_holder();
-                return Ok(lock);
-            }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => {}
-                _ => return Err(io_err(err)),
-            }
-            let waited = start.elapsed();
-            if waited >= wait {
-                let holder = std::fs::read_to_string(path)
-                    .ok()
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty());
-                return Err(LockError::Busy {
-                    path: path.to_path_buf(),
-                    waited,
-                    holder,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50).min(wait - waited));
+        if !flock_within(&file, libc::LOCK_EX, wait).map_err(io_err)? {
+            let holder = std::fs::read_to_string(path)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+            return Err(LockError::Busy {
+                path: path.to_path_buf(),
+                waited: wait,
+                holder,
+            });
         }
+        let mut lock = RunLock {
+            file,
+            path: path.to_path_buf(),
+        };
+        lock.record_holder();
+        Ok(lock)
     }
 
     /// The lock file.
@@ -117,13 +103,42 @@ impl RunLock {
 
     /// Writes "pid N: argv" into the file, for the message a waiting run prints.
     fn record_holder(&mut self) {
-        // args_os: an argument that is not UTF-8 (a hostile --lock-file) must not panic here.
-        let args: Vec<String> = std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        let text = format!("pid {}: {}\n", std::process::id(), args.join(" "));
-        let _ = self.file.set_len(0);
-        let _ = (&self.file).write_all(text.as_bytes());
+        record_holder(&self.file);
+    }
+}
+
+/// Replaces `file`'s content with "pid N: argv" of this process (best effort).
+pub(crate) fn record_holder(file: &File) {
+    // args_os: an argument that is not UTF-8 (a hostile --lock-file) must not panic here.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let text = format!("pid {}: {}\n", std::process::id(), args.join(" "));
+    let _ = file.set_len(0);
+    let mut f = file;
+    let _ = f.write_all(text.as_bytes());
+}
+
+/// Takes `flock(op | LOCK_NB)` on `file` (`op`: `LOCK_EX` or `LOCK_SH`), retrying every 50 ms
+/// until `wait` has passed: `Ok(true)` when taken, `Ok(false)` when still busy after `wait`.
+pub(crate) fn flock_within(file: &File, op: libc::c_int, wait: Duration) -> io::Result<bool> {
+    let start = Instant::now();
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), op | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => {}
+            _ => return Err(err),
+        }
+        let waited = start.elapsed();
+        if waited >= wait {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(50).min(wait - waited));
     }
 }
 

@@ -25,6 +25,15 @@ pub fn seconds(flag: &str, value: f64) -> Result<Duration, Fail> {
 /// `Duration::from_secs_f64` has limits).
 pub const MAX_SECONDS: f64 = 366.0 * 24.0 * 3600.0;
 
+/// [`seconds`] as a clap value parser (for flags parsed straight into a [`Duration`]).
+pub fn seconds_arg(value: &str) -> Result<Duration, String> {
+    let v: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value}: not a number of seconds"))?;
+    seconds("", v).map_err(|e| e.message.trim().to_string())
+}
+
 /// `--backend` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum BackendArg {

@@ -130,6 +130,13 @@ pub struct SyncFlags {
     /// Print the snapshot lists of both sides.
     #[arg(long)]
     pub dumpsnaps: bool,
+    /// Seconds to wait when another zsync on this machine is receiving into the target (or a
+    /// dataset above or below it) before skipping it with exit 75 (default 10).
+    #[arg(long, value_name = "SECONDS", value_parser = super::common::seconds_arg)]
+    pub lock_wait: Option<std::time::Duration>,
+    /// Directory of the per-target lock files (default /run/zsync/targets).
+    #[arg(long, env = "ZSYNC_TARGET_LOCK_DIR", value_name = "DIR")]
+    pub target_lock_dir: Option<std::path::PathBuf>,
     /// How to reach a remote endpoint.
     #[command(flatten)]
     pub ssh: super::ssh::SshFlags,

@@ -306,6 +306,8 @@ mod tests {
                 "ssh-transport",
                 "accept-new-host-key",
                 "small-stream",
+                "lock-wait",
+                "target-lock-dir",
             ]
             .contains(&f.as_str());
             assert_eq!(
@@ -419,7 +421,7 @@ mod tests {
         have.sort();
         let mut listed: Vec<String> = SYNCOID_LONG.iter().map(|s| s.to_string()).collect();
         listed.sort();
-        // --jobs, --json, --backend and the SSH extras are zsync's: `--` forms only.
+        // --jobs, --json, --backend, the SSH extras and the target lock's are zsync's: `--` forms only.
         have.retain(|f| {
             ![
                 "jobs",
@@ -428,6 +430,8 @@ mod tests {
                 "ssh-transport",
                 "accept-new-host-key",
                 "small-stream",
+                "lock-wait",
+                "target-lock-dir",
             ]
             .contains(&f.as_str())
         });
