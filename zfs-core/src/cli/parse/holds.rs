@@ -7,34 +7,22 @@ use std::collections::BTreeMap;
 /// Parses `zfs holds -Hp` lines (`NAME<tab>TAG<tab>SECONDS`): tag → seconds since the epoch. The name
 /// has no tabs and the timestamp is last, so a tag keeps any tab it holds. Empty lines are skipped.
 pub fn parse_holds(text: &str) -> Result<BTreeMap<String, i64>, ParseError> {
-    let mut map = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let parsed = line
-            .split_once('\t')
-            .and_then(|(_, rest)| rest.rsplit_once('\t'))
-            .and_then(|(tag, ts)| ts.trim().parse::<i64>().ok().map(|ts| (tag.to_owned(), ts)));
-        match parsed {
-            Some((tag, ts)) => {
-                map.insert(tag, ts);
-            }
-            None => {
-                return Err(ParseError {
-                    line: i + 1,
-                    detail: format!("expected NAME<tab>TAG<tab>SECONDS, got {line:?}"),
-                })
-            }
-        }
-    }
-    Ok(map)
+    holds_lines(text, "SECONDS", |ts| ts.trim().parse::<i64>().ok())
 }
 
 /// Parses OpenZFS 2.1's `zfs holds -H` lines (`NAME<tab>TAG<tab>Mon Dec  7 18:44 2026`, the
 /// time as `strftime("%a %b %e %H:%M %Y")` prints it; run with `TZ=UTC`): tag → seconds since the
 /// epoch, to the minute. A tag keeps any tab it holds. Empty lines are skipped.
 pub fn parse_holds_text(text: &str) -> Result<BTreeMap<String, i64>, ParseError> {
+    holds_lines(text, "Www Mmm D HH:MM YYYY", text_time)
+}
+
+/// `NAME<tab>TAG<tab>TIME` lines, the time read by `time` (`form` names it in the error).
+fn holds_lines(
+    text: &str,
+    form: &str,
+    time: impl Fn(&str) -> Option<i64>,
+) -> Result<BTreeMap<String, i64>, ParseError> {
     let mut map = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         if line.is_empty() {
@@ -43,7 +31,7 @@ pub fn parse_holds_text(text: &str) -> Result<BTreeMap<String, i64>, ParseError>
         let parsed = line
             .split_once('\t')
             .and_then(|(_, rest)| rest.rsplit_once('\t'))
-            .and_then(|(tag, ts)| text_time(ts).map(|ts| (tag.to_owned(), ts)));
+            .and_then(|(tag, ts)| time(ts).map(|ts| (tag.to_owned(), ts)));
         match parsed {
             Some((tag, ts)) => {
                 map.insert(tag, ts);
@@ -51,7 +39,7 @@ pub fn parse_holds_text(text: &str) -> Result<BTreeMap<String, i64>, ParseError>
             None => {
                 return Err(ParseError {
                     line: i + 1,
-                    detail: format!("expected NAME<tab>TAG<tab>Www Mmm D HH:MM YYYY, got {line:?}"),
+                    detail: format!("expected NAME<tab>TAG<tab>{form}, got {line:?}"),
                 })
             }
         }
