@@ -39,6 +39,13 @@ pub const ZFS21_TESTS: &[&str] = &[
 /// Runs every CI step except those named in `skip`; prints a summary; non-zero exit at the
 /// first failure.
 pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
+    // The OpenZFS 2.1 stage (root build + a second VM boot) is opt-in until a full run of it is
+    // measured within CI's 90 minutes on a fresh machine: ZSYNC_CI_ZFS21=1 turns it on.
+    let mut skip = skip.to_vec();
+    if std::env::var("ZSYNC_CI_ZFS21").as_deref() != Ok("1") && !skip.iter().any(|s| s == "zfs21") {
+        skip.push("zfs21".to_string());
+    }
+    let skip = skip.as_slice();
     if let Some(bad) = skip.iter().find(|s| !STEP_NAMES.contains(&s.as_str())) {
         bail!(
             "ci: unknown step {bad:?} for --skip (steps: {})",

@@ -58,7 +58,7 @@ commands:
      [--skip STEP]...            (development only) skip setup|fmt|clippy|test|fuzz|lab
 
 VM OPTS:
-  --timeout SECS   whole VM run timeout (default 3000, or $ZSYNC_LAB_TIMEOUT)
+  --timeout SECS   whole VM run timeout (default 4800, or $ZSYNC_LAB_TIMEOUT)
   --memory SIZE    VM memory (default 3G)
   --cpus N         VM cpus (default 2)
   --root NAME      boot a lab root of its own instead of the host root: `zfs21` is Debian

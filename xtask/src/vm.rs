@@ -35,14 +35,14 @@ pub struct VmOptions {
 }
 
 impl VmOptions {
-    /// Defaults: 50 min (or `$ZSYNC_LAB_TIMEOUT` seconds; the whole lab suite takes 20-30 min in
+    /// Defaults: 80 min (or `$ZSYNC_LAB_TIMEOUT` seconds; the whole lab suite takes 20-30 min in
     /// TCG on a busy 2-core machine), 3G, 2 cpus.
     pub fn from_env() -> Result<Self> {
         let timeout = match std::env::var("ZSYNC_LAB_TIMEOUT") {
             Ok(v) if !v.is_empty() => v
                 .parse()
                 .with_context(|| format!("ZSYNC_LAB_TIMEOUT: expected seconds, got {v:?}"))?,
-            _ => 50 * 60,
+            _ => 80 * 60,
         };
         Ok(VmOptions {
             timeout: Duration::from_secs(timeout),
