@@ -40,6 +40,9 @@ fn lab_names_at_the_edges_work_end_to_end() -> Result<(), LabError> {
     for c in children {
         let s = pool.snapshot_guids(&format!("{src}/{c}"))?;
         let d = pool.snapshot_guids(&format!("{dst}/{c}"))?;
+        // The receive leaves the target unmounted: mount it to read the file (already mounted
+        // is fine).
+        let _ = pool.zfs(&["mount", &format!("{dst}/{c}")]);
         let mp = pool.get("mountpoint", &format!("{dst}/{c}"))?;
         let data = std::fs::read(std::path::Path::new(&mp).join("f")).unwrap_or_default();
         let ok = s == d && !s.is_empty() && data == c.as_bytes();
