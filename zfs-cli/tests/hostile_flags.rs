@@ -87,12 +87,12 @@ const ACCEPTS_ANY: &[&str] = &[
 /// Garbage that happens to be a legitimate value: no send/receive options at all; an identifier
 /// of 1 to 128 letters, digits and `_ - . :` (`garbage`, `-1`, `10Q`), or none in syncoid mode.
 fn legitimate(prefix: &[String], flag: &str, value: &[u8]) -> bool {
-    let id_char = |c: &u8| c.is_ascii_alphanumeric() || b"_-.:".contains(c);
     match flag {
         "sendoptions" | "recvoptions" => value.is_empty(),
         "identifier" => {
             (value.is_empty() && prefix.first().is_some_and(|p| p == "syncoid"))
-                || (!value.is_empty() && value.len() <= 128 && value.iter().all(id_char))
+                || std::str::from_utf8(value)
+                    .is_ok_and(|id| zfs_sync::naming::check_identifier(id).is_ok())
         }
         _ => false,
     }
