@@ -51,6 +51,27 @@ fn size_free_cap(pool: &TestPool) -> Result<String, LabError> {
     Ok(format!("{{Size:{} Free:{} Cap:{}}}", f[0], f[1], f[2]))
 }
 
+/// Runs `sanoid --monitor-health` and checks its line against `want(figures)`. Free space can move
+/// by a txg while the line is made, so the figures read just before or just after it both match.
+fn sanoid_health(
+    pool: &TestPool,
+    dir: &Path,
+    code: i32,
+    want: impl Fn(&str) -> String,
+) -> Result<(), LabError> {
+    pool.zpool(&["sync", pool.name()])?;
+    let before = size_free_cap(pool)?;
+    let (got, line) = sanoid_monitor(dir, "health");
+    let after = size_free_cap(pool)?;
+    assert_eq!(got, Some(code), "{line}");
+    assert!(
+        line == want(&before) || line == want(&after),
+        "{line}\nwanted: {}",
+        want(&after)
+    );
+    Ok(())
+}
+
 fn capacity(pool: &TestPool) -> Result<u8, LabError> {
     let out = pool.zpool(&["list", "-Hp", "-o", "capacity", pool.name()])?;
     Ok(out.trim().trim_end_matches('%').parse().expect("capacity"))
@@ -67,12 +88,9 @@ fn lab_monitor_health_ok_then_degraded_mirror() -> Result<(), LabError> {
     let (code, line) = monitor(&dir, "health");
     assert_eq!(code, Some(0), "{line}");
     assert_eq!(line, format!("OK: all pools ({p}) are healthy"));
-    let (code, line) = sanoid_monitor(&dir, "health");
-    assert_eq!(code, Some(0), "{line}");
-    assert_eq!(
-        line,
-        format!("OK ZPOOL {p} : ONLINE {} ", size_free_cap(&pool)?)
-    );
+    sanoid_health(&pool, &dir, 0, |figures| {
+        format!("OK ZPOOL {p} : ONLINE {figures} ")
+    })?;
 
     let second = pool.files()[1].to_string_lossy().into_owned();
     pool.zpool(&["offline", p, &second])?;
@@ -80,16 +98,9 @@ fn lab_monitor_health_ok_then_degraded_mirror() -> Result<(), LabError> {
     let (code, line) = monitor(&dir, "health");
     assert_eq!(code, Some(2), "{line}");
     assert_eq!(line, format!("CRIT: {p} is DEGRADED: {second} OFFLINE"));
-    // Free space may still move by a txg after the offline: the line matches the figures read
-    // just before or just after it.
-    let before = size_free_cap(&pool)?;
-    let (code, line) = sanoid_monitor(&dir, "health");
-    let after = size_free_cap(&pool)?;
-    assert_eq!(code, Some(1), "{line}");
-    let want = |figures: &str| {
+    sanoid_health(&pool, &dir, 1, |figures| {
         format!("*** WARNING *** WARNING ZPOOL {p} : DEGRADED {figures} <mirror-0:DEGRADED> {second}:OFFLINE ")
-    };
-    assert!(line == want(&before) || line == want(&after), "{line}");
+    })?;
 
     // A configured pool that is not imported is CRIT.
     config(&dir, &format!("[{p}]\n[zsyncnosuchpool/x]\n"));
@@ -149,15 +160,9 @@ fn lab_monitor_health_checksum_errors_after_scrub() -> Result<(), LabError> {
         )) && line.ends_with(" checksum errors"),
         "{line}"
     );
-    let (code, line) = sanoid_monitor(&dir, "health");
-    assert_eq!(code, Some(1), "{line}");
-    assert_eq!(
-        line,
-        format!(
-            "*** WARNING *** WARNING ZPOOL {m} : ONLINE {} ({second}:cksum errors) ",
-            size_free_cap(&mirror)?
-        )
-    );
+    sanoid_health(&mirror, &dir, 1, |figures| {
+        format!("*** WARNING *** WARNING ZPOOL {m} : ONLINE {figures} ({second}:cksum errors) ")
+    })?;
 
     // Single vdev: the damage is permanent: CRIT, with the scrub's error count.
     let dir = scratch(&single, "ck1");

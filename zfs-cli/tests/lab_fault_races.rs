@@ -108,7 +108,9 @@ fn export_mid_run(side: Side) -> Result<(), LabError> {
         )?;
     }
     sp.zfs(&["snapshot", "-r", &format!("{src}@s2")])?;
-    let mut run = slow_sync(&dir, "run", &[], "3M", &src, &dst);
+    // 15 MiB at 1 MiB/s: `zpool export -f` is refused while a stream is open, so the run must
+    // last long enough for one attempt to land between two of them, even on a loaded VM.
+    let mut run = slow_sync(&dir, "run", &[], "1M", &src, &dst);
     let begun = wait_for(Duration::from_secs(60), || {
         ["a", "b", "c"]
             .iter()
@@ -147,8 +149,14 @@ fn export_mid_run(side: Side) -> Result<(), LabError> {
         &format!("{side:?} pool exported (zpool export -f) mid-run"),
         intact,
     );
-    assert!(intact, "data after the export and the import");
-    assert!(exported, "the pool was never exported while zsync ran");
+    assert!(
+        intact,
+        "data after the export and the import; the run: {ended:?}; the next run: {next:?}"
+    );
+    assert!(
+        exported,
+        "the pool was never exported while zsync ran: {ended:?}"
+    );
     assert!(ended_cleanly(&ended), "{ended:?}");
     assert_ne!(
         ended.code,
@@ -167,7 +175,7 @@ fn export_mid_run(side: Side) -> Result<(), LabError> {
         said.contains(gone.name()),
         "the error names the pool or a dataset in it: {said}"
     );
-    assert_eq!(next.code, Some(0), "the run after zpool import");
+    assert_eq!(next.code, Some(0), "the run after zpool import: {next:?}");
     Ok(())
 }
 
