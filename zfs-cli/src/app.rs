@@ -103,6 +103,11 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
 
 /// Prints the resolved per-dataset configuration (text, or JSON).
 fn show_config(choice: BackendArg, loaded: &LoadedConfig, json: bool) {
+    // The remarks go to stderr either way (and into the JSON), as every command that reads the
+    // file says them.
+    for w in &loaded.config.warnings {
+        crate::logging::warn(&w.located());
+    }
     let opened = backend::open(choice).map_err(|e| format!("{e:#}"));
     let shown = crate::config_show::resolve(
         &loaded.config,
@@ -192,7 +197,7 @@ fn execute(
     mut out: Output,
 ) -> Result<u8, Fail> {
     for w in &loaded.config.warnings {
-        out.warn(&w.to_string());
+        out.warn(&w.located());
     }
     // A dry run changes nothing, so it needs no lock (and works unprivileged).
     let _lock = if opts.dry_run {

@@ -118,6 +118,12 @@ pub fn json(config: &LoadedConfig, shown: &Shown) -> Value {
         "not_listed": shown.not_listed,
         "datasets": shown.resolution.policies,
         "missing": shown.resolution.missing,
+        "warnings": config
+            .config
+            .warnings
+            .iter()
+            .map(|w| w.located())
+            .collect::<Vec<_>>(),
     })
 }
 

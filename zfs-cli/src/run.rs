@@ -83,7 +83,7 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     let local = match &sanoid {
         Some(cfg) => {
             for w in &cfg.config.warnings {
-                out.warn(&w.to_string());
+                out.warn(&w.located());
             }
             let (be, _) = backend::open(choice)?;
             rec.snapshots = stage(&cfg.config, be.as_ref(), a, now, true, &mut out);

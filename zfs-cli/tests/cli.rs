@@ -464,6 +464,34 @@ fn config_show_prints_resolved_settings() {
     let _ = std::fs::remove_dir_all(d);
 }
 
+/// A config remark (a duplicate key: the first value is used, as sanoid does) is said once, with
+/// its file:line, by `config show` on stderr and in its JSON.
+#[test]
+fn config_show_says_config_warnings() {
+    let d = tmpdir("cfgwarn");
+    let conf = d.join("sanoid.conf");
+    std::fs::write(&conf, "[tank]\n\thourly = 5\n\thourly = 7\n").unwrap();
+    let path = conf.to_str().unwrap();
+    let o = no_zfs(&d, &["config", "show", "-c", path]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "zsync: warning: {path}:3:2: duplicate key 'hourly' in section [tank]; the first value is used"
+        ),
+        "{err}"
+    );
+    assert!(stdout(&o).contains("\thourly = 5\n"), "{}", stdout(&o));
+    let o = no_zfs(&d, &["config", "show", "--json", "-c", path]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(
+        v["warnings"][0],
+        format!("{path}:3:2: duplicate key 'hourly' in section [tank]; the first value is used")
+    );
+    let _ = std::fs::remove_dir_all(d);
+}
+
 /// sanoid's `--debug` dumps the resolved per-dataset configuration (and, alone, does nothing else).
 #[test]
 fn sanoid_debug_dumps_the_config() {

@@ -118,6 +118,17 @@ pub struct ConfigWarning {
     pub message: String,
 }
 
+impl ConfigWarning {
+    /// `file:line:column: remark`, without the word "warning" (for a caller that prints its own
+    /// `warning:` prefix).
+    pub fn located(&self) -> String {
+        format!(
+            "{}:{}:{}: {}",
+            self.label, self.line, self.column, self.message
+        )
+    }
+}
+
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
