@@ -39,10 +39,10 @@ pub const ZFS21_TESTS: &[&str] = &[
 /// Runs every CI step except those named in `skip`; prints a summary; non-zero exit at the
 /// first failure.
 pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
-    // The OpenZFS 2.1 stage (root build + a second VM boot) is opt-in until a full run of it is
-    // measured within CI's 90 minutes on a fresh machine: ZSYNC_CI_ZFS21=1 turns it on.
+    // The OpenZFS 2.1 stage (root build in the background, the 2.1 lab boot, the three-boot
+    // cross-release run) is on by default; ZSYNC_CI_ZFS21=0 (or --skip zfs21) leaves it out.
     let mut skip = skip.to_vec();
-    if std::env::var("ZSYNC_CI_ZFS21").as_deref() != Ok("1") && !skip.iter().any(|s| s == "zfs21") {
+    if std::env::var("ZSYNC_CI_ZFS21").as_deref() == Ok("0") && !skip.iter().any(|s| s == "zfs21") {
         skip.push("zfs21".to_string());
     }
     let skip = skip.as_slice();
@@ -94,7 +94,7 @@ pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
             Box::new(|| lab::test(&VmOptions::from_env()?, &[]).map(|()| String::new())),
         ),
         (
-            "lab test --root zfs21 (OpenZFS 2.1)",
+            "lab test --root zfs21 (OpenZFS 2.1) + lab xrel",
             Box::new(move || {
                 let built = root21
                     .context("the 2.1 root build was not started")?
@@ -103,7 +103,9 @@ pub fn run(fuzz_seconds: u64, skip: &[String]) -> Result<ExitCode> {
                 opts.root = Some(root21::NAME.to_string());
                 let filters: Vec<String> = ZFS21_TESTS.iter().map(|s| s.to_string()).collect();
                 lab::test(&opts, &filters)?;
-                Ok(built)
+                // Replication between the releases: 2.1 -> 2.3 -> 2.1 on shared pool files.
+                lab::cross_release(&VmOptions::from_env()?)?;
+                Ok(format!("{built}; 2.1 -> 2.3 -> 2.1 replication"))
             }),
         ),
         (
