@@ -109,7 +109,11 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         for pair in pairs {
             let (mut datasets, host) = replicate(choice, job, pair, a);
             let host = host.map(|host| {
-                let states = jobs::measure(&host, pair, now);
+                // After a signal, nothing new starts (its commands would be ended anyway).
+                let states = match crate::signals::received() {
+                    Some(_) => Err("not measured: the run was interrupted".to_string()),
+                    None => jobs::measure(&host, pair, now),
+                };
                 if let Ok(states) = &states {
                     add_newest_common(&mut datasets, states, &pair.resolved.target);
                 }
@@ -123,13 +127,16 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
         opened.push(hosts);
     }
 
+    // After a signal the run only records what it did: no prune, no pool checks, no on_failure
+    // (their commands would be ended by the signal watcher, which also exits the process soon).
+    let signalled = crate::signals::received().is_some();
     // 5. Prune: the source by sanoid.conf, then each job's target.
-    if let (Some(cfg), Some(be)) = (&sanoid, &local) {
+    if let (Some(cfg), Some(be), false) = (&sanoid, &local, signalled) {
         let pruned = stage(&cfg.config, be.as_ref(), a, now, false, &mut out);
         merge_stage(&mut rec.snapshots, pruned);
     }
     for ((i, (job, pairs)), hosts) in planned.iter().enumerate().zip(&opened) {
-        let Some(retention) = &job.retention else {
+        let (Some(retention), false) = (&job.retention, signalled) else {
             continue;
         };
         let t = Instant::now();
@@ -188,14 +195,16 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     }
 
     // 6. Pools: every pool involved, on every host; and each pair's state after pruning.
-    rec.pools = inspect_pools(local.as_deref(), sanoid.as_ref(), &planned, &opened);
+    if !signalled {
+        rec.pools = inspect_pools(local.as_deref(), sanoid.as_ref(), &planned, &opened);
+    }
     let mut replicas = Vec::new();
     for ((job, pairs), hosts) in planned.iter().zip(&opened) {
         for (pair, opened) in pairs.iter().zip(hosts) {
             let Some(o) = opened else { continue };
             let states = match job.retention {
-                Some(_) => jobs::measure(&o.host, pair, now),
-                None => o.states.clone(),
+                Some(_) if !signalled => jobs::measure(&o.host, pair, now),
+                _ => o.states.clone(),
             };
             for s in states.into_iter().flatten() {
                 replicas.push((job.name.clone(), s));
@@ -205,6 +214,15 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
 
     // 7. Result and record.
     finish(&mut rec, clock.elapsed().as_secs_f64());
+    let signal = crate::signals::received();
+    if let Some(sig) = signal {
+        rec.problems.push(format!(
+            "interrupted by {}: prune, pool checks and on_failure skipped",
+            crate::signals::name(sig)
+        ));
+        rec.result = RunResult::Failed;
+        rec.exit_code = crate::signals::exit_code(sig);
+    }
     let previous = zsync_ops::state::RunRecord::load(&a.state_dir)
         .ok()
         .flatten();
@@ -215,13 +233,13 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     write_metrics(&mut rec, &replicas, a);
 
     // 8. on_failure.
-    if rec.result != RunResult::Ok {
+    if rec.result != RunResult::Ok && signal.is_none() {
         notify(&file, &planned, &mut rec, a, notify_timeout);
     }
     log_events(&rec);
     render(&rec, a);
     // A signal stopped the run: say so and exit 128 + the signal.
-    if let Some(sig) = crate::signals::received() {
+    if let Some(sig) = signal {
         let cancelled: Vec<String> = rec
             .jobs
             .iter()
