@@ -27,6 +27,14 @@ const RATE: &str = "--source-bwlimit=2M";
 
 use common::{zsync_backend as zsync, zsync_backend_cmd as zsync_cmd};
 
+/// How zsync is started: `zsync sync`, syncoid mode, or `zsync run` with a job file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Sync,
+    Syncoid,
+    Run,
+}
+
 /// A pool with `src` (one small file, `@s1`) replicated in full to `dst/src`.
 struct Setup {
     pool: TestPool,
@@ -66,19 +74,49 @@ impl Setup {
 
     /// `zsync sync` with the rate limit, in its own process group, output to files in the dir.
     fn start(&self, backend: &str, tag: &str) -> Child {
+        self.start_as(Mode::Sync, backend, tag)
+    }
+
+    /// [`Setup::start`] as `mode`: `zsync sync`, syncoid mode or a job file's `zsync run`, each
+    /// with the same rate limit.
+    fn start_as(&self, mode: Mode, backend: &str, tag: &str) -> Child {
         let out = std::fs::File::create(self.dir.join(format!("{tag}.out"))).expect("out");
         let err = std::fs::File::create(self.dir.join(format!("{tag}.err"))).expect("err");
-        zsync_cmd(
-            &self.dir,
-            backend,
-            &["sync", "--no-sync-snap", RATE, &self.src, &self.dst],
-        )
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0)
-        .spawn()
-        .expect("start zsync")
+        let (src, dst) = (self.src.as_str(), self.dst.as_str());
+        let mut cmd = match mode {
+            Mode::Sync => zsync_cmd(
+                &self.dir,
+                backend,
+                &["sync", "--no-sync-snap", RATE, src, dst],
+            ),
+            Mode::Syncoid => zsync_cmd(
+                &self.dir,
+                backend,
+                &["syncoid", "--no-sync-snap", RATE, src, dst],
+            ),
+            Mode::Run => {
+                let jobs = self.dir.join("jobs.toml");
+                std::fs::write(
+                    &jobs,
+                    format!(
+                        "[[job]]\nname = \"sig\"\nsource = \"{src}\"\ntarget = \"{dst}\"\n\
+                         no-sync-snap = true\nsource-bwlimit = \"2M\"\n"
+                    ),
+                )
+                .expect("job file");
+                let mut c = zsync_cmd(&self.dir, backend, &["run", "--no-snapshots"]);
+                c.env("ZSYNC_JOBS", &jobs)
+                    .env("ZSYNC_STATE_DIR", self.dir.join("state"))
+                    .env("ZSYNC_RUN_LOCK", self.dir.join("run.lock"));
+                c
+            }
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .expect("start zsync")
     }
 
     /// What the run `tag` printed (stdout then stderr).
@@ -245,9 +283,21 @@ const STOP_WITHIN: Duration = Duration::from_secs(8);
 /// `sig` sent to zsync alone (not its group) mid-stream: it stops within seconds with 128 + sig,
 /// its children end, it says what is left resumable, no hold stays, and the next run resumes.
 fn interrupt(s: &Setup, backend: &str, n: u32, sig: i32, name: &str) -> Result<(), LabError> {
+    interrupt_as(s, Mode::Sync, backend, n, sig, name)
+}
+
+/// [`interrupt`] of zsync started as `mode`.
+fn interrupt_as(
+    s: &Setup,
+    mode: Mode,
+    backend: &str,
+    n: u32,
+    sig: i32,
+    name: &str,
+) -> Result<(), LabError> {
     let big = s.next_snapshot(n)?;
-    let tag = format!("{name}-{backend}");
-    let mut child = s.start(backend, &tag);
+    let tag = format!("{name}-{mode:?}-{backend}");
+    let mut child = s.start_as(mode, backend, &tag);
     let began = s.receive_started(&mut child);
     while began.elapsed() < Duration::from_millis(2500) {
         std::thread::sleep(Duration::from_millis(50));
@@ -274,8 +324,13 @@ fn interrupt(s: &Setup, backend: &str, n: u32, sig: i32, name: &str) -> Result<(
         (false, 0)
     };
     let intact = s.intact(&big)?;
+    let what = match mode {
+        Mode::Sync => "zsync sync",
+        Mode::Syncoid => "zsync syncoid",
+        Mode::Run => "zsync run",
+    };
     tally::fault(
-        &format!("{name} to zsync sync ({backend}) mid-stream, then resumed"),
+        &format!("{name} to {what} ({backend}) mid-stream, then resumed"),
         intact,
     );
     assert!(intact, "data after {name} and the resume");
@@ -313,6 +368,24 @@ fn lab_fault_signals_sigterm_and_sigint_mid_sync_cli() -> Result<(), LabError> {
     // Room for @s4: @s2's payload goes (@s3 stays, the newest on both sides and the base).
     s.drop_older(3)?;
     interrupt(&s, "cli", 4, libc::SIGHUP, "SIGHUP")
+}
+
+/// SIGTERM to syncoid mode and SIGINT to a job file's `zsync run`: the same clean stop (the run
+/// also records the dataset as cancelled).
+#[test]
+#[ignore = "lab: needs real ZFS, run by cargo xtask lab test"]
+fn lab_fault_signals_sigterm_syncoid_and_sigint_run_cli() -> Result<(), LabError> {
+    zsync_lab::require_lab();
+    let s = setup("fmode", "cli")?;
+    interrupt_as(&s, Mode::Syncoid, "cli", 2, libc::SIGTERM, "SIGTERM")?;
+    interrupt_as(&s, Mode::Run, "cli", 3, libc::SIGINT, "SIGINT")?;
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(s.dir.join("state/last-run.json")).expect("the run record"),
+    )
+    .expect("record JSON");
+    let outcome = &record["jobs"][0]["datasets"][0]["outcome"];
+    assert_eq!(outcome, "cancelled", "{record}");
+    Ok(())
 }
 
 #[test]
