@@ -30,13 +30,41 @@ fn direct(host: &BackupHost, key: &Path, known_hosts: &Path) -> Vec<String> {
     ]
 }
 
+/// What goes wrong on the backup host mid-transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// The SSH connection is cut (its sshd processes killed).
+    Cut,
+    /// The remote `zfs receive` is killed (SIGKILL); the connection stays.
+    ReceiveKilled,
+}
+
 #[test]
 #[ignore = "lab: needs real ZFS and sshd, run by cargo xtask lab test"]
 fn lab_cli_ssh_fail_cut_mid_transfer_then_resume() -> Result<(), LabError> {
+    mid_transfer(Fault::Cut)
+}
+
+/// The backup host's `zfs receive` killed mid-transfer: the dataset fails naming the host, exit 2,
+/// and the next run resumes from the token.
+#[test]
+#[ignore = "lab: needs real ZFS and sshd, run by cargo xtask lab test"]
+fn lab_cli_ssh_fail_remote_receive_killed_then_resume() -> Result<(), LabError> {
+    mid_transfer(Fault::ReceiveKilled)
+}
+
+fn mid_transfer(fault: Fault) -> Result<(), LabError> {
     zsync_lab::require_lab();
-    let local = TestPool::new("sshc")?;
-    let pa = TestPool::new("sshca")?;
-    let host = BackupHost::start("cut")?;
+    let tag = match fault {
+        Fault::Cut => "c",
+        Fault::ReceiveKilled => "k",
+    };
+    let local = TestPool::new(&format!("ssh{tag}"))?;
+    let pa = TestPool::new(&format!("ssh{tag}a"))?;
+    let host = BackupHost::start(match fault {
+        Fault::Cut => "cut",
+        Fault::ReceiveKilled => "rkill",
+    })?;
     let dir = scratch(&local, "clissh", "cut");
     let src = local.dataset("src");
     local.zfs(&["create", &src])?;
@@ -77,16 +105,23 @@ fn lab_cli_ssh_fail_cut_mid_transfer_then_resume() -> Result<(), LabError> {
             .map(|(pid, _)| pid)
             .collect()
     };
-    loop {
+    let receive = loop {
         assert!(Instant::now() < deadline, "the receive never started");
         let before = zfs_pids();
         std::thread::sleep(Duration::from_millis(700));
-        if zfs_pids().iter().any(|p| before.contains(p)) {
-            break;
+        if let Some(p) = zfs_pids().into_iter().find(|p| before.contains(p)) {
+            break p;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(2000));
+    match fault {
+        Fault::Cut => assert!(host.kill_sessions() > 0, "sessions killed"),
+        Fault::ReceiveKilled => {
+            // SAFETY: kill(2) of the backup host's `zfs receive` (same pid namespace as the test).
+            let killed = unsafe { libc::kill(receive as i32, libc::SIGKILL) };
+            assert_eq!(killed, 0, "kill the remote zfs receive {receive}");
         }
     }
-    std::thread::sleep(Duration::from_millis(2000));
-    assert!(host.kill_sessions() > 0, "sessions killed");
     let o = child.wait_with_output().expect("zsync ends");
     eprintln!(
         "cut run: {:?}\n{}{}",
@@ -103,10 +138,13 @@ fn lab_cli_ssh_fail_cut_mid_transfer_then_resume() -> Result<(), LabError> {
         failed[0].contains(&format!("root@{}", host.name())),
         "names the host: {out}"
     );
-    assert!(
-        failed[0].contains("connection"),
-        "says the connection was lost: {out}"
-    );
+    match fault {
+        Fault::Cut => assert!(
+            failed[0].contains("connection"),
+            "says the connection was lost: {out}"
+        ),
+        Fault::ReceiveKilled => assert!(failed[0].contains(&dst), "names the target: {out}"),
+    }
     // The partial receive left a resume token on the target.
     let deadline = Instant::now() + Duration::from_secs(30);
     let token = loop {
@@ -138,7 +176,11 @@ fn lab_cli_ssh_fail_cut_mid_transfer_then_resume() -> Result<(), LabError> {
     let intact = snapshot_guids(&src) == snapshot_guids(&dst)
         && zfs_get("receive_resume_token", &dst) == "-"
         && read_file_ro(&dst, "big.bin") == pattern(LEN, 5);
-    zsync_lab::tally::fault("SSH connection cut mid-transfer, then resumed", intact);
+    let what = match fault {
+        Fault::Cut => "SSH connection cut mid-transfer, then resumed",
+        Fault::ReceiveKilled => "the backup host's zfs receive killed (SIGKILL), then resumed",
+    };
+    zsync_lab::tally::fault(what, intact);
     assert_eq!(step["step"]["step"], "resume", "{r}");
     assert!(
         step["bytes"].as_u64().unwrap() < LEN as u64,
