@@ -6,18 +6,44 @@
 //! children (`zfs send`, `zfs receive`, `ssh`) so a stream in flight stops at once: the receive,
 //! started with `-s`, keeps its partial state and the next run resumes it. When the run has not
 //! returned [`GRACE`] after its last child ended (an in-process libzfs_core stream cannot be ended
-//! from outside), the watcher exits the process; the kernel then ends the receive the same way. A second signal exits
-//! at once. The exit code is 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as shells
+//! from outside), the watcher exits the process; the kernel then ends the receive the same way,
+//! and the line names the targets whose stream was moving (the run's events tell it:
+//! [`stream_started`], [`stream_ended`]). A second signal exits at once. The exit code is 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as shells
 //! and systemd expect.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Once, OnceLock};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The flag the first signal sets (shared with the run's cancel token).
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 /// The first signal received (0: none).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The targets whose stream is moving now (told by the run's events), for the watcher's line
+/// when it has to end the process under an in-process stream.
+static IN_FLIGHT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A stream into `target` started.
+pub fn stream_started(target: &str) {
+    if let Ok(mut v) = IN_FLIGHT.lock() {
+        v.push(target.to_string());
+    }
+}
+
+/// The stream into `target` ended (whichever way).
+pub fn stream_ended(target: &str) {
+    if let Ok(mut v) = IN_FLIGHT.lock() {
+        if let Some(i) = v.iter().position(|t| t == target) {
+            v.remove(i);
+        }
+    }
+}
+
+/// The targets whose stream is moving now.
+fn in_flight() -> Vec<String> {
+    IN_FLIGHT.lock().map(|v| v.clone()).unwrap_or_default()
+}
 
 /// How long a run may go on after the first signal once it has no children left (an in-process
 /// libzfs_core stream cannot be ended from outside) before the watcher exits the process.
@@ -186,12 +212,22 @@ pub fn watch_children() {
                     };
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                errln!(
-                    "zsync: interrupted ({}): still running {:.0} s after the signal (a stream \
-                     inside this process): exiting; its receive is left resumable",
-                    name(sig),
-                    signalled.elapsed().as_secs_f64()
-                );
+                let flying = in_flight();
+                if flying.is_empty() {
+                    errln!(
+                        "zsync: interrupted ({}): still running {:.0} s after the signal (a \
+                         stream inside this process): exiting; its receive is left resumable",
+                        name(sig),
+                        signalled.elapsed().as_secs_f64()
+                    );
+                } else {
+                    errln!(
+                        "zsync: {} (its stream inside this process ends with it, {:.0} s after \
+                         the signal)",
+                        interrupted_line(sig, &flying),
+                        signalled.elapsed().as_secs_f64()
+                    );
+                }
                 std::process::exit(i32::from(exit_code(sig)));
             });
         if let Err(e) = spawned {
@@ -212,6 +248,21 @@ mod tests {
         assert_eq!(exit_code(200), crate::exit::EXIT_FAILURE);
         assert_eq!(name(libc::SIGTERM), "SIGTERM");
         assert_eq!(name(10), "signal 10");
+    }
+
+    #[test]
+    fn streams_in_flight_are_tracked_by_target() {
+        stream_started("t/a");
+        stream_started("t/b");
+        stream_started("t/a");
+        stream_ended("t/a");
+        let mut v = in_flight();
+        v.sort();
+        assert_eq!(v, ["t/a", "t/b"]);
+        stream_ended("t/a");
+        stream_ended("t/b");
+        stream_ended("t/none");
+        assert!(in_flight().is_empty());
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::syncoid_lines::{self, Line};
 use crate::trace::Tracer;
 use std::sync::Mutex;
 use std::time::Instant;
-use zfs_sync::{DatasetPlan, DatasetReport, Events, Plan, ProgressSnapshot, Step, StreamInfo};
+use zfs_sync::{
+    DatasetPlan, DatasetReport, Events, Plan, ProgressSnapshot, Step, StepReport, StreamInfo,
+};
 
 /// The sync run's printer.
 #[derive(Debug)]
@@ -87,7 +89,16 @@ impl Events for SyncEvents {
     }
 
     fn step_started(&self, dataset: &DatasetPlan, step: &Step) {
+        if step.is_transfer() {
+            crate::signals::stream_started(dataset.target.as_ref());
+        }
         self.syncoid_lines(&syncoid_lines::step_started(dataset, step, self.no_stream));
+    }
+
+    fn step_finished(&self, dataset: &DatasetPlan, step: &StepReport) {
+        if step.step.is_transfer() {
+            crate::signals::stream_ended(dataset.target.as_ref());
+        }
     }
 
     fn stream_progress(&self, stream: &StreamInfo, now: &ProgressSnapshot) {
@@ -97,6 +108,7 @@ impl Events for SyncEvents {
     }
 
     fn dataset_finished(&self, d: &DatasetReport) {
+        crate::signals::stream_ended(d.target.as_ref());
         self.syncoid_lines(&syncoid_lines::dataset_finished(d));
         let _g = self.print_lock.lock();
         match &self.progress {
