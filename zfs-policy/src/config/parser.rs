@@ -437,6 +437,21 @@ mod tests {
             "sanoid.conf:2:1: unknown key 'versoin' in section [version]"
         );
         assert_eq!(err("[tank@x]\n"), "sanoid.conf:1:2: 'tank@x' in section [tank@x] is not a valid dataset name: character '@' is not allowed");
+        assert_eq!(err("[mirror1/x]\n"), "sanoid.conf:1:2: 'mirror1/x' in section [mirror1/x] is not a valid dataset name: a pool name may not begin with the reserved word 'mirror'");
+        assert_eq!(err("[t]\n[9tank]\n"), "sanoid.conf:2:2: '9tank' in section [9tank] is not a valid dataset name: a pool name must begin with a letter");
+        assert_eq!(
+            err("[log/x]\n").split(": ").last(),
+            Some("the pool name 'log' is reserved")
+        );
+        let long = format!("[tank/{}]\n", "x".repeat(251));
+        assert!(
+            err(&long).ends_with("longer than 255 bytes (256 bytes)"),
+            "{}",
+            err(&long)
+        );
+        assert!(Config::parse(&format!("[tank/{}]\n", "x".repeat(250)), "f").is_ok());
+        assert!(Config::parse("[logs/x]\n[mirrorless]\n", "f").is_err());
+        assert!(Config::parse("[logs/x]\n[tank 2/a b]\n", "f").is_ok());
         assert_eq!(
             err("[tank]\nhourly 5\n"),
             "sanoid.conf:2:8: syntax error: expected '=' after the key"

@@ -175,5 +175,25 @@ pub(super) fn check_dataset_name(path: &str) -> Result<(), String> {
     if path.split('/').any(|c| c == "." || c == "..") {
         return Err("'.' and '..' are not dataset names".to_string());
     }
+    if path.len() > 255 {
+        return Err(format!("longer than 255 bytes ({} bytes)", path.len()));
+    }
+    // The pool's own rules (as `zpool create` has them), so such a section is refused here with
+    // its line rather than when ZFS is listed.
+    let pool = path.split('/').next().unwrap_or_default();
+    if !pool.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err("a pool name must begin with a letter".to_string());
+    }
+    if let Some(word) = ["mirror", "raidz", "draid", "spare"]
+        .iter()
+        .find(|w| pool.starts_with(*w))
+    {
+        return Err(format!(
+            "a pool name may not begin with the reserved word '{word}'"
+        ));
+    }
+    if pool == "log" {
+        return Err("the pool name 'log' is reserved".to_string());
+    }
     Ok(())
 }
