@@ -288,11 +288,13 @@ fn snapshot_batch(
         rounds.entry(take_round(s.short())).or_default().push(s);
     }
     for (_, mut round) in rounds {
+        let mut retried = false;
         let results: Vec<(SnapshotName, Result<(), ZfsError>)> = match backend.snapshot(&round, &[])
         {
             Ok(()) => round.into_iter().map(|s| (s, Ok(()))).collect(),
             Err(e) if round.len() == 1 => vec![(round.remove(0), Err(e))],
             Err(e) => {
+                retried = true;
                 events.message(
                     Level::Warn,
                     &format!(
@@ -316,6 +318,15 @@ fn snapshot_batch(
                     report.created.push(s.as_str().to_string());
                     done.insert(s.as_str().to_string());
                 }
+                // After a failed atomic call, a snapshot that now exists is there: ZFS can report
+                // an error (seen: EAGAIN) for a call that committed, or another run took it.
+                Err(ZfsError::AlreadyExists { .. }) if retried => events.message(
+                    Level::Warn,
+                    &format!(
+                        "snapshot {s} already exists (the atomic call that failed took it, or \
+                         another run did): kept"
+                    ),
+                ),
                 Err(e) => failed(report, events, format!("snapshot {s}"), &e),
             }
         }
