@@ -93,6 +93,11 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
         Command::VerifyManifest(m) => crate::verify::manifest(cli.backend, &m),
         Command::Config(ConfigCommand::Show(c)) => {
             let loaded = load_config(c.config.as_deref(), &discover::default_candidates())?;
+            // The remarks go to stderr (and into the JSON), as every command that reads the file
+            // says them; sanoid's --debug dump leaves them to the stage it goes on to.
+            for w in &loaded.config.warnings {
+                crate::logging::warn(&w.located());
+            }
             show_config(cli.backend, &loaded, c.json);
             Ok(EXIT_OK)
         }
@@ -103,11 +108,6 @@ fn run_zsync(argv: Vec<OsString>) -> Result<u8, Fail> {
 
 /// Prints the resolved per-dataset configuration (text, or JSON).
 fn show_config(choice: BackendArg, loaded: &LoadedConfig, json: bool) {
-    // The remarks go to stderr either way (and into the JSON), as every command that reads the
-    // file says them.
-    for w in &loaded.config.warnings {
-        crate::logging::warn(&w.located());
-    }
     let opened = backend::open(choice).map_err(|e| format!("{e:#}"));
     let shown = crate::config_show::resolve(
         &loaded.config,
