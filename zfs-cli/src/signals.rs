@@ -8,8 +8,8 @@
 //! returned [`GRACE`] after its last child ended (an in-process libzfs_core stream cannot be ended
 //! from outside), the watcher exits the process; the kernel then ends the receive the same way,
 //! and the line names the targets whose stream was moving (the run's events tell it:
-//! [`stream_started`], [`stream_ended`]). A second signal exits at once. The exit code is 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as shells
-//! and systemd expect.
+//! [`stream_started`], [`stream_ended`]). A second signal exits at once. The exit code is 128 +
+//! the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as shells and systemd expect.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};

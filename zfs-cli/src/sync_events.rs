@@ -108,7 +108,6 @@ impl Events for SyncEvents {
     }
 
     fn dataset_finished(&self, d: &DatasetReport) {
-        crate::signals::stream_ended(d.target.as_ref());
         self.syncoid_lines(&syncoid_lines::dataset_finished(d));
         let _g = self.print_lock.lock();
         match &self.progress {
