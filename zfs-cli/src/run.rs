@@ -216,8 +216,14 @@ pub fn run(choice: BackendArg, a: &RunJobsArgs) -> Result<u8, Fail> {
     finish(&mut rec, clock.elapsed().as_secs_f64());
     let signal = crate::signals::received();
     if let Some(sig) = signal {
+        // A signal that came only while pruning stopped the prune but skipped no stage before.
+        let skipped = if signalled {
+            "prune, pool checks and on_failure skipped"
+        } else {
+            "on_failure skipped"
+        };
         rec.problems.push(format!(
-            "interrupted by {}: prune, pool checks and on_failure skipped",
+            "interrupted by {}: {skipped}",
             crate::signals::name(sig)
         ));
         rec.result = RunResult::Failed;
