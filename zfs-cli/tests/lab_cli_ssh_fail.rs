@@ -55,16 +55,13 @@ fn lab_cli_ssh_fail_remote_receive_killed_then_resume() -> Result<(), LabError> 
 
 fn mid_transfer(fault: Fault) -> Result<(), LabError> {
     zsync_lab::require_lab();
-    let tag = match fault {
-        Fault::Cut => "c",
-        Fault::ReceiveKilled => "k",
+    let (tag, host_name) = match fault {
+        Fault::Cut => ("c", "cut"),
+        Fault::ReceiveKilled => ("k", "rkill"),
     };
     let local = TestPool::new(&format!("ssh{tag}"))?;
     let pa = TestPool::new(&format!("ssh{tag}a"))?;
-    let host = BackupHost::start(match fault {
-        Fault::Cut => "cut",
-        Fault::ReceiveKilled => "rkill",
-    })?;
+    let host = BackupHost::start(host_name)?;
     let dir = scratch(&local, "clissh", "cut");
     let src = local.dataset("src");
     local.zfs(&["create", &src])?;

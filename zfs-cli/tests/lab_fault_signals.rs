@@ -35,6 +35,17 @@ enum Mode {
     Run,
 }
 
+impl Mode {
+    /// The subcommand.
+    fn word(self) -> &'static str {
+        match self {
+            Mode::Sync => "sync",
+            Mode::Syncoid => "syncoid",
+            Mode::Run => "run",
+        }
+    }
+}
+
 /// A pool with `src` (one small file, `@s1`) replicated in full to `dst/src`.
 struct Setup {
     pool: TestPool,
@@ -84,15 +95,10 @@ impl Setup {
         let err = std::fs::File::create(self.dir.join(format!("{tag}.err"))).expect("err");
         let (src, dst) = (self.src.as_str(), self.dst.as_str());
         let mut cmd = match mode {
-            Mode::Sync => zsync_cmd(
+            Mode::Sync | Mode::Syncoid => zsync_cmd(
                 &self.dir,
                 backend,
-                &["sync", "--no-sync-snap", RATE, src, dst],
-            ),
-            Mode::Syncoid => zsync_cmd(
-                &self.dir,
-                backend,
-                &["syncoid", "--no-sync-snap", RATE, src, dst],
+                &[mode.word(), "--no-sync-snap", RATE, src, dst],
             ),
             Mode::Run => {
                 let jobs = self.dir.join("jobs.toml");
@@ -104,7 +110,7 @@ impl Setup {
                     ),
                 )
                 .expect("job file");
-                let mut c = zsync_cmd(&self.dir, backend, &["run", "--no-snapshots"]);
+                let mut c = zsync_cmd(&self.dir, backend, &[mode.word(), "--no-snapshots"]);
                 c.env("ZSYNC_JOBS", &jobs)
                     .env("ZSYNC_STATE_DIR", self.dir.join("state"))
                     .env("ZSYNC_RUN_LOCK", self.dir.join("run.lock"));
@@ -324,13 +330,11 @@ fn interrupt_as(
         (false, 0)
     };
     let intact = s.intact(&big)?;
-    let what = match mode {
-        Mode::Sync => "zsync sync",
-        Mode::Syncoid => "zsync syncoid",
-        Mode::Run => "zsync run",
-    };
     tally::fault(
-        &format!("{name} to {what} ({backend}) mid-stream, then resumed"),
+        &format!(
+            "{name} to zsync {} ({backend}) mid-stream, then resumed",
+            mode.word()
+        ),
         intact,
     );
     assert!(intact, "data after {name} and the resume");
